@@ -1,0 +1,81 @@
+// swift-tools-version: 6.1
+// coffer: a declarative, GitOps-style reconciler for the backup of encrypted virtual machines.
+import PackageDescription
+
+let package = Package(
+    name: "coffer",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "coffer", targets: ["coffer"]),
+        .library(name: "CofferModel", targets: ["CofferModel"]),
+        .library(name: "CofferCrypto", targets: ["CofferCrypto"]),
+        .library(name: "CofferSnapshot", targets: ["CofferSnapshot"]),
+        .library(name: "CofferPlatform", targets: ["CofferPlatform"]),
+        .library(name: "CofferManifest", targets: ["CofferManifest"]),
+        .library(name: "CofferReconciler", targets: ["CofferReconciler"]),
+        .library(name: "CofferGit", targets: ["CofferGit"]),
+        .library(name: "CofferCLI", targets: ["CofferCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+    ],
+    targets: [
+        // C libraries from the system, found through pkg-config.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CGit2",
+            pkgConfig: "libgit2",
+            providers: [.apt(["libgit2-dev"])]
+        ),
+
+        // Library modules, dependencies pointing down only (see DESIGN.md).
+        .target(name: "CofferModel", exclude: ["README.md"]),
+        .target(name: "CofferCrypto", dependencies: ["COpenSSL"], exclude: ["README.md"]),
+        .target(name: "CofferSnapshot", dependencies: ["CofferCrypto"], exclude: ["README.md"]),
+        .target(
+            name: "CofferPlatform",
+            dependencies: [
+                "CofferModel", "CofferSnapshot", "CofferCrypto",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            exclude: ["README.md"]
+        ),
+        .target(
+            name: "CofferManifest",
+            dependencies: ["CofferModel", .product(name: "Yams", package: "Yams")],
+            exclude: ["README.md"]
+        ),
+        .target(name: "CofferReconciler", dependencies: ["CofferModel"], exclude: ["README.md"]),
+        .target(name: "CofferGit", dependencies: ["CGit2", "CofferModel"], exclude: ["README.md"]),
+        .target(
+            name: "CofferCLI",
+            dependencies: [
+                "CofferModel", "CofferCrypto", "CofferSnapshot", "CofferPlatform",
+                "CofferManifest", "CofferReconciler", "CofferGit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["README.md"]
+        ),
+        .executableTarget(name: "coffer", dependencies: ["CofferCLI"], exclude: ["README.md"]),
+        .target(name: "CofferTestSupport", dependencies: ["CofferModel"], exclude: ["README.md"]),
+
+        // One test target per library module.
+        .testTarget(name: "CofferModelTests", dependencies: ["CofferModel", "CofferTestSupport"]),
+        .testTarget(name: "CofferCryptoTests", dependencies: ["CofferCrypto", "CofferTestSupport"]),
+        .testTarget(name: "CofferSnapshotTests", dependencies: ["CofferSnapshot", "CofferTestSupport"]),
+        .testTarget(name: "CofferPlatformTests", dependencies: ["CofferPlatform", "CofferTestSupport"]),
+        .testTarget(name: "CofferManifestTests", dependencies: ["CofferManifest", "CofferTestSupport"]),
+        .testTarget(name: "CofferReconcilerTests", dependencies: ["CofferReconciler", "CofferTestSupport"]),
+        .testTarget(name: "CofferGitTests", dependencies: ["CofferGit", "CofferTestSupport"]),
+        .testTarget(name: "CofferCLITests", dependencies: ["CofferCLI", "CofferTestSupport"]),
+    ]
+)

@@ -1,0 +1,68 @@
+import ArgumentParser
+import CofferModel
+
+/// The version printed by `coffer --version`.
+public let cofferVersion = "0.1.0"
+
+/// The root of the command tree: `coffer`.
+public struct CofferCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "coffer",
+        abstract: "Declarative, GitOps-style backup configuration for encrypted virtual machines.",
+        discussion: """
+            coffer reads YAML manifests that declare Recovery Services vaults, backup policies, protected VMs \
+            and Key Vault access policies, shows what would change (plan), makes the platform match (apply), \
+            and follows a git branch to keep it converged (watch).
+
+            State directory: --state DIR on every command, else $COFFER_STATE, else ./.coffer.
+            Exit codes: 0 success, 1 failure, 2 changes present (plan --detailed-exitcode), 64 usage error, \
+            65 invalid manifests or world file, 75 state locked.
+            """,
+        version: cofferVersion,
+        subcommands: [
+            PlatformCommand.self, ValidateCommand.self, PlanCommand.self, ApplyCommand.self, GetCommand.self,
+            BackupCommand.self, RestoreCommand.self, RestoreKeysCommand.self, VerifyCommand.self,
+            HistoryCommand.self, DiffCommand.self, RollbackCommand.self, WatchCommand.self, SchemaCommand.self,
+        ]
+    )
+
+    public init() {}
+}
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The state directory.", valueName: "dir"))
+    var state: String?
+
+    /// The state directory in force: `--state`, else `$COFFER_STATE`, else `./.coffer`.
+    func stateDirectory(environment: [String: String]) -> String {
+        if let state { return state }
+        if let fromEnvironment = environment["COFFER_STATE"], !fromEnvironment.isEmpty { return fromEnvironment }
+        return ".coffer"
+    }
+}
+
+/// The output format of commands that have one.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case text
+    case json
+}
+
+/// An error that the CLI prints as `error[CODE]: message` with a hint, and exits with.
+struct CLIError: Error, CustomStringConvertible {
+    var code: String
+    var message: String
+    var hint: String?
+    var exitCode: CofferExitCode
+
+    var description: String {
+        "error[\(code)]: \(message)" + (hint.map { "\n  = hint: \($0)" } ?? "")
+    }
+
+    /// The error of a command whose capability has not landed yet.
+    static func notImplemented(_ command: String) -> CLIError {
+        CLIError(
+            code: "not-implemented", message: "'coffer \(command)' is not implemented yet",
+            hint: "see the README's 'Not supported yet' section", exitCode: .failure)
+    }
+}

@@ -1,0 +1,54 @@
+import COpenSSL
+
+/// An error from CofferCrypto: what failed, the OpenSSL function that failed, and OpenSSL's reason.
+public struct CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// A stable code for what went wrong.
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// A key of the wrong length or shape (such as XTS halves that are equal).
+        public static let invalidKey = Code(rawValue: "invalid-key")
+        /// Input of a length the algorithm cannot take.
+        public static let invalidInput = Code(rawValue: "invalid-input")
+        /// Authenticated decryption failed: the data, tag, nonce or associated data changed.
+        public static let authenticationFailed = Code(rawValue: "authentication-failed")
+        /// OpenSSL reported a failure.
+        public static let openSSL = Code(rawValue: "openssl")
+    }
+
+    public var code: Code
+    public var message: String
+    /// The C function that failed, when the error came from OpenSSL.
+    public var function: String?
+    /// OpenSSL's reason string from its error queue, when it gave one.
+    public var reason: String?
+
+    public init(code: Code, message: String, function: String? = nil, reason: String? = nil) {
+        self.code = code
+        self.message = message
+        self.function = function
+        self.reason = reason
+    }
+
+    public var description: String {
+        var text = "\(code): \(message)"
+        if let function { text += " (\(function)" + (reason.map { ": \($0)" } ?? "") + ")" }
+        return text
+    }
+
+    /// An error for a failed OpenSSL call, draining OpenSSL's thread-local error queue at once so that its
+    /// reason belongs to this call.
+    static func openSSL(_ function: String, _ message: String, code: Code = .openSSL) -> CryptoError {
+        var reason: String?
+        var packed = ERR_get_error()
+        while packed != 0 {
+            if reason == nil, let text = ERR_reason_error_string(packed) {
+                reason = String(cString: text)
+            }
+            packed = ERR_get_error()
+        }
+        return CryptoError(code: code, message: message, function: function, reason: reason)
+    }
+}

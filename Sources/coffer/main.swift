@@ -1,0 +1,4 @@
+import CofferCLI
+import Foundation
+
+exit(runCoffer(Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,25 @@
+@testable import CofferCLI
+import CofferModel
+import Testing
+
+@Suite struct CommandTreeTests {
+    @Test func versionAndHelpSucceed() {
+        #expect(runCoffer(["--version"]) == 0)
+        #expect(runCoffer(["--help"]) == 0)
+        #expect(runCoffer(["platform", "--help"]) == 0)
+    }
+
+    @Test func usageErrorsExit64() {
+        #expect(runCoffer(["no-such-command"]) == CofferExitCode.usage.rawValue)
+        #expect(runCoffer(["platform", "clock", "--advance", "1d", "--set", "2026-01-01T00:00:00Z"]) == 64)
+        #expect(runCoffer(["plan"]) == 64)
+    }
+
+    @Test func stateDirectoryPrecedence() throws {
+        let explicit = try GlobalOptions.parse(["--state", "/tmp/s"])
+        #expect(explicit.stateDirectory(environment: ["COFFER_STATE": "/env"]) == "/tmp/s")
+        let none = try GlobalOptions.parse([])
+        #expect(none.stateDirectory(environment: ["COFFER_STATE": "/env"]) == "/env")
+        #expect(none.stateDirectory(environment: [:]) == ".coffer")
+    }
+}
