@@ -1,0 +1,36 @@
+import CofferModel
+import Foundation
+import Testing
+
+@Suite struct SpecsTests {
+    @Test(arguments: [("02:30", true), ("23:00", true), ("24:00", false), ("2:30", false), ("02:60", false), ("", false)])
+    func timeOfDayParses(text: String, valid: Bool) {
+        #expect((TimeOfDay(parsing: text) != nil) == valid)
+        if valid { #expect(TimeOfDay(parsing: text)?.description == text) }
+    }
+
+    @Test func vmReferenceFromResourceID() throws {
+        let reference = try #require(
+            VMReference(resourceID: "/subscriptions/sub-1/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/web-01"))
+        #expect(reference == VMReference(subscription: "sub-1", resourceGroup: "rg-app", name: "web-01"))
+        #expect(VMReference(resourceID: "/subscriptions/sub-1/resourceGroups/rg-app") == nil)
+    }
+
+    @Test func accessPolicyPermissionsAreSortedAndUnique() {
+        let spec = KeyVaultAccessPolicySpec(
+            keyVault: "kv", principal: .backupManagementService, keyPermissions: [.list, .get, .backup, .get],
+            secretPermissions: [.list, .backup, .get])
+        #expect(spec.keyPermissions == [.backup, .get, .list])
+        #expect(spec.secretPermissions == [.backup, .get, .list])
+    }
+
+    @Test func specsRoundTripThroughJSON() throws {
+        let spec = ResourceSpec.backupPolicy(
+            BackupPolicySpec(
+                vault: "rsv", schedule: BackupSchedule(frequency: .daily, time: TimeOfDay(hour: 2, minute: 30)),
+                instantRestoreRetentionDays: 2, retention: RetentionSpec(daily: DailyRetention(count: 30))))
+        let data = try JSONEncoder().encode(spec)
+        #expect(try JSONDecoder().decode(ResourceSpec.self, from: data) == spec)
+        #expect(String(decoding: data, as: UTF8.self).contains("\"02:30\""))
+    }
+}
