@@ -1,0 +1,246 @@
+import CofferCrypto
+import Foundation
+
+/// A chunk's keyed identifier, HMAC-SHA256(store id key, plaintext), held as four words for cheap hashing.
+struct ChunkID: Hashable, Sendable, CustomStringConvertible {
+    var w0: UInt64
+    var w1: UInt64
+    var w2: UInt64
+    var w3: UInt64
+
+    /// The identifier that marks a hole (an all-zero block, not stored) in a recovery point.
+    static let hole = ChunkID(w0: 0, w1: 0, w2: 0, w3: 0)
+
+    init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {
+        (self.w0, self.w1, self.w2, self.w3) = (w0, w1, w2, w3)
+    }
+
+    init(_ bytes: [UInt8]) {
+        precondition(bytes.count == 32)
+        self = bytes.withUnsafeBytes { Self(raw: $0) }
+    }
+
+    init(raw: UnsafeRawBufferPointer) {
+        precondition(raw.count >= 32)
+        w0 = raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+        w1 = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        w2 = raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
+        w3 = raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+    }
+
+    var bytes: [UInt8] { withUnsafeBytes(of: self) { Array($0) } }
+
+    var isHole: Bool { self == .hole }
+
+    var description: String { hexString(bytes) }
+
+    /// The words are uniformly random, so one of them is hash enough.
+    func hash(into hasher: inout Hasher) { hasher.combine(w0) }
+}
+
+/// Where a chunk's entry lives: which pack, at what offset, how long (entry header and sealed box).
+struct IndexEntry: Hashable, Sendable {
+    var pack: UInt32
+    var offset: UInt64
+    var length: UInt32
+}
+
+/// The sub-keys of a vault store, derived with HKDF-SHA256 from its master key, salted with the store's
+/// random identifier so that two stores under one master key share no sub-key.
+struct VaultKeys {
+    /// HMAC key of chunk identifiers.
+    let id: SecureBytes
+    /// AES-256-GCM key of chunks.
+    let data: SecureBytes
+    /// AES-256-GCM key of the index.
+    let index: SecureBytes
+    /// AES-256-GCM key of recovery points.
+    let point: SecureBytes
+    /// HMAC key of the config file, which proves the master key right.
+    let config: SecureBytes
+
+    init(master: SecureBytes, storeID: [UInt8]) throws {
+        func derive(_ label: String) throws -> SecureBytes {
+            do {
+                return try HKDFSHA256.deriveKey(from: master, salt: storeID, info: Array("coffer vault \(label)".utf8))
+            } catch {
+                throw SnapshotError(
+                    code: .crypto, message: "could not derive the vault's \(label) key", underlying: error)
+            }
+        }
+        id = try derive("chunk id")
+        data = try derive("chunk data")
+        index = try derive("index")
+        point = try derive("recovery point")
+        config = try derive("config")
+    }
+}
+
+/// Sealing and opening with AES-256-GCM, mapping failures to `SnapshotError`.
+enum Seal {
+    static func seal(_ plaintext: [UInt8], key: SecureBytes, associatedData: [UInt8]) throws -> [UInt8] {
+        do {
+            return try AES256GCM.seal(plaintext, key: key, associatedData: associatedData).combined
+        } catch {
+            throw SnapshotError(code: .crypto, message: "AES-256-GCM sealing failed", underlying: error)
+        }
+    }
+
+    static func seal(_ plaintext: UnsafeRawBufferPointer, key: SecureBytes, associatedData: [UInt8]) throws -> [UInt8] {
+        do {
+            return try AES256GCM.seal(plaintext, key: key, associatedData: associatedData).combined
+        } catch {
+            throw SnapshotError(code: .crypto, message: "AES-256-GCM sealing failed", underlying: error)
+        }
+    }
+
+    /// Opens a sealed box, or throws `corrupted` naming `what` when it fails authentication.
+    static func open(_ combined: [UInt8], key: SecureBytes, associatedData: [UInt8], what: String) throws -> [UInt8] {
+        do {
+            return try AES256GCM.open(AES256GCM.SealedBox(combined: combined), key: key, associatedData: associatedData)
+        } catch {
+            throw SnapshotError(
+                code: .corrupted,
+                message: "\(what) fails authentication: it was changed or damaged (or the key is wrong)",
+                underlying: error)
+        }
+    }
+}
+
+/// The chunk index: every stored chunk's pack, offset and length, sealed as one file and replaced
+/// atomically.
+struct ChunkIndex {
+    var generation: UInt64 = 0
+    /// Pack names (32 hexadecimal digits), numbered by position.
+    var packs: [String] = []
+    var entries: [ChunkID: IndexEntry] = [:]
+
+    static let magic = Array("CFINDEX1".utf8)
+    static let fileMagic = Array("CFIDXS01".utf8)
+
+    func encode() -> [UInt8] {
+        var writer = ByteWriter(capacity: 64 + packs.count * 16 + entries.count * 48)
+        writer.append(bytes: Self.magic)
+        writer.append(UInt32(1))
+        writer.append(generation)
+        writer.append(UInt32(packs.count))
+        for pack in packs { writer.append(bytes: bytes(fromHex: pack)!) }
+        writer.append(UInt32(entries.count))
+        // Sorted so that the same index always encodes to the same bytes.
+        for (id, entry) in entries.sorted(by: { ($0.value.pack, $0.value.offset) < ($1.value.pack, $1.value.offset) }) {
+            withUnsafeBytes(of: id) { writer.append(bytes: $0) }
+            writer.append(entry.pack)
+            writer.append(entry.offset)
+            writer.append(entry.length)
+        }
+        return writer.bytes
+    }
+
+    static func decode(_ bytes: [UInt8], what: String) throws -> ChunkIndex {
+        var reader = ByteReader(bytes, what: what)
+        try reader.expect(magic: magic)
+        guard try reader.uint32() == 1 else { throw reader.malformed("unknown format version") }
+        var index = ChunkIndex()
+        index.generation = try reader.uint64()
+        let packCount = Int(try reader.uint32())
+        guard packCount <= reader.remaining / 16 else { throw reader.malformed("too many packs") }
+        for _ in 0..<packCount { index.packs.append(hexString(try reader.bytes(16))) }
+        let count = Int(try reader.uint32())
+        guard count <= reader.remaining / 48 else { throw reader.malformed("too many entries") }
+        index.entries.reserveCapacity(count)
+        for _ in 0..<count {
+            let id = ChunkID(try reader.bytes(32))
+            let entry = IndexEntry(pack: try reader.uint32(), offset: try reader.uint64(), length: try reader.uint32())
+            guard Int(entry.pack) < packCount else { throw reader.malformed("an entry names pack \(entry.pack)") }
+            index.entries[id] = entry
+        }
+        try reader.expectEnd()
+        return index
+    }
+}
+
+/// A recovery point as stored: its disks with the chunk identifier of every block, and the caller's
+/// metadata.
+struct RecoveryPointRecord {
+    struct Disk {
+        var name: String
+        var size: UInt64
+        var blockSize: Int
+        var snapshot: SnapshotID
+        var chunks: [ChunkID]
+    }
+
+    var id: RecoveryPointID
+    var created: Date
+    var metadata: [String: String]
+    var disks: [Disk]
+
+    static let magic = Array("CFRPNT01".utf8)
+    static let fileMagic = Array("CFRPS001".utf8)
+
+    var info: RecoveryPointInfo {
+        var disks: [String: RecoveryPointInfo.Disk] = [:]
+        for disk in self.disks {
+            disks[disk.name] = RecoveryPointInfo.Disk(
+                size: disk.size, blockSize: disk.blockSize, blockCount: disk.chunks.count,
+                storedBlocks: disk.chunks.count(where: { !$0.isHole }), snapshot: disk.snapshot)
+        }
+        return RecoveryPointInfo(id: id, created: created, disks: disks, metadata: metadata)
+    }
+
+    func encode() -> [UInt8] {
+        var writer = ByteWriter(capacity: 256 + disks.reduce(0) { $0 + $1.chunks.count * 32 })
+        writer.append(bytes: Self.magic)
+        writer.append(UInt32(1))
+        writer.append(string: id.rawValue)
+        writer.append(Int64((created.timeIntervalSince1970 * 1_000_000).rounded()))
+        writer.append(UInt32(metadata.count))
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+            writer.append(string: key)
+            writer.append(string: value)
+        }
+        writer.append(UInt32(disks.count))
+        for disk in disks {
+            writer.append(string: disk.name)
+            writer.append(disk.size)
+            writer.append(UInt32(disk.blockSize))
+            writer.append(string: disk.snapshot.rawValue)
+            writer.append(UInt32(disk.chunks.count))
+            disk.chunks.withUnsafeBytes { writer.append(bytes: $0) }
+        }
+        return writer.bytes
+    }
+
+    static func decode(_ bytes: [UInt8], what: String) throws -> RecoveryPointRecord {
+        var reader = ByteReader(bytes, what: what)
+        try reader.expect(magic: magic)
+        guard try reader.uint32() == 1 else { throw reader.malformed("unknown format version") }
+        let id = RecoveryPointID(try reader.string(maxLength: 100))
+        let created = Date(timeIntervalSince1970: Double(try reader.int64()) / 1_000_000)
+        var metadata: [String: String] = [:]
+        let metadataCount = Int(try reader.uint32())
+        for _ in 0..<metadataCount {
+            let key = try reader.string()
+            metadata[key] = try reader.string(maxLength: 64 << 20)
+        }
+        var disks: [Disk] = []
+        let diskCount = Int(try reader.uint32())
+        for _ in 0..<diskCount {
+            let name = try reader.string(maxLength: 1024)
+            let size = try reader.uint64()
+            let blockSize = Int(try reader.uint32())
+            let snapshot = SnapshotID(try reader.string(maxLength: 100))
+            let count = Int(try reader.uint32())
+            guard blockSize > 0, count <= reader.remaining / 32, UInt64(count) * UInt64(blockSize) == size else {
+                throw reader.malformed("disk \(name) has an inconsistent size, block size or block count")
+            }
+            let raw = try reader.bytes(count * 32)
+            let chunks = raw.withUnsafeBytes { raw in
+                (0..<count).map { ChunkID(raw: UnsafeRawBufferPointer(rebasing: raw[($0 * 32)..<($0 * 32 + 32)])) }
+            }
+            disks.append(Disk(name: name, size: size, blockSize: blockSize, snapshot: snapshot, chunks: chunks))
+        }
+        try reader.expectEnd()
+        return RecoveryPointRecord(id: id, created: created, metadata: metadata, disks: disks)
+    }
+}

@@ -1,0 +1,668 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CofferCrypto
+import Foundation
+
+/// The vault's encrypted, deduplicated chunk store: a directory of content-addressed chunks in pack files,
+/// an authenticated index, and recovery points each committed by one atomic write.
+///
+/// Layout: `config` (store identifier, HMAC-authenticated under a key derived from the master key),
+/// `index` (every chunk's pack, offset and length; AES-256-GCM sealed), `packs/NAME.pack` (sealed chunks,
+/// up to about 64 MiB each), `points/ID.point` (a recovery point: each disk's chunk identifiers and the
+/// caller's metadata; AES-256-GCM sealed), `lock` (`flock`: exclusive for backup and garbage collection,
+/// shared for restore and verify). A chunk is one block; its identifier is HMAC-SHA256 of its plaintext
+/// under a store key, so equal blocks are stored once and equal content in two stores does not show; it is
+/// sealed with AES-256-GCM under the store's data key with its identifier as associated data.
+public final class VaultStore: @unchecked Sendable {
+    /// The directory that holds the store.
+    public let path: String
+    let storeID: [UInt8]
+    let keys: VaultKeys
+    private let lock = NSLock()
+    /// Guarded by `lock` and the file lock: the index as last read or written.
+    private var index = ChunkIndex()
+    /// Called after each named write step of backup and garbage collection; tests throw from it to
+    /// simulate a crash right after that step.
+    var faultInjector: ((String) throws -> Void)?
+    /// The size at which a pack is closed and a new one started.
+    var packSizeLimit = 64 << 20
+    /// Bytes of blocks hashed and sealed together on all cores; memory use is a small multiple of it.
+    var batchBytes = 4 << 20
+
+    static let masterKeyLength = 32
+    private static let configName = "config"
+    private static let indexName = "index"
+    private static let packsName = "packs"
+    private static let pointsName = "points"
+    private static let lockName = "lock"
+    private static let pointExtension = ".point"
+    private static let configMagic = Array("CFVAULT1".utf8)
+
+    var packsDirectory: String { FileSystem.join(path, Self.packsName) }
+    var pointsDirectory: String { FileSystem.join(path, Self.pointsName) }
+    var indexPath: String { FileSystem.join(path, Self.indexName) }
+
+    // MARK: Creating and opening
+
+    /// Creates an empty store in a new (or empty) directory, its keys derived from a 32-byte master key.
+    public static func create(at path: String, masterKey: SecureBytes) throws -> VaultStore {
+        try checkMasterKey(masterKey)
+        if FileSystem.exists(path) {
+            guard FileSystem.isDirectory(path), try FileSystem.list(path).isEmpty else {
+                throw SnapshotError(
+                    code: .alreadyExists, message: "\(path) exists and is not an empty directory; choose another path")
+            }
+        } else {
+            try FileSystem.makeDirectory(path)
+        }
+        try FileSystem.makeDirectory(FileSystem.join(path, packsName))
+        try FileSystem.makeDirectory(FileSystem.join(path, pointsName))
+        let storeID = try randomIdentifier()
+        let keys = try VaultKeys(master: masterKey, storeID: storeID)
+        let store = VaultStore(path: path, storeID: storeID, keys: keys)
+        try store.writeIndex(ChunkIndex(), step: "create.index")
+        // The config file is written last: a directory without one is not a store yet.
+        var writer = ByteWriter()
+        writer.append(bytes: configMagic)
+        writer.append(UInt32(1))
+        writer.append(bytes: storeID)
+        writer.append(Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+        writer.append(bytes: HMACSHA256.authenticationCode(for: writer.bytes, key: keys.config))
+        try FileSystem.writeAtomically(writer.bytes, to: FileSystem.join(path, configName))
+        try FileSystem.syncDirectory(FileSystem.parent(path))
+        return try open(at: path, masterKey: masterKey)
+    }
+
+    /// Opens a store with its master key; a wrong key is refused before anything is read.
+    public static func open(at path: String, masterKey: SecureBytes) throws -> VaultStore {
+        try checkMasterKey(masterKey)
+        let configPath = FileSystem.join(path, configName)
+        guard FileSystem.exists(configPath) else {
+            throw SnapshotError(
+                code: .notFound, message: "no vault store at \(path) (no \(configName) file); create one first")
+        }
+        let bytes = try SystemFile.open(configPath, flags: O_RDONLY).readAll()
+        var reader = ByteReader(bytes, what: configPath)
+        try reader.expect(magic: configMagic)
+        guard try reader.uint32() == 1 else { throw reader.malformed("unknown format version") }
+        let storeID = try reader.bytes(16)
+        _ = try reader.int64()
+        let body = Array(bytes[..<reader.offset])
+        let mac = try reader.bytes(32)
+        try reader.expectEnd()
+        let keys = try VaultKeys(master: masterKey, storeID: storeID)
+        guard HMACSHA256.authenticationCode(for: body, key: keys.config) == mac else {
+            throw SnapshotError(
+                code: .wrongKey,
+                message: "the master key does not open the vault store at \(path) (or its config file was changed); "
+                    + "give the key the store was created with")
+        }
+        let store = VaultStore(path: path, storeID: storeID, keys: keys)
+        try store.reloadIndex()
+        return store
+    }
+
+    private init(path: String, storeID: [UInt8], keys: VaultKeys) {
+        self.path = path
+        self.storeID = storeID
+        self.keys = keys
+    }
+
+    private static func checkMasterKey(_ key: SecureBytes) throws {
+        guard key.count == masterKeyLength else {
+            throw SnapshotError(
+                code: .invalidArgument, message: "a vault master key is \(masterKeyLength) bytes, not \(key.count)")
+        }
+    }
+
+    // MARK: Backup
+
+    /// Backs up snapshots of disks into one new recovery point, reading only the blocks that changed since
+    /// each disk's base and storing only chunks the store does not hold; `progress` gets (bytes done, bytes
+    /// to read). Packs and the index are durable before the recovery point is committed by one atomic write.
+    public func backup(
+        _ disks: [DiskSource], metadata: [String: String], progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws -> (RecoveryPointID, BackupStatistics) {
+        try exclusive {
+            _ = try removeLeftovers()
+            guard !disks.isEmpty else {
+                throw SnapshotError(code: .invalidArgument, message: "a backup needs at least one disk")
+            }
+            var names = Set<String>()
+            for disk in disks {
+                guard !disk.name.isEmpty, names.insert(disk.name).inserted else {
+                    throw SnapshotError(
+                        code: .invalidArgument, message: "disk names must be unique and not empty; \"\(disk.name)\" is not")
+                }
+            }
+            var statistics = BackupStatistics()
+            var bases: [RecoveryPointID: RecoveryPointRecord] = [:]
+            var plans: [(source: DiskSource, read: [UInt64], chunks: [ChunkID])] = []
+            for source in disks {
+                let device = source.device
+                guard let base = source.base else {
+                    let read = try device.changedBlocks(from: nil, to: source.snapshot)
+                    plans.append((source, read, [ChunkID](repeating: .hole, count: device.blockCount)))
+                    continue
+                }
+                if bases[base.recoveryPoint] == nil { bases[base.recoveryPoint] = try loadPoint(base.recoveryPoint) }
+                let chunks = try baseChunks(bases[base.recoveryPoint]!, for: source)
+                var read = try device.changedBlocks(from: base.snapshot, to: source.snapshot)
+                // A base chunk the index does not hold is read again rather than trusted.
+                let changed = Set(read)
+                var missing: [UInt64] = []
+                for (block, id) in chunks.enumerated()
+                where !id.isHole && index.entries[id] == nil && !changed.contains(UInt64(block)) {
+                    missing.append(UInt64(block))
+                }
+                if !missing.isEmpty { read = (read + missing).sorted() }
+                statistics.blocksUnchanged += device.blockCount - read.count
+                plans.append((source, read, chunks))
+            }
+            let total = plans.reduce(UInt64(0)) { $0 + UInt64($1.read.count) * UInt64($1.source.device.blockSize) }
+            var done: UInt64 = 0
+            progress?(0, total)
+
+            let session = PackSession(store: self, firstNumber: UInt32(index.packs.count), stepPrefix: "backup.pack")
+            var pending: [ChunkID: IndexEntry] = [:]
+            var recorded: [RecoveryPointRecord.Disk] = []
+            for plan in plans {
+                var chunks = plan.chunks
+                try store(plan.read, of: plan.source, into: &chunks, session: session, pending: &pending,
+                    statistics: &statistics) { bytes in
+                    done += bytes
+                    progress?(done, total)
+                }
+                statistics.holes += chunks.count(where: { $0.isHole })
+                let device = plan.source.device
+                recorded.append(
+                    RecoveryPointRecord.Disk(
+                        name: plan.source.name, size: device.size, blockSize: device.blockSize,
+                        snapshot: plan.source.snapshot, chunks: chunks))
+            }
+            try session.finish()
+            if !pending.isEmpty {
+                var next = index
+                next.generation += 1
+                next.packs += session.names
+                next.entries.merge(pending) { old, _ in old }
+                try writeIndex(next, step: "backup.index")
+            }
+            let record = RecoveryPointRecord(
+                id: Self.newRecoveryPointID(), created: Date(), metadata: metadata, disks: recorded)
+            try writePoint(record)
+            return (record.id, statistics)
+        }
+    }
+
+    /// The chunk identifiers of `source`'s disk in its base recovery point, after checking that the base
+    /// was made from the base snapshot of a disk of the same shape.
+    private func baseChunks(_ base: RecoveryPointRecord, for source: DiskSource) throws -> [ChunkID] {
+        guard let (snapshot, id) = source.base else { preconditionFailure() }
+        guard let disk = base.disks.first(where: { $0.name == source.name }) else {
+            throw SnapshotError(
+                code: .invalidArgument,
+                message: "recovery point \(id) has no disk named \(source.name); back it up without a base")
+        }
+        guard disk.snapshot == snapshot else {
+            throw SnapshotError(
+                code: .invalidArgument,
+                message: "recovery point \(id) backed up disk \(source.name) from snapshot \(disk.snapshot), not "
+                    + "\(snapshot); give the snapshot the base recovery point was made from")
+        }
+        guard disk.size == source.device.size, disk.blockSize == source.device.blockSize else {
+            throw SnapshotError(
+                code: .invalidArgument,
+                message: "disk \(source.name) changed size or block size since recovery point \(id); back it up "
+                    + "without a base")
+        }
+        return disk.chunks
+    }
+
+    /// Reads `blocks` of a snapshot in batches, identifies and seals them on all cores, and appends the new
+    /// ones to packs in order.
+    private func store(
+        _ blocks: [UInt64], of source: DiskSource, into chunks: inout [ChunkID], session: PackSession,
+        pending: inout [ChunkID: IndexEntry], statistics: inout BackupStatistics, advanced: (UInt64) -> Void
+    ) throws {
+        guard !blocks.isEmpty else { return }
+        let device = source.device
+        let blockSize = device.blockSize
+        let batch = max(1, min(blocks.count, batchBytes / blockSize))
+        var input = [UInt8](repeating: 0, count: batch * blockSize)
+        var ids = [ChunkID](repeating: .hole, count: batch)
+        var sealed = [[UInt8]](repeating: [], count: batch)
+        let idKey = keys.id
+        let dataKey = keys.data
+        for start in stride(from: 0, to: blocks.count, by: batch) {
+            let slice = blocks[start..<min(start + batch, blocks.count)]
+            let count = slice.count
+            try input.withUnsafeMutableBytes { whole in
+                let buffer = UnsafeMutableRawBufferPointer(rebasing: whole[0..<count * blockSize])
+                try device.readBlocks(snapshot: source.snapshot, blocks: slice, into: buffer)
+                let plaintext = UnsafeRawBufferPointer(buffer)
+                try ids.withUnsafeMutableBufferPointer { ids in
+                    try parallelForEach(count) { i in
+                        let block = UnsafeRawBufferPointer(rebasing: plaintext[i * blockSize..<(i + 1) * blockSize])
+                        ids[i] = isAllZero(block)
+                            ? .hole : ChunkID(HMACSHA256.authenticationCode(for: block, key: idKey))
+                    }
+                }
+                var toSeal: [Int] = []
+                var firstInBatch = Set<ChunkID>()
+                for i in 0..<count {
+                    let id = ids[i]
+                    chunks[Int(slice[slice.startIndex + i])] = id
+                    if id.isHole { continue }
+                    if index.entries[id] != nil || pending[id] != nil || !firstInBatch.insert(id).inserted {
+                        statistics.chunksReused += 1
+                    } else {
+                        toSeal.append(i)
+                    }
+                }
+                let batchIDs = ids
+                try sealed.withUnsafeMutableBufferPointer { sealed in
+                    try parallelForEach(toSeal.count) { k in
+                        let i = toSeal[k]
+                        let block = UnsafeRawBufferPointer(rebasing: plaintext[i * blockSize..<(i + 1) * blockSize])
+                        sealed[i] = try Seal.seal(block, key: dataKey, associatedData: batchIDs[i].bytes)
+                    }
+                }
+                for i in toSeal {
+                    let entry = try sealed[i].withUnsafeBytes { try session.append(id: ids[i], sealed: $0) }
+                    pending[ids[i]] = entry
+                    sealed[i] = []
+                    statistics.chunksNew += 1
+                    statistics.bytesUploaded += UInt64(entry.length)
+                }
+            }
+            statistics.blocksRead += count
+            statistics.bytesRead += UInt64(count * blockSize)
+            advanced(UInt64(count * blockSize))
+        }
+    }
+
+    /// A time-ordered identifier: `rp-` UTC time `-` 16 random hexadecimal digits.
+    private static func newRecoveryPointID() -> RecoveryPointID {
+        var seconds = time_t(Date().timeIntervalSince1970)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let stamp = String(
+            format: "%04d%02d%02dT%02d%02d%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+            parts.tm_hour, parts.tm_min, parts.tm_sec)
+        return RecoveryPointID("rp-\(stamp)-\(randomHex(8))")
+    }
+
+    // MARK: Recovery points
+
+    /// Every recovery point in the store, oldest first; throws if any of them fails authentication.
+    public func recoveryPoints() throws -> [RecoveryPointInfo] {
+        try pointIDs().map { try loadPoint($0).info }.sorted { ($0.created, $0.id.rawValue) < ($1.created, $1.id.rawValue) }
+    }
+
+    /// One recovery point's description.
+    public func recoveryPoint(_ id: RecoveryPointID) throws -> RecoveryPointInfo {
+        try loadPoint(id).info
+    }
+
+    /// Deletes a recovery point with one atomic unlink; garbage collection later reclaims chunks that no
+    /// other recovery point references.
+    public func deleteRecoveryPoint(_ id: RecoveryPointID) throws {
+        let file = try pointPath(id)
+        guard FileSystem.exists(file) else { throw notFound(id) }
+        try FileSystem.remove(file)
+        try FileSystem.syncDirectory(pointsDirectory)
+    }
+
+    func pointIDs() throws -> [RecoveryPointID] {
+        try FileSystem.list(pointsDirectory).compactMap { name in
+            guard !FileSystem.isTemporary(name), name.hasSuffix(Self.pointExtension) else { return nil }
+            return RecoveryPointID(String(name.dropLast(Self.pointExtension.count)))
+        }
+    }
+
+    private func pointPath(_ id: RecoveryPointID) throws -> String {
+        guard isSafeFileName(id.rawValue) else { throw notFound(id) }
+        return FileSystem.join(pointsDirectory, id.rawValue + Self.pointExtension)
+    }
+
+    private func notFound(_ id: RecoveryPointID) -> SnapshotError {
+        SnapshotError(
+            code: .notFound, message: "the vault store at \(path) has no recovery point \(id); list them with recoveryPoints()")
+    }
+
+    private func pointAssociatedData(_ id: RecoveryPointID) -> [UInt8] {
+        RecoveryPointRecord.fileMagic + storeID + Array(id.rawValue.utf8)
+    }
+
+    /// Reads, authenticates and decodes a recovery point.
+    func loadPoint(_ id: RecoveryPointID) throws -> RecoveryPointRecord {
+        let file = try pointPath(id)
+        guard FileSystem.exists(file) else { throw notFound(id) }
+        let bytes = try SystemFile.open(file, flags: O_RDONLY).readAll()
+        let magic = RecoveryPointRecord.fileMagic
+        guard bytes.count > magic.count, Array(bytes[..<magic.count]) == magic else {
+            throw SnapshotError(code: .corrupted, message: "recovery point file \(file) is damaged (bad marker)")
+        }
+        let plaintext = try Seal.open(
+            Array(bytes[magic.count...]), key: keys.point, associatedData: pointAssociatedData(id),
+            what: "recovery point \(id)")
+        let record = try RecoveryPointRecord.decode(plaintext, what: "recovery point \(id)")
+        guard record.id == id else {
+            throw SnapshotError(code: .corrupted, message: "recovery point file \(file) holds \(record.id)")
+        }
+        return record
+    }
+
+    /// The commit point of a backup: one atomic write of the sealed recovery point.
+    private func writePoint(_ record: RecoveryPointRecord) throws {
+        let sealed = try Seal.seal(record.encode(), key: keys.point, associatedData: pointAssociatedData(record.id))
+        try FileSystem.writeAtomically(RecoveryPointRecord.fileMagic + sealed, to: try pointPath(record.id)) {
+            try faultInjector?("backup.point.\($0)")
+        }
+    }
+
+    // MARK: Restore and verify
+
+    /// Restores one disk of a recovery point to a new block device at `path`, byte for byte, leaving holes
+    /// unwritten (sparse); every chunk is authenticated before it is written. On failure nothing is left at
+    /// `path`.
+    public func restore(
+        _ id: RecoveryPointID, disk name: String, to path: String, atRestKey: SecureBytes? = nil,
+        progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws -> BlockDevice {
+        try shared {
+            let record = try loadPoint(id)
+            guard let disk = record.disks.first(where: { $0.name == name }) else {
+                throw SnapshotError(
+                    code: .notFound,
+                    message: "recovery point \(id) has no disk named \(name); it has "
+                        + record.disks.map(\.name).joined(separator: ", "))
+            }
+            var device: BlockDevice? = try BlockDevice.create(
+                at: path, size: disk.size, blockSize: disk.blockSize, atRestKey: atRestKey)
+            do {
+                try restore(disk, into: device!, progress: progress)
+                try device!.flush()
+                return device!
+            } catch {
+                device = nil
+                try? FileSystem.removeTree(path)
+                throw error
+            }
+        }
+    }
+
+    private func restore(
+        _ disk: RecoveryPointRecord.Disk, into device: BlockDevice, progress: ((UInt64, UInt64) -> Void)?
+    ) throws {
+        let reader = PackReader(directory: packsDirectory, storeID: storeID)
+        let blockSize = disk.blockSize
+        let batch = max(1, batchBytes / blockSize)
+        let total = UInt64(disk.chunks.count(where: { !$0.isHole })) * UInt64(blockSize)
+        var done: UInt64 = 0
+        progress?(0, total)
+        var buffer = [UInt8](repeating: 0, count: batch * blockSize)
+        var sealed = [[UInt8]](repeating: [], count: batch)
+        let (idKey, dataKey) = (keys.id, keys.data)
+        for start in stride(from: 0, to: disk.chunks.count, by: batch) {
+            let count = min(batch, disk.chunks.count - start)
+            let ids = Array(disk.chunks[start..<start + count])
+            let present = ids.indices.filter { !ids[$0].isHole }
+            if present.isEmpty { continue }
+            for i in present {
+                sealed[i] = try readSealed(ids[i], reader: reader, context: "block \(start + i) of disk \(disk.name)")
+            }
+            try buffer.withUnsafeMutableBytes { buffer in
+                try sealed.withUnsafeMutableBufferPointer { sealed in
+                    try parallelForEach(present.count) { k in
+                        let i = present[k]
+                        let plaintext = try Seal.open(
+                            sealed[i], key: dataKey, associatedData: ids[i].bytes, what: "chunk \(ids[i])")
+                        guard plaintext.count == blockSize else {
+                            throw SnapshotError(
+                                code: .corrupted, message: "chunk \(ids[i]) holds \(plaintext.count) bytes, not \(blockSize)")
+                        }
+                        guard ChunkID(HMACSHA256.authenticationCode(for: plaintext, key: idKey)) == ids[i] else {
+                            throw SnapshotError(
+                                code: .corrupted, message: "chunk \(ids[i]) does not hash to its identifier; it was "
+                                    + "stored under the wrong identifier")
+                        }
+                        sealed[i] = []
+                        UnsafeMutableRawBufferPointer(rebasing: buffer[i * blockSize..<(i + 1) * blockSize])
+                            .copyMemory(from: plaintext.withUnsafeBytes { $0 })
+                    }
+                }
+                var k = 0
+                while k < present.count {
+                    var run = 1
+                    while k + run < present.count && present[k + run] == present[k] + run { run += 1 }
+                    let first = present[k]
+                    try device.writeBlocks(
+                        first: start + first, count: run,
+                        from: UnsafeMutableRawBufferPointer(rebasing: buffer[first * blockSize..<(first + run) * blockSize]))
+                    k += run
+                }
+            }
+            done += UInt64(present.count * blockSize)
+            progress?(done, total)
+        }
+    }
+
+    /// The sealed box of chunk `id`, found through the index.
+    private func readSealed(_ id: ChunkID, reader: PackReader, context: String) throws -> [UInt8] {
+        guard let entry = index.entries[id] else {
+            throw SnapshotError(
+                code: .corrupted,
+                message: "chunk \(id) (\(context)) is not in the store's index; the index or the recovery point "
+                    + "was damaged")
+        }
+        return try reader.sealedChunk(pack: index.packs[Int(entry.pack)], entry: entry, id: id)
+    }
+
+    /// Reads, authenticates and checks every distinct chunk of a recovery point: opens it with AES-256-GCM
+    /// and recomputes its HMAC identifier. Problems with chunks are collected in the report; a recovery
+    /// point file that fails authentication throws.
+    public func verify(_ id: RecoveryPointID) throws -> VerifyReport {
+        try shared {
+            let record = try loadPoint(id)
+            var report = VerifyReport()
+            var seen = Set<ChunkID>()
+            let reader = PackReader(directory: packsDirectory, storeID: storeID)
+            let (idKey, dataKey) = (keys.id, keys.data)
+            for disk in record.disks {
+                let blockSize = disk.blockSize
+                var unique: [(id: ChunkID, block: Int)] = []
+                for (block, chunk) in disk.chunks.enumerated() where !chunk.isHole && seen.insert(chunk).inserted {
+                    unique.append((chunk, block))
+                }
+                let batch = max(1, batchBytes / blockSize)
+                for start in stride(from: 0, to: unique.count, by: batch) {
+                    let work = Array(unique[start..<min(start + batch, unique.count)])
+                    var sealed = [[UInt8]?](repeating: nil, count: work.count)
+                    var problems = [String?](repeating: nil, count: work.count)
+                    for (k, item) in work.enumerated() {
+                        do {
+                            sealed[k] = try readSealed(item.id, reader: reader, context: "block \(item.block) of disk \(disk.name)")
+                        } catch {
+                            problems[k] = "block \(item.block) of disk \(disk.name): \(error)"
+                        }
+                    }
+                    try problems.withUnsafeMutableBufferPointer { problems in
+                        try parallelForEach(work.count) { k in
+                            guard let box = sealed[k] else { return }
+                            let item = work[k]
+                            do {
+                                let plaintext = try Seal.open(
+                                    box, key: dataKey, associatedData: item.id.bytes, what: "chunk \(item.id)")
+                                if plaintext.count != blockSize {
+                                    problems[k] = "block \(item.block) of disk \(disk.name): chunk \(item.id) holds "
+                                        + "\(plaintext.count) bytes, not \(blockSize)"
+                                } else if ChunkID(HMACSHA256.authenticationCode(for: plaintext, key: idKey)) != item.id {
+                                    problems[k] = "block \(item.block) of disk \(disk.name): chunk \(item.id) does not "
+                                        + "hash to its identifier"
+                                }
+                            } catch {
+                                problems[k] = "block \(item.block) of disk \(disk.name): \(error)"
+                            }
+                        }
+                    }
+                    for problem in problems {
+                        if let problem {
+                            report.problems.append(problem)
+                        } else {
+                            report.chunksChecked += 1
+                            report.bytesChecked += UInt64(blockSize)
+                        }
+                    }
+                }
+            }
+            return report
+        }
+    }
+
+    // MARK: Index
+
+    private func indexAssociatedData() -> [UInt8] { ChunkIndex.fileMagic + storeID }
+
+    /// Reads and authenticates the index. Every operation starts with it, under the file lock, so that no
+    /// operation works from a stale or unauthenticated copy; the cost is of the order of the index write
+    /// every backup makes anyway.
+    func reloadIndex() throws {
+        let bytes = try SystemFile.open(indexPath, flags: O_RDONLY).readAll()
+        let magic = ChunkIndex.fileMagic
+        guard bytes.count > magic.count, Array(bytes[..<magic.count]) == magic else {
+            throw SnapshotError(code: .corrupted, message: "the index of the vault store at \(path) is damaged (bad marker)")
+        }
+        let plaintext = try Seal.open(
+            Array(bytes[magic.count...]), key: keys.index, associatedData: indexAssociatedData(),
+            what: "the index of the vault store at \(path)")
+        index = try ChunkIndex.decode(plaintext, what: "the index of the vault store at \(path)")
+    }
+
+    /// Replaces the index atomically; the new one is in use from then on.
+    func writeIndex(_ next: ChunkIndex, step: String) throws {
+        let sealed = try Seal.seal(next.encode(), key: keys.index, associatedData: indexAssociatedData())
+        try FileSystem.writeAtomically(ChunkIndex.fileMagic + sealed, to: indexPath) {
+            try faultInjector?("\(step).\($0)")
+        }
+        index = next
+    }
+
+    var currentIndex: ChunkIndex { index }
+
+    /// Checks that a sealed chunk opens under the data key with its identifier.
+    func authenticate(_ sealed: [UInt8], id: ChunkID) throws {
+        _ = try Seal.open(sealed, key: keys.data, associatedData: id.bytes, what: "chunk \(id)")
+    }
+
+    // MARK: Locking and leftovers
+
+    /// Runs `body` holding this instance's lock and the store's exclusive file lock, on a fresh index.
+    func exclusive<T>(_ body: () throws -> T) throws -> T {
+        try locked(exclusive: true, body)
+    }
+
+    /// Runs `body` holding this instance's lock and the store's shared file lock, on a fresh index.
+    func shared<T>(_ body: () throws -> T) throws -> T {
+        try locked(exclusive: false, body)
+    }
+
+    private func locked<T>(exclusive: Bool, _ body: () throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        let file = try SystemFile.open(FileSystem.join(path, Self.lockName), flags: O_RDWR | O_CREAT)
+        _ = try file.lock(exclusive: exclusive, wait: true)
+        defer { file.unlock() }
+        try reloadIndex()
+        return try body()
+    }
+
+    /// Removes what an interrupted backup or collection left: temporary files and packs the index does not
+    /// name. Runs only under the exclusive lock, when no other writer can be mid-way.
+    func removeLeftovers() throws -> Int {
+        var removed = 0
+        for directory in [path, pointsDirectory] {
+            for name in try FileSystem.list(directory) where FileSystem.isTemporary(name) {
+                try FileSystem.remove(FileSystem.join(directory, name), missingOK: true)
+                removed += 1
+            }
+        }
+        let referenced = Set(index.packs)
+        for name in try FileSystem.list(packsDirectory) {
+            if let pack = Pack.name(ofFile: name), referenced.contains(pack) { continue }
+            try FileSystem.remove(FileSystem.join(packsDirectory, name), missingOK: true)
+            removed += 1
+        }
+        if removed > 0 {
+            for directory in [path, pointsDirectory, packsDirectory] { try FileSystem.syncDirectory(directory) }
+        }
+        return removed
+    }
+}
+
+/// Appends chunks to pack files, starting a new pack when one reaches the size limit.
+final class PackSession {
+    private let store: VaultStore
+    private let stepPrefix: String
+    private let firstNumber: UInt32
+    private var current: PackWriter?
+    /// The names of the packs written, in order; pack `firstNumber + i` is `names[i]`.
+    private(set) var names: [String] = []
+
+    init(store: VaultStore, firstNumber: UInt32, stepPrefix: String) {
+        self.store = store
+        self.firstNumber = firstNumber
+        self.stepPrefix = stepPrefix
+    }
+
+    func append(id: ChunkID, sealed: UnsafeRawBufferPointer) throws -> IndexEntry {
+        if let writer = current, writer.entryCount > 0,
+            writer.size + UInt64(Pack.entryHeaderSize + sealed.count) > UInt64(store.packSizeLimit)
+        {
+            try writer.finish()
+            current = nil
+        }
+        if current == nil {
+            let prefix = stepPrefix
+            let store = self.store
+            current = try PackWriter(directory: store.packsDirectory, storeID: store.storeID) {
+                try store.faultInjector?("\(prefix).\($0)")
+            }
+            names.append(current!.name)
+        }
+        let (offset, length) = try current!.append(id: id, sealed: sealed)
+        return IndexEntry(pack: firstNumber + UInt32(names.count - 1), offset: offset, length: length)
+    }
+
+    /// Makes every pack durable, including their names in the directory.
+    func finish() throws {
+        try current?.finish()
+        current = nil
+        if !names.isEmpty {
+            try FileSystem.syncDirectory(store.packsDirectory)
+            try store.faultInjector?("\(stepPrefix).sync-directory")
+        }
+    }
+}
+
+/// Whether every byte is zero.
+func isAllZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    let words = bytes.count / 8
+    var i = 0
+    while i + 8 <= words {
+        var any: UInt64 = 0
+        for j in 0..<8 { any |= bytes.loadUnaligned(fromByteOffset: (i + j) * 8, as: UInt64.self) }
+        if any != 0 { return false }
+        i += 8
+    }
+    while i < words {
+        if bytes.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) != 0 { return false }
+        i += 1
+    }
+    for j in (words * 8)..<bytes.count where bytes[j] != 0 { return false }
+    return true
+}
