@@ -66,6 +66,7 @@ let package = Package(
             exclude: ["README.md"]
         ),
         .executableTarget(name: "coffer", dependencies: ["CofferCLI"], exclude: ["README.md"]),
+        .executableTarget(name: "coffer-bench", dependencies: ["CofferSnapshot", "CofferCrypto"]),
         .target(name: "CofferTestSupport", dependencies: ["CofferModel"], exclude: ["README.md"]),
 
         // One test target per library module.
