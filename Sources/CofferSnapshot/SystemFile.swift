@@ -296,11 +296,11 @@ enum FileSystem {
 /// `count` random bytes as lower-case hexadecimal, for names that must not collide.
 func randomHex(_ count: Int) -> String {
     var generator = SystemRandomNumberGenerator()
-    return hexString((0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    return hexEncoded((0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
 }
 
 /// Lower-case hexadecimal of bytes.
-func hexString<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+func hexEncoded<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
     let digits: [UInt8] = Array("0123456789abcdef".utf8)
     var out = [UInt8]()
     out.reserveCapacity(bytes.count * 2)

@@ -32,7 +32,7 @@ struct ChunkID: Hashable, Sendable, CustomStringConvertible {
 
     var isHole: Bool { self == .hole }
 
-    var description: String { hexString(bytes) }
+    var description: String { hexEncoded(bytes) }
 
     /// The words are uniformly random, so one of them is hash enough.
     func hash(into hasher: inout Hasher) { hasher.combine(w0) }
@@ -144,7 +144,7 @@ struct ChunkIndex {
         index.generation = try reader.uint64()
         let packCount = Int(try reader.uint32())
         guard packCount <= reader.remaining / 16 else { throw reader.malformed("too many packs") }
-        for _ in 0..<packCount { index.packs.append(hexString(try reader.bytes(16))) }
+        for _ in 0..<packCount { index.packs.append(hexEncoded(try reader.bytes(16))) }
         let count = Int(try reader.uint32())
         guard count <= reader.remaining / 48 else { throw reader.malformed("too many entries") }
         index.entries.reserveCapacity(count)
