@@ -61,3 +61,10 @@ public struct CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
         return CryptoError(code: code, message: message, function: function, reason: reason)
     }
 }
+
+/// Drops errors that earlier calls on this thread left in OpenSSL's queue, so that a failure's reason is its
+/// own. Peeking first keeps the common case (an empty queue) cheap, as `ERR_clear_error` walks every slot.
+@inline(__always)
+func clearStaleOpenSSLErrors() {
+    if ERR_peek_error() != 0 { ERR_clear_error() }
+}

@@ -11,7 +11,7 @@ public enum SHA256 {
     /// The SHA-256 digest of `data`. The corresponding C function is `EVP_Digest`.
     public static func hash(_ data: UnsafeRawBufferPointer) -> [UInt8] {
         let digest = mustSucceed(FetchedAlgorithm.sha256)
-        ERR_clear_error()
+        clearStaleOpenSSLErrors()
         var output = [UInt8](repeating: 0, count: byteCount)
         var written: UInt32 = 0
         let status = withNonNullBase(data) { base, count in
@@ -68,7 +68,7 @@ final class DigestState: @unchecked Sendable {
 
     convenience init() {
         let digest = mustSucceed(FetchedAlgorithm.sha256)
-        ERR_clear_error()
+        clearStaleOpenSSLErrors()
         guard let context = EVP_MD_CTX_new() else {
             fatalError("\(CryptoError.openSSL("EVP_MD_CTX_new", "could not allocate a digest context"))")
         }
@@ -118,7 +118,7 @@ public enum HMACSHA256 {
     /// either traps with OpenSSL's reason.
     public static func authenticationCode(for data: UnsafeRawBufferPointer, key: SecureBytes) -> [UInt8] {
         let mac = mustSucceed(FetchedAlgorithm.hmac)
-        ERR_clear_error()
+        clearStaleOpenSSLErrors()
         guard let context = EVP_MAC_CTX_new(mac.pointer) else {
             fatalError("\(CryptoError.openSSL("EVP_MAC_CTX_new", "could not allocate an HMAC context"))")
         }
@@ -163,7 +163,7 @@ public enum HKDFSHA256 {
                 code: .invalidInput, message: "HKDF-SHA256 derives 1 to \(255 * SHA256.byteCount) bytes, not \(count)")
         }
         let kdf = try FetchedAlgorithm.hkdf.get()
-        ERR_clear_error()
+        clearStaleOpenSSLErrors()
         guard let context = EVP_KDF_CTX_new(kdf.pointer) else {
             throw CryptoError.openSSL("EVP_KDF_CTX_new", "could not allocate an HKDF context (out of memory?)")
         }

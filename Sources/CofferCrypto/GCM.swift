@@ -53,7 +53,7 @@ public enum AES256GCM {
         try checkKey(key)
         let nonce = try nonce ?? SecureRandom.bytes(nonceCount)
         try checkNonce(nonce)
-        ERR_clear_error()
+        clearStaleOpenSSLErrors()
         let context = try CipherContext.make()
         try initialise(context, key: key, nonce: nonce, encrypt: true)
         try addAssociatedData(associatedData, to: context)
@@ -113,7 +113,7 @@ public enum AES256GCM {
             throw CryptoError(
                 code: .invalidInput, message: "an AES-256-GCM tag is \(tagCount) bytes, not \(box.tag.count)")
         }
-        ERR_clear_error()
+        clearStaleOpenSSLErrors()
         let context = try CipherContext.make()
         do {
             try initialise(context, key: key, nonce: box.nonce, encrypt: false)

@@ -36,7 +36,7 @@ public struct RSAPublicKey: Sendable, Hashable {
 
     /// Reads a `-----BEGIN PUBLIC KEY-----` PEM block. The corresponding C function is `PEM_read_bio_PUBKEY`.
     public init(pem: String) throws {
-        ERR_clear_error()
+        clearStaleOpenSSLErrors()
         var text = Array(pem.utf8)
         let key: OpaquePointer? = try text.withUnsafeMutableBytes { bytes in
             guard let bio = BIO_new_mem_buf(bytes.baseAddress, Int32(bytes.count)) else {
@@ -56,7 +56,7 @@ public struct RSAPublicKey: Sendable, Hashable {
 
     /// Reads SubjectPublicKeyInfo DER. The corresponding C function is `d2i_PUBKEY`.
     public init(der: [UInt8]) throws {
-        ERR_clear_error()
+        clearStaleOpenSSLErrors()
         let key: OpaquePointer? = try der.withUnsafeBufferPointer { bytes in
             var cursor = bytes.baseAddress
             let key = d2i_PUBKEY(nil, &cursor, bytes.count)
@@ -102,7 +102,7 @@ public struct RSAPublicKey: Sendable, Hashable {
                 code: .invalidInput,
                 message: "a \(bits)-bit RSA key wraps at most \(longest) bytes with \(digest.rawValue), not \(key.count)")
         }
-        ERR_clear_error()
+        clearStaleOpenSSLErrors()
         guard let context = EVP_PKEY_CTX_new_from_pkey(nil, handle.pointer, nil) else {
             throw CryptoError.openSSL("EVP_PKEY_CTX_new_from_pkey", "could not make an RSA context")
         }
@@ -171,7 +171,7 @@ public final class RSAPrivateKey: @unchecked Sendable {
             throw CryptoError(
                 code: .invalidKey, message: "RSA keys are 2048, 3072 or 4096 bits, not \(bits)")
         }
-        ERR_clear_error()
+        clearStaleOpenSSLErrors()
         guard let context = EVP_PKEY_CTX_new_from_name(nil, "RSA", nil) else {
             throw CryptoError.openSSL("EVP_PKEY_CTX_new_from_name", "OpenSSL has no RSA key generator")
         }
@@ -218,7 +218,7 @@ public final class RSAPrivateKey: @unchecked Sendable {
                 code: .unwrapFailed,
                 message: "a key wrapped for this \(bits)-bit RSA key is \(modulusBytes) bytes, not \(wrapped.count); it was wrapped for another key or truncated")
         }
-        ERR_clear_error()
+        clearStaleOpenSSLErrors()
         guard let context = EVP_PKEY_CTX_new_from_pkey(nil, handle.pointer, nil) else {
             throw CryptoError.openSSL("EVP_PKEY_CTX_new_from_pkey", "could not make an RSA context")
         }
@@ -247,7 +247,7 @@ public final class RSAPrivateKey: @unchecked Sendable {
     /// cannot be mistaken for another sealed value under the same wrapping key. The corresponding C function
     /// is `i2d_PKCS8_PRIV_KEY_INFO`.
     public func exportWrapped(under wrappingKey: SecureBytes) throws -> [UInt8] {
-        ERR_clear_error()
+        clearStaleOpenSSLErrors()
         guard let info = EVP_PKEY2PKCS8(handle.pointer) else {
             throw CryptoError.openSSL("EVP_PKEY2PKCS8", "could not encode the private key as PKCS#8")
         }
@@ -278,7 +278,7 @@ public final class RSAPrivateKey: @unchecked Sendable {
 
     /// Reads an unencrypted PKCS#8 DER private key. The corresponding C function is `d2i_PKCS8_PRIV_KEY_INFO`.
     static func fromPKCS8(_ der: UnsafeRawBufferPointer) throws -> RSAPrivateKey {
-        ERR_clear_error()
+        clearStaleOpenSSLErrors()
         let info: OpaquePointer? = try withNonNullBase(der) { base, count in
             var cursor: UnsafePointer<UInt8>? = base
             let info = d2i_PKCS8_PRIV_KEY_INFO(nil, &cursor, count)
@@ -304,7 +304,7 @@ public final class RSAPrivateKey: @unchecked Sendable {
     /// tests. An encrypted PEM is refused rather than prompting for a passphrase. The corresponding C function
     /// is `PEM_read_bio_PrivateKey`.
     static func fromUnencryptedPEM(_ pem: String) throws -> RSAPrivateKey {
-        ERR_clear_error()
+        clearStaleOpenSSLErrors()
         var text = Array(pem.utf8)
         var emptyPassphrase: [CChar] = [0]
         let key: OpaquePointer? = try text.withUnsafeMutableBytes { bytes in
