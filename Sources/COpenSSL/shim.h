@@ -11,6 +11,8 @@
 #include <openssl/crypto.h>
 #include <openssl/core_names.h>
 #include <openssl/params.h>
+#include <openssl/provider.h>
+#include <openssl/core_dispatch.h>
 #include <openssl/bio.h>
 #include <openssl/x509.h>
 #endif

@@ -25,15 +25,6 @@ final class CipherContext: @unchecked Sendable {
         return CipherContext(takingOwnershipOf: pointer)
     }
 
-    /// A copy of this context, key schedule included. The corresponding C function is `EVP_CIPHER_CTX_copy`.
-    func copy() throws -> CipherContext {
-        let copy = try CipherContext.make()
-        guard EVP_CIPHER_CTX_copy(copy.pointer, pointer) == 1 else {
-            throw CryptoError.openSSL("EVP_CIPHER_CTX_copy", "could not copy a cipher context")
-        }
-        return copy
-    }
-
     deinit { EVP_CIPHER_CTX_free(pointer) }
 }
 

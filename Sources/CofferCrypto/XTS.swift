@@ -4,8 +4,9 @@ import COpenSSL
 /// is its sector number as a 64-bit little-endian integer, zero-padded to 16 bytes.
 ///
 /// The key is expanded once, in `init`, into one encryption and one decryption context; each call borrows a
-/// copy of the right one from a small pool and only changes the IV per sector, so sector loops make no
-/// allocation and no key schedule. Values are cheap to copy and safe to use from many threads at once.
+/// copy of the right one from a small pool and only changes the IV per sector, in place, so sector loops
+/// make no allocation and no key schedule (see `ProviderCipher` for how the IV is changed cheaply). Values
+/// are cheap to copy and safe to use from many threads at once.
 public struct AES256XTS: Sendable {
     /// The data-unit (sector) sizes disks use.
     public enum SectorSize: Int, Sendable, CaseIterable {
@@ -21,7 +22,8 @@ public struct AES256XTS: Sendable {
     private let decryption: ContextPool
 
     /// Makes a cipher from a 64-byte key (two AES-256 keys). Refuses any other length and a key whose
-    /// halves are equal, as OpenSSL and IEEE P1619 require. The corresponding C function is `EVP_CipherInit_ex`.
+    /// halves are equal, as OpenSSL and IEEE P1619 require. The corresponding C function is the provider's
+    /// `encrypt_init` (and `decrypt_init`) for AES-256-XTS.
     public init(key: SecureBytes, sectorSize: SectorSize = .bytes4096) throws {
         guard key.count == 64 else {
             throw CryptoError(
@@ -33,9 +35,10 @@ public struct AES256XTS: Sendable {
                 code: .invalidKey,
                 message: "the two halves of an AES-256-XTS key must differ; generate the key with SecureBytes(randomCount: 64)")
         }
-        let cipher = try FetchedAlgorithm.aes256XTS.get()
-        encryption = ContextPool(template: try Self.keyedContext(cipher: cipher, key: key, encrypt: true))
-        decryption = ContextPool(template: try Self.keyedContext(cipher: cipher, key: key, encrypt: false))
+        clearStaleOpenSSLErrors()
+        let cipher = try ProviderCipher.aes256XTS.get()
+        encryption = ContextPool(template: try cipher.keyedContext(key: key, encrypt: true))
+        decryption = ContextPool(template: try cipher.keyedContext(key: key, encrypt: false))
         self.sectorSize = sectorSize
     }
 
@@ -86,21 +89,6 @@ public struct AES256XTS: Sendable {
 
     // MARK: - Internals
 
-    private static func keyedContext(cipher: FetchedAlgorithm, key: SecureBytes, encrypt: Bool) throws
-        -> CipherContext
-    {
-        let context = try CipherContext.make()
-        let status = key.withUnsafeBytes { keyBytes in
-            EVP_CipherInit_ex(
-                context.pointer, cipher.pointer, nil, keyBytes.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                nil, encrypt ? 1 : 0)
-        }
-        guard status == 1 else {
-            throw CryptoError.openSSL("EVP_CipherInit_ex", "OpenSSL refused the AES-256-XTS key", code: .invalidKey)
-        }
-        return context
-    }
-
     private func runSectors(_ buffer: UnsafeMutableRawBufferPointer, firstSector: UInt64, pool: ContextPool) throws {
         let size = sectorSize.rawValue
         guard buffer.count % size == 0 else {
@@ -115,22 +103,11 @@ public struct AES256XTS: Sendable {
                 code: .invalidInput,
                 message: "\(sectors) sectors from sector \(firstSector) run past the last 64-bit sector number")
         }
-        ERR_clear_error()
+        // No clearing of stale errors here: this is the per-call hot path, and a failure drains the queue.
         try pool.withContext { context in
-            // The tweak lives on the stack: sector number little-endian in the first 8 bytes, zeros after.
-            var tweak: (UInt64, UInt64) = (0, 0)
-            var written: Int32 = 0
-            for index in 0..<sectors {
-                tweak.0 = (firstSector &+ UInt64(index)).littleEndian
-                let data = base.advanced(by: index * size).assumingMemoryBound(to: UInt8.self)
-                let ok = withUnsafeBytes(of: &tweak) { iv in
-                    EVP_CipherInit_ex(context, nil, nil, nil, iv.baseAddress!.assumingMemoryBound(to: UInt8.self), -1)
-                        == 1 && EVP_CipherUpdate(context, data, &written, data, Int32(size)) == 1
-                }
-                guard ok, written == Int32(size) else {
-                    throw CryptoError.openSSL(
-                        "EVP_CipherUpdate", "AES-256-XTS failed on sector \(firstSector &+ UInt64(index))")
-                }
+            if let failed = context.transformSectors(base, sectors: sectors, size: size, firstSector: firstSector) {
+                throw CryptoError.openSSL(
+                    "OSSL_FUNC_cipher_cipher", "AES-256-XTS failed on sector \(firstSector &+ UInt64(failed))")
             }
         }
     }
@@ -144,19 +121,15 @@ public struct AES256XTS: Sendable {
                 code: .invalidInput,
                 message: "an XTS data unit is 16 bytes to 16 MiB long, got \(input.count) bytes")
         }
-        ERR_clear_error()
         return try pool.withContext { context in
             var output = input
-            var written: Int32 = 0
             let ok = tweak.withUnsafeBufferPointer { iv in
                 output.withUnsafeMutableBufferPointer { data in
-                    EVP_CipherInit_ex(context, nil, nil, nil, iv.baseAddress, -1) == 1
-                        && EVP_CipherUpdate(context, data.baseAddress, &written, data.baseAddress, Int32(data.count))
-                            == 1
+                    context.transformUnit(data.baseAddress!, count: data.count, iv: iv.baseAddress!)
                 }
             }
-            guard ok, Int(written) == input.count else {
-                throw CryptoError.openSSL("EVP_CipherUpdate", "AES-256-XTS failed on a \(input.count)-byte unit")
+            guard ok else {
+                throw CryptoError.openSSL("OSSL_FUNC_cipher_cipher", "AES-256-XTS failed on a \(input.count)-byte unit")
             }
             return output
         }
@@ -165,19 +138,40 @@ public struct AES256XTS: Sendable {
 
 /// Keyed cipher contexts ready for use: one template set up once, and idle copies of it that callers borrow
 /// one at a time, so concurrent callers never share a context and no call pays for a key schedule.
+///
+/// The idle contexts sit in fixed slots behind a pointer rather than in an array property, which keeps
+/// Swift's dynamic exclusivity checks and copy-on-write tests off this per-call path.
 final class ContextPool: @unchecked Sendable {
     private let lock = Lock()
-    private let template: CipherContext
-    private var idle: [CipherContext] = []
-    private let keepAtMost = 16
+    private let template: ProviderCipherContext
+    private static let capacity = 16
+    private let slots = UnsafeMutablePointer<ProviderCipherContext>.allocate(capacity: capacity)
+    private let idleCount = UnsafeMutablePointer<Int>.allocate(capacity: 1)
 
-    init(template: CipherContext) { self.template = template }
+    init(template: ProviderCipherContext) {
+        self.template = template
+        idleCount.initialize(to: 0)
+    }
+
+    deinit {
+        slots.deinitialize(count: idleCount.pointee)
+        slots.deallocate()
+        idleCount.deallocate()
+    }
 
     /// Runs `body` with a context that no other caller holds. A context whose call failed is dropped, not reused.
-    func withContext<R>(_ body: (OpaquePointer) throws -> R) throws -> R {
-        let context = try lock.withLock { try idle.popLast() ?? template.copy() }
-        let result = try body(context.pointer)
-        lock.withLock { if idle.count < keepAtMost { idle.append(context) } }
+    func withContext<R>(_ body: (ProviderCipherContext) throws -> R) throws -> R {
+        let context = try lock.withLock { () throws -> ProviderCipherContext in
+            guard idleCount.pointee > 0 else { return try template.copy() }
+            idleCount.pointee -= 1
+            return (slots + idleCount.pointee).move()
+        }
+        let result = try body(context)
+        lock.withLock {
+            guard idleCount.pointee < Self.capacity else { return }
+            (slots + idleCount.pointee).initialize(to: context)
+            idleCount.pointee += 1
+        }
         return result
     }
 }

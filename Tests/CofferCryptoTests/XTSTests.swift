@@ -1,4 +1,4 @@
-import CofferCrypto
+@testable import CofferCrypto
 import CofferTestSupport
 import Testing
 
@@ -237,5 +237,29 @@ import Testing
         }
         #expect(results.count == 32)
         #expect(results.allSatisfy { $0 })
+    }
+
+    /// Borrowing more contexts at once than the pool keeps makes fresh copies (the provider's `dupctx`) and
+    /// drops the surplus on return; every copy carries the key schedule and gives the known answer.
+    @Test func contextPoolCopiesAndRecyclesKeyedContexts() throws {
+        let key = SecureBytes(try hex(Self.ieeeKey))
+        let pool = ContextPool(template: try ProviderCipher.aes256XTS.get().keyedContext(key: key, encrypt: true))
+        let expected = try hex(Self.ieeeVectors[1].ciphertext)
+        var results: [[UInt8]] = []
+        func borrow(depth: Int) throws {
+            try pool.withContext { context in
+                var data = Self.ieeePlaintext
+                let failed = data.withUnsafeMutableBytes {
+                    context.transformSectors($0.baseAddress!, sectors: 1, size: 512, firstSector: 0xffff)
+                }
+                #expect(failed == nil)
+                results.append(data)
+                if depth > 0 { try borrow(depth: depth - 1) }
+            }
+        }
+        try borrow(depth: 19)
+        try borrow(depth: 19)
+        #expect(results.count == 40)
+        #expect(results.allSatisfy { $0 == expected })
     }
 }
