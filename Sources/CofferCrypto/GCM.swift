@@ -137,7 +137,7 @@ public enum AES256GCM {
                     code: .authenticationFailed)
             }
         } catch {
-            OPENSSL_cleanse(output.baseAddress, output.count)
+            if let base = output.baseAddress { OPENSSL_cleanse(base, output.count) }
             throw error
         }
     }

@@ -36,9 +36,11 @@ public struct RSAPublicKey: Sendable, Hashable {
 
     /// Reads a `-----BEGIN PUBLIC KEY-----` PEM block. The corresponding C function is `PEM_read_bio_PUBKEY`.
     public init(pem: String) throws {
+        guard !pem.isEmpty else {
+            throw CryptoError(code: .invalidKey, message: "the public key PEM is empty")
+        }
         clearStaleOpenSSLErrors()
-        var text = Array(pem.utf8)
-        let key: OpaquePointer? = try text.withUnsafeMutableBytes { bytes in
+        let key: OpaquePointer? = try Array(pem.utf8).withUnsafeBytes { bytes in
             guard let bio = BIO_new_mem_buf(bytes.baseAddress, Int32(bytes.count)) else {
                 throw CryptoError.openSSL("BIO_new_mem_buf", "could not allocate a memory BIO (out of memory?)")
             }
@@ -56,6 +58,9 @@ public struct RSAPublicKey: Sendable, Hashable {
 
     /// Reads SubjectPublicKeyInfo DER. The corresponding C function is `d2i_PUBKEY`.
     public init(der: [UInt8]) throws {
+        guard !der.isEmpty else {
+            throw CryptoError(code: .invalidKey, message: "the public key DER is empty")
+        }
         clearStaleOpenSSLErrors()
         let key: OpaquePointer? = try der.withUnsafeBufferPointer { bytes in
             var cursor = bytes.baseAddress
@@ -122,10 +127,12 @@ public struct RSAPublicKey: Sendable, Hashable {
         return wrapped
     }
 
+    /// Two keys are equal when their SubjectPublicKeyInfo DER is.
     public static func == (lhs: RSAPublicKey, rhs: RSAPublicKey) -> Bool {
         lhs.derRepresentation == rhs.derRepresentation
     }
 
+    /// Hashes the SubjectPublicKeyInfo DER.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(derRepresentation)
     }
@@ -304,10 +311,12 @@ public final class RSAPrivateKey: @unchecked Sendable {
     /// tests. An encrypted PEM is refused rather than prompting for a passphrase. The corresponding C function
     /// is `PEM_read_bio_PrivateKey`.
     static func fromUnencryptedPEM(_ pem: String) throws -> RSAPrivateKey {
+        guard !pem.isEmpty else {
+            throw CryptoError(code: .invalidKey, message: "the private key PEM is empty")
+        }
         clearStaleOpenSSLErrors()
-        var text = Array(pem.utf8)
         var emptyPassphrase: [CChar] = [0]
-        let key: OpaquePointer? = try text.withUnsafeMutableBytes { bytes in
+        let key: OpaquePointer? = try Array(pem.utf8).withUnsafeBytes { bytes in
             guard let bio = BIO_new_mem_buf(bytes.baseAddress, Int32(bytes.count)) else {
                 throw CryptoError.openSSL("BIO_new_mem_buf", "could not allocate a memory BIO (out of memory?)")
             }

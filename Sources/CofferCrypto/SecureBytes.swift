@@ -7,6 +7,7 @@ import COpenSSL
 public final class SecureBytes: @unchecked Sendable {
     // Immutable after init (but for the test hook below), so the class is safe to share between threads.
     private let storage: UnsafeMutableRawBufferPointer
+    /// The number of bytes held.
     public let count: Int
 
     /// Called with the storage after it was cleansed and before it is freed (tests only).
@@ -104,6 +105,7 @@ extension SecureBytes: Equatable {
 extension SecureBytes: CustomStringConvertible, CustomDebugStringConvertible {
     /// Never shows the bytes, so a key that reaches a log line stays secret.
     public var description: String { "SecureBytes(\(count) bytes)" }
+    /// The same as `description`: the length only.
     public var debugDescription: String { description }
 }
 

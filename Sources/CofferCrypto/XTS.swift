@@ -68,9 +68,8 @@ public struct AES256XTS: Sendable {
         return output
     }
 
-    /// Encrypts one data unit of any length from 16 bytes up with an explicit 16-byte tweak (for known-answer
-    /// tests and callers with their own tweak scheme); lengths that are not a multiple of 16 use ciphertext
-    /// stealing.
+    /// Encrypts one data unit of 16 bytes to 16 MiB with an explicit 16-byte tweak (for known-answer tests and
+    /// callers with their own tweak scheme); lengths that are not a multiple of 16 use ciphertext stealing.
     public func encrypt(_ plaintext: [UInt8], tweak: [UInt8]) throws -> [UInt8] {
         try runUnit(plaintext, tweak: tweak, pool: encryption)
     }

@@ -111,6 +111,8 @@ import Testing
             #expect(error.code == .invalidKey)
             #expect("\(error)".contains("PEM_read_bio_PUBKEY"))
         }
+        #expect(throws: CryptoError.self) { try RSAPublicKey(pem: "") }
+        #expect(throws: CryptoError.self) { try RSAPublicKey(der: []) }
         let der = try #require(throws: CryptoError.self) { try RSAPublicKey(der: [0x30, 0x03, 0x02, 0x01]) }
         #expect(der.function == "d2i_PUBKEY")
         #expect(der.reason != nil)

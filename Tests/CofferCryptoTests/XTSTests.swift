@@ -139,6 +139,17 @@ import Testing
         #expect(try cipher.decrypt(try hex(vector.ciphertext), tweak: tweak) == hex(vector.plaintext))
     }
 
+    /// A 37-byte unit (two blocks and five bytes) goes through ciphertext stealing. AES-256 vector from
+    /// libgcrypt's XTS test table (tests/basic.c), with the IEEE P1619 key.
+    @Test func stealsCiphertextForUnitsThatAreNotWholeBlocks() throws {
+        let cipher = try AES256XTS(key: SecureBytes(try hex(Self.ieeeKey)))
+        let tweak = try hex("11000000000000000000000000000000")
+        let plaintext = try hex("3a060a8cad115a6f44572e3759e43c8f8832fedc28a8e35b357b5cf3edbef788cad8bfcb23")
+        let ciphertext = try hex("6d1c78a8bad91db2924c507ccede835f5badd157da0af55c98bbc28cf676f9fa61618fa696")
+        #expect(try cipher.encrypt(plaintext, tweak: tweak) == ciphertext)
+        #expect(try cipher.decrypt(ciphertext, tweak: tweak) == plaintext)
+    }
+
     @Test func tweakIsTheSectorNumberLittleEndian() {
         #expect(AES256XTS.tweak(sector: 0) == [UInt8](repeating: 0, count: 16))
         #expect(
