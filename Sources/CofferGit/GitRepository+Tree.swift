@@ -41,7 +41,11 @@ extension GitRepository {
             var walk = TreeWalk(
                 repository: pointer, odb: odb!, commit: hex(commitID), folder: folder, location: location)
             try walk.collect(tree, relative: "", include: include)
-            walk.files.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+            // A walk in git's tree order already gives byte order (git sorts a folder as its name plus "/"), so
+            // sorting is needed only for a tree written out of order.
+            if !walk.files.isSorted(by: { bytewise($0.path, $1.path) }) {
+                walk.files.sort { bytewise($0.path, $1.path) }
+            }
             return walk.files
         }
     }
@@ -181,6 +185,26 @@ extension GitRepository {
         case GIT_FILEMODE_COMMIT: return "a submodule"
         default: return "an entry of unknown mode \(String(mode.rawValue, radix: 8))"
         }
+    }
+}
+
+/// Whether `a` comes before `b` in the byte order of their UTF-8 forms (as `LC_ALL=C sort` orders them).
+func bytewise(_ a: String, _ b: String) -> Bool {
+    var a = a
+    var b = b
+    return a.withUTF8 { x in
+        b.withUTF8 { y in
+            let common = min(x.count, y.count)
+            let order = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
+            return order != 0 ? order < 0 : x.count < y.count
+        }
+    }
+}
+
+extension Array {
+    /// Whether the elements are in the order `areInIncreasingOrder` gives (equal neighbours allowed).
+    func isSorted(by areInIncreasingOrder: (Element, Element) -> Bool) -> Bool {
+        indices.dropFirst().allSatisfy { !areInIncreasingOrder(self[$0], self[$0 - 1]) }
     }
 }
 
