@@ -134,7 +134,8 @@ public final class GitRepository: @unchecked Sendable {
                 switch result {
                 case GIT_ENOTFOUND.rawValue:
                     error.message =
-                        "no branch, tag or commit '\(name)' in '\(location)': check the name"
+                        "no branch, tag or commit '\(name)' in '\(location)': check the name (`git ls-remote "
+                        + "\(location)` lists branches and tags)"
                         + (isMirror ? " and that it was pushed (the mirror holds what was last fetched)" : "")
                 case GIT_EUNBORNBRANCH.rawValue:
                     error.message =
