@@ -66,7 +66,8 @@ let package = Package(
             exclude: ["README.md"]
         ),
         .executableTarget(name: "coffer", dependencies: ["CofferCLI"], exclude: ["README.md"]),
-        .executableTarget(name: "coffer-bench", dependencies: ["CofferSnapshot", "CofferCrypto"]),
+        .executableTarget(name: "coffer-git-bench", dependencies: ["CofferGit"], exclude: ["README.md"]),
+        .executableTarget(name: "coffer-bench", dependencies: ["CofferSnapshot", "CofferCrypto"], exclude: ["README.md"]),
         .target(name: "CofferTestSupport", dependencies: ["CofferModel"], exclude: ["README.md"]),
 
         // One test target per library module.
