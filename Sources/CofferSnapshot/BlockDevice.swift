@@ -400,19 +400,19 @@ public final class BlockDevice: @unchecked Sendable {
                     }
                     UnsafeMutableRawBufferPointer(rebasing: buffer[inBlock..<inBlock + piece.count]).copyMemory(from: piece)
                 }
-                try writeNewSlot(block: block, plaintext: buffer)
+                try encryptForStorage(buffer, block: UInt64(block))
+                try writeNewSlot(block: block, stored: UnsafeRawBufferPointer(buffer))
             }
         }
         dataDirty = true
     }
 
-    /// Stores a whole block (the buffer is encrypted in place when the device has an at-rest key) in a
-    /// newly allocated slot and points the live map at it.
-    private func writeNewSlot(block: Int, plaintext buffer: UnsafeMutableRawBufferPointer) throws {
-        if let cipher { try cipher.encrypt(buffer, deviceOffset: UInt64(block) * UInt64(blockSize)) }
+    /// Stores a whole block, given in stored form (see `encryptForStorage`), in a newly allocated slot and
+    /// points the live map at it.
+    private func writeNewSlot(block: Int, stored buffer: UnsafeRawBufferPointer) throws {
         let newSlot = try allocateSlot()
         do {
-            try data.write(UnsafeRawBufferPointer(buffer), at: slotOffset(newSlot))
+            try data.write(buffer, at: slotOffset(newSlot))
         } catch {
             freeSlots.append(newSlot)
             freeSlots.sort(by: >)
@@ -461,13 +461,18 @@ public final class BlockDevice: @unchecked Sendable {
 
     // MARK: Block-level access for the vault store
 
-    /// Reads whole blocks of a snapshot, one after another, into `buffer` (`blocks.count × blockSize`
-    /// bytes); consecutive blocks in consecutive slots are read with one call.
-    func readBlocks(snapshot: SnapshotID, blocks: ArraySlice<UInt64>, into buffer: UnsafeMutableRawBufferPointer) throws {
+    /// Reads whole blocks of a snapshot, one after another, into `buffer` (`blocks.count × blockSize` bytes)
+    /// in stored form: still encrypted when the device has an at-rest key, so that callers can decrypt them
+    /// on several cores with `decryptStored`. Consecutive blocks in consecutive slots are read with one call.
+    /// Returns, per block, whether it was ever written; blocks never written are zeros in the clear.
+    func readStoredBlocks(
+        snapshot: SnapshotID, blocks: ArraySlice<UInt64>, into buffer: UnsafeMutableRawBufferPointer
+    ) throws -> [Bool] {
         precondition(buffer.count == blocks.count * blockSize)
         lock.lock()
         defer { lock.unlock() }
         let map = try record(snapshot).map
+        var written = [Bool](repeating: false, count: blocks.count)
         var index = blocks.startIndex
         var position = 0
         while index < blocks.endIndex {
@@ -488,29 +493,56 @@ public final class BlockDevice: @unchecked Sendable {
             } else {
                 dataReadCount += 1
                 try data.readExactly(into: target, at: slotOffset(slot))
-                if let cipher { try cipher.decrypt(target, deviceOffset: UInt64(block) * UInt64(blockSize)) }
+                for k in 0..<run { written[index - blocks.startIndex + k] = true }
             }
             index += run
             position += run * blockSize
         }
+        return written
     }
 
-    /// Writes whole blocks `first ..< first + count` from `buffer`, which may be overwritten (it is
-    /// encrypted in place when the device has an at-rest key).
-    func writeBlocks(first: Int, count: Int, from buffer: UnsafeMutableRawBufferPointer) throws {
+    /// Reads whole blocks of a snapshot as plaintext into `buffer`.
+    func readBlocks(snapshot: SnapshotID, blocks: ArraySlice<UInt64>, into buffer: UnsafeMutableRawBufferPointer) throws {
+        let written = try readStoredBlocks(snapshot: snapshot, blocks: blocks, into: buffer)
+        for (k, block) in blocks.enumerated() where written[k] {
+            try decryptStored(UnsafeMutableRawBufferPointer(rebasing: buffer[k * blockSize..<(k + 1) * blockSize]), block: block)
+        }
+    }
+
+    /// Turns a written block in stored form into plaintext, in place; safe to call from several threads.
+    func decryptStored(_ buffer: UnsafeMutableRawBufferPointer, block: UInt64) throws {
+        if let cipher { try cipher.decrypt(buffer, deviceOffset: block * UInt64(blockSize)) }
+    }
+
+    /// Turns a plaintext block into its stored form, in place (encrypted under the at-rest key, whose tweak
+    /// depends on the logical block alone); safe to call from several threads.
+    func encryptForStorage(_ buffer: UnsafeMutableRawBufferPointer, block: UInt64) throws {
+        if let cipher { try cipher.encrypt(buffer, deviceOffset: block * UInt64(blockSize)) }
+    }
+
+    /// Writes whole blocks `first ..< first + count`, given in stored form (see `encryptForStorage`).
+    func writeStoredBlocks(first: Int, count: Int, from buffer: UnsafeRawBufferPointer) throws {
         precondition(buffer.count == count * blockSize && first + count <= blockCount)
         lock.lock()
         defer { lock.unlock() }
         for i in 0..<count {
-            let block = UnsafeMutableRawBufferPointer(rebasing: buffer[i * blockSize..<(i + 1) * blockSize])
+            let block = UnsafeRawBufferPointer(rebasing: buffer[i * blockSize..<(i + 1) * blockSize])
             let slot = live[first + i]
             if slot != 0 && references[Int(slot)] == 1 {
-                try writeInPlace(slot: slot, block: first + i, at: 0, UnsafeRawBufferPointer(block))
+                try data.write(block, at: slotOffset(slot))
             } else {
-                try writeNewSlot(block: first + i, plaintext: block)
+                try writeNewSlot(block: first + i, stored: block)
             }
         }
         dataDirty = true
+    }
+
+    /// Asks the system to start writing the data file's dirty pages to disk now, so that the next flush
+    /// waits less.
+    func startWriteback() {
+        lock.lock()
+        defer { lock.unlock() }
+        data.startWriteback()
     }
 
     // MARK: Snapshots

@@ -31,58 +31,58 @@ enum Pack {
     }
 }
 
-/// Appends sealed chunks to a new pack file through a write buffer; nothing in it is referenced until the
-/// index that names it is committed, so an interrupted pack is only a leftover.
+/// Appends entries to a new pack file; nothing in it is referenced until the index that names it is
+/// committed, so an interrupted pack is only a leftover.
 final class PackWriter {
     let name: String
     let path: String
     private let file: SystemFile
-    /// The length of the pack, buffered bytes included.
+    /// The length of the pack so far.
     private(set) var size: UInt64
     private(set) var entryCount = 0
-    private var written: UInt64 = 0
-    private var buffer: [UInt8]
-    private let bufferLimit = 4 << 20
     private let step: (String) throws -> Void
 
     init(directory: String, storeID: [UInt8], step: @escaping (String) throws -> Void) throws {
         name = randomHex(16)
         path = FileSystem.join(directory, name + Pack.fileExtension)
         file = try SystemFile.open(path, flags: O_WRONLY | O_CREAT | O_EXCL)
-        buffer = Pack.header(storeID: storeID, name: name)
-        buffer.reserveCapacity(bufferLimit + (1 << 20))
-        size = UInt64(buffer.count)
+        let header = Pack.header(storeID: storeID, name: name)
+        try file.write(header, at: 0)
+        size = UInt64(header.count)
         self.step = step
         try step("create")
     }
 
-    /// Appends one entry (`sealed` is the chunk's sealed box) and returns where it is.
-    func append(id: ChunkID, sealed: UnsafeRawBufferPointer) throws -> (offset: UInt64, length: UInt32) {
-        let offset = size
-        withUnsafeBytes(of: id) { buffer.append(contentsOf: $0) }
-        withUnsafeBytes(of: UInt32(sealed.count).littleEndian) { buffer.append(contentsOf: $0) }
-        buffer.append(contentsOf: sealed)
-        let length = Pack.entryHeaderSize + sealed.count
-        size += UInt64(length)
-        entryCount += 1
-        if buffer.count >= bufferLimit { try flush() }
-        return (offset, UInt32(length))
-    }
-
-    private func flush() throws {
-        guard !buffer.isEmpty else { return }
-        try file.write(buffer, at: written)
-        written += UInt64(buffer.count)
-        buffer.removeAll(keepingCapacity: true)
+    /// Appends `count` whole entries laid out back to back in `entries`, and starts writing them to disk.
+    func append(entries: UnsafeRawBufferPointer, count: Int) throws {
+        try file.write(entries, at: size)
+        file.startWriteback(offset: size, length: UInt64(entries.count))
+        size += UInt64(entries.count)
+        entryCount += count
         try step("write")
     }
 
-    /// Writes what is buffered and makes the pack durable.
+    /// Makes the pack durable.
     func finish() throws {
-        try flush()
         try file.sync()
         try step("sync")
     }
+}
+
+/// Lays out one pack entry (identifier, length, sealed box) at the start of `destination`; returns its length.
+@discardableResult
+func writeEntry(id: ChunkID, nonce: [UInt8], ciphertext: [UInt8], tag: [UInt8], into destination: UnsafeMutableRawBufferPointer) -> Int {
+    let sealedLength = nonce.count + ciphertext.count + tag.count
+    let length = Pack.entryHeaderSize + sealedLength
+    precondition(destination.count >= length)
+    destination.storeBytes(of: id, toByteOffset: 0, as: ChunkID.self)
+    destination.storeBytes(of: UInt32(sealedLength).littleEndian, toByteOffset: 32, as: UInt32.self)
+    var position = Pack.entryHeaderSize
+    for part in [nonce, ciphertext, tag] {
+        part.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: destination[position..<position + $0.count]).copyMemory(from: $0) }
+        position += part.count
+    }
+    return length
 }
 
 /// Reads entries from pack files, checking each pack's header the first time it is opened and each entry's
@@ -114,6 +114,11 @@ final class PackReader {
         }
         files[name] = file
         return file
+    }
+
+    /// Reads raw bytes of pack `name` (checking its header when first opened).
+    func read(pack name: String, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws {
+        try file(name).readExactly(into: buffer, at: offset)
     }
 
     /// The sealed box of the entry at `entry` of pack `name`, after checking that the entry names `id` and

@@ -2,8 +2,8 @@ import Dispatch
 import Foundation
 
 /// A value carried into a concurrently running closure; the caller guarantees that the work it does from
-/// several threads touches disjoint memory.
-private struct UncheckedSendable<Value>: @unchecked Sendable {
+/// several threads touches disjoint memory, or is ordered by a wait.
+struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value
 }
 
@@ -52,4 +52,40 @@ private final class FirstError: @unchecked Sendable {
         defer { lock.unlock() }
         if stored == nil { stored = error }
     }
+}
+
+/// One background thread that runs submitted work in order, at most one item ahead of the caller, so that
+/// writing one batch overlaps preparing the next.
+final class BackgroundStage: @unchecked Sendable {
+    private let queue: DispatchQueue
+    private let group = DispatchGroup()
+    /// Written by the background item, read only after `group.wait()`.
+    private var failure: (any Error)?
+
+    init(label: String) { queue = DispatchQueue(label: label) }
+
+    /// Waits for the previous item (rethrowing its error), then starts `work` in the background; whatever
+    /// `work` uses must stay valid until the next `submit` or `wait` returns.
+    func submit(_ work: @escaping () throws -> Void) throws {
+        try wait()
+        let item = UncheckedSendable(value: work)
+        queue.async(group: group) {
+            do { try item.value() } catch { self.failure = error }
+        }
+    }
+
+    /// Waits for the item in flight and rethrows its error.
+    func wait() throws {
+        group.wait()
+        if let failure {
+            self.failure = nil
+            throw failure
+        }
+    }
+}
+
+/// A mutable value shared with background work, ordered by `BackgroundStage.wait()`.
+final class SharedBox<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
 }

@@ -147,6 +147,14 @@ final class SystemFile: @unchecked Sendable {
         throw ioError("fallocate", "punch a hole in", path: path, errno: code)
     }
 
+    /// Starts writing the file's dirty pages in a range (all of it by default) to disk without waiting
+    /// (`sync_file_range(SYNC_FILE_RANGE_WRITE)`), so that a later `sync()` has less to wait for; a hint
+    /// only, ignored where the system has no such call.
+    func startWriteback(offset: UInt64 = 0, length: UInt64 = 0) {
+        guard let syncFileRange = SyncFileRange.function else { return }
+        _ = syncFileRange(descriptor, Int(offset), Int(length), SyncFileRange.write)
+    }
+
     /// Takes an advisory `flock` lock; with `wait` false, returns false instead of waiting when it is held.
     func lock(exclusive: Bool, wait: Bool) throws -> Bool {
         let operation = (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB)
@@ -177,6 +185,20 @@ private enum Fallocate {
     static let function: Function? = {
         #if os(Linux)
         guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "fallocate") else { return nil }
+        return unsafeBitCast(symbol, to: Function.self)
+        #else
+        return nil
+        #endif
+    }()
+}
+
+/// `sync_file_range(2)`, which Swift does not import either.
+private enum SyncFileRange {
+    typealias Function = @convention(c) (Int32, Int, Int, UInt32) -> Int32
+    static let write: UInt32 = 0x02
+    static let function: Function? = {
+        #if os(Linux)
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "sync_file_range") else { return nil }
         return unsafeBitCast(symbol, to: Function.self)
         #else
         return nil

@@ -78,6 +78,25 @@ struct VaultKeys {
 
 /// Sealing and opening with AES-256-GCM, mapping failures to `SnapshotError`.
 enum Seal {
+    /// What sealing adds to a chunk: a 12-byte nonce and a 16-byte tag.
+    static let overhead = 28
+
+    /// Seals a chunk and returns its parts, so that callers can lay them out without another copy.
+    static func box(_ plaintext: UnsafeRawBufferPointer, key: SecureBytes, associatedData: [UInt8]) throws
+        -> AES256GCM.SealedBox
+    {
+        let box: AES256GCM.SealedBox
+        do {
+            box = try AES256GCM.seal(plaintext, key: key, associatedData: associatedData)
+        } catch {
+            throw SnapshotError(code: .crypto, message: "AES-256-GCM sealing failed", underlying: error)
+        }
+        guard box.nonce.count + box.tag.count == overhead, box.ciphertext.count == plaintext.count else {
+            throw SnapshotError(code: .crypto, message: "AES-256-GCM returned a sealed box of an unexpected shape")
+        }
+        return box
+    }
+
     static func seal(_ plaintext: [UInt8], key: SecureBytes, associatedData: [UInt8]) throws -> [UInt8] {
         do {
             return try AES256GCM.seal(plaintext, key: key, associatedData: associatedData).combined

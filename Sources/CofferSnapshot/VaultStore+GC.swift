@@ -105,7 +105,7 @@ extension VaultStore {
                                 + "that use it",
                             underlying: error)
                     }
-                    next.entries[id] = try sealed.withUnsafeBytes { try session.append(id: id, sealed: $0) }
+                    next.entries[id] = try session.append(id: id, sealed: sealed)
                     report.chunksRelocated += 1
                 }
             }

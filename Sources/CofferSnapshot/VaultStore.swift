@@ -167,12 +167,13 @@ public final class VaultStore: @unchecked Sendable {
             progress?(0, total)
 
             let session = PackSession(store: self, firstNumber: UInt32(index.packs.count), stepPrefix: "backup.pack")
-            var pending: [ChunkID: IndexEntry] = [:]
+            let pending = SharedBox<[ChunkID: IndexEntry]>([:])
+            var scheduled = Set<ChunkID>()
             var recorded: [RecoveryPointRecord.Disk] = []
             for plan in plans {
                 var chunks = plan.chunks
-                try store(plan.read, of: plan.source, into: &chunks, session: session, pending: &pending,
-                    statistics: &statistics) { bytes in
+                try store(plan.read, of: plan.source, into: &chunks, session: session, pending: pending,
+                    scheduled: &scheduled, statistics: &statistics) { bytes in
                     done += bytes
                     progress?(done, total)
                 }
@@ -184,11 +185,11 @@ public final class VaultStore: @unchecked Sendable {
                         snapshot: plan.source.snapshot, chunks: chunks))
             }
             try session.finish()
-            if !pending.isEmpty {
+            if !pending.value.isEmpty {
                 var next = index
                 next.generation += 1
                 next.packs += session.names
-                next.entries.merge(pending) { old, _ in old }
+                next.entries.merge(pending.value) { old, _ in old }
                 try writeIndex(next, step: "backup.index")
             }
             let record = RecoveryPointRecord(
@@ -222,67 +223,82 @@ public final class VaultStore: @unchecked Sendable {
         return disk.chunks
     }
 
-    /// Reads `blocks` of a snapshot in batches, identifies and seals them on all cores, and appends the new
-    /// ones to packs in order.
+    /// Reads `blocks` of a snapshot in batches; decrypts, identifies and seals them on all cores; and
+    /// appends the new chunks to packs on a background thread while the next batch is prepared. Memory: one
+    /// batch of blocks and two of sealed entries.
     private func store(
         _ blocks: [UInt64], of source: DiskSource, into chunks: inout [ChunkID], session: PackSession,
-        pending: inout [ChunkID: IndexEntry], statistics: inout BackupStatistics, advanced: (UInt64) -> Void
+        pending: SharedBox<[ChunkID: IndexEntry]>, scheduled: inout Set<ChunkID>,
+        statistics: inout BackupStatistics, advanced: (UInt64) -> Void
     ) throws {
         guard !blocks.isEmpty else { return }
         let device = source.device
         let blockSize = device.blockSize
+        let entryLength = Pack.entryHeaderSize + Seal.overhead + blockSize
         let batch = max(1, min(blocks.count, batchBytes / blockSize))
-        var input = [UInt8](repeating: 0, count: batch * blockSize)
+        let input = UnsafeMutableRawBufferPointer.allocate(byteCount: batch * blockSize, alignment: 64)
+        let outputs = (0..<2).map { _ in
+            UnsafeMutableRawBufferPointer.allocate(byteCount: batch * entryLength, alignment: 64)
+        }
+        let writer = BackgroundStage(label: "coffer.vault.pack-writer")
+        defer {
+            try? writer.wait()
+            input.deallocate()
+            for output in outputs { output.deallocate() }
+        }
         var ids = [ChunkID](repeating: .hole, count: batch)
-        var sealed = [[UInt8]](repeating: [], count: batch)
-        let idKey = keys.id
-        let dataKey = keys.data
+        var current = 0
+        let (idKey, dataKey) = (keys.id, keys.data)
         for start in stride(from: 0, to: blocks.count, by: batch) {
             let slice = blocks[start..<min(start + batch, blocks.count)]
             let count = slice.count
-            try input.withUnsafeMutableBytes { whole in
-                let buffer = UnsafeMutableRawBufferPointer(rebasing: whole[0..<count * blockSize])
-                try device.readBlocks(snapshot: source.snapshot, blocks: slice, into: buffer)
-                let plaintext = UnsafeRawBufferPointer(buffer)
-                try ids.withUnsafeMutableBufferPointer { ids in
-                    try parallelForEach(count) { i in
-                        let block = UnsafeRawBufferPointer(rebasing: plaintext[i * blockSize..<(i + 1) * blockSize])
-                        ids[i] = isAllZero(block)
-                            ? .hole : ChunkID(HMACSHA256.authenticationCode(for: block, key: idKey))
-                    }
+            let plaintext = UnsafeMutableRawBufferPointer(rebasing: input[0..<count * blockSize])
+            let written = try device.readStoredBlocks(snapshot: source.snapshot, blocks: slice, into: plaintext)
+            try ids.withUnsafeMutableBufferPointer { ids in
+                try parallelForEach(count) { i in
+                    let block = UnsafeMutableRawBufferPointer(rebasing: plaintext[i * blockSize..<(i + 1) * blockSize])
+                    if written[i] { try device.decryptStored(block, block: slice[slice.startIndex + i]) }
+                    let view = UnsafeRawBufferPointer(block)
+                    ids[i] = isAllZero(view) ? .hole : ChunkID(HMACSHA256.authenticationCode(for: view, key: idKey))
                 }
-                var toSeal: [Int] = []
-                var firstInBatch = Set<ChunkID>()
-                for i in 0..<count {
-                    let id = ids[i]
-                    chunks[Int(slice[slice.startIndex + i])] = id
-                    if id.isHole { continue }
-                    if index.entries[id] != nil || pending[id] != nil || !firstInBatch.insert(id).inserted {
-                        statistics.chunksReused += 1
-                    } else {
-                        toSeal.append(i)
-                    }
+            }
+            var toSeal: [Int] = []
+            for i in 0..<count {
+                let id = ids[i]
+                chunks[Int(slice[slice.startIndex + i])] = id
+                if id.isHole { continue }
+                if index.entries[id] != nil || !scheduled.insert(id).inserted {
+                    statistics.chunksReused += 1
+                } else {
+                    toSeal.append(i)
                 }
+            }
+            if !toSeal.isEmpty {
+                let output = outputs[current]
                 let batchIDs = ids
-                try sealed.withUnsafeMutableBufferPointer { sealed in
-                    try parallelForEach(toSeal.count) { k in
-                        let i = toSeal[k]
-                        let block = UnsafeRawBufferPointer(rebasing: plaintext[i * blockSize..<(i + 1) * blockSize])
-                        sealed[i] = try Seal.seal(block, key: dataKey, associatedData: batchIDs[i].bytes)
-                    }
+                try parallelForEach(toSeal.count) { k in
+                    let i = toSeal[k]
+                    let block = UnsafeRawBufferPointer(rebasing: plaintext[i * blockSize..<(i + 1) * blockSize])
+                    let box = try Seal.box(block, key: dataKey, associatedData: batchIDs[i].bytes)
+                    writeEntry(
+                        id: batchIDs[i], nonce: box.nonce, ciphertext: box.ciphertext, tag: box.tag,
+                        into: UnsafeMutableRawBufferPointer(rebasing: output[k * entryLength..<(k + 1) * entryLength]))
                 }
-                for i in toSeal {
-                    let entry = try sealed[i].withUnsafeBytes { try session.append(id: ids[i], sealed: $0) }
-                    pending[ids[i]] = entry
-                    sealed[i] = []
-                    statistics.chunksNew += 1
-                    statistics.bytesUploaded += UInt64(entry.length)
+                let newIDs = toSeal.map { ids[$0] }
+                let region = UnsafeRawBufferPointer(rebasing: output[0..<toSeal.count * entryLength])
+                try writer.submit {
+                    let placed = try session.append(entries: region, ids: newIDs, entryLength: entryLength)
+                    for (id, entry) in zip(newIDs, placed) { pending.value[id] = entry }
                 }
+                current ^= 1
+                statistics.chunksNew += toSeal.count
+                statistics.bytesUploaded += UInt64(toSeal.count * entryLength)
             }
             statistics.blocksRead += count
             statistics.bytesRead += UInt64(count * blockSize)
             advanced(UInt64(count * blockSize))
         }
+        try writer.wait()
     }
 
     /// A time-ordered identifier: `rp-` UTC time `-` 16 random hexadecimal digits.
@@ -396,59 +412,115 @@ public final class VaultStore: @unchecked Sendable {
         }
     }
 
+    /// Reads each batch's sealed chunks (neighbours in a pack with one read), opens, checks and re-encrypts
+    /// them for the device on all cores, and writes them on a background thread while the next batch is
+    /// read.
     private func restore(
         _ disk: RecoveryPointRecord.Disk, into device: BlockDevice, progress: ((UInt64, UInt64) -> Void)?
     ) throws {
         let reader = PackReader(directory: packsDirectory, storeID: storeID)
         let blockSize = disk.blockSize
+        let entryLength = Pack.entryHeaderSize + Seal.overhead + blockSize
         let batch = max(1, batchBytes / blockSize)
         let total = UInt64(disk.chunks.count(where: { !$0.isHole })) * UInt64(blockSize)
         var done: UInt64 = 0
         progress?(0, total)
-        var buffer = [UInt8](repeating: 0, count: batch * blockSize)
-        var sealed = [[UInt8]](repeating: [], count: batch)
+        let sealed = UnsafeMutableRawBufferPointer.allocate(byteCount: batch * entryLength, alignment: 64)
+        let outputs = (0..<2).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: batch * blockSize, alignment: 64) }
+        let writer = BackgroundStage(label: "coffer.vault.restore-writer")
+        defer {
+            try? writer.wait()
+            sealed.deallocate()
+            for output in outputs { output.deallocate() }
+        }
+        var current = 0
         let (idKey, dataKey) = (keys.id, keys.data)
         for start in stride(from: 0, to: disk.chunks.count, by: batch) {
             let count = min(batch, disk.chunks.count - start)
             let ids = Array(disk.chunks[start..<start + count])
             let present = ids.indices.filter { !ids[$0].isHole }
             if present.isEmpty { continue }
+            var locations: [IndexEntry] = []
             for i in present {
-                sealed[i] = try readSealed(ids[i], reader: reader, context: "block \(start + i) of disk \(disk.name)")
-            }
-            try buffer.withUnsafeMutableBytes { buffer in
-                try sealed.withUnsafeMutableBufferPointer { sealed in
-                    try parallelForEach(present.count) { k in
-                        let i = present[k]
-                        let plaintext = try Seal.open(
-                            sealed[i], key: dataKey, associatedData: ids[i].bytes, what: "chunk \(ids[i])")
-                        guard plaintext.count == blockSize else {
-                            throw SnapshotError(
-                                code: .corrupted, message: "chunk \(ids[i]) holds \(plaintext.count) bytes, not \(blockSize)")
-                        }
-                        guard ChunkID(HMACSHA256.authenticationCode(for: plaintext, key: idKey)) == ids[i] else {
-                            throw SnapshotError(
-                                code: .corrupted, message: "chunk \(ids[i]) does not hash to its identifier; it was "
-                                    + "stored under the wrong identifier")
-                        }
-                        sealed[i] = []
-                        UnsafeMutableRawBufferPointer(rebasing: buffer[i * blockSize..<(i + 1) * blockSize])
-                            .copyMemory(from: plaintext.withUnsafeBytes { $0 })
-                    }
+                guard let entry = index.entries[ids[i]] else {
+                    throw SnapshotError(
+                        code: .corrupted,
+                        message: "chunk \(ids[i]) (block \(start + i) of disk \(disk.name)) is not in the store's index; "
+                            + "the index or the recovery point was damaged")
                 }
-                var k = 0
-                while k < present.count {
-                    var run = 1
-                    while k + run < present.count && present[k + run] == present[k] + run { run += 1 }
-                    let first = present[k]
-                    try device.writeBlocks(
-                        first: start + first, count: run,
-                        from: UnsafeMutableRawBufferPointer(rebasing: buffer[first * blockSize..<(first + run) * blockSize]))
-                    k += run
+                guard entry.length == UInt32(entryLength) else {
+                    throw SnapshotError(
+                        code: .corrupted,
+                        message: "the index gives chunk \(ids[i]) a length of \(entry.length), not \(entryLength)")
+                }
+                locations.append(entry)
+            }
+            var k = 0
+            while k < present.count {
+                var run = 1
+                while k + run < present.count, locations[k + run].pack == locations[k].pack,
+                    locations[k + run].offset == locations[k + run - 1].offset + UInt64(entryLength)
+                {
+                    run += 1
+                }
+                try reader.read(
+                    pack: index.packs[Int(locations[k].pack)], at: locations[k].offset,
+                    into: UnsafeMutableRawBufferPointer(rebasing: sealed[k * entryLength..<(k + run) * entryLength]))
+                k += run
+            }
+            let output = outputs[current]
+            let packs = index.packs
+            try parallelForEach(present.count) { k in
+                let i = present[k]
+                let entry = UnsafeRawBufferPointer(rebasing: sealed[k * entryLength..<(k + 1) * entryLength])
+                try checkEntryHeader(entry, id: ids[i], pack: packs[Int(locations[k].pack)], offset: locations[k].offset)
+                let plaintext = try Seal.open(
+                    Array(entry[Pack.entryHeaderSize...]), key: dataKey, associatedData: ids[i].bytes, what: "chunk \(ids[i])")
+                guard plaintext.count == blockSize else {
+                    throw SnapshotError(
+                        code: .corrupted, message: "chunk \(ids[i]) holds \(plaintext.count) bytes, not \(blockSize)")
+                }
+                guard ChunkID(HMACSHA256.authenticationCode(for: plaintext, key: idKey)) == ids[i] else {
+                    throw SnapshotError(
+                        code: .corrupted,
+                        message: "chunk \(ids[i]) does not hash to its identifier; it was stored under the wrong identifier")
+                }
+                let destination = UnsafeMutableRawBufferPointer(rebasing: output[i * blockSize..<(i + 1) * blockSize])
+                plaintext.withUnsafeBytes { destination.copyMemory(from: $0) }
+                try device.encryptForStorage(destination, block: UInt64(start + i))
+            }
+            var runs: [(first: Int, count: Int)] = []
+            for i in present {
+                if let last = runs.last, last.first + last.count == i {
+                    runs[runs.count - 1].count += 1
+                } else {
+                    runs.append((i, 1))
                 }
             }
+            let region = UnsafeRawBufferPointer(output)
+            try writer.submit {
+                for run in runs {
+                    try device.writeStoredBlocks(
+                        first: start + run.first, count: run.count,
+                        from: UnsafeRawBufferPointer(rebasing: region[run.first * blockSize..<(run.first + run.count) * blockSize]))
+                }
+                device.startWriteback()
+            }
+            current ^= 1
             done += UInt64(present.count * blockSize)
             progress?(done, total)
+        }
+        try writer.wait()
+    }
+
+    /// Checks that a pack entry read at `offset` of `pack` names `id` and has the length the index gives.
+    private func checkEntryHeader(_ entry: UnsafeRawBufferPointer, id: ChunkID, pack: String, offset: UInt64) throws {
+        let storedID = ChunkID(raw: entry)
+        let storedLength = UInt32(littleEndian: entry.loadUnaligned(fromByteOffset: 32, as: UInt32.self))
+        guard storedID == id, Int(storedLength) == entry.count - Pack.entryHeaderSize else {
+            throw SnapshotError(
+                code: .corrupted,
+                message: "the entry of chunk \(id) at offset \(offset) of pack \(pack) has a damaged header")
         }
     }
 
@@ -619,23 +691,49 @@ final class PackSession {
         self.stepPrefix = stepPrefix
     }
 
-    func append(id: ChunkID, sealed: UnsafeRawBufferPointer) throws -> IndexEntry {
-        if let writer = current, writer.entryCount > 0,
-            writer.size + UInt64(Pack.entryHeaderSize + sealed.count) > UInt64(store.packSizeLimit)
-        {
-            try writer.finish()
-            current = nil
-        }
-        if current == nil {
-            let prefix = stepPrefix
-            let store = self.store
-            current = try PackWriter(directory: store.packsDirectory, storeID: store.storeID) {
-                try store.faultInjector?("\(prefix).\($0)")
+    /// Appends `ids.count` entries of `entryLength` bytes each, laid out back to back in `region`, starting
+    /// a new pack whenever one would pass the size limit; returns where each entry went.
+    func append(entries region: UnsafeRawBufferPointer, ids: [ChunkID], entryLength: Int) throws -> [IndexEntry] {
+        precondition(region.count == ids.count * entryLength)
+        var placed: [IndexEntry] = []
+        placed.reserveCapacity(ids.count)
+        var k = 0
+        while k < ids.count {
+            if let writer = current, writer.entryCount > 0, writer.size + UInt64(entryLength) > UInt64(store.packSizeLimit) {
+                try writer.finish()
+                current = nil
             }
-            names.append(current!.name)
+            if current == nil {
+                let prefix = stepPrefix
+                let store = self.store
+                current = try PackWriter(directory: store.packsDirectory, storeID: store.storeID) {
+                    try store.faultInjector?("\(prefix).\($0)")
+                }
+                names.append(current!.name)
+            }
+            let writer = current!
+            let room = (UInt64(store.packSizeLimit) - min(UInt64(store.packSizeLimit), writer.size)) / UInt64(entryLength)
+            let count = min(ids.count - k, max(1, Int(room)))
+            let start = writer.size
+            try writer.append(entries: UnsafeRawBufferPointer(rebasing: region[k * entryLength..<(k + count) * entryLength]), count: count)
+            let number = firstNumber + UInt32(names.count - 1)
+            for j in 0..<count {
+                placed.append(IndexEntry(pack: number, offset: start + UInt64(j * entryLength), length: UInt32(entryLength)))
+            }
+            k += count
         }
-        let (offset, length) = try current!.append(id: id, sealed: sealed)
-        return IndexEntry(pack: firstNumber + UInt32(names.count - 1), offset: offset, length: length)
+        return placed
+    }
+
+    /// Appends one sealed chunk.
+    func append(id: ChunkID, sealed: [UInt8]) throws -> IndexEntry {
+        var entry = [UInt8](repeating: 0, count: Pack.entryHeaderSize + sealed.count)
+        return try entry.withUnsafeMutableBytes { entry in
+            entry.storeBytes(of: id, toByteOffset: 0, as: ChunkID.self)
+            entry.storeBytes(of: UInt32(sealed.count).littleEndian, toByteOffset: 32, as: UInt32.self)
+            sealed.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: entry[Pack.entryHeaderSize...]).copyMemory(from: $0) }
+            return try append(entries: UnsafeRawBufferPointer(entry), ids: [id], entryLength: entry.count)[0]
+        }
     }
 
     /// Makes every pack durable, including their names in the directory.
