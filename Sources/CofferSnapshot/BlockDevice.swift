@@ -501,14 +501,6 @@ public final class BlockDevice: @unchecked Sendable {
         return written
     }
 
-    /// Reads whole blocks of a snapshot as plaintext into `buffer`.
-    func readBlocks(snapshot: SnapshotID, blocks: ArraySlice<UInt64>, into buffer: UnsafeMutableRawBufferPointer) throws {
-        let written = try readStoredBlocks(snapshot: snapshot, blocks: blocks, into: buffer)
-        for (k, block) in blocks.enumerated() where written[k] {
-            try decryptStored(UnsafeMutableRawBufferPointer(rebasing: buffer[k * blockSize..<(k + 1) * blockSize]), block: block)
-        }
-    }
-
     /// Turns a written block in stored form into plaintext, in place; safe to call from several threads.
     func decryptStored(_ buffer: UnsafeMutableRawBufferPointer, block: UInt64) throws {
         if let cipher { try cipher.decrypt(buffer, deviceOffset: block * UInt64(blockSize)) }
@@ -520,19 +512,46 @@ public final class BlockDevice: @unchecked Sendable {
         if let cipher { try cipher.encrypt(buffer, deviceOffset: block * UInt64(blockSize)) }
     }
 
-    /// Writes whole blocks `first ..< first + count`, given in stored form (see `encryptForStorage`).
+    /// Writes whole blocks `first ..< first + count`, given in stored form (see `encryptForStorage`): in
+    /// place where a block's slot is its own, to new slots otherwise; blocks that land in consecutive slots
+    /// are written with one call.
     func writeStoredBlocks(first: Int, count: Int, from buffer: UnsafeRawBufferPointer) throws {
         precondition(buffer.count == count * blockSize && first + count <= blockCount)
         lock.lock()
         defer { lock.unlock() }
-        for i in 0..<count {
-            let block = UnsafeRawBufferPointer(rebasing: buffer[i * blockSize..<(i + 1) * blockSize])
-            let slot = live[first + i]
-            if slot != 0 && references[Int(slot)] == 1 {
-                try data.write(block, at: slotOffset(slot))
-            } else {
-                try writeNewSlot(block: first + i, stored: block)
+        var targets = [UInt32](repeating: 0, count: count)
+        var fresh = [Bool](repeating: false, count: count)
+        var allocated: [UInt32] = []
+        do {
+            for i in 0..<count {
+                let slot = live[first + i]
+                if slot != 0 && references[Int(slot)] == 1 {
+                    targets[i] = slot
+                } else {
+                    targets[i] = try allocateSlot()
+                    allocated.append(targets[i])
+                    fresh[i] = true
+                }
             }
+            var i = 0
+            while i < count {
+                var run = 1
+                while i + run < count && targets[i + run] == targets[i] + UInt32(run) { run += 1 }
+                try data.write(
+                    UnsafeRawBufferPointer(rebasing: buffer[i * blockSize..<(i + run) * blockSize]), at: slotOffset(targets[i]))
+                i += run
+            }
+        } catch {
+            freeSlots.append(contentsOf: allocated)
+            freeSlots.sort(by: >)
+            throw error
+        }
+        for i in 0..<count where fresh[i] {
+            let old = live[first + i]
+            references[Int(targets[i])] = 1
+            live[first + i] = targets[i]
+            if old != 0 { references[Int(old)] -= 1 }
+            mapDirty = true
         }
         dataDirty = true
     }

@@ -105,11 +105,23 @@ enum Seal {
         }
     }
 
-    static func seal(_ plaintext: UnsafeRawBufferPointer, key: SecureBytes, associatedData: [UInt8]) throws -> [UInt8] {
+    /// Opens a sealed box laid out as nonce, ciphertext, tag, or throws `corrupted` naming `what`.
+    static func open(entry sealed: UnsafeRawBufferPointer, key: SecureBytes, associatedData: [UInt8], what: String) throws
+        -> [UInt8]
+    {
+        guard sealed.count >= overhead else {
+            throw SnapshotError(code: .corrupted, message: "\(what) is too short to be a sealed chunk")
+        }
+        let box = AES256GCM.SealedBox(
+            nonce: Array(sealed[0..<12]), ciphertext: Array(sealed[12..<(sealed.count - 16)]),
+            tag: Array(sealed[(sealed.count - 16)...]))
         do {
-            return try AES256GCM.seal(plaintext, key: key, associatedData: associatedData).combined
+            return try AES256GCM.open(box, key: key, associatedData: associatedData)
         } catch {
-            throw SnapshotError(code: .crypto, message: "AES-256-GCM sealing failed", underlying: error)
+            throw SnapshotError(
+                code: .corrupted,
+                message: "\(what) fails authentication: it was changed or damaged (or the key is wrong)",
+                underlying: error)
         }
     }
 
@@ -165,15 +177,21 @@ struct ChunkIndex {
         guard packCount <= reader.remaining / 16 else { throw reader.malformed("too many packs") }
         for _ in 0..<packCount { index.packs.append(hexEncoded(try reader.bytes(16))) }
         let count = Int(try reader.uint32())
-        guard count <= reader.remaining / 48 else { throw reader.malformed("too many entries") }
+        guard reader.remaining == count * 48 else { throw reader.malformed("\(count) entries do not fill the rest") }
         index.entries.reserveCapacity(count)
-        for _ in 0..<count {
-            let id = ChunkID(try reader.bytes(32))
-            let entry = IndexEntry(pack: try reader.uint32(), offset: try reader.uint64(), length: try reader.uint32())
-            guard Int(entry.pack) < packCount else { throw reader.malformed("an entry names pack \(entry.pack)") }
-            index.entries[id] = entry
+        try bytes.withUnsafeBytes { raw in
+            let base = reader.offset
+            for k in 0..<count {
+                let at = base + k * 48
+                let id = ChunkID(raw: UnsafeRawBufferPointer(rebasing: raw[at..<at + 32]))
+                let entry = IndexEntry(
+                    pack: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at + 32, as: UInt32.self)),
+                    offset: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at + 36, as: UInt64.self)),
+                    length: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at + 44, as: UInt32.self)))
+                guard Int(entry.pack) < packCount else { throw reader.malformed("an entry names pack \(entry.pack)") }
+                index.entries[id] = entry
+            }
         }
-        try reader.expectEnd()
         return index
     }
 }

@@ -100,9 +100,8 @@ public final class VaultStore: @unchecked Sendable {
                 message: "the master key does not open the vault store at \(path) (or its config file was changed); "
                     + "give the key the store was created with")
         }
-        let store = VaultStore(path: path, storeID: storeID, keys: keys)
-        try store.reloadIndex()
-        return store
+        // The index is read, and authenticated, at the start of every operation.
+        return VaultStore(path: path, storeID: storeID, keys: keys)
     }
 
     private init(path: String, storeID: [UInt8], keys: VaultKeys) {
@@ -412,9 +411,10 @@ public final class VaultStore: @unchecked Sendable {
         }
     }
 
-    /// Reads each batch's sealed chunks (neighbours in a pack with one read), opens, checks and re-encrypts
-    /// them for the device on all cores, and writes them on a background thread while the next batch is
-    /// read.
+    /// Reads each batch's sealed chunks (neighbours in a pack with one read), opens them (AES-256-GCM with
+    /// the chunk identifier as associated data: only the store's data key could have sealed that chunk for
+    /// that identifier) and re-encrypts them for the device on all cores, and writes them on a background
+    /// thread while the next batch is read. `verify` also recomputes every identifier.
     private func restore(
         _ disk: RecoveryPointRecord.Disk, into device: BlockDevice, progress: ((UInt64, UInt64) -> Void)?
     ) throws {
@@ -434,7 +434,7 @@ public final class VaultStore: @unchecked Sendable {
             for output in outputs { output.deallocate() }
         }
         var current = 0
-        let (idKey, dataKey) = (keys.id, keys.data)
+        let dataKey = keys.data
         for start in stride(from: 0, to: disk.chunks.count, by: batch) {
             let count = min(batch, disk.chunks.count - start)
             let ids = Array(disk.chunks[start..<start + count])
@@ -475,15 +475,11 @@ public final class VaultStore: @unchecked Sendable {
                 let entry = UnsafeRawBufferPointer(rebasing: sealed[k * entryLength..<(k + 1) * entryLength])
                 try checkEntryHeader(entry, id: ids[i], pack: packs[Int(locations[k].pack)], offset: locations[k].offset)
                 let plaintext = try Seal.open(
-                    Array(entry[Pack.entryHeaderSize...]), key: dataKey, associatedData: ids[i].bytes, what: "chunk \(ids[i])")
+                    entry: UnsafeRawBufferPointer(rebasing: entry[Pack.entryHeaderSize...]), key: dataKey,
+                    associatedData: ids[i].bytes, what: "chunk \(ids[i])")
                 guard plaintext.count == blockSize else {
                     throw SnapshotError(
                         code: .corrupted, message: "chunk \(ids[i]) holds \(plaintext.count) bytes, not \(blockSize)")
-                }
-                guard ChunkID(HMACSHA256.authenticationCode(for: plaintext, key: idKey)) == ids[i] else {
-                    throw SnapshotError(
-                        code: .corrupted,
-                        message: "chunk \(ids[i]) does not hash to its identifier; it was stored under the wrong identifier")
                 }
                 let destination = UnsafeMutableRawBufferPointer(rebasing: output[i * blockSize..<(i + 1) * blockSize])
                 plaintext.withUnsafeBytes { destination.copyMemory(from: $0) }
@@ -624,7 +620,11 @@ public final class VaultStore: @unchecked Sendable {
         index = next
     }
 
+    /// The index as the last operation left it (callers hold the lock).
     var currentIndex: ChunkIndex { index }
+
+    /// The index, freshly read and authenticated.
+    func readIndex() throws -> ChunkIndex { try shared { index } }
 
     /// Checks that a sealed chunk opens under the data key with its identifier.
     func authenticate(_ sealed: [UInt8], id: ChunkID) throws {

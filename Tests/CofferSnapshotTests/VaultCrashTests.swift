@@ -34,7 +34,7 @@ import Testing
         /// Every pack file is named by the index, and no temporary file is left.
         func expectTidy(sourceLocation: SourceLocation = #_sourceLocation) throws {
             let store = try VaultStore.open(at: fixture.storePath, masterKey: fixture.masterKey)
-            let named = Set(store.currentIndex.packs.map { $0 + ".pack" })
+            let named = Set(try store.readIndex().packs.map { $0 + ".pack" })
             #expect(Set(filesUnder(fixture.storePath + "/packs")) == named, sourceLocation: sourceLocation)
             #expect(filesUnder(fixture.storePath).allSatisfy { !$0.contains(".tmp-") }, sourceLocation: sourceLocation)
         }
@@ -116,7 +116,7 @@ import Testing
             _ = try store.collectGarbage()
             try scene.expectTidy()
             #expect(try scene.fixture.packBytes() == clean!.packs, "after step \(k) \(steps[k])")
-            #expect(store.currentIndex.entries.count == 32)
+            #expect(try store.readIndex().entries.count == 32)
             let again = try store.collectGarbage()
             #expect(again.chunksRemoved == 0 && again.packsDeleted == 0 && again.leftoversRemoved == 0)
             #expect(try contents(of: store.restore(points[0].id, disk: "os", to: scene.fixture.directory.path("r"))) == contents(of: scene.device, snapshot: scene.s2))
