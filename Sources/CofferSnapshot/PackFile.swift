@@ -97,6 +97,7 @@ final class PackReader {
         self.storeID = storeID
     }
 
+    /// The open pack `name`, its header checked when first opened.
     func file(_ name: String) throws -> SystemFile {
         if let file = files[name] { return file }
         let path = FileSystem.join(directory, name + Pack.fileExtension)
@@ -114,11 +115,6 @@ final class PackReader {
         }
         files[name] = file
         return file
-    }
-
-    /// Reads raw bytes of pack `name` (checking its header when first opened).
-    func read(pack name: String, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws {
-        try file(name).readExactly(into: buffer, at: offset)
     }
 
     /// The sealed box of the entry at `entry` of pack `name`, after checking that the entry names `id` and

@@ -411,10 +411,10 @@ public final class VaultStore: @unchecked Sendable {
         }
     }
 
-    /// Reads each batch's sealed chunks (neighbours in a pack with one read), opens them (AES-256-GCM with
-    /// the chunk identifier as associated data: only the store's data key could have sealed that chunk for
-    /// that identifier) and re-encrypts them for the device on all cores, and writes them on a background
-    /// thread while the next batch is read. `verify` also recomputes every identifier.
+    /// Reads each batch's sealed chunks, opens them (AES-256-GCM with the chunk identifier as associated
+    /// data: only the store's data key could have sealed that chunk for that identifier) and re-encrypts
+    /// them for the device, all on all cores, and writes them on a background thread while the next batch
+    /// is prepared. `verify` also recomputes every identifier.
     private func restore(
         _ disk: RecoveryPointRecord.Disk, into device: BlockDevice, progress: ((UInt64, UInt64) -> Void)?
     ) throws {
@@ -455,24 +455,18 @@ public final class VaultStore: @unchecked Sendable {
                 }
                 locations.append(entry)
             }
-            var k = 0
-            while k < present.count {
-                var run = 1
-                while k + run < present.count, locations[k + run].pack == locations[k].pack,
-                    locations[k + run].offset == locations[k + run - 1].offset + UInt64(entryLength)
-                {
-                    run += 1
-                }
-                try reader.read(
-                    pack: index.packs[Int(locations[k].pack)], at: locations[k].offset,
-                    into: UnsafeMutableRawBufferPointer(rebasing: sealed[k * entryLength..<(k + run) * entryLength]))
-                k += run
+            // Each pack is opened (and its header checked) here; the entries are read on all cores.
+            var files: [UInt32: SystemFile] = [:]
+            for location in locations where files[location.pack] == nil {
+                files[location.pack] = try reader.file(index.packs[Int(location.pack)])
             }
             let output = outputs[current]
             let packs = index.packs
             try parallelForEach(present.count) { k in
                 let i = present[k]
-                let entry = UnsafeRawBufferPointer(rebasing: sealed[k * entryLength..<(k + 1) * entryLength])
+                let target = UnsafeMutableRawBufferPointer(rebasing: sealed[k * entryLength..<(k + 1) * entryLength])
+                try files[locations[k].pack]!.readExactly(into: target, at: locations[k].offset)
+                let entry = UnsafeRawBufferPointer(target)
                 try checkEntryHeader(entry, id: ids[i], pack: packs[Int(locations[k].pack)], offset: locations[k].offset)
                 let plaintext = try Seal.open(
                     entry: UnsafeRawBufferPointer(rebasing: entry[Pack.entryHeaderSize...]), key: dataKey,
