@@ -299,11 +299,22 @@ enum FileSystem {
     static func writeAtomically(
         _ bytes: [UInt8], to path: String, step: (String) throws -> Void = { _ in }
     ) throws {
+        try writeAtomically(parts: [bytes], to: path, step: step)
+    }
+
+    /// `writeAtomically` of the concatenation of `parts`, without concatenating them in memory.
+    static func writeAtomically(
+        parts: [[UInt8]], to path: String, step: (String) throws -> Void = { _ in }
+    ) throws {
         let directory = parent(path)
         let temporary = join(directory, ".\(name(path)).tmp-\(randomHex(8))")
         do {
             let file = try SystemFile.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL)
-            try file.write(bytes, at: 0)
+            var offset: UInt64 = 0
+            for part in parts {
+                try file.write(part, at: offset)
+                offset += UInt64(part.count)
+            }
             try step("write")
             try file.sync()
             try step("sync")

@@ -97,11 +97,30 @@ enum Seal {
         return box
     }
 
-    static func seal(_ plaintext: [UInt8], key: SecureBytes, associatedData: [UInt8]) throws -> [UInt8] {
+    /// The parts of a sealed file, to write in order: `magic`, then the nonce, ciphertext and tag of
+    /// `plaintext` (kept apart so that no copy of the whole is made).
+    static func fileParts(magic: [UInt8], plaintext: [UInt8], key: SecureBytes, associatedData: [UInt8]) throws
+        -> [[UInt8]]
+    {
         do {
-            return try AES256GCM.seal(plaintext, key: key, associatedData: associatedData).combined
+            let box = try AES256GCM.seal(plaintext, key: key, associatedData: associatedData)
+            return [magic, box.nonce, box.ciphertext, box.tag]
         } catch {
             throw SnapshotError(code: .crypto, message: "AES-256-GCM sealing failed", underlying: error)
+        }
+    }
+
+    /// The plaintext of a file written from `fileParts`, or `corrupted` naming `what`.
+    static func openFile(_ bytes: [UInt8], magic: [UInt8], key: SecureBytes, associatedData: [UInt8], what: String)
+        throws -> [UInt8]
+    {
+        guard bytes.count >= magic.count + overhead, bytes.starts(with: magic) else {
+            throw SnapshotError(code: .corrupted, message: "\(what) is damaged: it does not start with its marker")
+        }
+        return try bytes.withUnsafeBytes { raw in
+            try open(
+                entry: UnsafeRawBufferPointer(rebasing: raw[magic.count...]), key: key, associatedData: associatedData,
+                what: what)
         }
     }
 
@@ -149,16 +168,26 @@ struct ChunkIndex {
     static let magic = Array("CFINDEX1".utf8)
     static let fileMagic = Array("CFIDXS01".utf8)
 
-    func encode() -> [UInt8] {
-        var writer = ByteWriter(capacity: 64 + packs.count * 16 + entries.count * 48)
+    /// The index's bytes, with `extra` entries in `extraPacks` added (without building the merged index in
+    /// memory) and `generation` in place of its own. Entries are sorted by place so equal indexes encode
+    /// equally.
+    func encode(generation: UInt64? = nil, adding extra: [ChunkID: IndexEntry] = [:], packs extraPacks: [String] = [])
+        -> [UInt8]
+    {
+        let count = entries.count + extra.count
+        var writer = ByteWriter(capacity: 64 + (packs.count + extraPacks.count) * 16 + count * 48)
         writer.append(bytes: Self.magic)
         writer.append(UInt32(1))
-        writer.append(generation)
-        writer.append(UInt32(packs.count))
-        for pack in packs { writer.append(bytes: bytes(fromHex: pack)!) }
-        writer.append(UInt32(entries.count))
-        // Sorted so that the same index always encodes to the same bytes.
-        for (id, entry) in entries.sorted(by: { ($0.value.pack, $0.value.offset) < ($1.value.pack, $1.value.offset) }) {
+        writer.append(generation ?? self.generation)
+        writer.append(UInt32(packs.count + extraPacks.count))
+        for pack in packs + extraPacks { writer.append(bytes: bytes(fromHex: pack)!) }
+        writer.append(UInt32(count))
+        var all: [(id: ChunkID, entry: IndexEntry)] = []
+        all.reserveCapacity(count)
+        for (id, entry) in entries { all.append((id, entry)) }
+        for (id, entry) in extra { all.append((id, entry)) }
+        all.sort { ($0.entry.pack, $0.entry.offset) < ($1.entry.pack, $1.entry.offset) }
+        for (id, entry) in all {
             withUnsafeBytes(of: id) { writer.append(bytes: $0) }
             writer.append(entry.pack)
             writer.append(entry.offset)

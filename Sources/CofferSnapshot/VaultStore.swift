@@ -185,11 +185,7 @@ public final class VaultStore: @unchecked Sendable {
             }
             try session.finish()
             if !pending.value.isEmpty {
-                var next = index
-                next.generation += 1
-                next.packs += session.names
-                next.entries.merge(pending.value) { old, _ in old }
-                try writeIndex(next, step: "backup.index")
+                try commitIndex(adding: pending.value, packs: session.names, step: "backup.index")
             }
             let record = RecoveryPointRecord(
                 id: Self.newRecoveryPointID(), created: Date(), metadata: metadata, disks: recorded)
@@ -357,14 +353,9 @@ public final class VaultStore: @unchecked Sendable {
     func loadPoint(_ id: RecoveryPointID) throws -> RecoveryPointRecord {
         let file = try pointPath(id)
         guard FileSystem.exists(file) else { throw notFound(id) }
-        let bytes = try SystemFile.open(file, flags: O_RDONLY).readAll()
-        let magic = RecoveryPointRecord.fileMagic
-        guard bytes.count > magic.count, Array(bytes[..<magic.count]) == magic else {
-            throw SnapshotError(code: .corrupted, message: "recovery point file \(file) is damaged (bad marker)")
-        }
-        let plaintext = try Seal.open(
-            Array(bytes[magic.count...]), key: keys.point, associatedData: pointAssociatedData(id),
-            what: "recovery point \(id)")
+        let plaintext = try Seal.openFile(
+            try SystemFile.open(file, flags: O_RDONLY).readAll(), magic: RecoveryPointRecord.fileMagic, key: keys.point,
+            associatedData: pointAssociatedData(id), what: "recovery point \(id)")
         let record = try RecoveryPointRecord.decode(plaintext, what: "recovery point \(id)")
         guard record.id == id else {
             throw SnapshotError(code: .corrupted, message: "recovery point file \(file) holds \(record.id)")
@@ -374,8 +365,10 @@ public final class VaultStore: @unchecked Sendable {
 
     /// The commit point of a backup: one atomic write of the sealed recovery point.
     private func writePoint(_ record: RecoveryPointRecord) throws {
-        let sealed = try Seal.seal(record.encode(), key: keys.point, associatedData: pointAssociatedData(record.id))
-        try FileSystem.writeAtomically(RecoveryPointRecord.fileMagic + sealed, to: try pointPath(record.id)) {
+        let parts = try Seal.fileParts(
+            magic: RecoveryPointRecord.fileMagic, plaintext: record.encode(), key: keys.point,
+            associatedData: pointAssociatedData(record.id))
+        try FileSystem.writeAtomically(parts: parts, to: try pointPath(record.id)) {
             try faultInjector?("backup.point.\($0)")
         }
     }
@@ -594,24 +587,35 @@ public final class VaultStore: @unchecked Sendable {
     /// operation works from a stale or unauthenticated copy; the cost is of the order of the index write
     /// every backup makes anyway.
     func reloadIndex() throws {
-        let bytes = try SystemFile.open(indexPath, flags: O_RDONLY).readAll()
-        let magic = ChunkIndex.fileMagic
-        guard bytes.count > magic.count, Array(bytes[..<magic.count]) == magic else {
-            throw SnapshotError(code: .corrupted, message: "the index of the vault store at \(path) is damaged (bad marker)")
-        }
-        let plaintext = try Seal.open(
-            Array(bytes[magic.count...]), key: keys.index, associatedData: indexAssociatedData(),
-            what: "the index of the vault store at \(path)")
+        let plaintext = try Seal.openFile(
+            try SystemFile.open(indexPath, flags: O_RDONLY).readAll(), magic: ChunkIndex.fileMagic, key: keys.index,
+            associatedData: indexAssociatedData(), what: "the index of the vault store at \(path)")
+        index = ChunkIndex()
         index = try ChunkIndex.decode(plaintext, what: "the index of the vault store at \(path)")
     }
 
     /// Replaces the index atomically; the new one is in use from then on.
     func writeIndex(_ next: ChunkIndex, step: String) throws {
-        let sealed = try Seal.seal(next.encode(), key: keys.index, associatedData: indexAssociatedData())
-        try FileSystem.writeAtomically(ChunkIndex.fileMagic + sealed, to: indexPath) {
+        try writeIndex(next.encode(), step: step)
+        index = next
+    }
+
+    /// Replaces the index atomically with this one plus `entries` in the new `packs`, then adds them to the
+    /// index in memory, in place.
+    func commitIndex(adding entries: [ChunkID: IndexEntry], packs: [String], step: String) throws {
+        try writeIndex(index.encode(generation: index.generation + 1, adding: entries, packs: packs), step: step)
+        index.generation += 1
+        index.packs += packs
+        index.entries.reserveCapacity(index.entries.count + entries.count)
+        for (id, entry) in entries { index.entries[id] = entry }
+    }
+
+    private func writeIndex(_ plaintext: [UInt8], step: String) throws {
+        let parts = try Seal.fileParts(
+            magic: ChunkIndex.fileMagic, plaintext: plaintext, key: keys.index, associatedData: indexAssociatedData())
+        try FileSystem.writeAtomically(parts: parts, to: indexPath) {
             try faultInjector?("\(step).\($0)")
         }
-        index = next
     }
 
     /// The index as the last operation left it (callers hold the lock).
