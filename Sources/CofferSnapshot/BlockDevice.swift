@@ -40,6 +40,9 @@ public final class BlockDevice: @unchecked Sendable {
 
     let blockCount: Int
     let geometry: BlockGeometry
+    /// The device's random identifier, which recovery points record so that a base is never taken from
+    /// another device.
+    var identifier: [UInt8] { deviceID }
     private let deviceID: [UInt8]
     private let keyCheck: [UInt8]
     private let cipher: AtRestCipher?

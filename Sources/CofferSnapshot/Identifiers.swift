@@ -1,6 +1,7 @@
 /// The identifier of a snapshot of one block device, such as `snap-000003-9f2c41d0`; snapshots of a device
 /// sort by creation in the order `BlockDevice.snapshots()` returns them.
 public struct SnapshotID: Hashable, Codable, Sendable, CustomStringConvertible {
+    /// The identifier's text.
     public let rawValue: String
 
     /// Wraps an identifier that `BlockDevice.takeSnapshot()` returned earlier.
@@ -24,6 +25,7 @@ public struct SnapshotID: Hashable, Codable, Sendable, CustomStringConvertible {
 /// The identifier of a recovery point in a vault store, such as `rp-20250301T020000Z-5c1e9a7b03d2f6e4`;
 /// identifiers sort by creation time.
 public struct RecoveryPointID: Hashable, Codable, Sendable, CustomStringConvertible {
+    /// The identifier's text.
     public let rawValue: String
 
     /// Wraps an identifier that `VaultStore.backup` returned earlier.

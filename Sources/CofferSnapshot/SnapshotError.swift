@@ -3,7 +3,9 @@
 public struct SnapshotError: Error, Sendable, CustomStringConvertible {
     /// A stable code for what went wrong.
     public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        /// The code's text, such as `corrupted`.
         public var rawValue: String
+        /// Makes a code from its text.
         public init(rawValue: String) { self.rawValue = rawValue }
         public var description: String { rawValue }
 
@@ -25,7 +27,9 @@ public struct SnapshotError: Error, Sendable, CustomStringConvertible {
         public static let crypto = Code(rawValue: "crypto")
     }
 
+    /// What went wrong, for programs.
     public var code: Code
+    /// What failed and how to fix it, for people.
     public var message: String
     /// What caused this error, such as a failed system call or a `CryptoError`.
     public var underlying: (any Error)?

@@ -233,6 +233,8 @@ struct RecoveryPointRecord {
         var size: UInt64
         var blockSize: Int
         var snapshot: SnapshotID
+        /// The random identifier of the block device the snapshot belongs to.
+        var device: [UInt8]
         var chunks: [ChunkID]
     }
 
@@ -271,6 +273,7 @@ struct RecoveryPointRecord {
             writer.append(disk.size)
             writer.append(UInt32(disk.blockSize))
             writer.append(string: disk.snapshot.rawValue)
+            writer.append(bytes: disk.device)
             writer.append(UInt32(disk.chunks.count))
             disk.chunks.withUnsafeBytes { writer.append(bytes: $0) }
         }
@@ -296,6 +299,7 @@ struct RecoveryPointRecord {
             let size = try reader.uint64()
             let blockSize = Int(try reader.uint32())
             let snapshot = SnapshotID(try reader.string(maxLength: 100))
+            let device = try reader.bytes(16)
             let count = Int(try reader.uint32())
             guard blockSize > 0, count <= reader.remaining / 32, UInt64(count) * UInt64(blockSize) == size else {
                 throw reader.malformed("disk \(name) has an inconsistent size, block size or block count")
@@ -304,7 +308,8 @@ struct RecoveryPointRecord {
             let chunks = raw.withUnsafeBytes { raw in
                 (0..<count).map { ChunkID(raw: UnsafeRawBufferPointer(rebasing: raw[($0 * 32)..<($0 * 32 + 32)])) }
             }
-            disks.append(Disk(name: name, size: size, blockSize: blockSize, snapshot: snapshot, chunks: chunks))
+            disks.append(
+                Disk(name: name, size: size, blockSize: blockSize, snapshot: snapshot, device: device, chunks: chunks))
         }
         try reader.expectEnd()
         return RecoveryPointRecord(id: id, created: created, metadata: metadata, disks: disks)

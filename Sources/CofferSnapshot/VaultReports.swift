@@ -5,7 +5,9 @@ import Foundation
 public struct DiskSource {
     /// The disk's name in the recovery point, such as `os` or `lun0`.
     public var name: String
+    /// The device the disk lives on.
     public var device: BlockDevice
+    /// The snapshot to back up.
     public var snapshot: SnapshotID
     /// The base of an incremental backup: a snapshot of the same device and the recovery point that was
     /// made from it (which records that snapshot for this disk).
@@ -60,6 +62,7 @@ public struct RecoveryPointInfo: Codable, Sendable, Hashable {
         public var snapshot: SnapshotID
     }
 
+    /// The recovery point's identifier.
     public var id: RecoveryPointID
     /// When the backup was committed (the system clock).
     public var created: Date

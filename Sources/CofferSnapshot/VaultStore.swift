@@ -181,7 +181,7 @@ public final class VaultStore: @unchecked Sendable {
                 recorded.append(
                     RecoveryPointRecord.Disk(
                         name: plan.source.name, size: device.size, blockSize: device.blockSize,
-                        snapshot: plan.source.snapshot, chunks: chunks))
+                        snapshot: plan.source.snapshot, device: device.identifier, chunks: chunks))
             }
             try session.finish()
             if !pending.value.isEmpty {
@@ -202,6 +202,12 @@ public final class VaultStore: @unchecked Sendable {
             throw SnapshotError(
                 code: .invalidArgument,
                 message: "recovery point \(id) has no disk named \(source.name); back it up without a base")
+        }
+        guard disk.device == source.device.identifier else {
+            throw SnapshotError(
+                code: .invalidArgument,
+                message: "recovery point \(id) backed up disk \(source.name) from another block device than "
+                    + "\(source.device.path); back it up without a base")
         }
         guard disk.snapshot == snapshot else {
             throw SnapshotError(

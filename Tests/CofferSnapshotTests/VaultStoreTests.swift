@@ -185,6 +185,12 @@ final class VaultFixture {
         expectError(.invalidArgument) {
             try fixture.store.backup([DiskSource(name: "lun1", device: device, snapshot: s2, base: (s1, rp))], metadata: [:])
         }
+        // Nor can the base come from another device.
+        let other = try fixture.device("other", blocks: 8)
+        let o2 = try other.takeSnapshot()
+        expectError(.invalidArgument) {
+            try fixture.store.backup([DiskSource(name: "os", device: other, snapshot: o2, base: (s1, rp))], metadata: [:])
+        }
         expectError(.notFound) {
             try fixture.store.backup(
                 [DiskSource(name: "os", device: device, snapshot: s2, base: (s1, RecoveryPointID("rp-none")))], metadata: [:])
