@@ -61,6 +61,7 @@ public final class BlockDevice: @unchecked Sendable {
     private var mapDirty = false
     private var dataDirty = false
     private var scratch: [UInt8]
+    private var previousWriteback: Range<UInt64>?
     /// How many reads of the data file this instance has made; changed-block tracking must not add any.
     private(set) var dataReadCount = 0
     /// Called after each named step of a metadata commit; tests throw from it to simulate a crash.
@@ -518,13 +519,16 @@ public final class BlockDevice: @unchecked Sendable {
     /// Writes whole blocks `first ..< first + count`, given in stored form (see `encryptForStorage`): in
     /// place where a block's slot is its own, to new slots otherwise; blocks that land in consecutive slots
     /// are written with one call.
-    func writeStoredBlocks(first: Int, count: Int, from buffer: UnsafeRawBufferPointer) throws {
+    @discardableResult
+    func writeStoredBlocks(first: Int, count: Int, from buffer: UnsafeRawBufferPointer) throws -> Range<UInt64> {
         precondition(buffer.count == count * blockSize && first + count <= blockCount)
         lock.lock()
         defer { lock.unlock() }
         var targets = [UInt32](repeating: 0, count: count)
         var fresh = [Bool](repeating: false, count: count)
         var allocated: [UInt32] = []
+        var low = UInt64.max
+        var high: UInt64 = 0
         do {
             for i in 0..<count {
                 let slot = live[first + i]
@@ -540,8 +544,12 @@ public final class BlockDevice: @unchecked Sendable {
             while i < count {
                 var run = 1
                 while i + run < count && targets[i + run] == targets[i] + UInt32(run) { run += 1 }
-                try data.write(
-                    UnsafeRawBufferPointer(rebasing: buffer[i * blockSize..<(i + run) * blockSize]), at: slotOffset(targets[i]))
+                let offset = slotOffset(targets[i])
+                let length = UInt64(run * blockSize)
+                if fresh[i] { data.preallocate(offset: offset, length: length) }
+                try data.write(UnsafeRawBufferPointer(rebasing: buffer[i * blockSize..<(i + run) * blockSize]), at: offset)
+                low = min(low, offset)
+                high = max(high, offset + length)
                 i += run
             }
         } catch {
@@ -557,14 +565,20 @@ public final class BlockDevice: @unchecked Sendable {
             mapDirty = true
         }
         dataDirty = true
+        return low < high ? low..<high : 0..<0
     }
 
-    /// Asks the system to start writing the data file's dirty pages to disk now, so that the next flush
-    /// waits less.
-    func startWriteback() {
+    /// Write-behind for bulk writes: starts writing the data file's dirty pages at `range` (bytes of the
+    /// data file, as `writeStoredBlocks` returns them) and waits for those of the previous call, so that the
+    /// disk stays busy and the next flush waits less.
+    func writeBehind(_ range: Range<UInt64>) {
         lock.lock()
         defer { lock.unlock() }
-        data.startWriteback()
+        data.startWriteback(offset: range.lowerBound, length: UInt64(range.count))
+        if let previous = previousWriteback {
+            data.awaitWriteback(offset: previous.lowerBound, length: UInt64(previous.count))
+        }
+        previousWriteback = range
     }
 
     // MARK: Snapshots

@@ -41,6 +41,8 @@ final class PackWriter {
     private(set) var size: UInt64
     private(set) var entryCount = 0
     private let step: (String) throws -> Void
+    /// The range written last, whose writeback the next append waits for.
+    private var previous: (offset: UInt64, length: UInt64)?
 
     init(directory: String, storeID: [UInt8], step: @escaping (String) throws -> Void) throws {
         name = randomHex(16)
@@ -55,8 +57,12 @@ final class PackWriter {
 
     /// Appends `count` whole entries laid out back to back in `entries`, and starts writing them to disk.
     func append(entries: UnsafeRawBufferPointer, count: Int) throws {
+        file.preallocate(offset: size, length: UInt64(entries.count))
         try file.write(entries, at: size)
+        // Write-behind: start this range's writeback, wait for the previous one's.
         file.startWriteback(offset: size, length: UInt64(entries.count))
+        if let previous { file.awaitWriteback(offset: previous.offset, length: previous.length) }
+        previous = (size, UInt64(entries.count))
         size += UInt64(entries.count)
         entryCount += count
         try step("write")

@@ -488,12 +488,14 @@ public final class VaultStore: @unchecked Sendable {
             }
             let region = UnsafeRawBufferPointer(output)
             try writer.submit {
+                var written: Range<UInt64>?
                 for run in runs {
-                    try device.writeStoredBlocks(
+                    let range = try device.writeStoredBlocks(
                         first: start + run.first, count: run.count,
                         from: UnsafeRawBufferPointer(rebasing: region[run.first * blockSize..<(run.first + run.count) * blockSize]))
+                    written = written.map { min($0.lowerBound, range.lowerBound)..<max($0.upperBound, range.upperBound) } ?? range
                 }
-                device.startWriteback()
+                if let written { device.writeBehind(written) }
             }
             current ^= 1
             done += UInt64(present.count * blockSize)
