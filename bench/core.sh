@@ -61,17 +61,18 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else
 mib() { awk -v a="$1" 'BEGIN { printf "%.1f", a / 1048576 }'; }
 bytes_of() { du -sb "$1" | cut -f1; }
 
-echo "making a ${SIZE_MIB} MiB image of random data" >&2
-head -c "${SIZE_MIB}M" /dev/urandom >"$IMAGE"
-
 echo "AES-256-XTS: coffer against openssl speed" >&2
 for _ in $(seq "$XTS_RUNS"); do
-    "$BENCH" xts --seconds "$XTS_SECONDS" --buffer 65536 >"$WORK/last.out"
+    "$BENCH" xts --seconds "$XTS_SECONDS" --buffer 16384 >"$WORK/last.out"
     printf "%.3f\n" "$(field xts_gbps)" >>"$WORK/metrics/xts.coffer"
     # openssl's last line: AES-256-XTS, then k bytes/s for 16, 64, 256, 1024, 8192 and 16384-byte blocks.
     openssl speed -evp aes-256-xts -seconds "$XTS_SECONDS" 2>/dev/null | tail -1 \
         | awk '{ v = $NF; sub(/k$/, "", v); printf "%.3f\n", v * 1000 / 1e9 }' >>"$WORK/metrics/xts.openssl"
 done
+
+echo "making a ${SIZE_MIB} MiB image of random data" >&2
+head -c "${SIZE_MIB}M" /dev/urandom >"$IMAGE"
+sync "$IMAGE"
 
 for bs in $BLOCK_SIZES; do
     echo "block size $bs: the guest writes the image through BlockDevice" >&2
@@ -139,7 +140,7 @@ coffer core benchmark: ${SIZE_MIB} MiB of random data, ${CHANGED} × 64 KiB chan
 machine: $(nproc) cores, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg), work directory on $(df -T "$WORK" | awk 'NR == 2 { print $2 }')
 $(restic version | head -1); $(openssl version); coffer disk encrypted at rest: $([ "$AT_REST" = 1 ] && echo yes || echo no)
 
-AES-256-XTS, one thread: coffer $(median xts.coffer) GB/s (AES256XTS.encryptSectors on 64 KiB blocks of 4 KiB sectors), openssl speed $(median xts.openssl) GB/s (16384-byte column): $(awk -v a="$(median xts.coffer)" -v b="$(median xts.openssl)" 'BEGIN { printf "%.0f %%", 100 * a / b }')
+AES-256-XTS, one thread: coffer $(median xts.coffer) GB/s (AES256XTS.encryptSectors, 16 KiB buffers of four 4 KiB sectors), openssl speed $(median xts.openssl) GB/s (16384-byte column): $(awk -v a="$(median xts.coffer)" -v b="$(median xts.openssl)" 'BEGIN { printf "%.0f %%", 100 * a / b }')
 EOF
 for bs in $BLOCK_SIZES; do
     changed=$((CHANGED * 65536))
