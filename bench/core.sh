@@ -43,16 +43,18 @@ AT_REST_ARGS=()
 [ "$AT_REST" = 1 ] && AT_REST_ARGS=(--at-rest-key-file "$WORK/at-rest.key")
 RESTIC=(restic --cache-dir "$WORK/restic-cache" -q)
 
-# timed KEY CMD...: runs CMD under GNU time; records its wall seconds and peak RSS (KiB) under KEY.
+# timed KEY CMD...: runs CMD under GNU time; records its wall seconds, CPU seconds (user + system: what the
+# step costs whatever else loads the machine) and peak RSS (KiB) under KEY.
 timed() {
     local key=$1
     shift
     local start end
     start=$(date +%s%N)
-    /usr/bin/time -f "%M" -o "$WORK/rss.txt" "$@" >"$WORK/last.out"
+    /usr/bin/time -f "%M %U %S" -o "$WORK/rss.txt" "$@" >"$WORK/last.out"
     end=$(date +%s%N)
     awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }' >>"$WORK/metrics/$key.time"
-    tail -1 "$WORK/rss.txt" >>"$WORK/metrics/$key.rss"
+    tail -1 "$WORK/rss.txt" | awk '{ print $1 }' >>"$WORK/metrics/$key.rss"
+    tail -1 "$WORK/rss.txt" | awk '{ printf "%.2f\n", $2 + $3 }' >>"$WORK/metrics/$key.cpu"
 }
 record() { echo "$2" >>"$WORK/metrics/$1"; }
 field() { sed -n "s/^$1=//p" "$WORK/last.out" | tail -1; }
@@ -160,6 +162,9 @@ block size $bs (setup: guest writes of the image $(median "$bs.setup.write.time"
 | stored for the change ($(mib $changed) MiB) | $(mib "$(median "$bs.coffer.growth")") MiB ($(ratio "$(median "$bs.coffer.growth")" $changed)x) | $(mib "$(median "$bs.restic.growth")") MiB ($(ratio "$(median "$bs.restic.growth")" $changed)x) | $(ratio "$(median "$bs.restic.growth")" "$(median "$bs.coffer.growth")")x |
 | restore (coffer: fsynced) | $(median "$bs.coffer.restore.time") s | $(median "$bs.restic.restore.time") s | $(ratio "$(median "$bs.restic.restore.time")" "$(median "$bs.coffer.restore.time")")x |
 | restore, restic with fsync | | $(median "$bs.restic.restore-sync.time") s | $(ratio "$(median "$bs.restic.restore-sync.time")" "$(median "$bs.coffer.restore.time")")x |
+| CPU time (user + system): first backup | $(median "$bs.coffer.first.cpu") s | $(median "$bs.restic.first.cpu") s | $(ratio "$(median "$bs.restic.first.cpu")" "$(median "$bs.coffer.first.cpu")")x |
+| CPU time: backup after the change | $(median "$bs.coffer.incremental.cpu") s | $(median "$bs.restic.incremental.cpu") s | $(ratio "$(median "$bs.restic.incremental.cpu")" "$(median "$bs.coffer.incremental.cpu")")x |
+| CPU time: restore | $(median "$bs.coffer.restore.cpu") s | $(median "$bs.restic.restore.cpu") s | $(ratio "$(median "$bs.restic.restore.cpu")" "$(median "$bs.coffer.restore.cpu")")x |
 | peak memory: first backup | $(($(median "$bs.coffer.first.rss") / 1024)) MiB | $(($(median "$bs.restic.first.rss") / 1024)) MiB | |
 | peak memory: after the change | $(($(median "$bs.coffer.incremental.rss") / 1024)) MiB | $(($(median "$bs.restic.incremental.rss") / 1024)) MiB | |
 | peak memory: restore | $(($(median "$bs.coffer.restore.rss") / 1024)) MiB | $(($(median "$bs.restic.restore.rss") / 1024)) MiB | |
