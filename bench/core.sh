@@ -67,9 +67,13 @@ echo "AES-256-XTS: coffer against openssl speed" >&2
 for _ in $(seq "$XTS_RUNS"); do
     "$BENCH" xts --seconds "$XTS_SECONDS" --buffer 16384 >"$WORK/last.out"
     printf "%.3f\n" "$(field xts_gbps)" >>"$WORK/metrics/xts.coffer"
-    # openssl's last line: AES-256-XTS, then k bytes/s for 16, 64, 256, 1024, 8192 and 16384-byte blocks.
+    printf "%.3f\n" "$(field xts_wall_gbps)" >>"$WORK/metrics/xts.coffer-wall"
+    # openssl's last line: AES-256-XTS, then k bytes/s for 16, 64, 256, 1024, 8192 and 16384-byte blocks,
+    # divided by CPU user time, or by wall time with -elapsed.
     openssl speed -evp aes-256-xts -seconds "$XTS_SECONDS" 2>/dev/null | tail -1 \
         | awk '{ v = $NF; sub(/k$/, "", v); printf "%.3f\n", v * 1000 / 1e9 }' >>"$WORK/metrics/xts.openssl"
+    openssl speed -elapsed -evp aes-256-xts -seconds "$XTS_SECONDS" 2>/dev/null | tail -1 \
+        | awk '{ v = $NF; sub(/k$/, "", v); printf "%.3f\n", v * 1000 / 1e9 }' >>"$WORK/metrics/xts.openssl-wall"
 done
 
 echo "making a ${SIZE_MIB} MiB image of random data" >&2
@@ -146,7 +150,8 @@ coffer core benchmark: ${SIZE_MIB} MiB of random data, ${CHANGED} × 64 KiB chan
 machine: $(nproc) cores, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg), work directory on $(df -T "$WORK" | awk 'NR == 2 { print $2 }')
 $(restic version | head -1); $(openssl version); coffer disk encrypted at rest: $([ "$AT_REST" = 1 ] && echo yes || echo no)
 
-AES-256-XTS, one thread: coffer $(median xts.coffer) GB/s (AES256XTS.encryptSectors, 16 KiB buffers of four 4 KiB sectors), openssl speed $(median xts.openssl) GB/s (16384-byte column): $(awk -v a="$(median xts.coffer)" -v b="$(median xts.openssl)" 'BEGIN { printf "%.0f %%", 100 * a / b }')
+AES-256-XTS, one thread, bytes per CPU second: coffer $(median xts.coffer) GB/s (AES256XTS.encryptSectors, 16 KiB buffers of four 4 KiB sectors), openssl speed $(median xts.openssl) GB/s (16384-byte column): $(awk -v a="$(median xts.coffer)" -v b="$(median xts.openssl)" 'BEGIN { printf "%.0f %%", 100 * a / b }')
+  per wall second: coffer $(median xts.coffer-wall) GB/s, openssl speed -elapsed $(median xts.openssl-wall) GB/s: $(awk -v a="$(median xts.coffer-wall)" -v b="$(median xts.openssl-wall)" 'BEGIN { printf "%.0f %%", 100 * a / b }')
 EOF
 for bs in $BLOCK_SIZES; do
     changed=$((CHANGED * 65536))
