@@ -22,6 +22,9 @@ public struct Applier: Sendable {
     public let store: any ReconcilerStateStore
     /// Called after each step with its record, for progress output.
     public var onStep: (@Sendable (StepRecord) -> Void)?
+    /// Asked before each step: when it returns true (a SIGTERM arrived), the steps not yet started are
+    /// recorded as skipped and the apply ends after the step that was running.
+    public var isCancelled: (@Sendable () -> Bool)?
     /// Test hook: called with the step's index before it runs and after it ran (as index + 0.5), and may
     /// throw or kill the process there to simulate a crash.
     var faultPoint: (@Sendable (Double) throws -> Void)?
@@ -47,6 +50,13 @@ public struct Applier: Sendable {
         var firstError: ProviderError?
 
         for (index, change) in plan.changes.enumerated() {
+            if change.action != .noOp, isCancelled?() == true {
+                let record = StepRecord(address: change.address, action: change.action, status: .skipped, errorCode: "Interrupted", message: "not run: coffer was asked to stop")
+                records.append(record)
+                firstError = firstError ?? ProviderError(code: "Interrupted", message: "apply stopped before \(change.address) on request", hint: "apply again to finish", retryable: true)
+                onStep?(record)
+                continue
+            }
             if let blocker = dependencies(of: change).first(where: failedAddresses.contains) {
                 let record = StepRecord(
                     address: change.address, action: change.action, status: .skipped,

@@ -73,3 +73,28 @@ struct InjectedCrash: Error {}
         #expect(provider.mutations.isEmpty)
     }
 }
+
+@Suite struct CancellationTests {
+    @Test func cancelledApplyFinishesTheRunningStepAndSkipsTheRest() throws {
+        let provider = Fixture.provider()
+        let store = MemoryStateStore()
+        let counter = Counter()
+        var applier = Applier(provider: provider, store: store)
+        applier.onStep = { _ in counter.increment() }
+        applier.isCancelled = { counter.value >= 2 }
+        let outcome = try applier.apply(try Planner(provider: provider).plan(desired: Fixture.desired(), inventory: [:]), source: ApplySource())
+        #expect(outcome.steps.map(\.status) == [.succeeded, .succeeded, .skipped, .skipped])
+        #expect(outcome.error?.code == "Interrupted")
+        #expect(try store.inventory().count == 2)
+        let rest = try Applier(provider: provider, store: store).apply(
+            try Planner(provider: provider).plan(desired: Fixture.desired(), inventory: try store.inventory()), source: ApplySource())
+        #expect(rest.steps.map(\.status) == [.succeeded, .succeeded])
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.withLock { count } }
+    func increment() { lock.withLock { count += 1 } }
+}
