@@ -18,6 +18,10 @@ final class DiagnosticSink {
         _ code: ManifestCode, _ summary: String, at location: SourceLocation?, in source: SourceText?,
         detail: String? = nil, hint: String? = nil
     ) {
+        guard !isFull else {
+            drop(code)
+            return
+        }
         var diagnostic = Diagnostic(
             severity: code.isWarning ? .warning : .error, code: code.rawValue, summary: summary, detail: detail,
             hint: hint, location: location)
@@ -34,6 +38,16 @@ final class DiagnosticSink {
             diagnostic.sourceLine = source.line(location.line)
         }
         add(diagnostic)
+    }
+
+    /// Whether the limit is reached: callers skip costly work (suggestions) for diagnostics that will be
+    /// dropped anyway.
+    var isFull: Bool { diagnostics.count >= limit }
+
+    /// Counts a diagnostic past the limit without building it.
+    func drop(_ code: ManifestCode) {
+        if !code.isWarning { hasErrors = true }
+        dropped += 1
     }
 
     /// Adds a diagnostic made elsewhere.

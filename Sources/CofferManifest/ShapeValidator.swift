@@ -83,6 +83,10 @@ final class ShapeValidator {
         for entry in entries {
             let entryPath = path.isEmpty ? entry.key : "\(path).\(entry.key)"
             guard let field = object.field(entry.key) else {
+                guard !sink.isFull else {
+                    sink.drop(.unknownField)
+                    continue
+                }
                 let place = path.isEmpty ? "the document" : "'\(Self.display(path))'"
                 report(
                     .unknownField, "unknown field '\(entry.key)' in \(place)", at: entry.keyMark,
@@ -181,6 +185,7 @@ final class ShapeValidator {
             report(code, what, at: node.mark, hint: "use '\(path): \(expected)'")
         case .choice(let values, let noun, let code):
             guard !values.contains(value) else { return }
+            guard !sink.isFull else { return sink.drop(code) }
             let what = code == .unknownKind ? "unknown kind '\(value)'" : "'\(value)' is not a valid \(noun)"
             report(
                 code, what, at: node.mark,

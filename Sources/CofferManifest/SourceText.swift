@@ -21,14 +21,74 @@ final class SourceText {
         SourceLocation(file: path, line: line, column: column)
     }
 
-    /// The text of a 1-based line without its line break, or nil past the end.
+    /// Lines longer than this many bytes get no snippet: a snippet is for reading, and a hostile one-line
+    /// file must not cost a copy of itself per diagnostic.
+    static let maxSnippetBytes = 1_000
+
+    /// The text of a 1-based line without its line break, or nil past the end or when the line is too long
+    /// to show.
     func line(_ number: Int) -> String? {
         let starts = computeLineStarts()
         guard number >= 1, number <= starts.count else { return nil }
         let start = starts[number - 1]
         var end = start
-        while end < bytes.count, breakLength(at: end) == 0 { end += 1 }
+        while end < bytes.count, breakLength(at: end) == 0 {
+            end += 1
+            if end - start > Self.maxSnippetBytes { return nil }
+        }
         return String(decoding: bytes[start..<end], as: UTF8.self)
+    }
+
+    /// The byte offset of a 1-based line and column, or nil when the file has no such position.
+    func byteOffset(line: Int, column: Int) -> Int? {
+        let starts = computeLineStarts()
+        guard line >= 1, line <= starts.count, column >= 1 else { return nil }
+        var offset = starts[line - 1]
+        var remaining = column - 1
+        while remaining > 0 {
+            guard offset < bytes.count, breakLength(at: offset) == 0 else { return nil }
+            offset += 1
+            while offset < bytes.count, bytes[offset] & 0xC0 == 0x80 { offset += 1 }
+            remaining -= 1
+        }
+        return offset
+    }
+
+    /// Where flow collections opened at `start` first nest `levels` deep, found by counting brackets outside
+    /// quotes and comments; nil when they never do.
+    func flowNesting(from start: Int, reaching levels: Int) -> (line: Int, column: Int)? {
+        var depth = 0
+        var index = start
+        var quote: UInt8?
+        var previous: UInt8 = 0x20
+        while index < bytes.count {
+            let byte = bytes[index]
+            if let open = quote {
+                if byte == UInt8(ascii: "\\") && open == UInt8(ascii: "\"") {
+                    index += 1
+                } else if byte == open {
+                    quote = nil
+                }
+            } else {
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "'"):
+                    quote = byte
+                case UInt8(ascii: "#") where previous == 0x20 || previous == 0x0A || previous == 0x09 || previous == 0x0D:
+                    while index < bytes.count, breakLength(at: index) == 0 { index += 1 }
+                case UInt8(ascii: "["), UInt8(ascii: "{"):
+                    depth += 1
+                    if depth >= levels { return position(ofByteOffset: index) }
+                case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                    depth -= 1
+                    if depth <= 0 { return nil }
+                default:
+                    break
+                }
+            }
+            previous = index < bytes.count ? bytes[index] : 0
+            index += 1
+        }
+        return nil
     }
 
     /// The 1-based line and column of a byte offset.

@@ -33,9 +33,21 @@ final class YAMLComposer {
         case refused
     }
 
-    private enum Frame {
-        case sequence(YAMLMark, [YAMLNode])
-        case mapping(YAMLMark, [YAMLEntry], PendingKey, [String: YAMLMark])
+    /// A collection being built. A class, so that adding to it never copies what it holds.
+    private final class Frame {
+        let mark: YAMLMark
+        let isSequence: Bool
+        var items: [YAMLNode] = []
+        var entries: [YAMLEntry] = []
+        var pending = PendingKey.none
+        var seen: [String: YAMLMark] = [:]
+        /// The collection had an explicit tag: it is read through, then refused.
+        var tagged = false
+
+        init(mark: YAMLMark, isSequence: Bool) {
+            self.mark = mark
+            self.isSequence = isSequence
+        }
     }
 
     private var stack: [Frame] = []
@@ -171,31 +183,22 @@ final class YAMLComposer {
             let tag = isSequence ? event.data.sequence_start.tag : event.data.mapping_start.tag
             checkAnchor(anchor, at: start)
             if let tag { reportTag(tag, at: start) }
-            stack.append(isSequence ? .sequence(start, []) : .mapping(start, [], .none, [:]))
-            if tag != nil {
-                // Still read through the collection's events, but keep it out of the document.
-                taggedDepths.insert(stack.count)
-            }
+            let frame = Frame(mark: start, isSequence: isSequence)
+            frame.tagged = tag != nil
+            stack.append(frame)
             return .proceed
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             guard let frame = stack.popLast() else { return .proceed }
-            let node: YAMLNode
-            switch frame {
-            case .sequence(let start, let items): node = YAMLNode(content: .sequence(items), mark: start)
-            case .mapping(let start, let entries, _, _): node = YAMLNode(content: .mapping(entries), mark: start)
-            }
-            if taggedDepths.remove(stack.count + 1) != nil {
-                attach(YAMLNode(content: .refused, mark: node.mark))
+            if frame.tagged {
+                attach(YAMLNode(content: .refused, mark: frame.mark))
             } else {
-                attach(node)
+                attach(YAMLNode(content: frame.isSequence ? .sequence(frame.items) : .mapping(frame.entries), mark: frame.mark))
             }
             return .proceed
         default:
             return .proceed
         }
     }
-
-    private var taggedDepths: Set<Int> = []
 
     private func spend(_ budget: inout LoadBudget, at start: YAMLMark) -> Bool {
         budget.nodes -= 1
@@ -241,28 +244,26 @@ final class YAMLComposer {
 
     /// Puts a finished node where it belongs: the document root, a sequence item, a mapping key or value.
     private func attach(_ node: YAMLNode) {
-        guard let top = stack.popLast() else {
+        guard let top = stack.last else {
             root = node
             return
         }
-        switch top {
-        case .sequence(let start, var items):
-            items.append(node)
-            stack.append(.sequence(start, items))
-        case .mapping(let start, var entries, let pending, var seen):
-            switch pending {
-            case .none:
-                stack.append(.mapping(start, entries, keyState(for: node, seen: &seen), seen))
-            case .key(let key, let keyMark):
-                entries.append(YAMLEntry(key: key, keyMark: keyMark, value: node))
-                stack.append(.mapping(start, entries, .none, seen))
-            case .refused:
-                stack.append(.mapping(start, entries, .none, seen))
-            }
+        if top.isSequence {
+            top.items.append(node)
+            return
+        }
+        switch top.pending {
+        case .none:
+            top.pending = keyState(for: node, in: top)
+        case .key(let key, let keyMark):
+            top.entries.append(YAMLEntry(key: key, keyMark: keyMark, value: node))
+            top.pending = .none
+        case .refused:
+            top.pending = .none
         }
     }
 
-    private func keyState(for node: YAMLNode, seen: inout [String: YAMLMark]) -> PendingKey {
+    private func keyState(for node: YAMLNode, in frame: Frame) -> PendingKey {
         switch node.content {
         case .refused:
             return .refused
@@ -280,14 +281,14 @@ final class YAMLComposer {
                     hint: "write the fields out in full")
                 return .refused
             }
-            if let first = seen[text] {
+            if let first = frame.seen[text] {
                 sink.report(
                     .duplicateKey, "duplicate key '\(text)' (first at \(location(first)))", at: location(node.mark),
                     in: source, detail: "YAML keys must be unique within a mapping; the first one is kept",
                     hint: "remove one of the two, or merge them")
                 return .refused
             }
-            seen[text] = node.mark
+            frame.seen[text] = node.mark
             return .key(text, node.mark)
         }
     }
@@ -308,8 +309,17 @@ final class YAMLComposer {
             detail = "\(context) at \(source.location(line: contextMark.line, column: contextMark.column))"
         }
         if problem.contains("Maximum nesting level") {
+            // libyaml counts the flow levels its scanner has read ahead, so it stops at the outermost bracket;
+            // point at the bracket that goes past coffer's limit instead.
+            var deepest = at
+            if let offset = source.byteOffset(line: at.line, column: at.column),
+                let found = source.flowNesting(from: offset, reaching: limits.maxDepth - stack.count + 1)
+            {
+                deepest = YAMLMark(line: found.line, column: found.column)
+            }
             sink.report(
-                .tooDeep, "the YAML nests too deeply", at: location(at), in: source, detail: detail,
+                .tooDeep, "the YAML nests deeper than \(limits.maxDepth) levels", at: location(deepest), in: source,
+                detail: "coffer stops reading the file here; no manifest needs more than a few levels",
                 hint: "remove the excess nesting")
             return
         }
