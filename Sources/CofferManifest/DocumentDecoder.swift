@@ -46,7 +46,8 @@ final class DocumentDecoder {
 
     /// The resource the document declares, or nil when it is empty or too broken to name a resource.
     func decode(_ document: ComposedDocument) -> DeclaredResource? {
-        guard let root = document.root else { return nil }
+        // An empty document ('---' followed by nothing, or only comments) declares nothing.
+        guard let root = document.root, root.resolved != .null else { return nil }
         validator = ShapeValidator(source: source, sink: sink, names: names)
         if case .refused = root.content { return nil }
         guard root.entries != nil else {
@@ -181,7 +182,9 @@ final class DocumentDecoder {
         var instantRestore = defaultDays
         if let node = spec["instantRestoreRetentionDays"], let days = node.int {
             instantRestore = days
-            if policyType == .standard, weekly, days != 5 {
+            // Outside 1–30 the shape check has reported it already.
+            if !(1...30).contains(days) {
+            } else if policyType == .standard, weekly, days != 5 {
                 report(
                     .outOfRange, "a Standard policy with a Weekly schedule keeps instant-restore snapshots 5 days, not \(days)",
                     at: node.mark, hint: "set instantRestoreRetentionDays: 5, or leave it out")
