@@ -26,17 +26,20 @@ public struct ApplySource: Codable, Sendable, Hashable {
     /// The repository, revision and commit, when read from git.
     public var repository: String?
     public var ref: String?
+    /// The manifests' folder inside the repository.
+    public var subdirectory: String?
     public var commit: String?
     public var author: String?
     public var summary: String?
 
     public init(
-        paths: [String]? = nil, repository: String? = nil, ref: String? = nil, commit: String? = nil,
-        author: String? = nil, summary: String? = nil
+        paths: [String]? = nil, repository: String? = nil, ref: String? = nil, subdirectory: String? = nil,
+        commit: String? = nil, author: String? = nil, summary: String? = nil
     ) {
         self.paths = paths
         self.repository = repository
         self.ref = ref
+        self.subdirectory = subdirectory
         self.commit = commit
         self.author = author
         self.summary = summary
