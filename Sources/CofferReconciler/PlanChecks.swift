@@ -71,10 +71,11 @@ struct PlanChecks {
         }
 
         // Protected VMs: the VM, its region and subscription, its keys, its key vault access.
-        let accessPolicies = desired.resources.compactMap { resource -> KeyVaultAccessPolicySpec? in
-            if case .keyVaultAccessPolicy(let spec) = resource.spec { return spec }
-            return nil
-        }
+        let accessPolicies = Dictionary(
+            grouping: desired.resources.compactMap { resource -> KeyVaultAccessPolicySpec? in
+                if case .keyVaultAccessPolicy(let spec) = resource.spec { return spec }
+                return nil
+            }, by: \.keyVault)
         var bekOnlyKeyVaults: [String: Bool] = [:]  // key vault → every ADE VM using it is BEK-only
         for resource in desired.resources {
             guard case .protectedVM(let spec) = resource.spec else { continue }
@@ -113,7 +114,7 @@ struct PlanChecks {
             // declared, else what the key vault holds now.
             var keys = Set<KeyPermission>()
             var secrets = Set<SecretPermission>()
-            if let declared = accessPolicies.first(where: { $0.keyVault == keyVaultName && isBackupService($0.principal, keyVaultName) }) {
+            if let declared = accessPolicies[keyVaultName]?.first(where: { isBackupService($0.principal, keyVaultName) }) {
                 keys = Set(declared.keyPermissions)
                 secrets = Set(declared.secretPermissions)
             } else if let keyVault = try provider.keyVault(named: keyVaultName),

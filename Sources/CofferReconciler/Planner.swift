@@ -43,7 +43,8 @@ public struct Planner: Sendable {
             ids[resource.address] = id
             if let found = try provider.read(kind: resource.address.kind, id: id) { observed[resource.address] = found }
         }
-        for (address, entry) in inventory where desired[address] == nil {
+        let declared = Set(desired.resources.map(\.address))
+        for (address, entry) in inventory where !declared.contains(address) {
             ids[address] = entry.id
             if let found = try provider.read(kind: address.kind, id: entry.id) { observed[address] = found }
         }
@@ -144,7 +145,8 @@ public struct Planner: Sendable {
         }
 
         // Owned resources that left the manifests.
-        let leaving = inventory.values.filter { desired[$0.address] == nil }.sorted { $0.address < $1.address }
+        let declared = Set(desired.resources.map(\.address))
+        let leaving = inventory.values.filter { !declared.contains($0.address) }.sorted { $0.address < $1.address }
         if options.prune {
             if !leaving.isEmpty && desired.resources.isEmpty && !options.allowPruneAll {
                 diagnostics.append(
