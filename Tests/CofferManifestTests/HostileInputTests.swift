@@ -197,6 +197,15 @@ import Testing
         #expect(result.diagnostics.first?.location == SourceLocation(file: "n.yaml", line: 2, column: 5))
     }
 
+    @Test func valuesQuotedInMessagesStayOnOneLine() throws {
+        // Found by fuzzing: a multi-line plain scalar quoted in a summary broke the one-line form.
+        let result = load("first\n\n  second\tthird\n")
+        let diagnostic = try #require(result.diagnostics.first)
+        #expect(result.codes == ["wrong-type"])
+        #expect(diagnostic.summary == "a manifest document must be a mapping, found the string 'first\\nsecond\\tthird'")
+        #expect(!diagnostic.rendered().split(separator: "\n")[0].contains("second\t"))
+    }
+
     @Test func controlCharactersAreRefusedAndNeverEchoed() throws {
         let bytes = Array("a: 1\nb: \u{1B}[31mred".utf8)
         let result = ManifestLoader().load(files: [(path: "c.yaml", contents: bytes)])
