@@ -84,6 +84,7 @@ import Testing
             // A regular file that cannot be read from offset 0.
             let result = ManifestLoader().load(paths: ["/proc/self/mem"])
             #expect(result.codes == ["unreadable-file"])
+            #expect(result.diagnostics.first?.location == SourceLocation(file: "/proc/self/mem", line: 1, column: 1))
         }
     #endif
 
