@@ -35,8 +35,8 @@ struct CrossResourceRules {
             default: break
             }
         }
-        let vaultNames = vaults.keys.sorted()
-        let policyNames = policies.keys.sorted()
+        let vaultNames = Set(vaults.keys)
+        let policyNames = Set(policies.keys)
 
         var protectedVMs: [String: DeclaredResource] = [:]
         var accessPolicies: [String: DeclaredResource] = [:]
@@ -99,14 +99,15 @@ struct CrossResourceRules {
     }
 
     private func checkReference(
-        _ name: String, kind: ResourceKind, known: [String], from resource: DeclaredResource, at path: String
+        _ name: String, kind: ResourceKind, known: Set<String>, from resource: DeclaredResource, at path: String
     ) {
         guard complete, !name.isEmpty, !known.contains(name) else { return }
+        guard !sink.isFull else { return sink.drop(.danglingReference) }
         let noun = kind == .recoveryServicesVault ? "vault" : "policy"
         report(
             .danglingReference, "\(resource.address) refers to \(noun) '\(name)', which no \(kind.rawValue) declares",
             resource, path, detail: "references name another resource of the manifests",
-            hint: Suggestions.closest(to: name, in: known).map { "did you mean '\($0)'?" }
+            hint: Suggestions.closest(to: name, in: known.sorted()).map { "did you mean '\($0)'?" }
                 ?? "declare \(kind.rawValue)/\(name), or fix the name")
     }
 

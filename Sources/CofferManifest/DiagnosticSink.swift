@@ -54,6 +54,10 @@ final class DiagnosticSink {
     func add(_ diagnostic: Diagnostic) {
         var diagnostic = diagnostic
         diagnostic.sourceLine = diagnostic.sourceLine.map(Self.printable)
+        // Summaries quote values from the file, which may span lines or hold control characters.
+        diagnostic.summary = Self.escaped(diagnostic.summary)
+        diagnostic.detail = diagnostic.detail.map(Self.escaped)
+        diagnostic.hint = diagnostic.hint.map(Self.escaped)
         if diagnostic.severity == .error { hasErrors = true }
         guard diagnostics.count < limit else {
             dropped += 1
@@ -76,6 +80,26 @@ final class DiagnosticSink {
         var result = String.UnicodeScalarView()
         for scalar in line.unicodeScalars { result.append(isControl(scalar) ? "\u{FFFD}" : scalar) }
         return String(result)
+    }
+
+    /// The text on one line: line breaks, tabs and other control characters written as escapes.
+    static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: needsEscape) else { return text }
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where needsEscape(scalar): result += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
+    private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
     }
 
     private static func isControl(_ scalar: Unicode.Scalar) -> Bool {

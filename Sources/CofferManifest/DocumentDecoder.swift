@@ -30,14 +30,12 @@ extension YAMLNode {
 final class DocumentDecoder {
     private let source: SourceText
     private let sink: DiagnosticSink
-    private let names: NameChecker
     private var validator: ShapeValidator
 
-    init(source: SourceText, sink: DiagnosticSink, names: NameChecker) {
+    init(source: SourceText, sink: DiagnosticSink) {
         self.source = source
         self.sink = sink
-        self.names = names
-        validator = ShapeValidator(source: source, sink: sink, names: names)
+        validator = ShapeValidator(source: source, sink: sink)
     }
 
     private func report(_ code: ManifestCode, _ summary: String, at mark: YAMLMark, detail: String? = nil, hint: String? = nil) {
@@ -48,7 +46,7 @@ final class DocumentDecoder {
     func decode(_ document: ComposedDocument) -> DeclaredResource? {
         // An empty document ('---' followed by nothing, or only comments) declares nothing.
         guard let root = document.root, root.resolved != .null else { return nil }
-        validator = ShapeValidator(source: source, sink: sink, names: names)
+        validator = ShapeValidator(source: source, sink: sink)
         if case .refused = root.content { return nil }
         guard root.entries != nil else {
             report(

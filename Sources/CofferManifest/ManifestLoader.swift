@@ -42,7 +42,8 @@ public struct ManifestLoader: Sendable {
     /// and directories skipped), parses, validates, and returns the desired state or every diagnostic.
     ///
     /// A file named explicitly is read whatever its extension. Symbolic links to files are followed; links to
-    /// directories are not, so a walk always ends. Sizes are checked before a byte is read.
+    /// directories are not, so a walk always ends. Each file's type and size are checked on the open file
+    /// before a byte is read.
     public func load(paths: [String]) -> ManifestLoadResult {
         let sink = DiagnosticSink(limit: limits.maxDiagnostics)
         let candidates = discover(paths, sink: sink)
@@ -55,58 +56,35 @@ public struct ManifestLoader: Sendable {
                 in: nil, hint: "point coffer at a narrower directory, or raise the file limit")
             return finish(inputs: [], sink: sink, complete: false)
         }
-        for candidate in candidates {
+        reading: for candidate in candidates {
             let start = SourceLocation(file: candidate, line: 1, column: 1)
-            let resolved = (candidate as NSString).resolvingSymlinksInPath
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: resolved),
-                let size = (attributes[.size] as? NSNumber)?.intValue
-            else {
-                sink.report(.unreadableFile, "cannot read \(candidate)", at: start, in: nil, hint: "check the file's permissions")
-                complete = false
-                continue
-            }
-            if attributes[.type] as? FileAttributeType != .typeRegular {
-                sink.report(
-                    .notARegularFile, "\(candidate) is not a regular file", at: start, in: nil,
-                    hint: "give manifest files or directories")
-                complete = false
-                continue
-            }
-            if size > limits.maxFileBytes {
-                tooLarge(candidate, size: size, sink: sink)
-                complete = false
-                continue
-            }
-            if total + size > limits.maxTotalBytes {
+            if total >= limits.maxTotalBytes {
                 totalTooLarge(at: candidate, sink: sink)
                 complete = false
                 break
             }
-            guard let handle = FileHandle(forReadingAtPath: resolved) else {
-                sink.report(.unreadableFile, "cannot open \(candidate)", at: start, in: nil, hint: "check the file's permissions")
+            switch FileAccess.read(candidate, limit: min(limits.maxFileBytes, limits.maxTotalBytes - total)) {
+            case .bytes(let bytes):
+                total += bytes.count
+                inputs.append(Input(path: candidate, bytes: bytes))
+            case .tooLarge(let size) where size > limits.maxFileBytes:
+                tooLarge(candidate, size: size, sink: sink)
                 complete = false
-                continue
-            }
-            // Never read past the limit, even if the file grew since it was measured.
-            let data: Data
-            do {
-                data = try handle.read(upToCount: limits.maxFileBytes + 1) ?? Data()
-                try? handle.close()
-            } catch {
-                try? handle.close()
+            case .tooLarge:
+                totalTooLarge(at: candidate, sink: sink)
+                complete = false
+                break reading
+            case .notRegular:
                 sink.report(
-                    .unreadableFile, "cannot read \(candidate): \(error.localizedDescription)", at: start, in: nil,
-                    hint: "check that the file is readable")
+                    .notARegularFile, "\(candidate) is not a regular file", at: start, in: nil,
+                    hint: "give manifest files or directories")
                 complete = false
-                continue
-            }
-            if data.count > limits.maxFileBytes {
-                tooLarge(candidate, size: data.count, sink: sink)
+            case .failed(let reason):
+                sink.report(
+                    .unreadableFile, "cannot read \(candidate) (\(reason))", at: start, in: nil,
+                    hint: "check that the file exists and is readable")
                 complete = false
-                continue
             }
-            total += data.count
-            inputs.append(Input(path: candidate, bytes: [UInt8](data)))
         }
         if candidates.isEmpty && !sink.hasErrors {
             sink.report(
@@ -192,26 +170,26 @@ public struct ManifestLoader: Sendable {
 
     /// The files to read: explicit files as given, directories walked for .yaml/.yml files; sorted, unique.
     private func discover(_ paths: [String], sink: DiagnosticSink) -> [String] {
-        let manager = FileManager.default
         var found: Set<String> = []
         for given in paths {
             var path = given
             while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
-            var isDirectory: ObjCBool = false
-            guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            switch FileAccess.kind(of: path, followingLinks: true) {
+            case .missing:
                 sink.report(
                     .pathNotFound, "no such file or directory: \(given)", at: nil, in: nil,
                     hint: "check the path; give manifest files or the directory that holds them")
                 continue
-            }
-            guard isDirectory.boolValue else {
+            case .directory:
+                break
+            default:
                 found.insert(path)
                 continue
             }
             // An explicit stack, so that a deep tree cannot exhaust the call stack.
             var directories = [path]
             while let directory = directories.popLast() {
-                guard let names = try? manager.contentsOfDirectory(atPath: directory) else {
+                guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
                     sink.report(
                         .unreadableFile, "cannot list the directory \(directory)", at: nil, in: nil,
                         hint: "check the directory's permissions")
@@ -219,19 +197,17 @@ public struct ManifestLoader: Sendable {
                 }
                 for name in names where !name.hasPrefix(".") {
                     let child = directory == "/" ? "/" + name : directory + "/" + name
-                    let type = (try? manager.attributesOfItem(atPath: child))?[.type] as? FileAttributeType
-                    switch type {
-                    case .typeDirectory?:
+                    switch FileAccess.kind(of: child, followingLinks: false) {
+                    case .directory:
                         directories.append(child)
-                    case .typeRegular?, .typeSymbolicLink?:
-                        var linkIsDirectory: ObjCBool = false
-                        if type == .typeSymbolicLink,
-                            !manager.fileExists(atPath: child, isDirectory: &linkIsDirectory) || linkIsDirectory.boolValue
-                        {
-                            continue
-                        }
+                    case .regular:
                         if Self.isManifestPath(name) { found.insert(child) }
-                    default:
+                    case .symbolicLink:
+                        // Links to files are followed; links to directories are not, so a walk always ends.
+                        if Self.isManifestPath(name), FileAccess.kind(of: child, followingLinks: true) == .regular {
+                            found.insert(child)
+                        }
+                    case .other, .missing:
                         continue
                     }
                 }
@@ -245,7 +221,6 @@ public struct ManifestLoader: Sendable {
     private func finish(inputs: [Input], sink: DiagnosticSink, complete: Bool) -> ManifestLoadResult {
         var complete = complete
         var budget = LoadBudget(documents: limits.maxDocuments, nodes: limits.maxNodes)
-        let names = NameChecker()
         var declared: [DeclaredResource] = []
         var resourceCount = 0
         var files: [String] = []
@@ -259,7 +234,7 @@ public struct ManifestLoader: Sendable {
             }
             let composed = YAMLComposer(source: source, limits: limits, sink: sink).compose(budget: &budget)
             if !composed.complete { complete = false }
-            let decoder = DocumentDecoder(source: source, sink: sink, names: names)
+            let decoder = DocumentDecoder(source: source, sink: sink)
             for document in composed.documents {
                 if document.root?.entries != nil { resourceCount += 1 }
                 if let resource = decoder.decode(document) { declared.append(resource) }

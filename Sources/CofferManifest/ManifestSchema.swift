@@ -69,7 +69,7 @@ public enum ManifestSchema {
             case .time:
                 return [member("type", .string("string")), member("pattern", .string(ManifestShapes.timePattern))]
             case .vmID:
-                return nameSchema(ManifestShapes.vmIDRule)
+                return nameSchema(.vmID)
             }
         case .object(let object):
             var properties: [JSONValue.Member] = []

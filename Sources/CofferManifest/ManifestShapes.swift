@@ -11,19 +11,6 @@ enum ManifestShapes {
     /// The four kinds, in the order the schema lists them.
     static let kinds: [ResourceKind] = [.recoveryServicesVault, .backupPolicy, .protectedVM, .keyVaultAccessPolicy]
 
-    /// The ARM id of a virtual machine (segment names case-insensitive, as ARM compares them).
-    static let vmIDRule = NameRule(
-        noun: "a virtual machine id",
-        pattern: "^/" + caseless("subscriptions") + "/[^/]+/" + caseless("resourceGroups") + "/[^/]+/"
-            + caseless("providers") + "/" + caseless("Microsoft") + "\\." + caseless("Compute") + "/"
-            + caseless("virtualMachines") + "/[^/]+$",
-        minLength: 1, maxLength: 1024,
-        rule: "/subscriptions/SUBSCRIPTION/resourceGroups/GROUP/providers/Microsoft.Compute/virtualMachines/NAME")
-
-    private static func caseless(_ word: String) -> String {
-        word.map { $0.isLetter ? "[\($0.lowercased())\($0.uppercased())]" : String($0) }.joined()
-    }
-
     // MARK: Documents
 
     /// The fields every document has, before its kind is known.
@@ -38,6 +25,20 @@ enum ManifestShapes {
 
     /// The whole shape of a document of `kind`.
     static func document(_ kind: ResourceKind) -> Shape {
+        switch kind {
+        case .recoveryServicesVault: vaultDocument
+        case .backupPolicy: policyDocument
+        case .protectedVM: protectedVMDocument
+        case .keyVaultAccessPolicy: accessPolicyDocument
+        }
+    }
+
+    private static let vaultDocument = makeDocument(.recoveryServicesVault)
+    private static let policyDocument = makeDocument(.backupPolicy)
+    private static let protectedVMDocument = makeDocument(.protectedVM)
+    private static let accessPolicyDocument = makeDocument(.keyVaultAccessPolicy)
+
+    private static func makeDocument(_ kind: ResourceKind) -> Shape {
         .object([
             Field("apiVersion", .string(StringShape(check: .constant(apiVersion, .unknownAPIVersion))), required: true,
                   "The manifest format's version: coffer.dev/v1."),

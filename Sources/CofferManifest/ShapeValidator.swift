@@ -5,14 +5,12 @@ import CofferModel
 final class ShapeValidator {
     let source: SourceText
     let sink: DiagnosticSink
-    let names: NameChecker
     /// Key positions by dotted path (`spec.retention.daily.count`; sequence items as `….weekdays.0`).
     private(set) var fieldLocations: [String: SourceLocation] = [:]
 
-    init(source: SourceText, sink: DiagnosticSink, names: NameChecker) {
+    init(source: SourceText, sink: DiagnosticSink) {
         self.source = source
         self.sink = sink
-        self.names = names
     }
 
     func location(_ mark: YAMLMark) -> SourceLocation {
@@ -117,7 +115,7 @@ final class ShapeValidator {
         for entry in entries {
             let entryPath = "\(path).\(entry.key)"
             fieldLocations[entryPath] = location(entry.keyMark)
-            if !names.accepts(entry.key, map.key) {
+            if !map.key.accepts(entry.key) {
                 report(
                     .invalidName, "'\(Self.clip(entry.key))' is not a valid \(map.key.bareNoun)", at: entry.keyMark,
                     detail: "\(map.key.sentenceNoun) is \(map.key.rule)", hint: map.key.hint)
@@ -171,7 +169,7 @@ final class ShapeValidator {
             typeMismatch(node, expected: "a string", path: path)
             return
         }
-        let shown = Self.display(path)
+        var shown: String { Self.display(path) }
         switch string.check {
         case .free(let maxLength):
             if value.isEmpty {
@@ -192,7 +190,7 @@ final class ShapeValidator {
                 detail: code == .unknownKind || values.count > 12 ? nil : "'\(shown)' is one of \(Self.alternatives(values, "or")) (case-sensitive)",
                 hint: Suggestions.hint(for: value, in: values, listing: "the \(noun)s are"))
         case .name(let rule):
-            guard !names.accepts(value, rule) else { return }
+            guard !rule.accepts(value) else { return }
             report(
                 .invalidName, "'\(Self.clip(value))' is not a valid \(rule.bareNoun)", at: node.mark,
                 detail: "\(rule.sentenceNoun) is \(rule.rule)", hint: rule.hint)
@@ -213,19 +211,19 @@ final class ShapeValidator {
                     hint: "use \(TimeOfDay(hour: time.hour, minute: 0)) or \(TimeOfDay(hour: time.hour, minute: 30))")
             }
         case .vmID:
-            guard names.accepts(value, ManifestShapes.vmIDRule), let reference = VMReference(resourceID: value) else {
+            guard NameRule.vmID.accepts(value), let reference = VMReference(resourceID: value) else {
                 report(
                     .invalidValue, "'\(Self.clip(value))' is not the id of a virtual machine", at: node.mark,
                     detail: "a VM id reads /subscriptions/SUBSCRIPTION/resourceGroups/GROUP/providers/Microsoft.Compute/virtualMachines/NAME",
                     hint: "copy the id from the VM's properties, or give 'resourceGroup' and 'name' instead")
                 return
             }
-            if !names.accepts(reference.resourceGroup, .resourceGroup) {
+            if !NameRule.resourceGroup.accepts(reference.resourceGroup) {
                 report(
                     .invalidName, "'\(Self.clip(reference.resourceGroup))' is not a valid resource group name",
                     at: node.mark, detail: "A resource group name is \(NameRule.resourceGroup.rule)")
             }
-            if !names.accepts(reference.name, .vmName) {
+            if !NameRule.vmName.accepts(reference.name) {
                 report(
                     .invalidName, "'\(Self.clip(reference.name))' is not a valid virtual machine name", at: node.mark,
                     detail: "A virtual machine name is \(NameRule.vmName.rule)")

@@ -431,6 +431,30 @@ struct DiagnosticCase: CustomTestStringConvertible, Sendable {
         }
     }
 
+    @Test func duplicatesNameBothPlaces() throws {
+        let key = try #require(loadWithBase(Self.cases.first { $0.code == "duplicate-key" }!.yaml).diagnostics("duplicate-key").first)
+        #expect(key.summary == "duplicate key 'resourceGroup' (first at case.yaml:5:3)")
+        let resource = try #require(
+            loadWithBase(Self.cases.first { $0.code == "duplicate-resource" }!.yaml).diagnostics("duplicate-resource").first)
+        #expect(resource.summary == "duplicate resource RecoveryServicesVault/rsv-a (first declared at a-base.yaml:2:1)")
+        let vm = try #require(
+            loadWithBase(Self.cases.first { $0.code == "duplicate-protected-vm" }!.yaml).diagnostics("duplicate-protected-vm").first)
+        #expect(vm.summary == "VM RG-APP/VM-C is already protected by ProtectedVM/vm-c (at case.yaml:5:7)")
+    }
+
+    /// Codes whose position is tested in HostileInputTests or FileDiscoveryTests (some have no position:
+    /// they are about paths or the whole load).
+    static let testedElsewhere: Set<String> = [
+        "path-not-found", "unreadable-file", "not-a-regular-file", "no-manifests", "file-too-large",
+        "total-too-large", "too-many-files", "invalid-utf8", "unsupported-encoding", "nul-byte",
+        "control-character", "too-deep", "too-many-nodes", "too-many-documents", "too-many-diagnostics",
+    ]
+
+    @Test func everyCodeIsTested() {
+        let tested = Set(Self.cases.map(\.code)).union(Self.testedElsewhere)
+        #expect(tested == Set(ManifestCode.allCases.map(\.rawValue)))
+    }
+
     @Test func renderedFormPointsAtTheColumn() throws {
         let result = loadWithBase(Self.cases[0].yaml)
         let diagnostic = try #require(result.diagnostics("unknown-field").first)

@@ -4,6 +4,12 @@ import CofferTestSupport
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Which files a load reads, in which order, and what it says when it cannot.
 @Suite struct FileDiscoveryTests {
     static let vault = """
@@ -79,11 +85,36 @@ import Testing
         #expect(result.diagnostics.first?.location == SourceLocation(file: "/dev/null", line: 1, column: 1))
     }
 
+    @Test func aPipeIsRefusedWithoutWaitingForAWriter() throws {
+        let directory = try TemporaryDirectory()
+        let fifo = directory.path("pipe.yaml")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        try directory.write(vault("rsv-a"), to: "a.yaml")
+        // Named explicitly: opened without blocking, then refused by its type.
+        let explicit = ManifestLoader().load(paths: [fifo])
+        #expect(explicit.codes == ["not-a-regular-file"])
+        // Met in a walk: skipped.
+        let walked = ManifestLoader().load(paths: [directory.path])
+        #expect(walked.diagnostics.isEmpty)
+        #expect(walked.files == [directory.path("a.yaml")])
+    }
+
+    @Test func totalSizeIsCappedOnDisk() throws {
+        let directory = try TemporaryDirectory()
+        for name in ["a", "b", "c"] { try directory.write(vault("rsv-\(name)"), to: "\(name).yaml") }
+        let size = vault("rsv-a").utf8.count
+        let result = ManifestLoader(limits: LoaderLimits(maxTotalBytes: 2 * size + 10)).load(paths: [directory.path])
+        #expect(result.codes == ["total-too-large"])
+        #expect(result.diagnostics.first?.location == SourceLocation(file: directory.path("c.yaml"), line: 1, column: 1))
+        #expect(result.files == [directory.path("a.yaml"), directory.path("b.yaml")])
+    }
+
     #if os(Linux)
         @Test func readErrorsAreReported() throws {
             // A regular file that cannot be read from offset 0.
             let result = ManifestLoader().load(paths: ["/proc/self/mem"])
             #expect(result.codes == ["unreadable-file"])
+            #expect(result.diagnostics.first?.location == SourceLocation(file: "/proc/self/mem", line: 1, column: 1))
         }
     #endif
 

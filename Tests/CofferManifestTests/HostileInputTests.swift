@@ -105,7 +105,7 @@ import Testing
         let files = (0..<3).map { ("f\($0).yaml", String(repeating: "#", count: 600)) }
         let result = load(files, limits: LoaderLimits(maxTotalBytes: 1_000))
         #expect(result.codes == ["total-too-large"])
-        #expect(result.diagnostics.first?.location?.file == "f1.yaml")
+        #expect(result.diagnostics.first?.location == SourceLocation(file: "f1.yaml", line: 1, column: 1))
         #expect(result.files == ["f0.yaml"])
     }
 
@@ -127,7 +127,7 @@ import Testing
         let documents = String(repeating: "---\na: 1\n", count: 5)
         let result = load(documents, limits: LoaderLimits(maxDocuments: 3))
         #expect(result.codes.contains("too-many-documents"))
-        #expect(result.diagnostics("too-many-documents").first?.location?.line == 7)
+        #expect(result.diagnostics("too-many-documents").first?.location == SourceLocation(file: "test.yaml", line: 7, column: 1))
     }
 
     @Test func diagnosticsAreCapped() throws {
@@ -183,6 +183,7 @@ import Testing
         let refused = ManifestLoader().load(files: [(path: "w.yaml", contents: utf16)])
         #expect(refused.codes == ["unsupported-encoding"])
         #expect(refused.diagnostics.first?.summary == "the file starts with a UTF-16 byte-order mark")
+        #expect(refused.diagnostics.first?.location == SourceLocation(file: "w.yaml", line: 1, column: 1))
 
         let withBOM: [UInt8] = [0xEF, 0xBB, 0xBF] + Array("apiVersion: coffer.dev/v2\n".utf8)
         let accepted = ManifestLoader().load(files: [(path: "b.yaml", contents: withBOM)])
@@ -195,6 +196,15 @@ import Testing
         let result = ManifestLoader().load(files: [(path: "n.yaml", contents: bytes)])
         #expect(result.codes == ["nul-byte"])
         #expect(result.diagnostics.first?.location == SourceLocation(file: "n.yaml", line: 2, column: 5))
+    }
+
+    @Test func valuesQuotedInMessagesStayOnOneLine() throws {
+        // Found by fuzzing: a multi-line plain scalar quoted in a summary broke the one-line form.
+        let result = load("first\n\n  second\tthird\n")
+        let diagnostic = try #require(result.diagnostics.first)
+        #expect(result.codes == ["wrong-type"])
+        #expect(diagnostic.summary == "a manifest document must be a mapping, found the string 'first\\nsecond\\tthird'")
+        #expect(!diagnostic.rendered().split(separator: "\n")[0].contains("second\t"))
     }
 
     @Test func controlCharactersAreRefusedAndNeverEchoed() throws {
