@@ -37,7 +37,8 @@ for n in $SIZES; do
     python3 bench/gen_plan_corpus.py "$n" "$dir" >/dev/null
     state="$dir/state"
     "$COFFER" platform init --state "$state" --world "$dir/world.yaml" >/dev/null
-    read -r setup_t setup_m < <(measure_once() { :; }; /usr/bin/time -f "%e %M" -o "$WORK/time" "$COFFER" apply --state "$state" --auto-approve "$dir/manifests" >/dev/null 2>&1; cat "$WORK/time")
+    /usr/bin/time -f "%e %M" -o "$WORK/time" "$COFFER" apply --state "$state" --auto-approve "$dir/manifests" >/dev/null 2>&1
+    read -r setup_t setup_m <"$WORK/time"
     read -r parse_t parse_m < <(measure python3 bench/parse_pyyaml.py "$dir/manifests")
     read -r plan_t plan_m < <(measure "$COFFER" plan --state "$state" "$dir/manifests")
     read -r apply_t apply_m < <(measure "$COFFER" apply --state "$state" --auto-approve "$dir/manifests")
