@@ -66,6 +66,7 @@ let package = Package(
             exclude: ["README.md"]
         ),
         .executableTarget(name: "coffer", dependencies: ["CofferCLI"], exclude: ["README.md"]),
+        .executableTarget(name: "coffer-git-bench", dependencies: ["CofferGit"], exclude: ["README.md"]),
         .target(name: "CofferTestSupport", dependencies: ["CofferModel"], exclude: ["README.md"]),
 
         // One test target per library module.
