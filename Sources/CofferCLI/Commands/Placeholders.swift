@@ -296,18 +296,3 @@ struct WatchCommand: ParsableCommand {
     @Option var output: OutputFormat = .text
     func run() throws { throw CLIError.notImplemented("watch") }
 }
-
-struct SchemaCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "schema", abstract: "Print the JSON Schema (draft 2020-12) of the manifest kinds.")
-    func run() throws { throw CLIError.notImplemented("schema") }
-}
-
-struct ValidateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "validate", abstract: "Check manifests and print every problem found.")
-    @OptionGroup var global: GlobalOptions
-    @Argument(help: "Manifest files or directories.") var paths: [String]
-    @Option var output: OutputFormat = .text
-    func run() throws { throw CLIError.notImplemented("validate") }
-}
