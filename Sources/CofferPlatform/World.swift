@@ -327,4 +327,24 @@ public enum DiskSlot: Codable, Sendable, Hashable, Comparable, CustomStringConve
     }
 
     public static func < (lhs: DiskSlot, rhs: DiskSlot) -> Bool { lhs.storedValue < rhs.storedValue }
+
+    /// Decodes `os` or a LUN, as a string or a number.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let lun = try? container.decode(Int.self), lun >= 0 {
+            self = .lun(lun)
+            return
+        }
+        let text = try container.decode(String.self)
+        guard let slot = DiskSlot(parsing: text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text)' is not 'os' or a LUN")
+        }
+        self = slot
+    }
+
+    /// Encodes `os` or the LUN as a string.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
 }

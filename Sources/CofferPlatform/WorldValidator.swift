@@ -97,6 +97,7 @@ struct WorldValidator {
             let path = "regions[\(index)]"
             if Regions.region(named: name) == nil {
                 let suggestion = Regions.names.min { editDistance($0, name) < editDistance($1, name) }
+                    .flatMap { editDistance($0, name) <= 3 ? $0 : nil }
                 error("world-unknown-region", "unknown region '\(name)'", at: path,
                       hint: suggestion.map { "did you mean '\($0)'?" } ?? "use an Azure region name such as eastus")
             } else if !seen.insert(name.lowercased()).inserted {
