@@ -1,7 +1,9 @@
 /// How a byte range on a disk maps onto fixed-size blocks.
 public struct BlockGeometry: Hashable, Sendable {
+    /// The size of a block in bytes, a power of two.
     public let blockSize: Int
 
+    /// Describes blocks of `blockSize` bytes (a power of two).
     public init(blockSize: Int) {
         precondition(blockSize > 0 && blockSize & (blockSize - 1) == 0, "block size must be a power of two")
         self.blockSize = blockSize
