@@ -129,7 +129,9 @@ enum CLIWorld {
         #expect(runCoffer(["platform", "write", "win-ade", "--disk", "0", "--offset", "5", "--data-file", file, "--state", state]) == 0)
         let back = try CofferProcess.run(["platform", "read", "win-ade", "--disk", "0", "--offset", "5", "--length", "12"], state: state)
         #expect(back.text == "hello, guest")
-        #expect(runCoffer(["platform", "write", "lnx-pmk", "--disk", "os", "--offset", "0", "--length", "4096", "--seed", "9", "--state", state]) == 0)
+        #expect(runCoffer(["platform", "write", "lnx-pmk", "--disk", "os", "--offset", "1M", "--length", "4K", "--seed", "9", "--state", state]) == 0)
+        let seeded = try CofferProcess.run(["platform", "read", "lnx-pmk", "--disk", "os", "--offset", "1M", "--length", "4K"], state: state)
+        #expect([UInt8](seeded.stdout) == GuestData.bytes(seed: 9, count: 4096))
         let sums = try CofferProcess.run(["platform", "checksum", "win-ade"], state: state)
         #expect(sums.status == 0)
         let platform = try Platform(stateDirectory: state)
@@ -238,6 +240,15 @@ enum CLIWorld {
         let damaged = try CofferProcess.run(["verify", "win-ade", "--recovery-point", point.id], state: state)
         #expect(damaged.status == 1)
         #expect(damaged.text.contains("MISMATCH"))
+    }
+
+    @Test func byteCountsTakeBinarySuffixes() {
+        #expect(ByteCount(argument: "4096")?.value == 4096)
+        #expect(ByteCount(argument: "64K")?.value == 65536)
+        #expect(ByteCount(argument: "1M")?.value == 1 << 20)
+        #expect(ByteCount(argument: "2GiB")?.value == 2 << 30)
+        #expect(ByteCount(argument: "12x") == nil)
+        #expect(ByteCount(argument: "-1") == nil)
     }
 
     @Test func theProgressLine() {

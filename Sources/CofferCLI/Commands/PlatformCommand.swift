@@ -169,8 +169,8 @@ struct PlatformWrite: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The VM's name.") var vm: String
     @OptionGroup var disk: DiskOptions
-    @Option(help: "Byte offset on the disk.") var offset: UInt64
-    @Option(help: "Bytes of generated data to write.") var length: UInt64?
+    @Option(help: ArgumentHelp("Byte offset on the disk (suffixes K, M, G).", valueName: "bytes")) var offset: ByteCount
+    @Option(help: ArgumentHelp("Bytes of generated data to write (suffixes K, M, G).", valueName: "bytes")) var length: ByteCount?
     @Option(help: "Seed of the generated data.") var seed: UInt64?
     @Option(name: .customLong("data-file"), help: ArgumentHelp("Write this file's bytes.", valueName: "file"))
     var dataFile: String?
@@ -187,11 +187,11 @@ struct PlatformWrite: ParsableCommand {
             guard let data = FileManager.default.contents(atPath: dataFile) else {
                 throw CLIError(code: "InvalidArgument", message: "cannot read '\(dataFile)'", hint: "check the path", exitCode: .failure)
             }
-            try PlatformCLI.call { try platform.writeGuest(vm: vm, disk: slot, offset: offset, bytes: [UInt8](data)) }
-            PlatformCLI.print("Wrote \(data.count) bytes to \(vm)/\(slot) at \(offset).")
+            try PlatformCLI.call { try platform.writeGuest(vm: vm, disk: slot, offset: offset.value, bytes: [UInt8](data)) }
+            PlatformCLI.print("Wrote \(data.count) bytes to \(vm)/\(slot) at \(offset.value).")
         } else if let length {
-            try PlatformCLI.call { try platform.writeGuest(vm: vm, disk: slot, offset: offset, length: length, seed: seed ?? 0) }
-            PlatformCLI.print("Wrote \(length) bytes (seed \(seed ?? 0)) to \(vm)/\(slot) at \(offset).")
+            try PlatformCLI.call { try platform.writeGuest(vm: vm, disk: slot, offset: offset.value, length: length.value, seed: seed ?? 0) }
+            PlatformCLI.print("Wrote \(length.value) bytes (seed \(seed ?? 0)) to \(vm)/\(slot) at \(offset.value).")
         }
     }
 }
@@ -202,16 +202,16 @@ struct PlatformRead: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The VM's name.") var vm: String
     @OptionGroup var disk: DiskOptions
-    @Option(help: "Byte offset on the disk.") var offset: UInt64
-    @Option(help: "Number of bytes.") var length: UInt64
+    @Option(help: ArgumentHelp("Byte offset on the disk (suffixes K, M, G).", valueName: "bytes")) var offset: ByteCount
+    @Option(help: ArgumentHelp("Number of bytes (suffixes K, M, G).", valueName: "bytes")) var length: ByteCount
 
     func run() throws {
         let platform = try PlatformCLI.open(global)
         let slot = try PlatformCLI.disk(disk.disk)
         var done: UInt64 = 0
-        while done < length {
-            let piece = Int(min(length - done, 4 << 20))
-            let bytes = try PlatformCLI.call { try platform.readGuest(vm: vm, disk: slot, offset: offset + done, count: piece) }
+        while done < length.value {
+            let piece = Int(min(length.value - done, 4 << 20))
+            let bytes = try PlatformCLI.call { try platform.readGuest(vm: vm, disk: slot, offset: offset.value + done, count: piece) }
             FileHandle.standardOutput.write(Data(bytes))
             done += UInt64(piece)
         }

@@ -137,3 +137,24 @@ struct PlatformTable {
         PlatformCLI.print(rows.isEmpty ? empty : rendered())
     }
 }
+
+/// A byte count on the command line: `4096`, or with a binary suffix `64K`, `16M`, `1G` (K = 1024).
+struct ByteCount: ExpressibleByArgument, Sendable {
+    var value: UInt64
+
+    init?(argument: String) {
+        let text = argument.trimmingCharacters(in: .whitespaces)
+        let units: [Character: UInt64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        var digits = Substring(text)
+        var unit: UInt64 = 1
+        if digits.hasSuffix("iB") { digits = digits.dropLast(2) } else if digits.hasSuffix("B") { digits = digits.dropLast() }
+        if let last = digits.last, let multiplier = units[Character(last.uppercased())] {
+            unit = multiplier
+            digits = digits.dropLast()
+        }
+        guard let number = UInt64(digits) else { return nil }
+        let (product, overflow) = number.multipliedReportingOverflow(by: unit)
+        guard !overflow else { return nil }
+        value = product
+    }
+}

@@ -27,8 +27,8 @@ struct RestoreCommand: ParsableCommand {
     @Option(name: .customLong("target-region"), help: ArgumentHelp(valueName: "region")) var targetRegion: String?
     @Option(name: .customLong("target-name"), help: ArgumentHelp(valueName: "name")) var targetName: String?
     @Option(help: ArgumentHelp("With --mode files: the disk, 'os' or a LUN.", valueName: "os|lun")) var disk: String?
-    @Option(help: ArgumentHelp("With --mode files: the byte offset.", valueName: "bytes")) var offset: UInt64?
-    @Option(help: ArgumentHelp("With --mode files: the number of bytes.", valueName: "bytes")) var length: UInt64?
+    @Option(help: ArgumentHelp("With --mode files: the byte offset (suffixes K, M, G).", valueName: "bytes")) var offset: ByteCount?
+    @Option(help: ArgumentHelp("With --mode files: the number of bytes (suffixes K, M, G).", valueName: "bytes")) var length: ByteCount?
     @Option(help: "text or json.") var output: OutputFormat = .text
 
     func validate() throws {
@@ -47,7 +47,7 @@ struct RestoreCommand: ParsableCommand {
         if mode == .files, let disk, let offset, let length {
             let slot = try PlatformCLI.disk(disk)
             let bytes = try PlatformCLI.call {
-                try platform.recoverItems(vm: vm, recoveryPoint: recoveryPoint, disk: slot, offset: offset, count: Int(length))
+                try platform.recoverItems(vm: vm, recoveryPoint: recoveryPoint, disk: slot, offset: offset.value, count: Int(length.value))
             }
             FileHandle.standardOutput.write(Data(bytes))
             return
