@@ -77,7 +77,8 @@ public struct Planner: Sendable {
             let address = resource.address
             let kind = address.kind
             let id = observed.ids[address] ?? ""
-            let after = try resource.spec.attributes()
+            // coffer's ownership tag is its own: a manifest that writes it changes nothing.
+            let after = try ResourceRules.normalise(resource.spec, against: resource.spec).attributes()
             let owned = inventory[address]
             let sensitive = ResourceRules.sensitivePaths(in: after)
             let lastApplied = try owned.map { try ResourceRules.normalise($0.lastApplied, against: resource.spec).attributes() }

@@ -188,3 +188,17 @@ import Testing
         #expect(plan.changes.first { $0.address == Fixture.policyAddress }?.action == .update)
     }
 }
+
+@Suite struct OwnershipTagTests {
+    @Test func aManifestThatWritesTheOwnershipTagConverges() throws {
+        let provider = Fixture.provider()
+        let store = MemoryStateStore()
+        let desired = DesiredState(resources: [
+            Fixture.resource(Fixture.vaultAddress, Fixture.vault(tags: ["managed-by": "coffer", "team": "platform"]))
+        ])
+        _ = try Applier(provider: provider, store: store).apply(try Planner(provider: provider).plan(desired: desired, inventory: [:]), source: ApplySource())
+        let again = try Planner(provider: provider).plan(desired: desired, inventory: try store.inventory())
+        #expect(!again.hasChanges)
+        #expect(again.drift.isEmpty)
+    }
+}

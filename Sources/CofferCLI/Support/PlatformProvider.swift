@@ -3,5 +3,9 @@ import CofferPlatform
 
 /// Opens the simulated platform in `stateDirectory` as the reconciler's provider.
 func openPlatformProvider(stateDirectory: String) throws -> any Provider {
-    throw CLIError(code: "no-platform", message: "the simulated platform is not wired in yet", hint: nil, exitCode: .failure)
+    do {
+        return try Platform(stateDirectory: stateDirectory)
+    } catch let error as PlatformError {
+        throw CLIError(code: error.code, message: error.message, hint: error.hint, exitCode: .failure)
+    }
 }
