@@ -194,9 +194,9 @@ enum GitOpsFixture {
                 try origin.commit(
                     files: GitOpsFixture.files(["manifests/vault.yaml": GitOpsFixture.vault(), "manifests/policy.yaml": GitOpsFixture.policy(days: days)]),
                     message: "Keep \(days) days", branch: "main"))
-            // Wait (bounded) until watch has applied it.
+            // Wait (bounded: 60 s, for a loaded machine) until watch has applied it.
             var waited = 0
-            while (try store.history().last?.source.commit) != commits.last && waited < 400 {
+            while (try store.history().last?.source.commit) != commits.last && waited < 2400 {
                 Thread.sleep(forTimeInterval: 0.025)
                 waited += 1
             }
