@@ -12,7 +12,7 @@ public final class PlatformStore: Sendable {
     public init(directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var configuration = Configuration()
-        configuration.busyMode = .timeout(5)
+        configuration.busyMode = .timeout(10)
         pool = try DatabasePool(path: (directory as NSString).appendingPathComponent(Self.fileName),
                                 configuration: configuration)
         try Self.migrator.migrate(pool)
@@ -26,6 +26,182 @@ public final class PlatformStore: Sendable {
                 t.column("value", .text).notNull()
             }
         }
+        migrator.registerMigration("v2-platform") { db in
+            try db.create(table: "subscription") { t in
+                t.primaryKey("name", .text)
+                t.column("id", .text).notNull().unique()
+                t.column("isDefault", .boolean).notNull()
+            }
+            try db.create(table: "resourceGroup") { t in
+                t.column("subscription", .text).notNull()
+                t.column("name", .text).notNull()
+                t.column("region", .text).notNull()
+                t.primaryKey(["subscription", "name"])
+            }
+            try db.create(table: "regionInUse") { t in
+                t.primaryKey("name", .text)
+            }
+            try db.create(table: "keyVault") { t in
+                t.primaryKey("name", .text)
+                t.column("subscription", .text).notNull()
+                t.column("resourceGroup", .text).notNull()
+                t.column("region", .text).notNull()
+                t.column("enabledForDiskEncryption", .boolean).notNull()
+                t.column("softDelete", .boolean).notNull()
+                t.column("softDeleteRetentionDays", .integer).notNull()
+                t.column("purgeProtection", .boolean).notNull()
+            }
+            try db.create(table: "keyVaultKey") { t in
+                t.column("keyVault", .text).notNull().references("keyVault", onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("version", .text).notNull()
+                t.column("keyType", .text).notNull()
+                t.column("bits", .integer).notNull()
+                t.column("certificateBacked", .boolean).notNull()
+                t.column("publicKey", .blob).notNull()
+                t.column("wrappedPrivateKey", .blob).notNull()
+                t.column("tags", .text).notNull()
+                t.column("created", .datetime).notNull()
+                t.column("deletedAt", .datetime)
+                t.column("scheduledPurge", .datetime)
+                t.primaryKey(["keyVault", "name"])
+            }
+            try db.create(table: "keyVaultSecret") { t in
+                t.column("keyVault", .text).notNull().references("keyVault", onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("version", .text).notNull()
+                t.column("contentType", .text)
+                t.column("tags", .text).notNull()
+                t.column("sealedValue", .blob).notNull()
+                t.column("created", .datetime).notNull()
+                t.column("deletedAt", .datetime)
+                t.column("scheduledPurge", .datetime)
+                t.primaryKey(["keyVault", "name"])
+            }
+            try db.create(table: "accessPolicy") { t in
+                t.column("keyVault", .text).notNull().references("keyVault", onDelete: .cascade)
+                t.column("objectID", .text).notNull()
+                t.column("keyPermissions", .text).notNull()
+                t.column("secretPermissions", .text).notNull()
+                t.column("managedBy", .text)
+                t.primaryKey(["keyVault", "objectID"])
+            }
+            try db.create(table: "diskEncryptionSet") { t in
+                t.primaryKey("name", .text)
+                t.column("subscription", .text).notNull()
+                t.column("resourceGroup", .text).notNull()
+                t.column("region", .text).notNull()
+                t.column("keyVault", .text).notNull()
+                t.column("key", .text).notNull()
+                t.column("identityObjectID", .text).notNull()
+            }
+            try db.create(table: "virtualMachine") { t in
+                t.primaryKey("name", .text)
+                t.column("subscription", .text).notNull()
+                t.column("resourceGroup", .text).notNull()
+                t.column("region", .text).notNull()
+                t.column("os", .text).notNull()
+                t.column("agent", .text).notNull()
+                t.column("encryption", .text).notNull()
+                t.column("created", .datetime).notNull()
+                t.column("restoredFrom", .text)
+            }
+            try db.create(table: "disk") { t in
+                t.column("vm", .text).notNull().references("virtualMachine", onDelete: .cascade)
+                t.column("lun", .integer).notNull()
+                t.column("name", .text).notNull()
+                t.column("sizeGiB", .integer).notNull()
+                t.column("managed", .boolean).notNull()
+                t.column("path", .text).notNull()
+                t.column("keyWrapping", .text).notNull()
+                t.column("wrappedKey", .blob).notNull()
+                t.column("diskEncryptionSet", .text)
+                t.primaryKey(["vm", "lun"])
+            }
+            try db.create(table: "vault") { t in
+                t.primaryKey("name", .text)
+                t.column("subscription", .text).notNull()
+                t.column("resourceGroup", .text).notNull()
+                t.column("region", .text).notNull()
+                t.column("spec", .text).notNull()
+                t.column("identityObjectID", .text)
+                t.column("keyWrapping", .text).notNull()
+                t.column("wrappedMasterKey", .blob).notNull()
+                t.column("storePath", .text).notNull()
+                t.column("managedBy", .text)
+                t.column("created", .datetime).notNull()
+            }
+            try db.create(table: "policy") { t in
+                t.column("vault", .text).notNull().references("vault", onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("spec", .text).notNull()
+                t.column("managedBy", .text)
+                t.column("created", .datetime).notNull()
+                t.primaryKey(["vault", "name"])
+            }
+            try db.create(table: "protectedItem") { t in
+                t.primaryKey("vm", .text)
+                t.column("vault", .text).notNull().references("vault")
+                t.column("policy", .text)
+                t.column("state", .text).notNull()
+                t.column("deletionPolicy", .text).notNull()
+                t.column("excludeDiskLuns", .text).notNull()
+                t.column("includeDiskLuns", .text).notNull()
+                t.column("managedBy", .text)
+                t.column("created", .datetime).notNull()
+                t.column("scheduledThrough", .datetime).notNull()
+                t.column("lastBackup", .datetime)
+                t.column("deletedAt", .datetime)
+                t.column("purgeAt", .datetime)
+            }
+            try db.create(table: "job") { t in
+                t.primaryKey("id", .text)
+                t.column("operation", .text).notNull()
+                t.column("vm", .text).notNull()
+                t.column("vault", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("start", .datetime).notNull()
+                t.column("end", .datetime)
+                t.column("bytesTransferred", .integer).notNull()
+                t.column("errorCode", .text)
+                t.column("errorMessage", .text)
+                t.column("recoveryPoint", .text)
+                t.column("details", .text).notNull()
+                t.column("sequence", .integer).notNull()
+            }
+            try db.create(table: "recoveryPoint") { t in
+                t.primaryKey("id", .text)
+                t.column("vm", .text).notNull()
+                t.column("vault", .text).notNull()
+                t.column("time", .datetime).notNull()
+                t.column("type", .text).notNull()
+                t.column("explicitExpiry", .datetime)
+                t.column("snapshotPresent", .boolean).notNull()
+                t.column("snapshotExpiry", .datetime).notNull()
+                t.column("vaultPoint", .text)
+                t.column("transferToVault", .boolean).notNull()
+                t.column("disks", .text).notNull()
+                t.column("encryption", .text)
+                t.column("jobID", .text).notNull()
+                t.column("sequence", .integer).notNull()
+            }
+            try db.create(table: "restoredDisk") { t in
+                t.primaryKey("name", .text)
+                t.column("subscription", .text).notNull()
+                t.column("resourceGroup", .text).notNull()
+                t.column("region", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("path", .text).notNull()
+                t.column("sizeGiB", .integer).notNull()
+                t.column("wrappedKey", .blob).notNull()
+                t.column("sourceVM", .text).notNull()
+                t.column("lun", .integer).notNull()
+                t.column("recoveryPoint", .text).notNull()
+                t.column("jobID", .text).notNull()
+                t.column("encryption", .text)
+                t.column("created", .datetime).notNull()
+            }
+        }
         return migrator
     }
 
@@ -36,14 +212,20 @@ public final class PlatformStore: Sendable {
 
     /// Sets a metadata value.
     public func setMeta(_ key: String, _ value: String) throws {
-        try pool.write { db in
-            try db.execute(sql: "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                           arguments: [key, value])
-        }
+        try pool.write { db in try Self.setMeta(db, key, value) }
     }
 
     /// A metadata value, or nil when it was never set.
     public func meta(_ key: String) throws -> String? {
-        try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
+        try pool.read { db in try Self.meta(db, key) }
+    }
+
+    static func setMeta(_ db: Database, _ key: String, _ value: String) throws {
+        try db.execute(sql: "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                       arguments: [key, value])
+    }
+
+    static func meta(_ db: Database, _ key: String) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])
     }
 }

@@ -1,0 +1,384 @@
+import ArgumentParser
+import CofferModel
+import CofferPlatform
+import Foundation
+
+struct PlatformCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "platform",
+        abstract: "Create, inspect and act on the simulated platform.",
+        subcommands: [
+            PlatformInit.self, PlatformShow.self, PlatformClock.self, PlatformWrite.self, PlatformRead.self,
+            PlatformChecksum.self, PlatformKeyVault.self, PlatformVM.self,
+        ]
+    )
+}
+
+struct PlatformInit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init", abstract: "Create the simulated platform from a world file.",
+        discussion: """
+            Validates the world file (every problem is printed as file:line:column; exit 65 when it is invalid), \
+            then creates the platform in the state directory: its database, the HSM root key (hsm.key, mode 0600), \
+            key vaults with their keys and secrets, and the VMs' disks with their initial data.
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Option(help: ArgumentHelp("The world file (YAML).", valueName: "file")) var world: String
+    @Flag(help: "Replace an existing platform.") var force = false
+
+    func run() throws {
+        let loaded = try PlatformCLI.call { try WorldLoader.load(path: world) }
+        let directory = global.stateDirectory(environment: ProcessInfo.processInfo.environment)
+        let platform = try PlatformCLI.call { try Platform.create(stateDirectory: directory, world: loaded, force: force) }
+        let overview = try PlatformCLI.call { try platform.overview() }
+        PlatformCLI.print(
+            "Created the platform of tenant '\(overview.tenant)' in \(directory): \(overview.virtualMachines.count) VMs, "
+                + "\(overview.keyVaults.count) key vaults, clock at \(PlatformCLI.time(overview.clock)).")
+    }
+}
+
+struct PlatformShow: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show everything the platform holds (never secret values).")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "text or json.") var output: OutputFormat = .text
+
+    func run() throws {
+        let platform = try PlatformCLI.open(global)
+        let overview = try PlatformCLI.call { try platform.overview() }
+        if output == .json { return try PlatformCLI.printJSON(overview) }
+        PlatformCLI.print("Tenant \(overview.tenant); clock \(PlatformCLI.time(overview.clock)); operator \(overview.operatorIdentity.user) (\(overview.operatorIdentity.type.rawValue))")
+        PlatformCLI.print("Backup Management Service object id \(overview.backupManagementServiceObjectID)")
+        PlatformCLI.print("Subscriptions: " + overview.subscriptions.map { "\($0.name) (\($0.id))\($0.isDefault ? " default" : "")" }.joined(separator: ", "))
+        PlatformCLI.print("Regions: " + overview.regions.joined(separator: ", "))
+        PlatformCLI.print("")
+        var vms = PlatformTable("VM", "OS", "REGION", "RESOURCE GROUP", "AGENT", "ENCRYPTION", "DISKS", "PROTECTED BY")
+        for vm in overview.virtualMachines {
+            let disks = vm.disks.map { "\($0.disk):\($0.sizeGiB)G\($0.managed ? "" : " unmanaged")" }.joined(separator: " ")
+            vms.add(vm.name, vm.os, vm.region, vm.resourceGroup, vm.agent, vm.encryption.rawValue, disks, vm.protectedBy ?? "-")
+        }
+        vms.print(empty: "No VMs.")
+        for keyVault in overview.keyVaults {
+            PlatformCLI.print("")
+            var flags = [keyVault.region, keyVault.resourceGroup]
+            if keyVault.enabledForDiskEncryption { flags.append("enabled for disk encryption") }
+            if keyVault.softDelete { flags.append("soft delete \(keyVault.softDeleteRetentionDays) days") }
+            if keyVault.purgeProtection { flags.append("purge protection") }
+            PlatformCLI.print("Key vault \(keyVault.name) (\(flags.joined(separator: ", ")))")
+            var objects = PlatformTable("  KIND", "NAME", "TYPE", "STATE", "TAGS")
+            for object in keyVault.objects {
+                let type = object.kind == "key" ? "\(object.keyType ?? "RSA")-\(object.bits ?? 0)\(object.certificateBacked == true ? " certificate" : "")"
+                    : (object.contentType ?? "-")
+                let tags = object.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                objects.add("  " + object.kind, object.name, type, object.deleted ? "deleted (purge \(PlatformCLI.time(object.scheduledPurge)))" : "active",
+                            tags.isEmpty ? "-" : tags)
+            }
+            objects.print(empty: "  no keys or secrets")
+            var access = PlatformTable("  PRINCIPAL", "OBJECT ID", "KEYS", "SECRETS")
+            for policy in keyVault.accessPolicies {
+                access.add("  " + (policy.principalName ?? "-"), policy.objectID, policy.keyPermissions.map(\.rawValue).joined(separator: ","),
+                           policy.secretPermissions.map(\.rawValue).joined(separator: ","))
+            }
+            access.print(empty: "  no access policies")
+        }
+        if !overview.vaults.isEmpty {
+            for what in [GetCommand.What.vaults, .policies, .protectedVMs] {
+                PlatformCLI.print("")
+                try GetCommand.render(what, platform: platform)
+            }
+        }
+        if !overview.restoredDisks.isEmpty {
+            PlatformCLI.print("")
+            var disks = PlatformTable("RESTORED DISK", "KIND", "REGION", "RESOURCE GROUP", "FROM", "RECOVERY POINT")
+            for disk in overview.restoredDisks {
+                disks.add(disk.name, disk.kind, disk.region, disk.resourceGroup, "\(disk.sourceVM)/\(disk.disk)", disk.recoveryPoint)
+            }
+            disks.print(empty: "")
+        }
+    }
+}
+
+struct PlatformClock: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clock", abstract: "Show or move simulated time; runs due backups and retention.",
+        discussion: """
+            Moving the clock runs, in time order, every scheduled backup, snapshot expiry, retention expiry and \
+            purge that falls due, then garbage collection of the vault stores.
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Option(help: ArgumentHelp("Move the clock forward, e.g. 1d, 36h, 30m.", valueName: "duration"))
+    var advance: String?
+    @Option(help: ArgumentHelp("Set the clock to an ISO 8601 time.", valueName: "iso8601")) var set: String?
+    @Option(help: "text or json.") var output: OutputFormat = .text
+
+    func validate() throws {
+        if advance != nil && set != nil { throw ValidationError("--advance and --set cannot be used together") }
+        if let advance, parseDuration(advance) == nil {
+            throw ValidationError("'\(advance)' is not a duration: use e.g. 1d, 36h, 30m or 1d12h")
+        }
+        if let set { _ = try PlatformCLI.date(set) }
+    }
+
+    func run() throws {
+        let platform = try PlatformCLI.open(global)
+        let report: ClockReport
+        if let advance, let interval = parseDuration(advance) {
+            report = try PlatformCLI.call { try platform.advanceClock(by: interval) }
+        } else if let set {
+            let target = try PlatformCLI.date(set)
+            report = try PlatformCLI.call { try platform.setClock(to: target) }
+        } else {
+            let now = try PlatformCLI.call { try platform.now() }
+            if output == .json { return try PlatformCLI.printJSON(["clock": PlatformCLI.time(now)]) }
+            return PlatformCLI.print(PlatformCLI.time(now))
+        }
+        if output == .json { return try PlatformCLI.printJSON(report) }
+        PlatformCLI.print("Clock moved from \(PlatformCLI.time(report.from)) to \(PlatformCLI.time(report.to)).")
+        if !report.jobs.isEmpty {
+            var jobs = PlatformTable("TIME", "VM", "STATUS", "BYTES", "ERROR")
+            for job in report.jobs {
+                jobs.add(PlatformCLI.time(job.start), job.vm, job.status.rawValue, PlatformCLI.bytes(job.bytesTransferred), job.errorCode ?? "-")
+            }
+            PlatformCLI.print(jobs.rendered())
+        }
+        let failed = report.jobs.filter { $0.status == .failed }.count
+        var summary = ["\(report.jobs.count) scheduled backup(s)\(failed > 0 ? " (\(failed) failed)" : "")",
+                       "\(report.expiredSnapshots.count) snapshot(s) expired",
+                       "\(report.expiredRecoveryPoints.count) recovery point(s) expired"]
+        if !report.purgedItems.isEmpty { summary.append("\(report.purgedItems.count) soft-deleted item(s) purged") }
+        let reclaimed = report.reclaimedBytes.values.reduce(0, +)
+        if reclaimed > 0 { summary.append("\(PlatformCLI.bytes(reclaimed)) reclaimed") }
+        PlatformCLI.print(summary.joined(separator: ", ") + ".")
+    }
+}
+
+/// The disk a guest I/O command addresses: `os` or a data disk's LUN.
+struct DiskOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The disk: 'os' or a data disk's LUN.", valueName: "os|lun")) var disk: String
+
+    func validate() throws { _ = try PlatformCLI.disk(disk) }
+}
+
+struct PlatformWrite: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "write", abstract: "Write to a VM's disk as its guest does, through the VM's encryption.",
+        discussion: """
+            Generated data is the SplitMix64 stream of --seed (0 by default): the little-endian bytes of its \
+            successive outputs, so a test can recompute exactly what was written.
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The VM's name.") var vm: String
+    @OptionGroup var disk: DiskOptions
+    @Option(help: ArgumentHelp("Byte offset on the disk (suffixes K, M, G).", valueName: "bytes")) var offset: ByteCount
+    @Option(help: ArgumentHelp("Bytes of generated data to write (suffixes K, M, G).", valueName: "bytes")) var length: ByteCount?
+    @Option(help: "Seed of the generated data.") var seed: UInt64?
+    @Option(name: .customLong("data-file"), help: ArgumentHelp("Write this file's bytes.", valueName: "file"))
+    var dataFile: String?
+
+    func validate() throws {
+        if (length == nil) == (dataFile == nil) { throw ValidationError("give exactly one of --length and --data-file") }
+        if seed != nil && dataFile != nil { throw ValidationError("--seed goes with --length, not --data-file") }
+    }
+
+    func run() throws {
+        let platform = try PlatformCLI.open(global)
+        let slot = try PlatformCLI.disk(disk.disk)
+        if let dataFile {
+            guard let data = FileManager.default.contents(atPath: dataFile) else {
+                throw CLIError(code: "InvalidArgument", message: "cannot read '\(dataFile)'", hint: "check the path", exitCode: .failure)
+            }
+            try PlatformCLI.call { try platform.writeGuest(vm: vm, disk: slot, offset: offset.value, bytes: [UInt8](data)) }
+            PlatformCLI.print("Wrote \(data.count) bytes to \(vm)/\(slot) at \(offset.value).")
+        } else if let length {
+            try PlatformCLI.call { try platform.writeGuest(vm: vm, disk: slot, offset: offset.value, length: length.value, seed: seed ?? 0) }
+            PlatformCLI.print("Wrote \(length.value) bytes (seed \(seed ?? 0)) to \(vm)/\(slot) at \(offset.value).")
+        }
+    }
+}
+
+struct PlatformRead: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "read", abstract: "Print what the guest reads from a VM's disk.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The VM's name.") var vm: String
+    @OptionGroup var disk: DiskOptions
+    @Option(help: ArgumentHelp("Byte offset on the disk (suffixes K, M, G).", valueName: "bytes")) var offset: ByteCount
+    @Option(help: ArgumentHelp("Number of bytes (suffixes K, M, G).", valueName: "bytes")) var length: ByteCount
+
+    func run() throws {
+        let platform = try PlatformCLI.open(global)
+        let slot = try PlatformCLI.disk(disk.disk)
+        var done: UInt64 = 0
+        while done < length.value {
+            let piece = Int(min(length.value - done, 4 << 20))
+            let bytes = try PlatformCLI.call { try platform.readGuest(vm: vm, disk: slot, offset: offset.value + done, count: piece) }
+            FileHandle.standardOutput.write(Data(bytes))
+            done += UInt64(piece)
+        }
+    }
+}
+
+struct PlatformChecksum: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "checksum", abstract: "SHA-256 of what the guest reads (the plaintext view).",
+        discussion: """
+            The digest covers the whole disk as its guest sees it: SHA-256 of 'coffer-guest-view-v1', the disk's \
+            size, and each 4096-byte sector that is not all zeros with its number. --restored-disk checksums a \
+            disk that a restore created (an ADE disk needs its BEK back in the key vault).
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The VM's name.") var vm: String?
+    @Option(help: ArgumentHelp("Only this disk: 'os' or a LUN.", valueName: "os|lun")) var disk: String?
+    @Option(name: .customLong("restored-disk"), help: ArgumentHelp("A disk created by a restore, by name.", valueName: "name"))
+    var restoredDisk: String?
+
+    func validate() throws {
+        if (vm == nil) == (restoredDisk == nil) { throw ValidationError("give a VM or --restored-disk") }
+        if let disk { _ = try PlatformCLI.disk(disk) }
+        if restoredDisk != nil && disk != nil { throw ValidationError("--disk goes with a VM, not --restored-disk") }
+    }
+
+    func run() throws {
+        let platform = try PlatformCLI.open(global)
+        if let restoredDisk {
+            let sum = try PlatformCLI.call { try platform.restoredDiskChecksum(name: restoredDisk) }
+            return PlatformCLI.print("\(sum)  \(restoredDisk)")
+        }
+        guard let vm else { return }
+        if let disk {
+            let slot = try PlatformCLI.disk(disk)
+            let sum = try PlatformCLI.call { try platform.guestChecksum(vm: vm, disk: slot) }
+            return PlatformCLI.print("\(sum)  \(vm)/\(slot)")
+        }
+        let sums = try PlatformCLI.call { try platform.guestChecksums(vm: vm) }
+        for slot in sums.keys.sorted() { PlatformCLI.print("\(sums[slot]!)  \(vm)/\(slot)") }
+    }
+}
+
+struct PlatformKeyVault: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keyvault", abstract: "Simulate loss of key material or out-of-band drift in a key vault.",
+        subcommands: [DeleteSecret.self, DeleteKey.self, Purge.self, Recover.self, RemoveAccess.self, SetAccess.self])
+
+    struct DeleteSecret: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "delete-secret", abstract: "Delete a secret (soft-deleted when the key vault has soft delete).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The key vault.") var keyVault: String
+        @Argument(help: "The secret's name.") var name: String
+
+        func run() throws {
+            let platform = try PlatformCLI.open(global)
+            try PlatformCLI.call { try platform.deleteSecret(keyVault: keyVault, name: name) }
+            PlatformCLI.print("Deleted secret \(name) from key vault \(keyVault).")
+        }
+    }
+
+    struct DeleteKey: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "delete-key", abstract: "Delete a key (soft-deleted when the key vault has soft delete).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The key vault.") var keyVault: String
+        @Argument(help: "The key's name.") var name: String
+
+        func run() throws {
+            let platform = try PlatformCLI.open(global)
+            try PlatformCLI.call { try platform.deleteKey(keyVault: keyVault, name: name) }
+            PlatformCLI.print("Deleted key \(name) from key vault \(keyVault).")
+        }
+    }
+
+    struct Purge: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "purge", abstract: "Purge a deleted secret or key for good.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The key vault.") var keyVault: String
+        @Argument(help: "The secret's or key's name.") var name: String
+
+        func run() throws {
+            let platform = try PlatformCLI.open(global)
+            try PlatformCLI.call { try platform.purge(keyVault: keyVault, name: name) }
+            PlatformCLI.print("Purged \(name) from key vault \(keyVault).")
+        }
+    }
+
+    struct Recover: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "recover", abstract: "Recover a soft-deleted secret or key.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The key vault.") var keyVault: String
+        @Argument(help: "The secret's or key's name.") var name: String
+
+        func run() throws {
+            let platform = try PlatformCLI.open(global)
+            try PlatformCLI.call { try platform.recoverDeleted(keyVault: keyVault, name: name) }
+            PlatformCLI.print("Recovered \(name) in key vault \(keyVault).")
+        }
+    }
+
+    struct RemoveAccess: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "remove-access", abstract: "Remove a principal's access policy (out-of-band drift).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The key vault.") var keyVault: String
+        @Argument(help: "The principal: an object id or 'BackupManagementService'.") var principal: String
+
+        func run() throws {
+            let platform = try PlatformCLI.open(global)
+            let who = Platform.principal(parsing: principal)
+            try PlatformCLI.call { try platform.removeAccessPolicy(keyVault: keyVault, principal: who) }
+            PlatformCLI.print("Removed the access policy of \(who) from key vault \(keyVault).")
+        }
+    }
+
+    struct SetAccess: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-access", abstract: "Set a principal's access policy out of band (outside the manifests).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The key vault.") var keyVault: String
+        @Argument(help: "The principal: an object id or 'BackupManagementService'.") var principal: String
+        @Option(name: .customLong("key-permissions"), parsing: .upToNextOption, help: "Key permissions, e.g. Get List Backup.")
+        var keyPermissions: [String] = []
+        @Option(name: .customLong("secret-permissions"), parsing: .upToNextOption, help: "Secret permissions, e.g. Get List Backup.")
+        var secretPermissions: [String] = []
+
+        func validate() throws {
+            for name in keyPermissions where KeyPermission.allCases.first(where: { $0.rawValue.lowercased() == name.lowercased() }) == nil {
+                throw ValidationError("'\(name)' is not a key permission: use \(KeyPermission.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            for name in secretPermissions where SecretPermission.allCases.first(where: { $0.rawValue.lowercased() == name.lowercased() }) == nil {
+                throw ValidationError("'\(name)' is not a secret permission: use \(SecretPermission.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+
+        func run() throws {
+            let platform = try PlatformCLI.open(global)
+            let who = Platform.principal(parsing: principal)
+            let keys = keyPermissions.compactMap { name in KeyPermission.allCases.first { $0.rawValue.lowercased() == name.lowercased() } }
+            let secrets = secretPermissions.compactMap { name in SecretPermission.allCases.first { $0.rawValue.lowercased() == name.lowercased() } }
+            try PlatformCLI.call { try platform.setAccessPolicy(keyVault: keyVault, principal: who, keyPermissions: keys, secretPermissions: secrets) }
+            PlatformCLI.print("Set the access policy of \(who) on key vault \(keyVault).")
+        }
+    }
+}
+
+struct PlatformVM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vm", abstract: "Change a VM's state.", subcommands: [SetAgent.self])
+
+    enum AgentState: String, ExpressibleByArgument, CaseIterable { case running, stopped, absent }
+
+    struct SetAgent: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "set-agent", abstract: "Set the VM agent's state.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The VM's name.") var vm: String
+        @Argument(help: "running, stopped or absent.") var state: AgentState
+
+        func run() throws {
+            let platform = try PlatformCLI.open(global)
+            let agent = World.AgentState(rawValue: state.rawValue)!
+            try PlatformCLI.call { try platform.setAgentState(vm: vm, agent) }
+            PlatformCLI.print("The VM agent of \(vm) is \(state.rawValue).")
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import ArgumentParser
+import CofferModel
+import CofferPlatform
+import Foundation
+
+struct RestoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore", abstract: "Restore a VM from a recovery point.",
+        discussion: """
+            restore-disks creates managed disks (page blobs for unmanaged disks); create-vm creates a new VM \
+            (not for ADE-encrypted VMs); replace-existing replaces the VM's disks (unencrypted managed VMs only). \
+            --target-region restores to the vault's paired region (cross-region restore). files reads bytes the \
+            guest had at the recovery point (item-level recovery; not for ADE-encrypted VMs) to standard output.
+            """)
+    enum Mode: String, ExpressibleByArgument, CaseIterable {
+        case restoreDisks = "restore-disks"
+        case createVM = "create-vm"
+        case replaceExisting = "replace-existing"
+        case files
+    }
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The VM's name.") var vm: String
+    @Option(name: .customLong("recovery-point"), help: ArgumentHelp("The recovery point's id.", valueName: "id"))
+    var recoveryPoint: String
+    @Option(help: "restore-disks, create-vm, replace-existing or files.") var mode: Mode
+    @Option(name: .customLong("target-resource-group"), help: ArgumentHelp(valueName: "rg")) var targetResourceGroup: String?
+    @Option(name: .customLong("target-region"), help: ArgumentHelp(valueName: "region")) var targetRegion: String?
+    @Option(name: .customLong("target-name"), help: ArgumentHelp(valueName: "name")) var targetName: String?
+    @Option(help: ArgumentHelp("With --mode files: the disk, 'os' or a LUN.", valueName: "os|lun")) var disk: String?
+    @Option(help: ArgumentHelp("With --mode files: the byte offset (suffixes K, M, G).", valueName: "bytes")) var offset: ByteCount?
+    @Option(help: ArgumentHelp("With --mode files: the number of bytes (suffixes K, M, G).", valueName: "bytes")) var length: ByteCount?
+    @Option(help: "text or json.") var output: OutputFormat = .text
+
+    func validate() throws {
+        if mode == .files {
+            guard let disk, offset != nil, length != nil else {
+                throw ValidationError("--mode files needs --disk, --offset and --length")
+            }
+            _ = try PlatformCLI.disk(disk)
+        } else if disk != nil || offset != nil || length != nil {
+            throw ValidationError("--disk, --offset and --length go with --mode files")
+        }
+    }
+
+    func run() throws {
+        let platform = try PlatformCLI.open(global)
+        if mode == .files, let disk, let offset, let length {
+            let slot = try PlatformCLI.disk(disk)
+            let bytes = try PlatformCLI.call {
+                try platform.recoverItems(vm: vm, recoveryPoint: recoveryPoint, disk: slot, offset: offset.value, count: Int(length.value))
+            }
+            FileHandle.standardOutput.write(Data(bytes))
+            return
+        }
+        let restoreMode: RestoreMode = switch mode {
+        case .createVM: .createVM
+        case .replaceExisting: .replaceExisting
+        default: .restoreDisks
+        }
+        let target = RestoreTarget(resourceGroup: targetResourceGroup, region: targetRegion, name: targetName)
+        let bar = ProgressBar(label: "restore \(vm)")
+        defer { bar.finish() }
+        let result = try PlatformCLI.call {
+            try platform.restore(vm: vm, recoveryPoint: recoveryPoint, mode: restoreMode, target: target) { bar.update(done: $0, total: $1) }
+        }
+        bar.finish()
+        if output == .json { return try PlatformCLI.printJSON(result) }
+        PlatformCLI.print("Restore of \(vm) from recovery point \(recoveryPoint) completed (job \(result.job.id), from the \(result.source.lowercased()) tier, in \(result.region)).")
+        switch restoreMode {
+        case .restoreDisks:
+            var table = PlatformTable("DISK", "KIND", "RESOURCE GROUP", "REGION", "FROM", "BEK")
+            for disk in result.disks {
+                table.add(disk.name, disk.kind, disk.resourceGroup, disk.region, "\(vm)/\(disk.disk)", disk.bekSecretURL ?? "-")
+            }
+            PlatformCLI.print(table.rendered())
+            if result.disks.contains(where: { $0.bekSecretURL != nil }) {
+                PlatformCLI.print("The disks are ADE-encrypted: they need their BEK (and KEK) in the key vault; 'coffer restore-keys' puts them back.")
+            }
+        case .createVM:
+            PlatformCLI.print("Created VM \(result.vm ?? "-").")
+        case .replaceExisting:
+            PlatformCLI.print("Replaced the disks of VM \(vm).")
+        }
+    }
+}
+
+struct RestoreKeysCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore-keys", abstract: "Put a recovery point's backed-up BEK and KEK back into the key vault.",
+        discussion: """
+            Recovers the secret and key when they are soft-deleted, restores them from the recovery point's sealed \
+            Key Vault backups (same names and versions) when they were purged, and leaves them when present.
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The VM's name.") var vm: String
+    @Option(name: .customLong("recovery-point"), help: ArgumentHelp("The recovery point's id.", valueName: "id"))
+    var recoveryPoint: String
+    @Option(help: "text or json.") var output: OutputFormat = .text
+
+    func run() throws {
+        let platform = try PlatformCLI.open(global)
+        let actions = try PlatformCLI.call { try platform.restoreKeys(vm: vm, recoveryPoint: recoveryPoint) }
+        if output == .json { return try PlatformCLI.printJSON(actions, key: "keys") }
+        var table = PlatformTable("KIND", "KEY VAULT", "NAME", "ACTION")
+        for action in actions { table.add(action.kind, action.keyVault, action.name, action.action) }
+        PlatformCLI.print(table.rendered())
+    }
+}

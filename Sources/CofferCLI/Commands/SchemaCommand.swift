@@ -1,0 +1,17 @@
+import ArgumentParser
+import CofferManifest
+import Foundation
+
+struct SchemaCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schema", abstract: "Print the JSON Schema (draft 2020-12) of the manifest kinds.",
+        discussion: """
+            The schema describes one manifest document; editors can use it to complete and check manifests \
+            (for example with the YAML language server: '# yaml-language-server: $schema=coffer.schema.json'). \
+            Rules between resources are checked by 'coffer validate' only.
+            """)
+
+    func run() throws {
+        FileHandle.standardOutput.write(Data(ManifestSchema.jsonSchema().utf8))
+    }
+}

@@ -1,0 +1,120 @@
+import CofferModel
+
+/// The rules between resources that hold without asking the platform: unique addresses, references that
+/// resolve, a policy in the VM's vault, one protection per VM, suspended backups only in immutable vaults, one
+/// access policy per principal and key vault.
+struct CrossResourceRules {
+    let sink: DiagnosticSink
+    /// Whether every file was read to the end; when not, a missing reference may be in the unread part, so
+    /// dangling references are not reported.
+    let complete: Bool
+
+    /// Checks the resources and returns those that are not duplicates, in the order given.
+    func check(_ declared: [DeclaredResource]) -> [DeclaredResource] {
+        var first: [ResourceAddress: DeclaredResource] = [:]
+        var unique: [DeclaredResource] = []
+        for resource in declared {
+            if let earlier = first[resource.address] {
+                report(
+                    .duplicateResource,
+                    "duplicate resource \(resource.address) (first declared at \(earlier.resource.location.map(String.init(describing:)) ?? "?"))",
+                    resource, "metadata.name", detail: "each Kind/name is declared once across all manifest files",
+                    hint: "rename or remove one of the two")
+                continue
+            }
+            first[resource.address] = resource
+            unique.append(resource)
+        }
+
+        var vaults: [String: VaultSpec] = [:]
+        var policies: [String: BackupPolicySpec] = [:]
+        for resource in unique {
+            switch resource.resource.spec {
+            case .vault(let vault): vaults[resource.address.name] = vault
+            case .backupPolicy(let policy): policies[resource.address.name] = policy
+            default: break
+            }
+        }
+        let vaultNames = Set(vaults.keys)
+        let policyNames = Set(policies.keys)
+
+        var protectedVMs: [String: DeclaredResource] = [:]
+        var accessPolicies: [String: DeclaredResource] = [:]
+        for resource in unique {
+            switch resource.resource.spec {
+            case .vault:
+                break
+            case .backupPolicy(let policy):
+                checkReference(policy.vault, kind: .recoveryServicesVault, known: vaultNames, from: resource, at: "spec.vault")
+            case .protectedVM(let protected):
+                checkReference(protected.vault, kind: .recoveryServicesVault, known: vaultNames, from: resource, at: "spec.vault")
+                checkReference(protected.policy, kind: .backupPolicy, known: policyNames, from: resource, at: "spec.policy")
+                if let policy = policies[protected.policy], !protected.vault.isEmpty, vaults[protected.vault] != nil,
+                    policy.vault != protected.vault
+                {
+                    report(
+                        .policyInOtherVault,
+                        "policy '\(protected.policy)' lives in vault '\(policy.vault)', not in '\(protected.vault)'",
+                        resource, "spec.policy", detail: "a VM is protected by a policy of the vault that holds its backups",
+                        hint: "use a policy of vault '\(protected.vault)', or set 'vault: \(policy.vault)'")
+                }
+                if protected.protectionState == .backupsSuspended, let vault = vaults[protected.vault],
+                    vault.immutability == .disabled
+                {
+                    report(
+                        .suspendRequiresImmutability,
+                        "BackupsSuspended needs an immutable vault, and vault '\(protected.vault)' has immutability Disabled",
+                        resource, "spec.protectionState",
+                        detail: "stopping backups while keeping data per policy is only offered by immutable vaults",
+                        hint: "set 'immutability: Unlocked' on vault '\(protected.vault)', or use ProtectionStopped")
+                }
+                let vm = protected.vm
+                guard !vm.name.isEmpty else { break }
+                let key = [vm.subscription?.lowercased() ?? "", vm.resourceGroup.lowercased(), vm.name.lowercased()]
+                    .joined(separator: "/")
+                if let earlier = protectedVMs[key] {
+                    report(
+                        .duplicateProtectedVM,
+                        "VM \(vm) is already protected by \(earlier.address) (at \(earlier.valueLocation("spec.vm").map(String.init(describing:)) ?? "?"))",
+                        resource, "spec.vm", detail: "a VM is protected by one vault and one policy at a time",
+                        hint: "remove one of the two ProtectedVM resources")
+                } else {
+                    protectedVMs[key] = resource
+                }
+            case .keyVaultAccessPolicy(let access):
+                guard !access.keyVault.isEmpty, access.principal != .objectID("") else { break }
+                let key = access.keyVault.lowercased() + "/" + access.principal.description.lowercased()
+                if let earlier = accessPolicies[key] {
+                    report(
+                        .duplicateAccessPolicy,
+                        "key vault '\(access.keyVault)' already has an access policy for \(access.principal) (\(earlier.address) at \(earlier.valueLocation("spec.principal").map(String.init(describing:)) ?? "?"))",
+                        resource, "spec.principal", detail: "a key vault holds one access policy per principal",
+                        hint: "merge the permissions into one KeyVaultAccessPolicy")
+                } else {
+                    accessPolicies[key] = resource
+                }
+            }
+        }
+        return unique
+    }
+
+    private func checkReference(
+        _ name: String, kind: ResourceKind, known: Set<String>, from resource: DeclaredResource, at path: String
+    ) {
+        guard complete, !name.isEmpty, !known.contains(name) else { return }
+        guard !sink.isFull else { return sink.drop(.danglingReference) }
+        let noun = kind == .recoveryServicesVault ? "vault" : "policy"
+        report(
+            .danglingReference, "\(resource.address) refers to \(noun) '\(name)', which no \(kind.rawValue) declares",
+            resource, path, detail: "references name another resource of the manifests",
+            hint: Suggestions.closest(to: name, in: known.sorted()).map { "did you mean '\($0)'?" }
+                ?? "declare \(kind.rawValue)/\(name), or fix the name")
+    }
+
+    private func report(
+        _ code: ManifestCode, _ summary: String, _ resource: DeclaredResource, _ path: String, detail: String? = nil,
+        hint: String? = nil
+    ) {
+        sink.report(code, summary, at: resource.valueLocation(path), in: resource.source, detail: detail, hint: hint)
+    }
+}

@@ -1,0 +1,390 @@
+import CofferCrypto
+import CofferModel
+import CofferSnapshot
+import Foundation
+import GRDB
+
+/// A simulated crash: an error thrown by the fault hook, which jobs pass on without running any of their
+/// failure handling, as a killed process would.
+struct SimulatedCrash: Error, CustomStringConvertible {
+    var step: String
+    var underlying: any Error
+    var description: String { "simulated crash after step '\(step)': \(underlying)" }
+}
+
+extension Platform {
+    // MARK: Backup jobs
+
+    /// The largest disk Azure Backup takes: 32 TiB less one GiB.
+    static let maximumDiskGiB = 32_767
+    /// The largest ADE-encrypted disk Azure Backup takes: 4 TB.
+    static let maximumEncryptedDiskGiB = 4_096
+    /// An on-demand backup's retention when none is given.
+    static let defaultOnDemandRetention: TimeInterval = 30 * 86400
+
+    /// Runs an on-demand backup ("Backup now") of a protected VM: a snapshot (an instant-restore recovery
+    /// point at once), then a transfer of the changed blocks to the vault. Returns the completed job; a job
+    /// that fails throws its error code, and the failed job is recorded.
+    @discardableResult
+    public func backup(vm: String, retainUntil: Date? = nil, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> JobInfo {
+        let now = try now()
+        let expiry = retainUntil ?? now.addingTimeInterval(Self.defaultOnDemandRetention)
+        guard expiry > now else {
+            throw PlatformError(PlatformErrorCode.invalidArgument,
+                                "the retain-until date \(formatISO8601(expiry)) is not after the platform's time \(formatISO8601(now))",
+                                hint: "give a later date")
+        }
+        guard expiry <= now.addingTimeInterval(99 * 365.25 * 86400) else {
+            throw PlatformError(PlatformErrorCode.invalidArgument, "a recovery point is kept at most 99 years")
+        }
+        return try runBackup(vm: vm, trigger: "OnDemand", time: now, explicitExpiry: expiry, transferToVault: true, progress: progress)
+    }
+
+    /// Calls the fault hook after a named step; what it throws becomes a ``SimulatedCrash``.
+    func fault(_ step: String) throws {
+        do {
+            try faultHook?(step)
+        } catch {
+            throw SimulatedCrash(step: step, underlying: error)
+        }
+    }
+
+    /// Runs one backup job under the VM's job lock.
+    func runBackup(
+        vm name: String, trigger: String, time: Date, explicitExpiry: Date?, transferToVault: Bool,
+        progress: ((UInt64, UInt64) -> Void)?
+    ) throws -> JobInfo {
+        let (vmRow, item) = try pool.read { db -> (VMRow, ProtectedItemRow?) in
+            let vmRow = try Self.vm(db, name)
+            return (vmRow, try Self.item(db, vm: vmRow.name))
+        }
+        guard let item, item.state == .protected || item.state == .irPending, let policyName = item.policy else {
+            throw PlatformError(PlatformErrorCode.datasourceNotPresent,
+                                "VM '\(vmRow.name)' is not actively protected\(item.map { " (its backup item is \($0.state.rawValue))" } ?? "")",
+                                hint: item == nil ? "enable protection first" : "resume protection first")
+        }
+        guard let lock = try tryLock("vm-\(vmRow.name.lowercased())") else {
+            throw PlatformError(PlatformErrorCode.backupOperationInProgress,
+                                "another backup or restore of VM '\(vmRow.name)' is in progress",
+                                hint: "wait for it to finish, then retry", retryable: true)
+        }
+        defer { withExtendedLifetime(lock) {} }
+        try recoverInterruptedJobs(vm: vmRow.name)
+
+        let job = try pool.write { db -> JobRow in
+            let job = JobRow(id: Self.guid(), operation: "Backup", vm: vmRow.name, vault: item.vault, status: .inProgress, start: time,
+                             end: nil, bytesTransferred: 0, errorCode: nil, errorMessage: nil, recoveryPoint: nil,
+                             details: ["trigger": trigger, "pid": String(getpid())], sequence: try Self.nextSequence(db))
+            try job.insert(db)
+            return job
+        }
+        try fault("backup.job-recorded")
+        do {
+            return try performBackup(job: job, vm: vmRow, item: item, policyName: policyName, time: time,
+                                     explicitExpiry: explicitExpiry, transferToVault: transferToVault, progress: progress)
+        } catch let crash as SimulatedCrash {
+            throw crash
+        } catch {
+            let failure = error as? PlatformError
+                ?? PlatformError(PlatformErrorCode.backupOperationFailed, "the backup failed: \(error)", hint: "retry in a few minutes")
+            try pool.write { db in
+                try db.execute(sql: "UPDATE job SET status = ?, \"end\" = ?, errorCode = ?, errorMessage = ? WHERE id = ?",
+                               arguments: [JobStatus.failed.rawValue, time, failure.code, failure.message, job.id])
+            }
+            var withJob = failure
+            withJob.jobID = job.id
+            throw withJob
+        }
+    }
+
+    /// The preconditions that fail a backup job with the service's codes.
+    func checkBackupPreconditions(_ db: Database, vm: VMRow, disks: [DiskRow]) throws {
+        guard vm.agent == World.AgentState.running.rawValue else {
+            throw PlatformError(PlatformErrorCode.guestAgentStatusUnavailable,
+                                "the VM agent of '\(vm.name)' is \(vm.agent): it cannot communicate with Azure Backup",
+                                hint: "start (or install) the VM agent, then retry")
+        }
+        let isADE = vm.encryption.type == "ade"
+        for disk in disks {
+            let limit = isADE ? Self.maximumEncryptedDiskGiB : Self.maximumDiskGiB
+            if disk.sizeGiB > limit {
+                throw PlatformError(PlatformErrorCode.unsupportedDiskSize,
+                                    "disk \(disk.name) of VM '\(vm.name)' is \(disk.sizeGiB) GiB; Azure Backup takes \(isADE ? "encrypted disks" : "disks") up to \(limit) GiB",
+                                    hint: "exclude the disk or make it smaller")
+            }
+        }
+        guard isADE, let keyVault = vm.encryption.keyVault else { return }
+        if let kek = vm.encryption.kek, let key = try KeyVaultStore.key(db, keyVault: keyVault, name: kek), key.certificateBacked {
+            throw PlatformError(PlatformErrorCode.certificateBackedKeyNotSupported,
+                                "the KEK '\(kek)' of VM '\(vm.name)' belongs to a certificate; Azure Backup supports standalone keys only",
+                                hint: "re-encrypt the VM with a standalone key-vault key")
+        }
+        let needed = Self.requiredBackupPermissions(vm.encryption)
+        if try !KeyVaultStore.hasPermissions(db, keyVault: keyVault, objectID: Self.backupManagementServiceObjectID,
+                                              keys: needed.keys, secrets: needed.secrets) {
+            let keys = needed.keys.isEmpty ? "" : "keys: \(needed.keys.map(\.rawValue).sorted().joined(separator: ", ")); "
+            throw PlatformError(PlatformErrorCode.keyVaultPermissionsNotConfigured,
+                                "Azure Backup Service does not have sufficient permissions to Key Vault '\(keyVault)' for Backup of Encrypted Virtual Machine '\(vm.name)'",
+                                hint: "grant the Backup Management Service (\(Principal.backupManagementServiceAppID)) \(keys)secrets: \(needed.secrets.map(\.rawValue).sorted().joined(separator: ", ")) on '\(keyVault)' (a KeyVaultAccessPolicy), then retry")
+        }
+        guard let secret = vm.encryption.bekSecret, try KeyVaultStore.activeSecret(db, keyVault: keyVault, name: secret) != nil else {
+            throw PlatformError(PlatformErrorCode.keyVaultSecretDoesNotExist,
+                                "the BEK secret '\(vm.encryption.bekSecret ?? "")' of VM '\(vm.name)' is not in key vault '\(keyVault)'",
+                                hint: "recover or restore the secret in the key vault ('coffer restore-keys' from a recovery point)")
+        }
+        if let kek = vm.encryption.kek, try KeyVaultStore.activeKey(db, keyVault: keyVault, name: kek) == nil {
+            throw PlatformError(PlatformErrorCode.keyVaultKeyDoesNotExist,
+                                "the KEK '\(kek)' of VM '\(vm.name)' is not in key vault '\(keyVault)'",
+                                hint: "recover or restore the key in the key vault ('coffer restore-keys' from a recovery point)")
+        }
+    }
+
+    func performBackup(
+        job: JobRow, vm: VMRow, item: ProtectedItemRow, policyName: String, time: Date, explicitExpiry: Date?,
+        transferToVault: Bool, progress: ((UInt64, UInt64) -> Void)?
+    ) throws -> JobInfo {
+        let (vault, policy, allDisks, masterKey) = try pool.read { db -> (VaultRow, PolicyRow, [DiskRow], SecureBytes) in
+            let vault = try Self.vault(db, item.vault)
+            let policy = try Self.policy(db, vault: vault.name, name: policyName)
+            let disks = try Self.disks(db, vm: vm.name)
+            try checkBackupPreconditions(db, vm: vm, disks: disks)
+            try Self.checkDiskSelection(db, vm: vm, policy: policy, exclude: item.excludeDiskLuns, include: item.includeDiskLuns)
+            return (vault, policy, disks, try Self.vaultMasterKey(db, vault, hsm: hsm))
+        }
+        let disks = allDisks.filter { disk in
+            guard disk.lun >= 0 else { return true }
+            if !item.includeDiskLuns.isEmpty { return item.includeDiskLuns.contains(disk.lun) }
+            return !item.excludeDiskLuns.contains(disk.lun)
+        }
+
+        // Snapshot phase: one snapshot per disk, each recorded in the job as it is taken.
+        let cipher = try Self.xts(Self.guestBEK(vm, hsm: hsm))
+        var devices: [(DiskRow, BlockDevice, SnapshotID)] = []
+        let known = try knownSnapshots()
+        for disk in disks {
+            let device = try openDevice(disk)
+            try sweepSnapshots(device, path: disk.path, known: known)
+            let snapshot = try device.takeSnapshot()
+            try pool.write { db in
+                var details = try JobRow.fetchOne(db, key: job.id)!.details
+                details["snapshot.\(disk.lun)"] = "\(disk.path)|\(snapshot.rawValue)"
+                try db.execute(sql: "UPDATE job SET details = ? WHERE id = ?", arguments: [Self.json(details), job.id])
+            }
+            devices.append((disk, device, snapshot))
+            try fault("backup.snapshot.\(disk.slot)")
+        }
+        var pointDisks: [RecoveryPointDisk] = []
+        for (disk, device, snapshot) in devices {
+            let volume = GuestVolume(device: device, snapshot: snapshot, cipher: cipher)
+            let checksum = try GuestChecksum.compute(volume: volume, blocks: try device.changedBlocks(from: nil, to: snapshot),
+                                                     blockSize: device.blockSize)
+            pointDisks.append(RecoveryPointDisk(lun: disk.lun, name: disk.name, sizeGiB: disk.sizeGiB, managed: disk.managed,
+                                                devicePath: disk.path, snapshot: snapshot.rawValue, checksum: checksum))
+        }
+        let encryption = try keyBackups(vm: vm, vault: vault, masterKey: masterKey)
+
+        // The instant-restore recovery point exists as soon as the snapshots do.
+        let pointID = Self.recoveryPointID()
+        let snapshotExpiry = time.addingTimeInterval(TimeInterval(policy.spec.instantRestoreRetentionDays) * 86400)
+        try pool.write { db in
+            let point = RecoveryPointRow(
+                id: pointID, vm: vm.name, vault: vault.name, time: time, type: job.details["trigger"] ?? "OnDemand",
+                explicitExpiry: explicitExpiry, snapshotPresent: true, snapshotExpiry: snapshotExpiry, vaultPoint: nil,
+                transferToVault: transferToVault, disks: pointDisks, encryption: encryption, jobID: job.id,
+                sequence: try Self.nextSequence(db))
+            try point.insert(db)
+            try db.execute(sql: "UPDATE job SET recoveryPoint = ? WHERE id = ?", arguments: [pointID, job.id])
+            try db.execute(sql: "UPDATE protectedItem SET state = ?, lastBackup = ? WHERE vm = ?",
+                           arguments: [ItemState.protected.rawValue, time, vm.name])
+        }
+        try fault("backup.snapshot-recovery-point")
+
+        var bytes: Int64 = 0
+        if transferToVault {
+            let store = try openStore(vault, masterKey: masterKey)
+            let base = try incrementalBase(vm: vm.name, vault: vault.name, excluding: pointID)
+            var sources: [DiskSource] = []
+            for (index, (disk, device, snapshot)) in devices.enumerated() {
+                var source = DiskSource(name: pointDisks[index].storeName, device: device, snapshot: snapshot)
+                if let previous = base[disk.lun], previous.devicePath == disk.path,
+                    try device.snapshots().contains(SnapshotID(previous.snapshot)) {
+                    source.base = (SnapshotID(previous.snapshot), RecoveryPointID(previous.vaultPoint))
+                }
+                sources.append(source)
+            }
+            var metadata = [
+                "coffer.recoveryPoint": pointID, "coffer.vm": vm.name, "coffer.vault": vault.name,
+                "coffer.time": formatISO8601(time), "coffer.os": vm.os,
+            ]
+            for disk in pointDisks { metadata["coffer.checksum.\(disk.storeName)"] = disk.checksum }
+            if let encryption { metadata["coffer.encryption"] = try Self.json(encryption) }
+            let (storePoint, statistics) = try store.backup(sources, metadata: metadata, progress: progress)
+            try fault("backup.transferred")
+            bytes = Int64(statistics.bytesUploaded)
+            try pool.write { db in
+                try db.execute(sql: "UPDATE recoveryPoint SET vaultPoint = ? WHERE id = ?", arguments: [storePoint.rawValue, pointID])
+            }
+        }
+        let completed = try pool.write { db -> JobRow in
+            try db.execute(sql: "UPDATE job SET status = ?, \"end\" = ?, bytesTransferred = ? WHERE id = ?",
+                           arguments: [JobStatus.completed.rawValue, time, bytes, job.id])
+            return try JobRow.fetchOne(db, key: job.id)!
+        }
+        try fault("backup.completed")
+        return Self.jobInfo(completed)
+    }
+
+    /// For each LUN, the latest transferred recovery point of the VM whose snapshot is still there: the base
+    /// of an incremental transfer.
+    func incrementalBase(vm: String, vault: String, excluding: String) throws
+        -> [Int: (devicePath: String, snapshot: String, vaultPoint: String)]
+    {
+        try pool.read { db in
+            let points = try RecoveryPointRow.fetchAll(
+                db, sql: "SELECT * FROM recoveryPoint WHERE vm = ? AND vault = ? AND id != ? AND vaultPoint IS NOT NULL AND snapshotPresent ORDER BY sequence DESC",
+                arguments: [vm, vault, excluding])
+            var base: [Int: (String, String, String)] = [:]
+            for point in points {
+                for disk in point.disks where base[disk.lun] == nil {
+                    base[disk.lun] = (disk.devicePath, disk.snapshot, point.vaultPoint!)
+                }
+            }
+            return base
+        }
+    }
+
+    /// The Key Vault backups an ADE VM's recovery point keeps: the BEK secret and the KEK, sealed under the
+    /// vault's key (the service calls Key Vault's backup operations with the permissions checked before).
+    func keyBackups(vm: VMRow, vault: VaultRow, masterKey: SecureBytes) throws -> RecoveryPointEncryption? {
+        guard vm.encryption.type == "ade", let keyVault = vm.encryption.keyVault, let secretName = vm.encryption.bekSecret else {
+            return nil
+        }
+        return try pool.read { db in
+            guard let secret = try KeyVaultStore.activeSecret(db, keyVault: keyVault, name: secretName) else {
+                throw PlatformError(PlatformErrorCode.keyVaultSecretDoesNotExist, "the BEK secret '\(secretName)' is not in key vault '\(keyVault)'")
+            }
+            let value = try KeyVaultStore.secretValue(secret, hsm: hsm)
+            var encryption = RecoveryPointEncryption(
+                os: vm.os, keyVault: secret.keyVault, secretName: secret.name, secretVersion: secret.version,
+                secretURL: Self.secretURL(keyVault: secret.keyVault, name: secret.name, version: secret.version),
+                secretBackup: try KeyVaultBackupBlob.sealSecret(secret, value: value, vault: vault.name, vaultMasterKey: masterKey))
+            if let kek = vm.encryption.kek {
+                guard let key = try KeyVaultStore.activeKey(db, keyVault: keyVault, name: kek) else {
+                    throw PlatformError(PlatformErrorCode.keyVaultKeyDoesNotExist, "the KEK '\(kek)' is not in key vault '\(keyVault)'")
+                }
+                encryption.kekName = key.name
+                encryption.kekVersion = key.version
+                encryption.kekURL = Self.keyURL(keyVault: key.keyVault, name: key.name, version: key.version)
+                encryption.keyBackup = try KeyVaultBackupBlob.sealKey(key, privateKey: try KeyVaultStore.privateKey(key, hsm: hsm),
+                                                                      vault: vault.name, vaultMasterKey: masterKey)
+            }
+            return encryption
+        }
+    }
+
+    // MARK: Crash recovery
+
+    /// Finishes what interrupted jobs of a VM left (called with the VM's job lock held, so no job of the VM is
+    /// running): links a recovery point whose transfer committed in the vault store, deletes snapshots no
+    /// recovery point records, removes partial restore output, and marks the jobs failed.
+    func recoverInterruptedJobs(vm: String) throws {
+        let jobs = try pool.read { db in
+            try JobRow.fetchAll(db, sql: "SELECT * FROM job WHERE vm = ? AND status = ? ORDER BY sequence", arguments: [vm, JobStatus.inProgress.rawValue])
+        }
+        for job in jobs {
+            if job.operation == "Backup" {
+                try recoverBackup(job)
+            } else {
+                try recoverRestore(job)
+            }
+            try pool.write { db in
+                try db.execute(sql: "UPDATE job SET status = ?, \"end\" = start, errorCode = ?, errorMessage = ? WHERE id = ?",
+                               arguments: [JobStatus.failed.rawValue, PlatformErrorCode.backupOperationFailed,
+                                           "the job was interrupted before it finished; what it committed was kept", job.id])
+            }
+        }
+    }
+
+    func recoverBackup(_ job: JobRow) throws {
+        let point = try pool.read { db in try job.recoveryPoint.flatMap { try RecoveryPointRow.fetchOne(db, key: $0) } }
+        if let point, point.transferToVault, point.vaultPoint == nil {
+            let vault = try pool.read { db in try Self.vault(db, point.vault) }
+            let masterKey = try pool.read { db in try Self.vaultMasterKey(db, vault, hsm: hsm) }
+            let store = try openStore(vault, masterKey: masterKey)
+            if let committed = try store.recoveryPoints().first(where: { $0.metadata["coffer.recoveryPoint"] == point.id }) {
+                try pool.write { db in
+                    try db.execute(sql: "UPDATE recoveryPoint SET vaultPoint = ? WHERE id = ?", arguments: [committed.id.rawValue, point.id])
+                    try db.execute(sql: "UPDATE job SET bytesTransferred = 0 WHERE id = ?", arguments: [job.id])
+                }
+            }
+        }
+    }
+
+    /// The snapshots recovery points record, as `path|id`.
+    func knownSnapshots() throws -> Set<String> {
+        try pool.read { db in
+            var known = Set<String>()
+            for point in try RecoveryPointRow.fetchAll(db, sql: "SELECT * FROM recoveryPoint WHERE snapshotPresent") {
+                for disk in point.disks { known.insert("\(disk.devicePath)|\(disk.snapshot)") }
+            }
+            return known
+        }
+    }
+
+    /// Deletes the snapshots of a disk that no recovery point records: left by a job or a checksum that was
+    /// interrupted between taking a snapshot and recording it. Called with the VM's job lock held.
+    func sweepSnapshots(_ device: BlockDevice, path: String, known: Set<String>) throws {
+        for snapshot in try device.snapshots() where !known.contains("\(path)|\(snapshot.rawValue)") {
+            try device.deleteSnapshot(snapshot)
+        }
+    }
+
+    func recoverRestore(_ job: JobRow) throws {
+        for (key, path) in job.details where key.hasPrefix("output.") {
+            let registered = try pool.read { db in
+                (try Int.fetchOne(db, sql: "SELECT count(*) FROM restoredDisk WHERE path = ?", arguments: [path]) ?? 0)
+                    + (try Int.fetchOne(db, sql: "SELECT count(*) FROM disk WHERE path = ?", arguments: [path]) ?? 0)
+            }
+            if registered == 0 && FileManager.default.fileExists(atPath: absolute(path)) {
+                try FileManager.default.removeItem(atPath: absolute(path))
+            }
+        }
+    }
+
+    // MARK: Jobs
+
+    /// Every job, oldest first.
+    public func jobs(vm: String? = nil) throws -> [JobInfo] {
+        try pool.read { db in
+            let rows: [JobRow]
+            if let vm {
+                rows = try JobRow.fetchAll(db, sql: "SELECT * FROM job WHERE lower(vm) = lower(?) ORDER BY sequence", arguments: [vm])
+            } else {
+                rows = try JobRow.fetchAll(db, sql: "SELECT * FROM job ORDER BY sequence")
+            }
+            return rows.map(Self.jobInfo)
+        }
+    }
+
+    /// The job with this id, or nil.
+    public func job(id: String) throws -> JobInfo? {
+        try pool.read { db in try JobRow.fetchOne(db, key: id).map(Self.jobInfo) }
+    }
+
+    static func jobInfo(_ row: JobRow) -> JobInfo {
+        JobInfo(id: row.id, operation: row.operation, vm: row.vm, vault: row.vault, status: row.status, start: row.start, end: row.end,
+                bytesTransferred: row.bytesTransferred, errorCode: row.errorCode, errorMessage: row.errorMessage,
+                recoveryPoint: row.recoveryPoint, trigger: row.details["trigger"] ?? row.details["mode"])
+    }
+
+    /// A recovery point id: 16 random decimal digits, like the service's.
+    static func recoveryPointID() -> String {
+        String((0..<16).map { _ in "0123456789".randomElement()! })
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}

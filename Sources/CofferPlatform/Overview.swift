@@ -1,0 +1,97 @@
+import CofferModel
+import Foundation
+import GRDB
+
+extension Platform {
+    // MARK: What the platform holds
+
+    /// Everything the platform holds, for `coffer platform show`: never a secret value or key material.
+    public func overview() throws -> PlatformOverview {
+        let vaults = try vaults()
+        let policies = try policies()
+        let items = try protectedItems()
+        let restored = try restoredDisks()
+        return try pool.read { db in
+            let subscriptions = try SubscriptionRow.fetchAll(db, sql: "SELECT * FROM subscription ORDER BY name")
+            return PlatformOverview(
+                tenant: try PlatformStore.meta(db, "tenant") ?? "", clock: try Self.now(db),
+                operatorIdentity: try Self.operatorIdentity(db), backupManagementServiceObjectID: Self.backupManagementServiceObjectID,
+                subscriptions: subscriptions.map { .init(name: $0.name, id: $0.id, isDefault: $0.isDefault) },
+                regions: try String.fetchAll(db, sql: "SELECT name FROM regionInUse ORDER BY name"),
+                resourceGroups: try ResourceGroupRow.fetchAll(db, sql: "SELECT * FROM resourceGroup ORDER BY subscription, name").map {
+                    .init(subscription: $0.subscription, name: $0.name, region: $0.region)
+                },
+                keyVaults: try KeyVaultRow.fetchAll(db, sql: "SELECT * FROM keyVault ORDER BY name").map { try Self.keyVaultInfo(db, $0) },
+                diskEncryptionSets: try DiskEncryptionSetRow.fetchAll(db, sql: "SELECT * FROM diskEncryptionSet ORDER BY name").map {
+                    .init(name: $0.name, resourceGroup: $0.resourceGroup, region: $0.region, keyVault: $0.keyVault, key: $0.key,
+                          identityPrincipalID: $0.identityObjectID)
+                },
+                virtualMachines: try VMRow.fetchAll(db, sql: "SELECT * FROM virtualMachine ORDER BY name").map { try Self.vmInfo(db, $0) },
+                vaults: vaults, policies: policies, protectedItems: items, restoredDisks: restored)
+        }
+    }
+
+    /// Every VM.
+    public func virtualMachines() throws -> [VirtualMachineInfo] {
+        try pool.read { db in try VMRow.fetchAll(db, sql: "SELECT * FROM virtualMachine ORDER BY name").map { try Self.vmInfo(db, $0) } }
+    }
+
+    /// Every key vault access policy.
+    public func accessPolicies() throws -> [AccessPolicyInfo] {
+        try pool.read { db in
+            try KeyVaultRow.fetchAll(db, sql: "SELECT * FROM keyVault ORDER BY name").flatMap { try Self.keyVaultInfo(db, $0).accessPolicies }
+        }
+    }
+
+    /// A key vault, with its keys and secrets (never their values) and access policies.
+    public func keyVaultInfo(named name: String) throws -> KeyVaultInfo {
+        try pool.read { db in try Self.keyVaultInfo(db, try Self.keyVault(db, name)) }
+    }
+
+    static func keyVaultInfo(_ db: Database, _ row: KeyVaultRow) throws -> KeyVaultInfo {
+        let subscription = try Self.subscription(db, row.subscription)
+        let id = keyVaultID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name)
+        let keys = try KeyRow.fetchAll(db, sql: "SELECT * FROM keyVaultKey WHERE keyVault = ? ORDER BY name", arguments: [row.name]).map {
+            KeyVaultObjectInfo(name: $0.name, version: $0.version, kind: "key", contentType: nil, keyType: $0.keyType, bits: $0.bits,
+                               certificateBacked: $0.certificateBacked, tags: $0.tags, deleted: $0.deletedAt != nil,
+                               scheduledPurge: $0.scheduledPurge)
+        }
+        let secrets = try SecretRow.fetchAll(db, sql: "SELECT * FROM keyVaultSecret WHERE keyVault = ? ORDER BY name", arguments: [row.name]).map {
+            KeyVaultObjectInfo(name: $0.name, version: $0.version, kind: "secret", contentType: $0.contentType, keyType: nil, bits: nil,
+                               certificateBacked: nil, tags: $0.tags, deleted: $0.deletedAt != nil, scheduledPurge: $0.scheduledPurge)
+        }
+        let operatorID = try PlatformStore.meta(db, "operatorObjectID")
+        var names: [String: String] = [backupManagementServiceObjectID: Principal.backupManagementServiceName]
+        if let operatorID { names[operatorID] = "operator" }
+        for set in try DiskEncryptionSetRow.fetchAll(db) { names[set.identityObjectID] = "disk encryption set \(set.name)" }
+        for vault in try VaultRow.fetchAll(db) { if let identity = vault.identityObjectID { names[identity] = "vault \(vault.name)" } }
+        let policies = try AccessPolicyRow.fetchAll(db, sql: "SELECT * FROM accessPolicy WHERE keyVault = ? ORDER BY objectID", arguments: [row.name]).map {
+            AccessPolicyInfo(keyVault: row.name, id: accessPolicyID(keyVaultID: id, objectID: $0.objectID), objectID: $0.objectID,
+                             principalName: names[$0.objectID], keyPermissions: $0.keyPermissions, secretPermissions: $0.secretPermissions,
+                             managedBy: $0.managedBy)
+        }
+        return KeyVaultInfo(name: row.name, id: id, subscription: row.subscription, resourceGroup: row.resourceGroup, region: row.region,
+                            enabledForDiskEncryption: row.enabledForDiskEncryption, softDelete: row.softDelete,
+                            softDeleteRetentionDays: row.softDeleteRetentionDays, purgeProtection: row.purgeProtection,
+                            objects: keys + secrets, accessPolicies: policies)
+    }
+
+    static func vmInfo(_ db: Database, _ row: VMRow) throws -> VirtualMachineInfo {
+        let subscription = try Self.subscription(db, row.subscription)
+        let disks = try Self.disks(db, vm: row.name).map {
+            DiskInfo(disk: $0.slot, name: $0.name, sizeGiB: $0.sizeGiB, managed: $0.managed,
+                     encryptionAtRest: $0.keyWrapping == "customer" ? "EncryptionAtRestWithCustomerKey" : "EncryptionAtRestWithPlatformKey",
+                     diskEncryptionSet: $0.diskEncryptionSet)
+        }
+        var bekURL: String?
+        if let keyVault = row.encryption.keyVault, let secret = row.encryption.bekSecret, let version = row.encryption.bekVersion {
+            bekURL = secretURL(keyVault: keyVault, name: secret, version: version)
+        }
+        return VirtualMachineInfo(
+            name: row.name, id: vmID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name),
+            subscription: row.subscription, resourceGroup: row.resourceGroup, region: row.region, os: row.os, agent: row.agent,
+            encryption: row.encryption.kind, keyVault: row.encryption.keyVault, kek: row.encryption.kek, bekSecretURL: bekURL,
+            aadClientID: row.encryption.aadClientID, disks: disks, protectedBy: try Self.item(db, vm: row.name)?.vault,
+            restoredFrom: row.restoredFrom)
+    }
+}

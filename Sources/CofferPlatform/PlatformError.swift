@@ -1,0 +1,105 @@
+import CofferModel
+
+/// An error from the simulated platform: the service's error code, what failed, and how to fix it.
+public struct PlatformError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The service's error code, such as `UserErrorKeyVaultPermissionsNotConfigured`.
+    public var code: String
+    /// What failed.
+    public var message: String
+    /// How to fix it.
+    public var hint: String?
+    /// The job that failed, when the error ended a job.
+    public var jobID: String?
+    /// Whether trying again later may succeed (a busy resource), as opposed to a rule that refuses.
+    public var retryable: Bool
+
+    public init(_ code: String, _ message: String, hint: String? = nil, jobID: String? = nil, retryable: Bool = false) {
+        self.code = code
+        self.message = message
+        self.hint = hint
+        self.jobID = jobID
+        self.retryable = retryable
+    }
+
+    public var description: String {
+        "\(code): \(message)" + (hint.map { " (\($0))" } ?? "")
+    }
+
+    /// The same error as the provider protocol carries it.
+    public var providerError: ProviderError {
+        ProviderError(code: code, message: message, hint: hint, retryable: retryable)
+    }
+}
+
+/// The error codes the platform emits. The README lists each with its meaning and whether the name is the
+/// real service's or chosen where the service's is not known.
+public enum PlatformErrorCode {
+    // Key Vault access and key material (real service names).
+    public static let keyVaultPermissionsNotConfigured = "UserErrorKeyVaultPermissionsNotConfigured"
+    public static let keyVaultKeyDoesNotExist = "UserErrorKeyVaultKeyDoesNotExist"
+    public static let diskEncryptionInternalError = "DiskEncryptionInternalError"
+    public static let getSaSUriError = "BCMProtGetSaSUriAsyncError"
+    // Key Vault access and key material (chosen names).
+    public static let keyVaultSecretDoesNotExist = "UserErrorKeyVaultSecretDoesNotExist"
+    public static let certificateBackedKeyNotSupported = "UserErrorCertificateBackedKeyNotSupported"
+
+    // Backup jobs (real service names).
+    public static let guestAgentStatusUnavailable = "UserErrorGuestAgentStatusUnavailable"
+    public static let unsupportedDiskSize = "UserErrorUnsupportedDiskSize"
+    public static let backupOperationInProgress = "UserErrorBackupOperationInProgress"
+    public static let datasourceNotPresent = "UserErrorBcmDatasourceNotPresent"
+    public static let encryptedVMNotSupportedWithDiskExclusion = "UserErrorEncryptedVmNotSupportedWithDiskEx"
+    public static let backupOperationFailed = "BackUpOperationFailed"
+    public static let instantRPNotFound = "UserErrorInstantRpNotFound"
+
+    // Vaults, policies and protection (real service names).
+    public static let storageModelModifyError = "StorageModelModifyError"
+    public static let softDeleteStateAlwaysOn = "BMSUserErrorSoftDeleteStateAlwaysOn"
+    public static let deleteBackupItemOnImmutableItem = "UserErrorDeleteBackupItemOnImmutableItem"
+    public static let invalidInput = "BMSUserErrorInvalidInput"
+    public static let invalidPolicyInput = "BMSUserErrorInvalidPolicyInput"
+    public static let invalidConfigureProtectionRequest = "BMSUserErrorInvalidConfigureProtectionRequest"
+    public static let serviceResourceNotEmpty = "ServiceResourceNotEmpty"
+
+    // Vaults, policies and protection (chosen names).
+    public static let crossRegionRestoreRequiresGeoRedundancy = "UserErrorCrossRegionRestoreRequiresGeoRedundancy"
+    public static let crossRegionRestoreCannotBeDisabled = "UserErrorCrossRegionRestoreCannotBeDisabled"
+    public static let geoRedundancyNotAvailable = "UserErrorGeoRedundancyNotAvailableInRegion"
+    public static let immutabilityLocked = "UserErrorImmutabilityLocked"
+    public static let invalidImmutabilityTransition = "UserErrorInvalidImmutabilityTransition"
+    public static let cmkRequiresEmptyVault = "UserErrorCmkEncryptionRequiresEmptyVault"
+    public static let cmkCannotBeDisabled = "UserErrorCmkEncryptionCannotBeDisabled"
+    public static let cmkInvalidKey = "UserErrorCmkInvalidKey"
+    public static let identityInUse = "UserErrorManagedIdentityInUse"
+    public static let vmAlreadyProtected = "UserErrorVmAlreadyProtectedInAnotherVault"
+    public static let vmAndVaultMismatch = "UserErrorVmAndVaultNotInSameSubscriptionAndRegion"
+    public static let softDeletedItemExists = "UserErrorSoftDeletedBackupItemExists"
+    public static let itemNotSoftDeleted = "UserErrorBackupItemNotSoftDeleted"
+    public static let backupsSuspendedNeedsImmutability = "UserErrorBackupsSuspendedRequiresImmutableVault"
+    public static let invalidProtectionStateTransition = "UserErrorInvalidProtectionStateTransition"
+    public static let policyInUse = "UserErrorBackupPolicyInUse"
+    public static let policyTypeChangeNotAllowed = "UserErrorPolicyTypeChangeNotAllowed"
+    public static let resourceNotFound = "ResourceNotFound"
+    public static let resourceAlreadyExists = "ResourceAlreadyExists"
+    public static let invalidResourceName = "InvalidResourceName"
+    public static let limitExceeded = "UserErrorLimitExceeded"
+
+    // Restore (chosen names, after the service's style).
+    public static let restoreModeNotSupportedForEncryptedVM = "UserErrorRestoreModeNotSupportedForEncryptedVm"
+    public static let fileLevelRecoveryNotSupportedForEncryptedVM = "UserErrorFileRecoveryNotSupportedForEncryptedVm"
+    public static let crossRegionRestoreNotSupported = "UserErrorCrossRegionRestoreNotSupported"
+    public static let crossSubscriptionRestoreNotSupported = "UserErrorCrossSubscriptionRestoreNotSupported"
+    public static let replaceExistingNotSupported = "UserErrorReplaceExistingNotSupported"
+    public static let recoveryPointNotFound = "UserErrorRecoveryPointNotFound"
+    public static let keysAlreadyPresent = "UserErrorKeyVaultObjectConflict"
+
+    // Key Vault operations (chosen names).
+    public static let keyVaultPurgeProtected = "KeyVaultPurgeProtectionEnabled"
+    public static let keyVaultObjectNotDeleted = "KeyVaultObjectNotDeleted"
+
+    // The state directory.
+    public static let notInitialized = "PlatformNotInitialized"
+    public static let alreadyInitialized = "PlatformAlreadyInitialized"
+    public static let storageError = "PlatformStorageError"
+    public static let invalidArgument = "InvalidArgument"
+}

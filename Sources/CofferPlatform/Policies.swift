@@ -1,0 +1,110 @@
+import CofferModel
+import Foundation
+import GRDB
+
+extension Platform {
+    // MARK: Backup policies
+
+    /// The most policies a vault holds.
+    static let policiesPerVault = 200
+
+    /// Creates a VM backup policy in the vault its spec names.
+    @discardableResult
+    public func createPolicy(name: String, spec: BackupPolicySpec, managedBy: String? = nil) throws -> PolicyInfo {
+        try pool.write { db in
+            let vault = try Self.vault(db, spec.vault)
+            if let problem = Naming.policyNameProblem(name) {
+                throw PlatformError(PlatformErrorCode.invalidResourceName, "invalid policy name '\(name)': \(problem)")
+            }
+            if try PolicyRow.fetchOne(db, sql: "SELECT * FROM policy WHERE vault = ? AND lower(name) = lower(?)",
+                                      arguments: [vault.name, name]) != nil {
+                throw PlatformError(PlatformErrorCode.resourceAlreadyExists, "vault '\(vault.name)' already has a policy '\(name)'",
+                                    hint: "import the existing policy or choose another name")
+            }
+            let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM policy WHERE vault = ?", arguments: [vault.name]) ?? 0
+            if count >= Self.policiesPerVault {
+                throw PlatformError(PlatformErrorCode.limitExceeded, "vault '\(vault.name)' already holds \(count) policies, the most it can")
+            }
+            var spec = spec
+            spec.vault = vault.name
+            try Self.checkPolicy(spec)
+            let row = PolicyRow(vault: vault.name, name: name, spec: spec, managedBy: managedBy, created: try Self.now(db))
+            try row.insert(db)
+            return try Self.policyInfo(db, row)
+        }
+    }
+
+    /// Changes a policy; refuses Enhanced to Standard, a move to another vault, and shorter retention on an
+    /// immutable vault.
+    @discardableResult
+    public func updatePolicy(name: String, spec new: BackupPolicySpec) throws -> PolicyInfo {
+        try pool.write { db in
+            var row = try Self.policy(db, vault: new.vault, name: name)
+            let vault = try Self.vault(db, row.vault)
+            var new = new
+            new.vault = vault.name
+            try Self.checkPolicy(new)
+            if row.spec.policyType == .enhanced && new.policyType == .standard {
+                throw PlatformError(PlatformErrorCode.policyTypeChangeNotAllowed,
+                                    "policy '\(name)' is Enhanced and cannot become Standard",
+                                    hint: "create a Standard policy instead")
+            }
+            if vault.spec.immutability != .disabled && PolicyRules.reducesRetention(from: row.spec.retention, to: new.retention) {
+                throw PlatformError(PlatformErrorCode.deleteBackupItemOnImmutableItem,
+                                    "vault '\(vault.name)' is immutable: the retention of policy '\(name)' cannot be reduced",
+                                    hint: "keep or extend the retention, or use a vault without immutability")
+            }
+            row.spec = new
+            try row.update(db)
+            return try Self.policyInfo(db, row)
+        }
+    }
+
+    /// Deletes a policy; refused while backup items use it.
+    public func deletePolicy(vault: String, name: String) throws {
+        try pool.write { db in
+            let row = try Self.policy(db, vault: vault, name: name)
+            let users = try String.fetchAll(db, sql: "SELECT vm FROM protectedItem WHERE vault = ? AND policy = ?",
+                                            arguments: [row.vault, row.name])
+            if !users.isEmpty {
+                throw PlatformError(PlatformErrorCode.policyInUse,
+                                    "policy '\(row.name)' is used by backup items (\(users.joined(separator: ", "))) and cannot be deleted",
+                                    hint: "move those items to another policy or delete their protection first")
+            }
+            try row.delete(db)
+        }
+    }
+
+    /// Every policy, by vault and name.
+    public func policies() throws -> [PolicyInfo] {
+        try pool.read { db in try PolicyRow.fetchAll(db, sql: "SELECT * FROM policy ORDER BY vault, name").map { try Self.policyInfo(db, $0) } }
+    }
+
+    static func policy(_ db: Database, vault: String, name: String) throws -> PolicyRow {
+        let vaultRow = try Self.vault(db, vault)
+        guard let row = try PolicyRow.fetchOne(db, sql: "SELECT * FROM policy WHERE vault = ? AND lower(name) = lower(?)",
+                                               arguments: [vaultRow.name, name]) else {
+            throw PlatformError(PlatformErrorCode.resourceNotFound, "vault '\(vaultRow.name)' has no policy '\(name)'",
+                                hint: "list policies with 'coffer get policies'")
+        }
+        return row
+    }
+
+    static func checkPolicy(_ spec: BackupPolicySpec) throws {
+        let problems = PolicyRules.problems(spec)
+        if !problems.isEmpty {
+            throw PlatformError(PlatformErrorCode.invalidPolicyInput, "invalid backup policy: " + problems.joined(separator: "; "),
+                                hint: "fix the policy's schedule and retention")
+        }
+    }
+
+    static func policyInfo(_ db: Database, _ row: PolicyRow) throws -> PolicyInfo {
+        let vault = try Self.vault(db, row.vault)
+        let subscription = try SubscriptionRow.fetchOne(db, key: vault.subscription)
+        let users = try Int.fetchOne(db, sql: "SELECT count(*) FROM protectedItem WHERE vault = ? AND policy = ?",
+                                     arguments: [row.vault, row.name]) ?? 0
+        let id = policyID(vaultID: vaultID(subscriptionID: subscription?.id ?? vault.subscription, resourceGroup: vault.resourceGroup,
+                                           name: vault.name), name: row.name)
+        return PolicyInfo(name: row.name, id: id, spec: row.spec, managedBy: row.managedBy, protectedItems: users)
+    }
+}

@@ -1,0 +1,140 @@
+import CofferModel
+
+/// The service's rules for a VM backup policy (reference section 4 and the azurerm validators).
+enum PolicyRules {
+    /// Retention limits: daily 7–9999 days; weekly ≤5163 weeks, monthly ≤1188 months, yearly ≤99 years
+    /// (the portal's limits; the reference marks them uncertain for VMs, and the platform picks them).
+    static let dailyRange = 7...9999
+    static let weeklyRange = 1...5163
+    static let monthlyRange = 1...1188
+    static let yearlyRange = 1...99
+
+    /// Every problem with `spec`, as sentences; empty when the policy is valid.
+    static func problems(_ spec: BackupPolicySpec) -> [String] {
+        var problems: [String] = []
+        let schedule = spec.schedule
+        if PolicyTimeZones.offsetSeconds(for: spec.timeZone) == nil {
+            problems.append("time zone '\(spec.timeZone)' is not supported (use UTC or a Windows time-zone id such as 'W. Europe Standard Time')")
+        }
+        if schedule.time.minute != 0 && schedule.time.minute != 30 {
+            problems.append("the schedule time \(schedule.time) must be on the hour or half hour (HH:00 or HH:30)")
+        }
+        switch (spec.policyType, schedule.frequency) {
+        case (.standard, .hourly):
+            problems.append("hourly schedules need an Enhanced policy")
+        default:
+            break
+        }
+        switch schedule.frequency {
+        case .hourly:
+            if let interval = schedule.hourInterval, [4, 6, 8, 12].contains(interval) {
+                if let duration = schedule.hourDuration {
+                    if !(4...24).contains(duration) || duration % interval != 0 {
+                        problems.append("the hourly window is 4 to 24 hours and a multiple of the interval (\(interval) h), not \(duration) h")
+                    }
+                } else {
+                    problems.append("an hourly schedule needs hourDuration")
+                }
+            } else {
+                problems.append("an hourly schedule runs every 4, 6, 8 or 12 hours")
+            }
+            if !schedule.weekdays.isEmpty { problems.append("weekdays apply to weekly schedules only") }
+        case .daily:
+            if !schedule.weekdays.isEmpty { problems.append("weekdays apply to weekly schedules only") }
+            if schedule.hourInterval != nil || schedule.hourDuration != nil {
+                problems.append("hourInterval and hourDuration apply to hourly schedules only")
+            }
+        case .weekly:
+            if schedule.weekdays.isEmpty { problems.append("a weekly schedule needs at least one weekday") }
+            if schedule.hourInterval != nil || schedule.hourDuration != nil {
+                problems.append("hourInterval and hourDuration apply to hourly schedules only")
+            }
+        }
+        let days = spec.instantRestoreRetentionDays
+        switch spec.policyType {
+        case .standard:
+            if schedule.frequency == .weekly {
+                if days != 5 { problems.append("a Standard policy with a weekly schedule keeps instant-restore snapshots 5 days, not \(days)") }
+            } else if !(1...5).contains(days) {
+                problems.append("a Standard policy keeps instant-restore snapshots 1 to 5 days, not \(days)")
+            }
+        case .enhanced:
+            if !(1...30).contains(days) { problems.append("an Enhanced policy keeps instant-restore snapshots 1 to 30 days, not \(days)") }
+        }
+        let retention = spec.retention
+        if let daily = retention.daily {
+            if !dailyRange.contains(daily.count) { problems.append("daily retention is 7 to 9999 days, not \(daily.count)") }
+            if schedule.frequency == .weekly { problems.append("a weekly schedule cannot have daily retention") }
+        } else if schedule.frequency != .weekly {
+            problems.append("a \(schedule.frequency.rawValue.lowercased()) schedule needs daily retention")
+        }
+        if let weekly = retention.weekly {
+            if !weeklyRange.contains(weekly.count) { problems.append("weekly retention is 1 to 5163 weeks, not \(weekly.count)") }
+            if weekly.weekdays.isEmpty { problems.append("weekly retention needs at least one weekday") }
+            if schedule.frequency == .weekly, !Set(weekly.weekdays).isSubset(of: Set(schedule.weekdays)) {
+                problems.append("weekly retention keeps only days the weekly schedule backs up")
+            }
+        } else if schedule.frequency == .weekly {
+            problems.append("a weekly schedule needs weekly retention")
+        }
+        if let monthly = retention.monthly {
+            if !monthlyRange.contains(monthly.count) { problems.append("monthly retention is 1 to 1188 months, not \(monthly.count)") }
+            if !monthly.months.isEmpty { problems.append("monthly retention takes no months") }
+            problems += calendarProblems(monthly, name: "monthly", schedule: schedule)
+        }
+        if let yearly = retention.yearly {
+            if !yearlyRange.contains(yearly.count) { problems.append("yearly retention is 1 to 99 years, not \(yearly.count)") }
+            if yearly.months.isEmpty { problems.append("yearly retention needs at least one month") }
+            problems += calendarProblems(yearly, name: "yearly", schedule: schedule)
+        }
+        return problems
+    }
+
+    static func calendarProblems(_ rule: CalendarRetention, name: String, schedule: BackupSchedule) -> [String] {
+        var problems: [String] = []
+        let dayBased = !rule.days.isEmpty || rule.includeLastDay
+        let weekBased = !rule.weeks.isEmpty || !rule.weekdays.isEmpty
+        if dayBased && weekBased {
+            problems.append("\(name) retention is either by days of the month or by weeks and weekdays, not both")
+        } else if !dayBased && !weekBased {
+            problems.append("\(name) retention needs days of the month or weeks and weekdays")
+        } else if weekBased && (rule.weeks.isEmpty || rule.weekdays.isEmpty) {
+            problems.append("\(name) retention by week needs both weeks and weekdays")
+        }
+        if rule.days.contains(where: { !(1...31).contains($0) }) {
+            problems.append("\(name) retention days are 1 to 31")
+        }
+        if dayBased && schedule.frequency == .weekly {
+            problems.append("\(name) retention by days of the month needs a daily or hourly schedule")
+        }
+        if weekBased && schedule.frequency == .weekly && !Set(rule.weekdays).isSubset(of: Set(schedule.weekdays)) {
+            problems.append("\(name) retention keeps only days the weekly schedule backs up")
+        }
+        return problems
+    }
+
+    /// Whether `new` keeps some recovery points for less time than `old` (refused on immutable vaults).
+    static func reducesRetention(from old: RetentionSpec, to new: RetentionSpec) -> Bool {
+        func reduced(_ a: Int?, _ b: Int?) -> Bool {
+            guard let a else { return false }
+            guard let b else { return true }
+            return b < a
+        }
+        if reduced(old.daily?.count, new.daily?.count) { return true }
+        if reduced(old.weekly?.count, new.weekly?.count) { return true }
+        if reduced(old.monthly?.count, new.monthly?.count) { return true }
+        if reduced(old.yearly?.count, new.yearly?.count) { return true }
+        if let o = old.weekly, let n = new.weekly, !Set(o.weekdays).isSubset(of: Set(n.weekdays)) { return true }
+        if let o = old.monthly, let n = new.monthly, o != n, !(n.count >= o.count && covers(n, o)) { return true }
+        if let o = old.yearly, let n = new.yearly, o != n, !(n.count >= o.count && covers(n, o)) { return true }
+        return false
+    }
+
+    /// Whether every day that rule `old` selects is also selected by `new`.
+    private static func covers(_ new: CalendarRetention, _ old: CalendarRetention) -> Bool {
+        let months = new.months.isEmpty || Set(old.months).isSubset(of: Set(new.months))
+        let days = Set(old.days).isSubset(of: Set(new.days)) && (!old.includeLastDay || new.includeLastDay)
+        let weeks = Set(old.weeks).isSubset(of: Set(new.weeks)) && Set(old.weekdays).isSubset(of: Set(new.weekdays))
+        return months && days && weeks
+    }
+}

@@ -1,0 +1,259 @@
+import CofferModel
+import CofferSnapshot
+import Foundation
+import GRDB
+
+/// How to stop protecting a VM.
+public enum StopProtectionMode: String, Codable, Sendable, Hashable {
+    /// Stop protection and retain data for ever (`ProtectionStopped`).
+    case retainForever
+    /// Stop protection and retain data as per policy (`BackupsSuspended`; immutable vaults only).
+    case retainAsPerPolicy
+}
+
+extension Platform {
+    // MARK: Protection
+
+    /// The most VMs a vault protects.
+    static let vmsPerVault = 1000
+
+    /// The Key Vault permissions the Backup Management Service needs for an ADE VM: secrets Get, List, Backup,
+    /// and with a KEK keys Get, List, Backup too.
+    static func requiredBackupPermissions(_ encryption: VMEncryptionRecord) -> (keys: Set<KeyPermission>, secrets: Set<SecretPermission>) {
+        guard encryption.type == "ade" else { return ([], []) }
+        return (encryption.kek == nil ? [] : [.get, .list, .backup], [.get, .list, .backup])
+    }
+
+    /// Enables protection of a VM in a vault under a policy. For an ADE VM enabled by a member of the tenant,
+    /// the Backup Management Service is granted the Key Vault access it needs; a guest must grant it.
+    @discardableResult
+    public func enableProtection(
+        vm: String, vault: String, policy: String, excludeDiskLuns: [Int] = [], includeDiskLuns: [Int] = [],
+        deletionPolicy: DeletionPolicy = .retain, managedBy: String? = nil
+    ) throws -> ProtectedItemInfo {
+        try pool.write { db in
+            let vmRow = try Self.vm(db, vm)
+            let vaultRow = try Self.vault(db, vault)
+            let policyRow = try Self.policy(db, vault: vaultRow.name, name: policy)
+            if let existing = try Self.item(db, vm: vmRow.name) {
+                if existing.vault != vaultRow.name {
+                    throw PlatformError(PlatformErrorCode.vmAlreadyProtected,
+                                        "Virtual machine '\(vmRow.name)' is already registered with another recovery services vault ('\(existing.vault)')",
+                                        hint: "stop protection and delete its data in '\(existing.vault)' first; a VM is in one vault at a time")
+                }
+                if existing.state == .softDeleted {
+                    throw PlatformError(PlatformErrorCode.softDeletedItemExists,
+                                        "VM '\(vmRow.name)' has a soft-deleted backup item in vault '\(vaultRow.name)'",
+                                        hint: "undelete it, then resume protection")
+                }
+                throw PlatformError(PlatformErrorCode.resourceAlreadyExists,
+                                    "VM '\(vmRow.name)' is already protected in vault '\(vaultRow.name)'",
+                                    hint: "change its policy instead, or import the existing item")
+            }
+            guard vmRow.subscription == vaultRow.subscription, vmRow.region == vaultRow.region else {
+                throw PlatformError(PlatformErrorCode.vmAndVaultMismatch,
+                                    "VM '\(vmRow.name)' (\(vmRow.subscription), \(vmRow.region)) must be in the subscription and region of vault '\(vaultRow.name)' (\(vaultRow.subscription), \(vaultRow.region))",
+                                    hint: "use a vault in the VM's region and subscription")
+            }
+            let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM protectedItem WHERE vault = ?", arguments: [vaultRow.name]) ?? 0
+            if count >= Self.vmsPerVault {
+                throw PlatformError(PlatformErrorCode.limitExceeded, "vault '\(vaultRow.name)' already protects \(count) VMs, the most it can")
+            }
+            try Self.checkDiskSelection(db, vm: vmRow, policy: policyRow, exclude: excludeDiskLuns, include: includeDiskLuns)
+            let identity = try Self.operatorIdentity(db)
+            if vmRow.encryption.type == "ade", identity.type == .member, let keyVault = vmRow.encryption.keyVault {
+                let needed = Self.requiredBackupPermissions(vmRow.encryption)
+                try KeyVaultStore.grant(db, keyVault: keyVault, objectID: Self.backupManagementServiceObjectID,
+                                        keys: needed.keys, secrets: needed.secrets)
+            }
+            let now = try Self.now(db)
+            let row = ProtectedItemRow(
+                vm: vmRow.name, vault: vaultRow.name, policy: policyRow.name, state: .irPending, deletionPolicy: deletionPolicy,
+                excludeDiskLuns: excludeDiskLuns.sorted(), includeDiskLuns: includeDiskLuns.sorted(), managedBy: managedBy,
+                created: now, scheduledThrough: now, lastBackup: nil, deletedAt: nil, purgeAt: nil)
+            try row.insert(db)
+            return try Self.itemInfo(db, row)
+        }
+    }
+
+    /// Selective disk backup: LUNs must exist, include and exclude are exclusive, and ADE VMs under a Standard
+    /// policy cannot exclude disks.
+    static func checkDiskSelection(_ db: Database, vm: VMRow, policy: PolicyRow, exclude: [Int], include: [Int]) throws {
+        if !exclude.isEmpty && !include.isEmpty {
+            throw PlatformError(PlatformErrorCode.invalidConfigureProtectionRequest,
+                                "give either the disks to exclude or the disks to include, not both")
+        }
+        let luns = Set(try disks(db, vm: vm.name).compactMap { $0.lun >= 0 ? $0.lun : nil })
+        for lun in exclude + include where !luns.contains(lun) {
+            throw PlatformError(PlatformErrorCode.invalidConfigureProtectionRequest, "VM '\(vm.name)' has no data disk at LUN \(lun)")
+        }
+        if vm.encryption.type == "ade" && policy.spec.policyType == .standard && !(exclude.isEmpty && include.isEmpty) {
+            throw PlatformError(PlatformErrorCode.encryptedVMNotSupportedWithDiskExclusion,
+                                "disk exclusion is not supported for encrypted VMs with a Standard policy (VM '\(vm.name)')",
+                                hint: "back up every disk of the VM")
+        }
+    }
+
+    /// Moves a protected VM to another policy of its vault (Standard to Enhanced is allowed, not the reverse),
+    /// and changes its disk selection.
+    @discardableResult
+    public func changeProtection(vm: String, policy: String, excludeDiskLuns: [Int]? = nil, includeDiskLuns: [Int]? = nil,
+                                 deletionPolicy: DeletionPolicy? = nil) throws -> ProtectedItemInfo {
+        try pool.write { db in
+            guard var row = try Self.item(db, vm: vm), row.state != .softDeleted else {
+                throw Self.notProtected(vm)
+            }
+            let vmRow = try Self.vm(db, row.vm)
+            let vault = try Self.vault(db, row.vault)
+            let newPolicy = try Self.policy(db, vault: row.vault, name: policy)
+            if let oldName = row.policy, oldName != newPolicy.name,
+                let old = try PolicyRow.fetchOne(db, sql: "SELECT * FROM policy WHERE vault = ? AND name = ?", arguments: [row.vault, oldName]) {
+                if old.spec.policyType == .enhanced && newPolicy.spec.policyType == .standard {
+                    throw PlatformError(PlatformErrorCode.policyTypeChangeNotAllowed,
+                                        "VM '\(row.vm)' is protected by an Enhanced policy and cannot move to a Standard one",
+                                        hint: "choose an Enhanced policy")
+                }
+                if vault.spec.immutability != .disabled && PolicyRules.reducesRetention(from: old.spec.retention, to: newPolicy.spec.retention) {
+                    throw PlatformError(PlatformErrorCode.deleteBackupItemOnImmutableItem,
+                                        "vault '\(vault.name)' is immutable: moving VM '\(row.vm)' to policy '\(newPolicy.name)' would reduce its retention",
+                                        hint: "choose a policy that keeps recovery points at least as long")
+                }
+            }
+            let exclude = excludeDiskLuns ?? row.excludeDiskLuns
+            let include = includeDiskLuns ?? row.includeDiskLuns
+            try Self.checkDiskSelection(db, vm: vmRow, policy: newPolicy, exclude: exclude, include: include)
+            row.policy = newPolicy.name
+            row.excludeDiskLuns = exclude.sorted()
+            row.includeDiskLuns = include.sorted()
+            if let deletionPolicy { row.deletionPolicy = deletionPolicy }
+            try row.update(db)
+            return try Self.itemInfo(db, row)
+        }
+    }
+
+    /// Stops protection, keeping the data for ever or as per policy.
+    @discardableResult
+    public func stopProtection(vm: String, mode: StopProtectionMode) throws -> ProtectedItemInfo {
+        try pool.write { db in
+            guard var row = try Self.item(db, vm: vm), row.state != .softDeleted else { throw Self.notProtected(vm) }
+            let vault = try Self.vault(db, row.vault)
+            switch mode {
+            case .retainForever:
+                if row.state == .protectionStopped { return try Self.itemInfo(db, row) }
+                row.state = .protectionStopped
+            case .retainAsPerPolicy:
+                guard vault.spec.immutability != .disabled else {
+                    throw PlatformError(PlatformErrorCode.backupsSuspendedNeedsImmutability,
+                                        "stop protection and retain data as per policy needs an immutable vault; '\(vault.name)' has immutability Disabled",
+                                        hint: "stop protection and retain data for ever instead")
+                }
+                if row.state == .protectionStopped {
+                    throw PlatformError(PlatformErrorCode.invalidProtectionStateTransition,
+                                        "protection of VM '\(row.vm)' is stopped with data retained for ever; resume it first")
+                }
+                row.state = .backupsSuspended
+            }
+            try row.update(db)
+            return try Self.itemInfo(db, row)
+        }
+    }
+
+    /// Resumes protection of a stopped or suspended VM, under its policy or another one.
+    @discardableResult
+    public func resumeProtection(vm: String, policy: String? = nil) throws -> ProtectedItemInfo {
+        try pool.write { db in
+            guard var row = try Self.item(db, vm: vm) else { throw Self.notProtected(vm) }
+            guard row.state == .protectionStopped || row.state == .backupsSuspended else {
+                throw PlatformError(PlatformErrorCode.invalidProtectionStateTransition,
+                                    row.state == .softDeleted
+                                        ? "the backup item of VM '\(row.vm)' is soft-deleted; undelete it first"
+                                        : "protection of VM '\(row.vm)' is not stopped (\(row.state.rawValue))")
+            }
+            guard let name = policy ?? row.policy else {
+                throw PlatformError(PlatformErrorCode.invalidConfigureProtectionRequest, "resuming protection of VM '\(row.vm)' needs a policy")
+            }
+            let policyRow = try Self.policy(db, vault: row.vault, name: name)
+            let points = try Int.fetchOne(db, sql: "SELECT count(*) FROM recoveryPoint WHERE vm = ?", arguments: [row.vm]) ?? 0
+            row.policy = policyRow.name
+            row.state = points > 0 ? .protected : .irPending
+            row.scheduledThrough = try Self.now(db)
+            try row.update(db)
+            return try Self.itemInfo(db, row)
+        }
+    }
+
+    /// Stops protection and deletes the data: the item is soft-deleted for the vault's soft-delete period,
+    /// then purged with its recovery points. Refused on an immutable vault while recovery points exist.
+    @discardableResult
+    public func deleteProtection(vm: String) throws -> ProtectedItemInfo {
+        try pool.write { db in
+            guard var row = try Self.item(db, vm: vm) else { throw Self.notProtected(vm) }
+            if row.state == .softDeleted { return try Self.itemInfo(db, row) }
+            let vault = try Self.vault(db, row.vault)
+            let points = try Int.fetchOne(db, sql: "SELECT count(*) FROM recoveryPoint WHERE vm = ?", arguments: [row.vm]) ?? 0
+            if vault.spec.immutability != .disabled && points > 0 {
+                throw PlatformError(PlatformErrorCode.deleteBackupItemOnImmutableItem,
+                                    "vault '\(vault.name)' is immutable: the backup item of VM '\(row.vm)' has \(points) recovery point(s) and its data cannot be deleted",
+                                    hint: "stop protection and retain the data instead")
+            }
+            let now = try Self.now(db)
+            row.state = .softDeleted
+            row.deletedAt = now
+            row.purgeAt = now.addingTimeInterval(TimeInterval(vault.spec.softDeleteRetentionDays) * 86400)
+            try row.update(db)
+            return try Self.itemInfo(db, row)
+        }
+    }
+
+    /// Undeletes a soft-deleted item: it returns with protection stopped and its data retained.
+    @discardableResult
+    public func undeleteProtection(vm: String) throws -> ProtectedItemInfo {
+        try pool.write { db in
+            guard var row = try Self.item(db, vm: vm) else { throw Self.notProtected(vm) }
+            guard row.state == .softDeleted else {
+                throw PlatformError(PlatformErrorCode.itemNotSoftDeleted, "the backup item of VM '\(row.vm)' is not soft-deleted")
+            }
+            row.state = .protectionStopped
+            row.deletedAt = nil
+            row.purgeAt = nil
+            try row.update(db)
+            return try Self.itemInfo(db, row)
+        }
+    }
+
+    /// Every backup item, soft-deleted ones included.
+    public func protectedItems() throws -> [ProtectedItemInfo] {
+        try pool.read { db in
+            try ProtectedItemRow.fetchAll(db, sql: "SELECT * FROM protectedItem ORDER BY vault, vm").map { try Self.itemInfo(db, $0) }
+        }
+    }
+
+    /// The backup item of a VM, or nil.
+    public func protectedItem(vm: String) throws -> ProtectedItemInfo? {
+        try pool.read { db in try Self.item(db, vm: vm).map { try Self.itemInfo(db, $0) } }
+    }
+
+    static func notProtected(_ vm: String) -> PlatformError {
+        PlatformError(PlatformErrorCode.datasourceNotPresent, "VM '\(vm)' is not protected",
+                      hint: "enable protection first (a ProtectedVM manifest, then 'coffer apply')")
+    }
+
+    static func itemInfo(_ db: Database, _ row: ProtectedItemRow) throws -> ProtectedItemInfo {
+        let vault = try Self.vault(db, row.vault)
+        let vmRow = try VMRow.fetchOne(db, key: row.vm)
+        let vaultSubscription = try SubscriptionRow.fetchOne(db, key: vault.subscription)
+        let vmSubscription = try SubscriptionRow.fetchOne(db, key: vmRow?.subscription ?? vault.subscription)
+        let vaultID = vaultID(subscriptionID: vaultSubscription?.id ?? "", resourceGroup: vault.resourceGroup, name: vault.name)
+        let group = vmRow?.resourceGroup ?? ""
+        let lastStatus = try String.fetchOne(
+            db, sql: "SELECT status FROM job WHERE vm = ? AND operation = 'Backup' AND status != 'InProgress' ORDER BY sequence DESC LIMIT 1",
+            arguments: [row.vm])
+        let points = try Int.fetchOne(db, sql: "SELECT count(*) FROM recoveryPoint WHERE vm = ?", arguments: [row.vm]) ?? 0
+        return ProtectedItemInfo(
+            vm: row.vm, id: protectedItemID(vaultID: vaultID, vmResourceGroup: group, vm: row.vm),
+            vmID: Self.vmID(subscriptionID: vmSubscription?.id ?? "", resourceGroup: group, name: row.vm), vmResourceGroup: group,
+            vault: row.vault, policy: row.policy, state: row.state, deletionPolicy: row.deletionPolicy,
+            excludeDiskLuns: row.excludeDiskLuns, includeDiskLuns: row.includeDiskLuns, managedBy: row.managedBy,
+            lastBackup: row.lastBackup, lastBackupStatus: lastStatus, recoveryPoints: points, purgeAt: row.purgeAt)
+    }
+}

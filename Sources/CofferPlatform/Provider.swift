@@ -1,0 +1,374 @@
+import CofferModel
+import Foundation
+import GRDB
+
+/// The platform as the reconciler drives it: the four manifest kinds read, created, updated and deleted
+/// through the same rules as the rest of the platform, with failures as `ProviderError`s carrying the
+/// service's error codes. What coffer creates is marked `managed-by: coffer`.
+///
+/// Ids are ARM-style. Vault names are unique in the platform, so a policy or protected item is found by
+/// its vault's name and its own; the id of a child whose vault does not exist yet has `-` as the vault's
+/// resource group.
+extension Platform: Provider {
+    /// Runs `body`, turning platform errors into provider errors.
+    func providing<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as PlatformError {
+            throw error.providerError
+        } catch let error as ProviderError {
+            throw error
+        } catch {
+            throw ProviderError(code: PlatformErrorCode.storageError, message: "the platform failed: \(error)", retryable: true)
+        }
+    }
+
+    public func resourceID(name: String, spec: ResourceSpec) throws -> String {
+        try providing {
+            try pool.read { db in
+                switch spec {
+                case .vault(let vault):
+                    let subscription = try Self.subscription(db, vault.subscription)
+                    return Self.vaultID(subscriptionID: subscription.id, resourceGroup: vault.resourceGroup, name: name)
+                case .backupPolicy(let policy):
+                    return Self.policyID(vaultID: try Self.vaultIDOrPlaceholder(db, policy.vault), name: name)
+                case .protectedVM(let protected):
+                    return Self.protectedItemID(vaultID: try Self.vaultIDOrPlaceholder(db, protected.vault),
+                                                vmResourceGroup: protected.vm.resourceGroup, vm: protected.vm.name)
+                case .keyVaultAccessPolicy(let access):
+                    let keyVaultID: String
+                    if let row = try KeyVaultRow.fetchOne(db, sql: "SELECT * FROM keyVault WHERE lower(name) = lower(?)", arguments: [access.keyVault]) {
+                        let subscription = try Self.subscription(db, row.subscription)
+                        keyVaultID = Self.keyVaultID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name)
+                    } else {
+                        keyVaultID = Self.keyVaultID(subscriptionID: try Self.defaultSubscription(db).id, resourceGroup: "-", name: access.keyVault)
+                    }
+                    return Self.accessPolicyID(keyVaultID: keyVaultID, objectID: Self.objectID(of: access.principal))
+                }
+            }
+        }
+    }
+
+    static func vaultIDOrPlaceholder(_ db: Database, _ vault: String) throws -> String {
+        if let row = try VaultRow.fetchOne(db, sql: "SELECT * FROM vault WHERE lower(name) = lower(?)", arguments: [vault]) {
+            let subscription = try Self.subscription(db, row.subscription)
+            return vaultID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name)
+        }
+        return vaultID(subscriptionID: try defaultSubscription(db).id, resourceGroup: "-", name: vault)
+    }
+
+    /// The segment after `marker` in an id (case-insensitive), up to the next `/`.
+    static func segment(_ id: String, after marker: String) -> String? {
+        guard let range = id.range(of: "/\(marker)/", options: .caseInsensitive) else { return nil }
+        return id[range.upperBound...].split(separator: "/", maxSplits: 1).first.map(String.init)
+    }
+
+    public func read(kind: ResourceKind, id: String) throws -> ObservedResource? {
+        try providing {
+            try pool.read { db in
+                switch kind {
+                case .recoveryServicesVault:
+                    guard let name = Self.segment(id, after: "vaults"),
+                        let row = try VaultRow.fetchOne(db, sql: "SELECT * FROM vault WHERE lower(name) = lower(?)", arguments: [name])
+                    else { return nil }
+                    return try Self.observedVault(db, row)
+                case .backupPolicy:
+                    guard let vault = Self.segment(id, after: "vaults"), let name = Self.segment(id, after: "backupPolicies"),
+                        let row = try PolicyRow.fetchOne(db, sql: "SELECT * FROM policy WHERE lower(vault) = lower(?) AND lower(name) = lower(?)",
+                                                         arguments: [vault, name])
+                    else { return nil }
+                    return try Self.observedPolicy(db, row)
+                case .protectedVM:
+                    guard let vault = Self.segment(id, after: "vaults"), let item = Self.segment(id, after: "protectedItems"),
+                        let vm = item.split(separator: ";").last.map(String.init),
+                        let row = try Self.item(db, vm: vm), row.vault.lowercased() == vault.lowercased(), row.state != .softDeleted
+                    else { return nil }
+                    return try Self.observedItem(db, row)
+                case .keyVaultAccessPolicy:
+                    guard let keyVault = Self.segment(id, after: "vaults"), let objectID = Self.segment(id, after: "objectId"),
+                        let row = try KeyVaultStore.accessPolicy(db, keyVault: keyVault, objectID: objectID)
+                    else { return nil }
+                    return try Self.observedAccessPolicy(db, row)
+                }
+            }
+        }
+    }
+
+    public func create(name: String, spec: ResourceSpec) throws -> ObservedResource {
+        try providing {
+            switch spec {
+            case .vault(let vault):
+                var first = vault
+                // The service cannot create a vault Locked: create it Unlocked, then lock it (as azurerm does).
+                if vault.immutability == .locked { first.immutability = .unlocked }
+                try createVault(name: name, spec: first, managedBy: ObservedResource.managedByValue)
+                if vault.immutability == .locked { try updateVault(name: name, spec: vault) }
+                return try observed(kind: .recoveryServicesVault, name: name)
+            case .backupPolicy(let policy):
+                try createPolicy(name: name, spec: policy, managedBy: ObservedResource.managedByValue)
+                return try observedPolicy(vault: policy.vault, name: name)
+            case .protectedVM(let protected):
+                let vm = try checkedVM(protected.vm)
+                if protected.protectionState == .backupsSuspended, try self.vault(named: protected.vault)?.spec.immutability == .disabled {
+                    throw PlatformError(PlatformErrorCode.backupsSuspendedNeedsImmutability,
+                                        "stop protection and retain data as per policy needs an immutable vault; '\(protected.vault)' has immutability Disabled",
+                                        hint: "use protectionState ProtectionStopped, or make the vault immutable")
+                }
+                if let existing = try protectedItem(vm: vm), existing.state == .softDeleted,
+                    existing.vault.lowercased() == protected.vault.lowercased() {
+                    // Recover the soft-deleted item and resume it, as azurerm's recover_soft_deleted_backup_protected_vm does.
+                    try undeleteProtection(vm: vm)
+                    try changeProtection(vm: vm, policy: protected.policy, excludeDiskLuns: protected.excludeDiskLuns,
+                                         includeDiskLuns: protected.includeDiskLuns, deletionPolicy: protected.deletionPolicy)
+                    try resumeProtection(vm: vm, policy: protected.policy)
+                    try pool.write { db in
+                        try db.execute(sql: "UPDATE protectedItem SET managedBy = ? WHERE vm = ?", arguments: [ObservedResource.managedByValue, vm])
+                    }
+                } else {
+                    try enableProtection(vm: vm, vault: protected.vault, policy: protected.policy,
+                                         excludeDiskLuns: protected.excludeDiskLuns, includeDiskLuns: protected.includeDiskLuns,
+                                         deletionPolicy: protected.deletionPolicy, managedBy: ObservedResource.managedByValue)
+                }
+                try applyProtectionState(vm: vm, wanted: protected.protectionState, policy: protected.policy)
+                return try observedItem(vm: vm)
+            case .keyVaultAccessPolicy(let access):
+                let objectID = Self.objectID(of: access.principal)
+                try pool.write { db in
+                    let keyVault = try Self.keyVault(db, access.keyVault)
+                    if try KeyVaultStore.accessPolicy(db, keyVault: keyVault.name, objectID: objectID) != nil {
+                        throw PlatformError(PlatformErrorCode.resourceAlreadyExists,
+                                            "key vault '\(keyVault.name)' already has an access policy for '\(access.principal)'",
+                                            hint: "import it (coffer adopts it when it matches) or update it")
+                    }
+                    let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM accessPolicy WHERE keyVault = ?", arguments: [keyVault.name]) ?? 0
+                    if count >= 1024 {
+                        throw PlatformError(PlatformErrorCode.limitExceeded, "key vault '\(keyVault.name)' already holds 1024 access policies")
+                    }
+                    try AccessPolicyRow(keyVault: keyVault.name, objectID: objectID, keyPermissions: access.keyPermissions,
+                                        secretPermissions: access.secretPermissions, managedBy: ObservedResource.managedByValue).insert(db)
+                }
+                return try observedAccessPolicy(keyVault: access.keyVault, objectID: objectID)
+            }
+        }
+    }
+
+    public func update(id: String, name: String, spec: ResourceSpec) throws -> ObservedResource {
+        try providing {
+            switch spec {
+            case .vault(let vault):
+                let current = try self.vault(named: name)?.spec
+                if current?.immutability == .disabled && vault.immutability == .locked {
+                    // Disabled goes through Unlocked to Locked.
+                    var step = vault
+                    step.immutability = .unlocked
+                    try updateVault(name: name, spec: step)
+                }
+                try updateVault(name: name, spec: vault)
+                return try observed(kind: .recoveryServicesVault, name: name)
+            case .backupPolicy(let policy):
+                try updatePolicy(name: name, spec: policy)
+                return try observedPolicy(vault: policy.vault, name: name)
+            case .protectedVM(let protected):
+                let vm = try checkedVM(protected.vm)
+                guard let item = try protectedItem(vm: vm), item.state != .softDeleted else { throw Self.notProtected(vm) }
+                guard item.vault.lowercased() == protected.vault.lowercased() else {
+                    throw PlatformError(PlatformErrorCode.vmAlreadyProtected,
+                                        "VM '\(vm)' is protected in vault '\(item.vault)'; moving it to '\(protected.vault)' needs a new item",
+                                        hint: "stop protection and delete its data in '\(item.vault)', then protect it in '\(protected.vault)'")
+                }
+                let stopped = item.state == .protectionStopped || item.state == .backupsSuspended
+                if stopped && protected.protectionState == .protected {
+                    try resumeProtection(vm: vm, policy: protected.policy)
+                }
+                try changeProtection(vm: vm, policy: protected.policy, excludeDiskLuns: protected.excludeDiskLuns,
+                                     includeDiskLuns: protected.includeDiskLuns, deletionPolicy: protected.deletionPolicy)
+                try applyProtectionState(vm: vm, wanted: protected.protectionState, policy: protected.policy)
+                return try observedItem(vm: vm)
+            case .keyVaultAccessPolicy(let access):
+                try setAccessPolicy(keyVault: access.keyVault, principal: access.principal, keyPermissions: access.keyPermissions,
+                                    secretPermissions: access.secretPermissions)
+                return try observedAccessPolicy(keyVault: access.keyVault, objectID: Self.objectID(of: access.principal))
+            }
+        }
+    }
+
+    public func delete(kind: ResourceKind, id: String, deletionPolicy: DeletionPolicy) throws {
+        try providing {
+            switch kind {
+            case .recoveryServicesVault:
+                guard let name = Self.segment(id, after: "vaults") else { throw Self.badID(id) }
+                try deleteVault(name: name)
+            case .backupPolicy:
+                guard let vault = Self.segment(id, after: "vaults"), let name = Self.segment(id, after: "backupPolicies") else {
+                    throw Self.badID(id)
+                }
+                try deletePolicy(vault: vault, name: name)
+            case .protectedVM:
+                guard let item = Self.segment(id, after: "protectedItems"), let vm = item.split(separator: ";").last.map(String.init) else {
+                    throw Self.badID(id)
+                }
+                switch deletionPolicy {
+                case .retain: try stopProtection(vm: vm, mode: .retainForever)
+                case .delete: try deleteProtection(vm: vm)
+                }
+            case .keyVaultAccessPolicy:
+                guard let keyVault = Self.segment(id, after: "vaults"), let objectID = Self.segment(id, after: "objectId") else {
+                    throw Self.badID(id)
+                }
+                try removeAccessPolicy(keyVault: keyVault, principal: .objectID(objectID))
+            }
+        }
+    }
+
+    public func virtualMachine(_ reference: VMReference) throws -> VirtualMachineFacts? {
+        try providing {
+            try pool.read { db in
+                guard let row = try VMRow.fetchOne(db, sql: "SELECT * FROM virtualMachine WHERE lower(name) = lower(?)", arguments: [reference.name]),
+                    row.resourceGroup.lowercased() == reference.resourceGroup.lowercased(),
+                    try Self.subscription(db, reference.subscription).name == row.subscription
+                else { return nil }
+                let subscription = try Self.subscription(db, row.subscription)
+                var certificateBacked = false
+                if let kek = row.encryption.kek, let keyVault = row.encryption.keyVault {
+                    certificateBacked = try KeyVaultStore.key(db, keyVault: keyVault, name: kek)?.certificateBacked ?? false
+                }
+                return VirtualMachineFacts(
+                    id: Self.vmID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name),
+                    reference: VMReference(subscription: subscription.isDefault ? nil : subscription.name, resourceGroup: row.resourceGroup,
+                                           name: row.name),
+                    subscription: row.subscription, region: row.region, os: row.os, encryption: row.encryption.kind,
+                    keyVault: row.encryption.keyVault, kekIsCertificateBacked: certificateBacked, agentState: row.agent,
+                    protectedBy: try Self.item(db, vm: row.name)?.vault)
+            }
+        }
+    }
+
+    /// A member of the tenant who enables protection of an ADE VM grants the Backup Management Service its
+    /// Key Vault access by doing so; a guest does not.
+    public func operatorGrantsKeyVaultAccess() throws -> Bool {
+        try operatorIdentity().type == .member
+    }
+
+    public func keyVault(named name: String) throws -> KeyVaultFacts? {
+        try providing {
+            try pool.read { db in
+                guard let row = try KeyVaultRow.fetchOne(db, sql: "SELECT * FROM keyVault WHERE lower(name) = lower(?)", arguments: [name]) else {
+                    return nil
+                }
+                let subscription = try Self.subscription(db, row.subscription)
+                let policies = try AccessPolicyRow.fetchAll(db, sql: "SELECT * FROM accessPolicy WHERE keyVault = ? ORDER BY objectID",
+                                                            arguments: [row.name])
+                return KeyVaultFacts(
+                    id: Self.keyVaultID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name), name: row.name,
+                    subscription: row.subscription, region: row.region,
+                    accessPolicies: policies.map { .init(objectID: $0.objectID, keyPermissions: $0.keyPermissions, secretPermissions: $0.secretPermissions) },
+                    backupManagementServiceObjectID: Self.backupManagementServiceObjectID)
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    static func badID(_ id: String) -> PlatformError {
+        PlatformError(PlatformErrorCode.invalidArgument, "'\(id)' is not an id of this kind of resource")
+    }
+
+    /// The VM a reference names, checking its resource group and subscription.
+    func checkedVM(_ reference: VMReference) throws -> String {
+        try pool.read { db in
+            let row = try Self.vm(db, reference.name)
+            let subscription = try Self.subscription(db, reference.subscription)
+            guard row.resourceGroup.lowercased() == reference.resourceGroup.lowercased(), row.subscription == subscription.name else {
+                throw PlatformError(PlatformErrorCode.resourceNotFound,
+                                    "there is no VM '\(reference.name)' in resource group '\(reference.resourceGroup)' of subscription '\(subscription.name)'",
+                                    hint: "VM '\(row.name)' is in resource group '\(row.resourceGroup)' of subscription '\(row.subscription)'")
+            }
+            return row.name
+        }
+    }
+
+    func applyProtectionState(vm: String, wanted: ProtectionState, policy: String) throws {
+        guard let item = try protectedItem(vm: vm) else { return }
+        switch wanted {
+        case .protected:
+            if item.state == .protectionStopped || item.state == .backupsSuspended { try resumeProtection(vm: vm, policy: policy) }
+        case .protectionStopped:
+            if item.state != .protectionStopped { try stopProtection(vm: vm, mode: .retainForever) }
+        case .backupsSuspended:
+            if item.state != .backupsSuspended { try stopProtection(vm: vm, mode: .retainAsPerPolicy) }
+        }
+    }
+
+    func observed(kind: ResourceKind, name: String) throws -> ObservedResource {
+        try pool.read { db in try Self.observedVault(db, try Self.vault(db, name)) }
+    }
+
+    func observedPolicy(vault: String, name: String) throws -> ObservedResource {
+        try pool.read { db in try Self.observedPolicy(db, try Self.policy(db, vault: vault, name: name)) }
+    }
+
+    func observedItem(vm: String) throws -> ObservedResource {
+        try pool.read { db in
+            guard let row = try Self.item(db, vm: vm) else { throw Self.notProtected(vm) }
+            return try Self.observedItem(db, row)
+        }
+    }
+
+    func observedAccessPolicy(keyVault: String, objectID: String) throws -> ObservedResource {
+        try pool.read { db in
+            guard let row = try KeyVaultStore.accessPolicy(db, keyVault: keyVault, objectID: objectID) else {
+                throw PlatformError(PlatformErrorCode.resourceNotFound, "key vault '\(keyVault)' has no access policy for '\(objectID)'")
+            }
+            return try Self.observedAccessPolicy(db, row)
+        }
+    }
+
+    static func managedTags(_ managedBy: String?) -> [String: String] {
+        managedBy.map { [ObservedResource.managedByTag: $0] } ?? [:]
+    }
+
+    static func observedVault(_ db: Database, _ row: VaultRow) throws -> ObservedResource {
+        let info = try vaultInfo(db, row)
+        var computed = ["registeredItems": String(info.registeredItems),
+                        "storageRedundancyLocked": String(info.registeredItems > 0)]
+        if let identity = info.identityPrincipalID { computed["identityPrincipalId"] = identity }
+        return ObservedResource(id: info.id, spec: .vault(info.spec), name: info.name, tags: info.tags, computed: computed)
+    }
+
+    static func observedPolicy(_ db: Database, _ row: PolicyRow) throws -> ObservedResource {
+        let info = try policyInfo(db, row)
+        return ObservedResource(id: info.id, spec: .backupPolicy(info.spec), name: info.name, tags: managedTags(row.managedBy),
+                                computed: ["protectedItems": String(info.protectedItems)])
+    }
+
+    static func observedItem(_ db: Database, _ row: ProtectedItemRow) throws -> ObservedResource {
+        let info = try itemInfo(db, row)
+        let vm = try VMRow.fetchOne(db, key: row.vm)
+        let subscription = try vm.map { try Self.subscription(db, $0.subscription) }
+        let state: ProtectionState = switch row.state {
+        case .protectionStopped: .protectionStopped
+        case .backupsSuspended: .backupsSuspended
+        default: .protected
+        }
+        let spec = ProtectedVMSpec(
+            vm: VMReference(subscription: subscription?.isDefault == false ? subscription?.name : nil, resourceGroup: info.vmResourceGroup,
+                            name: row.vm),
+            vault: row.vault, policy: row.policy ?? "", protectionState: state, deletionPolicy: row.deletionPolicy,
+            excludeDiskLuns: row.excludeDiskLuns, includeDiskLuns: row.includeDiskLuns)
+        var computed = ["protectionStatus": row.state.rawValue, "recoveryPoints": String(info.recoveryPoints), "vmId": info.vmID]
+        if let status = info.lastBackupStatus { computed["lastBackupStatus"] = status }
+        if let last = info.lastBackup { computed["lastBackupTime"] = formatISO8601(last) }
+        return ObservedResource(id: info.id, spec: .protectedVM(spec), name: row.vm, tags: managedTags(row.managedBy), computed: computed)
+    }
+
+    static func observedAccessPolicy(_ db: Database, _ row: AccessPolicyRow) throws -> ObservedResource {
+        let keyVault = try Self.keyVault(db, row.keyVault)
+        let subscription = try Self.subscription(db, keyVault.subscription)
+        let id = accessPolicyID(keyVaultID: keyVaultID(subscriptionID: subscription.id, resourceGroup: keyVault.resourceGroup, name: keyVault.name),
+                                objectID: row.objectID)
+        let principal: Principal = row.objectID == backupManagementServiceObjectID ? .backupManagementService : .objectID(row.objectID)
+        let spec = KeyVaultAccessPolicySpec(keyVault: keyVault.name, principal: principal, keyPermissions: row.keyPermissions,
+                                            secretPermissions: row.secretPermissions)
+        return ObservedResource(id: id, spec: .keyVaultAccessPolicy(spec), name: row.objectID, tags: managedTags(row.managedBy))
+    }
+}

@@ -1,0 +1,309 @@
+import CofferModel
+import Foundation
+import GRDB
+
+// The rows of the platform database. Nested values (tags, specs, disk lists) are stored as JSON by GRDB.
+
+struct SubscriptionRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "subscription"
+    var name: String
+    var id: String
+    var isDefault: Bool
+}
+
+struct ResourceGroupRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "resourceGroup"
+    var subscription: String
+    var name: String
+    var region: String
+}
+
+struct KeyVaultRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "keyVault"
+    var name: String
+    var subscription: String
+    var resourceGroup: String
+    var region: String
+    var enabledForDiskEncryption: Bool
+    var softDelete: Bool
+    var softDeleteRetentionDays: Int
+    var purgeProtection: Bool
+}
+
+struct KeyRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "keyVaultKey"
+    var keyVault: String
+    var name: String
+    var version: String
+    var keyType: String
+    var bits: Int
+    var certificateBacked: Bool
+    /// SubjectPublicKeyInfo DER.
+    var publicKey: Data
+    /// The PKCS#8 private key sealed under the HSM's key-wrapping key.
+    var wrappedPrivateKey: Data
+    var tags: [String: String]
+    var created: Date
+    var deletedAt: Date?
+    var scheduledPurge: Date?
+}
+
+struct SecretRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "keyVaultSecret"
+    var keyVault: String
+    var name: String
+    var version: String
+    var contentType: String?
+    var tags: [String: String]
+    /// The value sealed with AES-256-GCM under the HSM's secret key.
+    var sealedValue: Data
+    var created: Date
+    var deletedAt: Date?
+    var scheduledPurge: Date?
+}
+
+struct AccessPolicyRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "accessPolicy"
+    var keyVault: String
+    var objectID: String
+    var keyPermissions: [KeyPermission]
+    var secretPermissions: [SecretPermission]
+    var managedBy: String?
+}
+
+struct DiskEncryptionSetRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "diskEncryptionSet"
+    var name: String
+    var subscription: String
+    var resourceGroup: String
+    var region: String
+    var keyVault: String
+    var key: String
+    var identityObjectID: String
+}
+
+/// How a VM is encrypted, as stored.
+struct VMEncryptionRecord: Codable, Hashable {
+    /// `sse-pmk`, `sse-cmk` or `ade`.
+    var type: String
+    var diskEncryptionSet: String?
+    var keyVault: String?
+    var kek: String?
+    var aadClientID: String?
+    /// The secret that holds the BEK in the key vault (a GUID) and its version.
+    var bekSecret: String?
+    var bekVersion: String?
+    /// The KEK version the BEK was wrapped with.
+    var kekVersion: String?
+    /// The guest's own copy of its BEK (as on BitLocker's BEK volume or Linux's BEK disk), sealed under the
+    /// HSM's key so it is never stored in plaintext.
+    var sealedBEK: Data?
+
+    var kind: VMEncryptionKind {
+        switch type {
+        case "sse-cmk": .sseCustomerKey
+        case "ade": kek == nil ? .adeBEKOnly : .adeBEKAndKEK
+        default: .ssePlatformKey
+        }
+    }
+}
+
+struct VMRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "virtualMachine"
+    var name: String
+    var subscription: String
+    var resourceGroup: String
+    var region: String
+    var os: String
+    var agent: String
+    var encryption: VMEncryptionRecord
+    var created: Date
+    /// The recovery point a VM created by a restore came from.
+    var restoredFrom: String?
+}
+
+struct DiskRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "disk"
+    var vm: String
+    /// -1 for the OS disk.
+    var lun: Int
+    var name: String
+    var sizeGiB: Int
+    var managed: Bool
+    /// The block device's directory, relative to the state directory.
+    var path: String
+    /// `platform` (sealed under the HSM) or `customer` (RSA-OAEP-256 under the disk encryption set's key).
+    var keyWrapping: String
+    var wrappedKey: Data
+    var diskEncryptionSet: String?
+
+    var slot: DiskSlot { DiskSlot(storedValue: lun) }
+}
+
+struct VaultRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "vault"
+    var name: String
+    var subscription: String
+    var resourceGroup: String
+    var region: String
+    var spec: VaultSpec
+    /// The system-assigned identity's object id, when the vault has one.
+    var identityObjectID: String?
+    /// `platform` or `customer`.
+    var keyWrapping: String
+    var wrappedMasterKey: Data
+    /// The vault store's directory, relative to the state directory.
+    var storePath: String
+    /// Who created the vault (`coffer`), shown as the `managed-by` tag.
+    var managedBy: String?
+    var created: Date
+}
+
+struct PolicyRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "policy"
+    var vault: String
+    var name: String
+    var spec: BackupPolicySpec
+    var managedBy: String?
+    var created: Date
+}
+
+/// The protection states of a backup item, including those the manifests cannot ask for.
+public enum ItemState: String, Codable, Sendable, Hashable, CaseIterable {
+    /// Protection enabled, no recovery point yet.
+    case irPending = "IRPending"
+    case protected = "Protected"
+    /// Stopped, data retained forever.
+    case protectionStopped = "ProtectionStopped"
+    /// Stopped, data retained as per policy (immutable vaults).
+    case backupsSuspended = "BackupsSuspended"
+    /// Stopped with data deleted: kept for the vault's soft-delete period, then purged.
+    case softDeleted = "SoftDeleted"
+}
+
+struct ProtectedItemRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "protectedItem"
+    var vm: String
+    var vault: String
+    var policy: String?
+    var state: ItemState
+    var deletionPolicy: DeletionPolicy
+    var excludeDiskLuns: [Int]
+    var includeDiskLuns: [Int]
+    var managedBy: String?
+    var created: Date
+    /// Scheduled backups up to this time have been run (or skipped).
+    var scheduledThrough: Date
+    var lastBackup: Date?
+    var deletedAt: Date?
+    var purgeAt: Date?
+}
+
+public enum JobStatus: String, Codable, Sendable, Hashable {
+    case inProgress = "InProgress"
+    case completed = "Completed"
+    case failed = "Failed"
+}
+
+struct JobRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "job"
+    var id: String
+    /// `Backup` or `Restore`.
+    var operation: String
+    var vm: String
+    var vault: String
+    var status: JobStatus
+    var start: Date
+    var end: Date?
+    var bytesTransferred: Int64
+    var errorCode: String?
+    var errorMessage: String?
+    var recoveryPoint: String?
+    /// Step-by-step state: snapshots taken, output paths, the trigger, and what crash recovery needs.
+    var details: [String: String]
+    /// Insertion order, for stable listings.
+    var sequence: Int64
+}
+
+/// One disk of a recovery point.
+struct RecoveryPointDisk: Codable, Hashable {
+    var lun: Int
+    var name: String
+    var sizeGiB: Int
+    var managed: Bool
+    /// The device the snapshot is on, relative to the state directory.
+    var devicePath: String
+    var snapshot: String
+    /// SHA-256 (hex) of the guest's view of the disk at snapshot time (see ``GuestChecksum``).
+    var checksum: String
+
+    var slot: DiskSlot { DiskSlot(storedValue: lun) }
+    /// The disk's name inside the vault store: `os` or `lunN`.
+    var storeName: String { lun < 0 ? "os" : "lun\(lun)" }
+}
+
+/// What an ADE VM's recovery point keeps about its keys: where they were, and Key Vault backup blobs of
+/// the BEK secret and the KEK, sealed under the vault's key.
+struct RecoveryPointEncryption: Codable, Hashable {
+    var os: String
+    var keyVault: String
+    var secretName: String
+    var secretVersion: String
+    var secretURL: String
+    var kekName: String?
+    var kekVersion: String?
+    var kekURL: String?
+    /// The secret's Key Vault backup: its value, content type and tags, sealed under the vault's key.
+    var secretBackup: Data
+    /// The key's Key Vault backup: its material, sealed under the vault's key.
+    var keyBackup: Data?
+}
+
+struct RecoveryPointRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "recoveryPoint"
+    var id: String
+    var vm: String
+    var vault: String
+    var time: Date
+    /// `Scheduled` or `OnDemand`.
+    var type: String
+    /// The expiry given to an on-demand backup.
+    var explicitExpiry: Date?
+    var snapshotPresent: Bool
+    var snapshotExpiry: Date
+    /// The recovery point's id in the vault store once transferred.
+    var vaultPoint: String?
+    var transferToVault: Bool
+    var disks: [RecoveryPointDisk]
+    var encryption: RecoveryPointEncryption?
+    var jobID: String
+    var sequence: Int64
+
+    /// The recovery point's tier: `Snapshot`, `Snapshot and vault` or `Vault`.
+    var tier: String {
+        switch (snapshotPresent, vaultPoint != nil) {
+        case (true, false): "Snapshot"
+        case (true, true): "Snapshot and vault"
+        default: "Vault"
+        }
+    }
+}
+
+struct RestoredDiskRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "restoredDisk"
+    var name: String
+    var subscription: String
+    var resourceGroup: String
+    var region: String
+    /// `ManagedDisk` or `PageBlob` (an unmanaged disk restored to a storage account).
+    var kind: String
+    var path: String
+    var sizeGiB: Int
+    var wrappedKey: Data
+    var sourceVM: String
+    var lun: Int
+    var recoveryPoint: String
+    var jobID: String
+    var encryption: RecoveryPointEncryption?
+    var created: Date
+}

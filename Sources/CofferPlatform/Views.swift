@@ -1,0 +1,223 @@
+import CofferModel
+import Foundation
+
+// What the platform shows of its resources: value types for `get`, `platform show` and the tests. None of
+// them holds a secret value or key material.
+
+/// A Recovery Services vault.
+public struct VaultInfo: Codable, Sendable, Hashable {
+    public var name: String
+    public var id: String
+    /// The vault's settings, normalised as the manifests write them (`subscription` nil for the default one,
+    /// the tags as declared).
+    public var spec: VaultSpec
+    /// Every tag on the vault: the declared ones, and `managed-by: coffer` when coffer created it.
+    public var tags: [String: String]
+    /// Backup items registered in the vault, soft-deleted ones included.
+    public var registeredItems: Int
+    /// The object id of the vault's system-assigned identity, when it has one.
+    public var identityPrincipalID: String?
+}
+
+/// A VM backup policy.
+public struct PolicyInfo: Codable, Sendable, Hashable {
+    public var name: String
+    public var id: String
+    public var spec: BackupPolicySpec
+    public var managedBy: String?
+    /// Items that use the policy.
+    public var protectedItems: Int
+}
+
+/// A protected VM (a backup item).
+public struct ProtectedItemInfo: Codable, Sendable, Hashable {
+    public var vm: String
+    public var id: String
+    public var vmID: String
+    public var vmResourceGroup: String
+    public var vault: String
+    public var policy: String?
+    public var state: ItemState
+    public var deletionPolicy: DeletionPolicy
+    public var excludeDiskLuns: [Int]
+    public var includeDiskLuns: [Int]
+    public var managedBy: String?
+    public var lastBackup: Date?
+    /// `Completed` or `Failed`: how the latest backup job ended.
+    public var lastBackupStatus: String?
+    public var recoveryPoints: Int
+    /// When a soft-deleted item is purged for good.
+    public var purgeAt: Date?
+}
+
+/// A Key Vault access policy.
+public struct AccessPolicyInfo: Codable, Sendable, Hashable {
+    public var keyVault: String
+    public var id: String
+    public var objectID: String
+    /// `Backup Management Service`, `operator`, a disk encryption set or vault identity, or nil.
+    public var principalName: String?
+    public var keyPermissions: [KeyPermission]
+    public var secretPermissions: [SecretPermission]
+    public var managedBy: String?
+}
+
+/// A recovery point.
+public struct RecoveryPointSummary: Codable, Sendable, Hashable {
+    public struct Disk: Codable, Sendable, Hashable {
+        public var disk: DiskSlot
+        public var sizeGiB: Int
+        public var managed: Bool
+        /// The guest-view checksum recorded at snapshot time.
+        public var checksum: String
+    }
+
+    public var id: String
+    public var vm: String
+    public var vault: String
+    public var time: Date
+    /// `Scheduled` or `OnDemand`.
+    public var type: String
+    /// `Snapshot`, `Snapshot and vault` or `Vault`.
+    public var tier: String
+    /// When the point expires under its policy or its on-demand expiry; nil when it is kept for ever.
+    public var expiry: Date?
+    public var disks: [Disk]
+    /// Whether the point holds the backed-up BEK (and KEK) of an ADE VM.
+    public var hasKeyBackup: Bool
+}
+
+/// A backup or restore job.
+public struct JobInfo: Codable, Sendable, Hashable {
+    public var id: String
+    /// `Backup` or `Restore`.
+    public var operation: String
+    public var vm: String
+    public var vault: String
+    public var status: JobStatus
+    public var start: Date
+    public var end: Date?
+    public var bytesTransferred: Int64
+    public var errorCode: String?
+    public var errorMessage: String?
+    public var recoveryPoint: String?
+    /// `Scheduled` or `OnDemand` for a backup; the mode for a restore.
+    public var trigger: String?
+}
+
+/// A key or a secret of a key vault (never its value).
+public struct KeyVaultObjectInfo: Codable, Sendable, Hashable {
+    public var name: String
+    public var version: String
+    /// `key` or `secret`.
+    public var kind: String
+    public var contentType: String?
+    public var keyType: String?
+    public var bits: Int?
+    public var certificateBacked: Bool?
+    public var tags: [String: String]
+    public var deleted: Bool
+    public var scheduledPurge: Date?
+}
+
+/// A key vault.
+public struct KeyVaultInfo: Codable, Sendable, Hashable {
+    public var name: String
+    public var id: String
+    public var subscription: String
+    public var resourceGroup: String
+    public var region: String
+    public var enabledForDiskEncryption: Bool
+    public var softDelete: Bool
+    public var softDeleteRetentionDays: Int
+    public var purgeProtection: Bool
+    public var objects: [KeyVaultObjectInfo]
+    public var accessPolicies: [AccessPolicyInfo]
+}
+
+/// A disk of a VM.
+public struct DiskInfo: Codable, Sendable, Hashable {
+    public var disk: DiskSlot
+    public var name: String
+    public var sizeGiB: Int
+    public var managed: Bool
+    /// `EncryptionAtRestWithPlatformKey` or `EncryptionAtRestWithCustomerKey`.
+    public var encryptionAtRest: String
+    public var diskEncryptionSet: String?
+}
+
+/// A virtual machine.
+public struct VirtualMachineInfo: Codable, Sendable, Hashable {
+    public var name: String
+    public var id: String
+    public var subscription: String
+    public var resourceGroup: String
+    public var region: String
+    public var os: String
+    public var agent: String
+    public var encryption: VMEncryptionKind
+    public var keyVault: String?
+    public var kek: String?
+    public var bekSecretURL: String?
+    public var aadClientID: String?
+    public var disks: [DiskInfo]
+    public var protectedBy: String?
+    public var restoredFrom: String?
+}
+
+/// A disk created by a restore (a managed disk, or a page blob for an unmanaged one).
+public struct RestoredDiskInfo: Codable, Sendable, Hashable {
+    public var name: String
+    public var id: String
+    public var resourceGroup: String
+    public var region: String
+    /// `ManagedDisk` or `PageBlob`.
+    public var kind: String
+    public var sizeGiB: Int
+    public var sourceVM: String
+    public var disk: DiskSlot
+    public var recoveryPoint: String
+    public var jobID: String
+    /// For an ADE VM's disk: the secret URL of the BEK it needs (and the KEK's URL).
+    public var bekSecretURL: String?
+    public var kekURL: String?
+}
+
+/// Everything the platform holds, for `coffer platform show` (never secret values).
+public struct PlatformOverview: Codable, Sendable, Hashable {
+    public struct Subscription: Codable, Sendable, Hashable {
+        public var name: String
+        public var id: String
+        public var isDefault: Bool
+    }
+
+    public struct ResourceGroup: Codable, Sendable, Hashable {
+        public var subscription: String
+        public var name: String
+        public var region: String
+    }
+
+    public struct DiskEncryptionSet: Codable, Sendable, Hashable {
+        public var name: String
+        public var resourceGroup: String
+        public var region: String
+        public var keyVault: String
+        public var key: String
+        public var identityPrincipalID: String
+    }
+
+    public var tenant: String
+    public var clock: Date
+    public var operatorIdentity: World.OperatorIdentity
+    public var backupManagementServiceObjectID: String
+    public var subscriptions: [Subscription]
+    public var regions: [String]
+    public var resourceGroups: [ResourceGroup]
+    public var keyVaults: [KeyVaultInfo]
+    public var diskEncryptionSets: [DiskEncryptionSet]
+    public var virtualMachines: [VirtualMachineInfo]
+    public var vaults: [VaultInfo]
+    public var policies: [PolicyInfo]
+    public var protectedItems: [ProtectedItemInfo]
+    public var restoredDisks: [RestoredDiskInfo]
+}

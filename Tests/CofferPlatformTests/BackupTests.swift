@@ -1,0 +1,117 @@
+import CofferCrypto
+import CofferModel
+import CofferSnapshot
+import CofferTestSupport
+import Foundation
+@testable import CofferPlatform
+import Testing
+
+@Suite struct BackupTests {
+    @Test func anOnDemandBackupMakesASnapshotThenAVaultPoint() throws {
+        let (platform, directory) = try TestWorld.platform()
+        defer { withExtendedLifetime(directory) {} }
+        try TestWorld.withVault(platform)
+        try TestWorld.grantBackupAccess(platform)
+        try platform.enableProtection(vm: "win-ade", vault: "rsv-east", policy: "daily")
+        let job = try platform.backup(vm: "win-ade")
+        #expect(job.status == .completed && job.operation == "Backup" && job.trigger == "OnDemand")
+        #expect(job.bytesTransferred > 270_000)
+        let point = try #require(try platform.recoveryPoints(vm: "win-ade").first)
+        #expect(point.id == job.recoveryPoint)
+        #expect(point.tier == "Snapshot and vault")
+        #expect(point.hasKeyBackup)
+        #expect(point.expiry == (try platform.now()).addingTimeInterval(30 * 86400))
+        #expect(point.disks.map(\.checksum) == [try platform.guestChecksum(vm: "win-ade", disk: .os),
+                                                 try platform.guestChecksum(vm: "win-ade", disk: .lun(0))])
+        // The vault point carries the checksums and the sealed key backups in its metadata.
+        let (store, masterKey) = try platform.pool.read { db -> (VaultRow, CofferCrypto.SecureBytes) in
+            let vault = try Platform.vault(db, "rsv-east")
+            return (vault, try Platform.vaultMasterKey(db, vault, hsm: platform.hsm))
+        }
+        let info = try #require(try platform.openStore(store, masterKey: masterKey).recoveryPoints().first)
+        #expect(info.metadata["coffer.recoveryPoint"] == point.id)
+        #expect(info.metadata["coffer.checksum.os"] == point.disks[0].checksum)
+        let encryption = try #require(info.metadata["coffer.encryption"])
+        #expect(encryption.contains("secretBackup") && encryption.contains("keyBackup"))
+        // An explicit retain-until date, and a second backup that moves only what changed.
+        try platform.writeGuest(vm: "win-ade", disk: .os, offset: 300_000, bytes: GuestData.bytes(seed: 9, count: 5000))
+        let until = Fixtures.date("2026-06-01T00:00:00Z")
+        let second = try platform.backup(vm: "win-ade", retainUntil: until)
+        #expect(second.bytesTransferred > 0 && second.bytesTransferred <= 2 * 65536)
+        #expect(try platform.recoveryPoints(vm: "win-ade").last?.expiry == until)
+        expectCode("InvalidArgument") { try platform.backup(vm: "win-ade", retainUntil: Fixtures.date("2026-01-01T00:00:00Z")) }
+    }
+
+    @Test func preconditionsFailTheJobWithTheServiceCodes() throws {
+        let (platform, directory) = try TestWorld.platform()
+        defer { withExtendedLifetime(directory) {} }
+        try TestWorld.withVault(platform)
+        expectCode("UserErrorBcmDatasourceNotPresent") { try platform.backup(vm: "lnx-pmk") }
+        for vm in ["lnx-pmk", "win-ade", "lnx-big", "win-cert"] {
+            try platform.enableProtection(vm: vm, vault: "rsv-east", policy: "daily")
+        }
+        try platform.setAgentState(vm: "lnx-pmk", .stopped)
+        expectCode("UserErrorGuestAgentStatusUnavailable") { try platform.backup(vm: "lnx-pmk") }
+        try platform.setAgentState(vm: "lnx-pmk", .absent)
+        expectCode("UserErrorGuestAgentStatusUnavailable") { try platform.backup(vm: "lnx-pmk") }
+        try platform.setAgentState(vm: "lnx-pmk", .running)
+        #expect(try platform.backup(vm: "lnx-pmk").status == .completed)
+        expectCode("UserErrorUnsupportedDiskSize") { try platform.backup(vm: "lnx-big") }
+        // Without the access policy; then with secrets only, which a KEK VM needs keys for too.
+        expectCode("UserErrorKeyVaultPermissionsNotConfigured") { try platform.backup(vm: "win-ade") }
+        try platform.setAccessPolicy(keyVault: "kv-east", principal: .backupManagementService, keyPermissions: [],
+                                     secretPermissions: [.get, .list, .backup])
+        expectCode("UserErrorKeyVaultPermissionsNotConfigured") { try platform.backup(vm: "win-ade") }
+        try TestWorld.grantBackupAccess(platform)
+        expectCode("UserErrorCertificateBackedKeyNotSupported") { try platform.backup(vm: "win-cert") }
+        let secret = try #require(try platform.virtualMachines().first { $0.name == "win-ade" }?.bekSecretURL?.split(separator: "/").dropLast().last)
+        try platform.deleteSecret(keyVault: "kv-east", name: String(secret))
+        expectCode("UserErrorKeyVaultSecretDoesNotExist") { try platform.backup(vm: "win-ade") }
+        try platform.recoverDeleted(keyVault: "kv-east", name: String(secret))
+        try platform.deleteKey(keyVault: "kv-east", name: "kek")
+        expectCode("UserErrorKeyVaultKeyDoesNotExist") { try platform.backup(vm: "win-ade") }
+        try platform.recoverDeleted(keyVault: "kv-east", name: "kek")
+        #expect(try platform.backup(vm: "win-ade").status == .completed)
+        // Every failed attempt is a failed job with its code.
+        let failed = try platform.jobs().filter { $0.status == .failed }.map { $0.errorCode ?? "" }
+        #expect(failed == ["UserErrorGuestAgentStatusUnavailable", "UserErrorGuestAgentStatusUnavailable", "UserErrorUnsupportedDiskSize",
+                           "UserErrorKeyVaultPermissionsNotConfigured", "UserErrorKeyVaultPermissionsNotConfigured",
+                           "UserErrorCertificateBackedKeyNotSupported", "UserErrorKeyVaultSecretDoesNotExist",
+                           "UserErrorKeyVaultKeyDoesNotExist"])
+        #expect(try platform.protectedItem(vm: "lnx-big")?.lastBackupStatus == "Failed")
+    }
+
+    @Test func aSecondBackupWhileOneIsInProgressIsRefused() throws {
+        let (platform, directory) = try TestWorld.platform()
+        defer { withExtendedLifetime(directory) {} }
+        try TestWorld.withVault(platform)
+        try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "daily")
+        nonisolated(unsafe) var nested: (any Error)?
+        nonisolated(unsafe) var asked = false
+        try platform.backup(vm: "lnx-pmk") { _, _ in
+            guard !asked else { return }
+            asked = true
+            do { try platform.backup(vm: "lnx-pmk") } catch { nested = error }
+        }
+        #expect(asked)
+        #expect((nested as? PlatformError)?.code == "UserErrorBackupOperationInProgress")
+        #expect((nested as? PlatformError)?.retryable == true)
+        // Once the first finished, the next one runs.
+        #expect(try platform.backup(vm: "lnx-pmk").status == .completed)
+    }
+
+    @Test func everyDiskKindIsBackedUp() throws {
+        let (platform, directory) = try TestWorld.platform()
+        defer { withExtendedLifetime(directory) {} }
+        try TestWorld.withVault(platform)
+        try TestWorld.grantBackupAccess(platform)
+        for vm in ["lnx-ade", "win-cmk", "lnx-unmanaged"] {
+            try platform.enableProtection(vm: vm, vault: "rsv-east", policy: "daily")
+            #expect(try platform.backup(vm: vm).status == .completed)
+            let result = try platform.verify(vm: vm)
+            #expect(result.ok, "\(vm): \(result)")
+            #expect(result.source == "Vault")
+            #expect(result.chunksChecked > 0)
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import CofferModel
+import CofferTestSupport
+import Foundation
+@testable import CofferPlatform
+import Testing
+
+@Suite struct ProtectionTests {
+    @Test func policiesFollowTheServiceRules() throws {
+        let (platform, directory) = try TestWorld.platform()
+        defer { withExtendedLifetime(directory) {} }
+        try TestWorld.withVault(platform)
+        expectCode("ResourceAlreadyExists") { try platform.createPolicy(name: "daily", spec: TestWorld.dailyPolicy) }
+        expectCode("InvalidResourceName") { try platform.createPolicy(name: "p", spec: TestWorld.dailyPolicy) }
+        var bad = TestWorld.dailyPolicy
+        bad.instantRestoreRetentionDays = 9
+        expectCode("BMSUserErrorInvalidPolicyInput") { try platform.createPolicy(name: "bad", spec: bad) }
+        var missing = TestWorld.dailyPolicy
+        missing.vault = "nowhere"
+        expectCode("ResourceNotFound") { try platform.createPolicy(name: "other", spec: missing) }
+        var enhanced = TestWorld.dailyPolicy
+        enhanced.policyType = .enhanced
+        enhanced.instantRestoreRetentionDays = 7
+        try platform.createPolicy(name: "enhanced", spec: enhanced)
+        var standard = enhanced
+        standard.policyType = .standard
+        standard.instantRestoreRetentionDays = 2
+        expectCode("UserErrorPolicyTypeChangeNotAllowed") { try platform.updatePolicy(name: "enhanced", spec: standard) }
+        // Standard to Enhanced is allowed.
+        var upgraded = TestWorld.dailyPolicy
+        upgraded.policyType = .enhanced
+        #expect(try platform.updatePolicy(name: "daily", spec: upgraded).spec.policyType == .enhanced)
+        try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "daily")
+        expectCode("UserErrorBackupPolicyInUse") { try platform.deletePolicy(vault: "rsv-east", name: "daily") }
+        try platform.deletePolicy(vault: "rsv-east", name: "enhanced")
+        #expect(try platform.policies().map(\.name) == ["daily"])
+    }
+
+    @Test func aVaultHoldsAtMost200Policies() throws {
+        let (platform, directory) = try TestWorld.platform()
+        defer { withExtendedLifetime(directory) {} }
+        try TestWorld.withVault(platform)
+        for index in 1..<200 { try platform.createPolicy(name: "policy-\(index)", spec: TestWorld.dailyPolicy) }
+        expectCode("UserErrorLimitExceeded") { try platform.createPolicy(name: "policy-200", spec: TestWorld.dailyPolicy) }
+    }
+
+    @Test func retentionCannotShrinkOnAnImmutableVault() throws {
+        let (platform, directory) = try TestWorld.platform()
+        defer { withExtendedLifetime(directory) {} }
+        var spec = TestWorld.vaultSpec
+        spec.immutability = .unlocked
+        try TestWorld.withVault(platform, spec: spec)
+        var shorter = TestWorld.dailyPolicy
+        shorter.retention.weekly?.count = 2
+        expectCode("UserErrorDeleteBackupItemOnImmutableItem") { try platform.updatePolicy(name: "daily", spec: shorter) }
+        var longer = TestWorld.dailyPolicy
+        longer.retention.daily = DailyRetention(count: 60)
+        try platform.updatePolicy(name: "daily", spec: longer)
+        try platform.createPolicy(name: "short", spec: TestWorld.dailyPolicy)
+        try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "daily")
+        expectCode("UserErrorDeleteBackupItemOnImmutableItem") { try platform.changeProtection(vm: "lnx-pmk", policy: "short") }
+    }
+
+    @Test func aVMIsInOneVaultOfItsRegionAndSubscription() throws {
+        let (platform, directory) = try TestWorld.platform()
+        defer { withExtendedLifetime(directory) {} }
+        try TestWorld.withVault(platform)
+        try platform.createVault(name: "rsv-two", spec: TestWorld.vaultSpec)
+        try platform.createPolicy(name: "daily", spec: { var p = TestWorld.dailyPolicy; p.vault = "rsv-two"; return p }())
+        try platform.createVault(name: "rsv-eu", spec: VaultSpec(resourceGroup: "rg-eu", location: "westeurope"))
+        try platform.createPolicy(name: "daily", spec: { var p = TestWorld.dailyPolicy; p.vault = "rsv-eu"; return p }())
+        let item = try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "daily")
+        #expect(item.state == .irPending)
+        #expect(item.id.hasSuffix("/vaults/rsv-east/backupFabrics/Azure/protectionContainers/iaasvmcontainer;iaasvmcontainerv2;rg;lnx-pmk/protectedItems/VM;iaasvmcontainerv2;rg;lnx-pmk"))
+        expectCode("UserErrorVmAlreadyProtectedInAnotherVault") { try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-two", policy: "daily") }
+        expectCode("ResourceAlreadyExists") { try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "daily") }
+        expectCode("UserErrorVmAndVaultNotInSameSubscriptionAndRegion") {
+            try platform.enableProtection(vm: "win-cmk", vault: "rsv-eu", policy: "daily")
+        }
+        expectCode("ResourceNotFound") { try platform.enableProtection(vm: "nope", vault: "rsv-east", policy: "daily") }
+        expectCode("ResourceNotFound") { try platform.enableProtection(vm: "win-cmk", vault: "rsv-east", policy: "nope") }
+        // Soft-deleted, it still holds the VM: not in another vault, and not again here until undeleted.
+        try platform.deleteProtection(vm: "lnx-pmk")
+        expectCode("UserErrorVmAlreadyProtectedInAnotherVault") { try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-two", policy: "daily") }
+        expectCode("UserErrorSoftDeletedBackupItemExists") { try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "daily") }
+    }
+
+    @Test func diskSelection() throws {
+        let (platform, directory) = try TestWorld.platform()
+        defer { withExtendedLifetime(directory) {} }
+        try TestWorld.withVault(platform)
+        expectCode("BMSUserErrorInvalidConfigureProtectionRequest") {
+            try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "daily", excludeDiskLuns: [0], includeDiskLuns: [1])
+        }
+        expectCode("BMSUserErrorInvalidConfigureProtectionRequest") {
+            try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "daily", excludeDiskLuns: [7])
+        }
+        expectCode("UserErrorEncryptedVmNotSupportedWithDiskEx") {
+            try platform.enableProtection(vm: "win-ade", vault: "rsv-east", policy: "daily", excludeDiskLuns: [0])
+        }
+        try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "daily", excludeDiskLuns: [1])
+        let job = try platform.backup(vm: "lnx-pmk")
+        #expect(job.status == .completed)
+        let point = try #require(try platform.recoveryPoints(vm: "lnx-pmk").first)
+        #expect(point.disks.map(\.disk) == [.os, .lun(0)])
+    }
+
+    @Test func protectionStates() throws {
+        let (platform, directory) = try TestWorld.platform()
+        defer { withExtendedLifetime(directory) {} }
+        try TestWorld.withVault(platform)
+        try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "daily")
+        #expect(try platform.protectedItem(vm: "lnx-pmk")?.state == .irPending)
+        try platform.backup(vm: "lnx-pmk")
+        #expect(try platform.protectedItem(vm: "lnx-pmk")?.state == .protected)
+        // Retain as per policy needs an immutable vault.
+        expectCode("UserErrorBackupsSuspendedRequiresImmutableVault") { try platform.stopProtection(vm: "lnx-pmk", mode: .retainAsPerPolicy) }
+        #expect(try platform.stopProtection(vm: "lnx-pmk", mode: .retainForever).state == .protectionStopped)
+        // Stopped: no backups.
+        expectCode("UserErrorBcmDatasourceNotPresent") { try platform.backup(vm: "lnx-pmk") }
+        expectCode("UserErrorBackupItemNotSoftDeleted") { try platform.undeleteProtection(vm: "lnx-pmk") }
+        #expect(try platform.resumeProtection(vm: "lnx-pmk").state == .protected)
+        // Stop and delete: soft-deleted, points kept until the purge.
+        let deleted = try platform.deleteProtection(vm: "lnx-pmk")
+        #expect(deleted.state == .softDeleted)
+        #expect(deleted.purgeAt == (try platform.now()).addingTimeInterval(14 * 86400))
+        #expect(try platform.recoveryPoints(vm: "lnx-pmk").count == 1)
+        expectCode("UserErrorInvalidProtectionStateTransition") { try platform.resumeProtection(vm: "lnx-pmk") }
+        #expect(try platform.undeleteProtection(vm: "lnx-pmk").state == .protectionStopped)
+        #expect(try platform.resumeProtection(vm: "lnx-pmk").state == .protected)
+        // On an immutable vault, suspension is allowed and deleting data with points is not.
+        var spec = TestWorld.vaultSpec
+        spec.immutability = .unlocked
+        try platform.updateVault(name: "rsv-east", spec: spec)
+        #expect(try platform.stopProtection(vm: "lnx-pmk", mode: .retainAsPerPolicy).state == .backupsSuspended)
+        expectCode("UserErrorDeleteBackupItemOnImmutableItem") { try platform.deleteProtection(vm: "lnx-pmk") }
+        #expect(try platform.resumeProtection(vm: "lnx-pmk").state == .protected)
+    }
+
+    @Test func aMemberOperatorGrantsTheBackupServiceKeyVaultAccessAGuestDoesNot() throws {
+        for type in [World.OperatorType.member, .guest] {
+            let (platform, directory) = try TestWorld.platform(operatorType: type)
+            defer { withExtendedLifetime(directory) {} }
+            try TestWorld.withVault(platform)
+            try platform.enableProtection(vm: "win-ade", vault: "rsv-east", policy: "daily")
+            let policy = try platform.keyVaultInfo(named: "kv-east").accessPolicies.first { $0.objectID == Platform.backupManagementServiceObjectID }
+            if type == .member {
+                #expect(policy?.keyPermissions == [.backup, .get, .list])
+                #expect(policy?.secretPermissions == [.backup, .get, .list])
+                #expect(try platform.backup(vm: "win-ade").status == .completed)
+            } else {
+                #expect(policy == nil)
+                expectCode("UserErrorKeyVaultPermissionsNotConfigured") { try platform.backup(vm: "win-ade") }
+            }
+        }
+        // BEK only: secrets are enough.
+        let (platform, directory) = try TestWorld.platform(operatorType: .member)
+        defer { withExtendedLifetime(directory) {} }
+        try TestWorld.withVault(platform)
+        try platform.enableProtection(vm: "lnx-ade", vault: "rsv-east", policy: "daily")
+        let policy = try platform.keyVaultInfo(named: "kv-east").accessPolicies.first { $0.objectID == Platform.backupManagementServiceObjectID }
+        #expect(policy?.keyPermissions == [])
+        #expect(policy?.secretPermissions == [.backup, .get, .list])
+    }
+}
