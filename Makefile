@@ -1,5 +1,6 @@
 # The two quick-start commands: `make run` and `make test`.
 SWIFT ?= swift
+STATE ?= .coffer
 
 .PHONY: setup build run test clean
 
@@ -9,9 +10,12 @@ setup:
 build: setup
 	$(SWIFT) build
 
-# coffer's main job on the embedded default.
+# coffer's main job on the embedded default: the reference platform in $(STATE), with manifests/ applied.
 run: build
-	$(SWIFT) run coffer --help
+	@if [ ! -f "$(STATE)/platform.sqlite" ]; then \
+		$(SWIFT) run coffer platform init --state "$(STATE)" --world examples/reference/world.yaml; \
+	fi
+	$(SWIFT) run coffer apply --state "$(STATE)" --auto-approve manifests/
 
 test: setup
 	$(SWIFT) test

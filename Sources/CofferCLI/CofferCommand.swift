@@ -58,11 +58,4 @@ struct CLIError: Error, CustomStringConvertible {
     var description: String {
         "error[\(code)]: \(message)" + (hint.map { "\n  = hint: \($0)" } ?? "")
     }
-
-    /// The error of a command whose capability has not landed yet.
-    static func notImplemented(_ command: String) -> CLIError {
-        CLIError(
-            code: "not-implemented", message: "'coffer \(command)' is not implemented yet",
-            hint: "see the README's 'Not supported yet' section", exitCode: .failure)
-    }
 }

@@ -109,7 +109,7 @@ public struct KeyVaultFacts: Codable, Sendable, Hashable {
 
 /// An error from a provider, with the platform's error code (`UserErrorKeyVaultPermissionsNotConfigured`,
 /// `StorageModelModifyError`, ...).
-public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct ProviderError: Error, Sendable, Hashable, Codable, CustomStringConvertible {
     public var code: String
     public var message: String
     public var hint: String?
@@ -157,4 +157,13 @@ public protocol Provider: Sendable {
 
     /// Facts about a key vault, or nil when there is none with that name.
     func keyVault(named name: String) throws -> KeyVaultFacts?
+
+    /// Whether enabling protection of an ADE VM grants the Backup Management Service its Key Vault access
+    /// by itself: true when the operator is a member of the key vault's tenant, false for a guest.
+    func operatorGrantsKeyVaultAccess() throws -> Bool
+}
+
+extension Provider {
+    /// By default nothing is granted automatically: the manifests must declare the access.
+    public func operatorGrantsKeyVaultAccess() throws -> Bool { false }
 }

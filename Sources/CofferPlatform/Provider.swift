@@ -243,6 +243,12 @@ extension Platform: Provider {
         }
     }
 
+    /// A member of the tenant who enables protection of an ADE VM grants the Backup Management Service its
+    /// Key Vault access by doing so; a guest does not.
+    public func operatorGrantsKeyVaultAccess() throws -> Bool {
+        try operatorIdentity().type == .member
+    }
+
     public func keyVault(named name: String) throws -> KeyVaultFacts? {
         try providing {
             try pool.read { db in

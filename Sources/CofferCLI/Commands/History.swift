@@ -1,0 +1,86 @@
+import ArgumentParser
+import CofferGit
+import CofferModel
+import CofferReconciler
+import Foundation
+
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history", abstract: "List applied revisions, newest first: when, commit, plan summary, result.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Show at most this many applies.") var limit: Int?
+    @Option var output: OutputFormat = .text
+
+    func run() throws {
+        let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
+        var records = Array(try workspace.store.history().reversed())
+        if let limit { records = Array(records.prefix(limit)) }
+        switch output {
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.dateEncodingStrategy = .iso8601
+            let entries = try records.map { try JSONSerialization.jsonObject(with: encoder.encode($0)) }
+            print(String(decoding: try jsonData(["format_version": "1", "applies": entries]), as: UTF8.self))
+        case .text:
+            guard !records.isEmpty else {
+                print("No applies yet.")
+                return
+            }
+            let formatter = ISO8601DateFormatter()
+            let rows = records.map { record -> [String] in
+                let changes = "+\(record.summary.add) ~\(record.summary.change) ±\(record.summary.replace) -\(record.summary.destroy)"
+                let commit = record.source.commit.map { String($0.prefix(10)) } ?? "-"
+                let what = record.source.summary ?? record.source.paths?.joined(separator: " ") ?? "-"
+                return [formatter.string(from: record.time), commit, changes, record.result.rawValue, what + (record.error.map { "  (\($0))" } ?? "")]
+            }
+            print(Table(headers: ["TIME", "COMMIT", "CHANGES", "RESULT", "SOURCE"], rows: rows).rendered)
+        }
+    }
+}
+
+struct RollbackCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollback", abstract: "Plan and apply the manifests of an earlier applied revision.",
+        discussion: "The revision is looked up in the history (a commit id or its prefix), and its manifests are read from the repository it was applied from. The plan is shown first.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The revision to go back to: a commit id (or prefix) from coffer history.") var revision: String
+    @Flag(name: .customLong("auto-approve"), help: "Apply without asking.") var autoApprove = false
+    @OptionGroup var reconcile: ReconcileOptions
+    @Option var output: OutputFormat = .text
+
+    func run() throws {
+        let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
+        let history = try workspace.store.history()
+        guard let record = history.last(where: { ($0.source.commit?.hasPrefix(revision) ?? false) && $0.source.repository != nil }) else {
+            throw CLIError(
+                code: "unknown-revision", message: "no apply of a revision '\(revision)' from git is in the history",
+                hint: "pick a commit from coffer history", exitCode: .failure)
+        }
+        guard let repository = record.source.repository, let commit = record.source.commit else { return }
+        let source = ManifestSource.git(repository: repository, ref: commit, path: record.source.subdirectory)
+        if output == .text { print("Rolling back to \(commit.prefix(10)) (\(record.source.summary ?? "")), applied \(ISO8601DateFormatter().string(from: record.time)).\n") }
+        try ApplyRun(
+            workspace: workspace, source: source, options: reconcile.planOptions, saved: nil, autoApprove: autoApprove,
+            output: output, lockTimeout: parseDuration(reconcile.lockTimeout) ?? 0
+        ).run()
+    }
+}
+
+/// A plain text table with aligned columns.
+struct Table {
+    var headers: [String]
+    var rows: [[String]]
+
+    var rendered: String {
+        var widths = headers.map(\.count)
+        for row in rows {
+            for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
+        }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { index, cell in
+                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        return ([line(headers)] + rows.map(line)).joined(separator: "\n")
+    }
+}

@@ -1,0 +1,166 @@
+import CofferModel
+import Foundation
+
+/// What an apply did.
+public struct ApplyOutcome: Sendable, Hashable, Codable {
+    public var steps: [StepRecord]
+    public var result: ApplyResult
+    /// The first failure, when a step failed.
+    public var error: ProviderError?
+    /// The steps of an earlier apply that had not finished when it stopped; this apply re-read the platform
+    /// and finished or repaired them.
+    public var resumed: [StepRecord]
+
+    public var succeeded: Bool { result != .failed }
+}
+
+/// Applies a plan step by step in dependency order, recording each step before and after it runs so that an
+/// apply killed at any point is finished or repaired by the next one: every step is idempotent because the
+/// next plan re-reads the platform first, and ids are deterministic, so nothing is ever created twice.
+public struct Applier: Sendable {
+    public let provider: any Provider
+    public let store: any ReconcilerStateStore
+    /// Called after each step with its record, for progress output.
+    public var onStep: (@Sendable (StepRecord) -> Void)?
+    /// Asked before each step: when it returns true (a SIGTERM arrived), the steps not yet started are
+    /// recorded as skipped and the apply ends after the step that was running.
+    public var isCancelled: (@Sendable () -> Bool)?
+    /// Test hook: called with the step's index before it runs and after it ran (as index + 0.5), and may
+    /// throw or kill the process there to simulate a crash.
+    var faultPoint: (@Sendable (Double) throws -> Void)?
+
+    public init(provider: any Provider, store: any ReconcilerStateStore, onStep: (@Sendable (StepRecord) -> Void)? = nil) {
+        self.provider = provider
+        self.store = store
+        self.onStep = onStep
+    }
+
+    /// Applies `plan`. Refuses a plan with errors. Returns the outcome and records it in the history.
+    public func apply(_ plan: Plan, source: ApplySource, now: Date = Date()) throws -> ApplyOutcome {
+        guard !plan.hasErrors else {
+            throw ReconcilerError(
+                code: .planHasErrors, message: "the plan has errors; nothing was applied",
+                hint: "fix the errors the plan reports, then plan again")
+        }
+        let resumed = try store.unfinishedJournal()
+        try store.clearJournal()
+        var inventory = try store.inventory()
+        var records: [StepRecord] = []
+        var failedAddresses: Set<ResourceAddress> = []
+        var firstError: ProviderError?
+
+        for (index, change) in plan.changes.enumerated() {
+            if change.action != .noOp, isCancelled?() == true {
+                let record = StepRecord(address: change.address, action: change.action, status: .skipped, errorCode: "Interrupted", message: "not run: coffer was asked to stop")
+                records.append(record)
+                firstError = firstError ?? ProviderError(code: "Interrupted", message: "apply stopped before \(change.address) on request", hint: "apply again to finish", retryable: true)
+                onStep?(record)
+                continue
+            }
+            if let blocker = dependencies(of: change).first(where: failedAddresses.contains) {
+                let record = StepRecord(
+                    address: change.address, action: change.action, status: .skipped,
+                    message: "not run: \(blocker) failed")
+                records.append(record)
+                failedAddresses.insert(change.address)
+                onStep?(record)
+                continue
+            }
+            if change.action == .noOp {
+                // Adoption, and owned resources that are already gone, only touch the inventory.
+                if change.reason == .adopt, let spec = change.spec {
+                    inventory[change.address] = InventoryEntry(address: change.address, id: change.id, lastApplied: spec, adopted: true, updated: now)
+                    try store.saveInventory(inventory)
+                } else if change.reason == .notInManifests {
+                    inventory[change.address] = nil
+                    try store.saveInventory(inventory)
+                } else if let spec = change.spec, inventory[change.address]?.lastApplied != spec {
+                    inventory[change.address]?.lastApplied = spec
+                    try store.saveInventory(inventory)
+                }
+                continue
+            }
+
+            try faultPoint?(Double(index))
+            try store.journal(StepRecord(address: change.address, action: change.action, status: .started))
+            do {
+                try run(change, inventory: &inventory, now: now)
+                try store.saveInventory(inventory)
+                let record = StepRecord(address: change.address, action: change.action, status: .succeeded)
+                try store.journal(record)
+                records.append(record)
+                onStep?(record)
+            } catch let error as ProviderError {
+                let record = StepRecord(
+                    address: change.address, action: change.action, status: .failed, errorCode: error.code,
+                    message: error.message)
+                try store.journal(record)
+                records.append(record)
+                failedAddresses.insert(change.address)
+                firstError = firstError ?? error
+                onStep?(record)
+            }
+            try faultPoint?(Double(index) + 0.5)
+        }
+
+        try store.clearJournal()
+        let result: ApplyResult = firstError != nil ? .failed : (records.isEmpty ? .noChanges : .succeeded)
+        try store.appendHistory(
+            HistoryRecord(
+                time: now, source: source, summary: plan.summary, result: result,
+                error: firstError.map { "\($0.code): \($0.message)" }, steps: records))
+        return ApplyOutcome(steps: records, result: result, error: firstError, resumed: resumed)
+    }
+
+    private func run(_ change: ResourceChange, inventory: inout [ResourceAddress: InventoryEntry], now: Date) throws {
+        let name = change.address.name
+        switch change.action {
+        case .create:
+            guard let spec = change.spec else { return }
+            // A create interrupted after the platform made the resource is finished by reading it back.
+            let existing = try provider.read(kind: change.address.kind, id: change.id)
+            let created = try existing ?? provider.create(name: name, spec: spec)
+            if existing != nil, existing.map({ ResourceRules.normalise($0.spec, against: spec) }) != spec {
+                _ = try provider.update(id: created.id, name: name, spec: spec)
+            }
+            inventory[change.address] = InventoryEntry(address: change.address, id: created.id, lastApplied: spec, adopted: false, updated: now)
+        case .update:
+            guard let spec = change.spec else { return }
+            let updated = try provider.update(id: change.id, name: name, spec: spec)
+            let adopted = inventory[change.address]?.adopted ?? true
+            inventory[change.address] = InventoryEntry(address: change.address, id: updated.id, lastApplied: spec, adopted: adopted, updated: now)
+        case .replace:
+            guard let spec = change.spec else { return }
+            let policy: DeletionPolicy = if case .protectedVM(let old) = inventory[change.address]?.lastApplied { old.deletionPolicy } else { .retain }
+            if try provider.read(kind: change.address.kind, id: change.id) != nil {
+                try provider.delete(kind: change.address.kind, id: change.id, deletionPolicy: policy)
+            }
+            let newID = try provider.resourceID(name: name, spec: spec)
+            let created = try provider.read(kind: change.address.kind, id: newID) ?? provider.create(name: name, spec: spec)
+            inventory[change.address] = InventoryEntry(address: change.address, id: created.id, lastApplied: spec, adopted: false, updated: now)
+        case .delete:
+            if try provider.read(kind: change.address.kind, id: change.id) != nil {
+                try provider.delete(kind: change.address.kind, id: change.id, deletionPolicy: change.deletionPolicy ?? .retain)
+            }
+            inventory[change.address] = nil
+        case .noOp:
+            return
+        }
+    }
+
+    /// The resources a change needs to exist first (for creates and updates) or to be gone first (deletes
+    /// need their dependents gone, which the reverse order already gives).
+    private func dependencies(of change: ResourceChange) -> [ResourceAddress] {
+        guard let spec = change.spec else { return [] }
+        switch spec {
+        case .vault: return []
+        case .backupPolicy(let policy): return [ResourceAddress(kind: .recoveryServicesVault, name: policy.vault)]
+        case .keyVaultAccessPolicy: return []
+        case .protectedVM(let vm):
+            return [
+                ResourceAddress(kind: .recoveryServicesVault, name: vm.vault),
+                ResourceAddress(kind: .backupPolicy, name: vm.policy),
+            ]
+        }
+    }
+}

@@ -1,0 +1,182 @@
+import CofferModel
+
+/// Checks at plan time for what the platform would refuse at apply or backup time, reported at the
+/// manifest's location so that a failing 2 a.m. backup becomes a red pull request instead.
+struct PlanChecks {
+    let provider: any Provider
+
+    /// The access the Backup Management Service needs on the key vault of an ADE VM (reference 3.1).
+    static let requiredSecretPermissions: Set<SecretPermission> = [.get, .list, .backup]
+    static let requiredKeyPermissions: Set<KeyPermission> = [.get, .list, .backup]
+
+    func check(desired: DesiredState, observed: ObservedState) throws -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        let vaults = Dictionary(
+            desired.resources.compactMap { resource -> (String, (DesiredResource, VaultSpec))? in
+                if case .vault(let spec) = resource.spec { return (resource.address.name, (resource, spec)) }
+                return nil
+            }, uniquingKeysWith: { first, _ in first })
+
+        // Vault changes the platform refuses.
+        for (name, (resource, spec)) in vaults.sorted(by: { $0.key < $1.key }) {
+            guard let found = observed.byAddress[resource.address], case .vault(let current) = found.spec else { continue }
+            let items = Int(found.computed["registeredItems"] ?? "0") ?? 0
+            if current.storageRedundancy != spec.storageRedundancy && items > 0 {
+                diagnostics.append(
+                    .error(
+                        "StorageModelModifyError",
+                        "RecoveryServicesVault/\(name): storage redundancy cannot change from \(current.storageRedundancy.rawValue) to \(spec.storageRedundancy.rawValue): \(items) item(s) are registered",
+                        at: resource.location(of: "spec.storageRedundancy"),
+                        hint: "keep \(current.storageRedundancy.rawValue), or create a new vault and move protection to it"))
+            }
+            if current.crossRegionRestore && !spec.crossRegionRestore {
+                diagnostics.append(
+                    .error(
+                        "CrossRegionRestoreCannotBeDisabled",
+                        "RecoveryServicesVault/\(name): cross-region restore cannot be turned off once enabled",
+                        at: resource.location(of: "spec.crossRegionRestore"),
+                        hint: "set crossRegionRestore: true again; turning it off needs a new vault"))
+            }
+            if current.softDeleteState == .alwaysOn && spec.softDeleteState != .alwaysOn {
+                diagnostics.append(
+                    .error(
+                        "BMSUserErrorSoftDeleteStateAlwaysOn",
+                        "RecoveryServicesVault/\(name): soft delete is AlwaysOn, which cannot be reverted",
+                        at: resource.location(of: "spec.softDelete.state"), hint: "set softDelete.state: AlwaysOn"))
+            }
+            if current.immutability == .locked && spec.immutability != .locked {
+                diagnostics.append(
+                    .error(
+                        "ImmutabilityLocked",
+                        "RecoveryServicesVault/\(name): immutability is Locked, which cannot be reverted",
+                        at: resource.location(of: "spec.immutability"), hint: "set immutability: Locked"))
+            }
+        }
+
+        // Retention cuts on immutable vaults.
+        for resource in desired.resources {
+            guard case .backupPolicy(let spec) = resource.spec,
+                let found = observed.byAddress[resource.address], case .backupPolicy(let current) = found.spec
+            else { continue }
+            let immutability = vaults[spec.vault].map(\.1.immutability) ?? .disabled
+            guard immutability != .disabled else { continue }
+            for (path, old, new) in retentionCounts(current.retention, spec.retention) where new < old {
+                diagnostics.append(
+                    .error(
+                        "UserErrorRetentionReductionNotAllowedOnImmutableVault",
+                        "\(resource.address): \(path) goes from \(old) to \(new), but vault '\(spec.vault)' is immutable (\(immutability.rawValue))",
+                        at: resource.location(of: "spec.\(path)"),
+                        hint: "an immutable vault forbids reducing retention; keep \(old) or more"))
+            }
+        }
+
+        // Protected VMs: the VM, its region and subscription, its keys, its key vault access.
+        let accessPolicies = Dictionary(
+            grouping: desired.resources.compactMap { resource -> KeyVaultAccessPolicySpec? in
+                if case .keyVaultAccessPolicy(let spec) = resource.spec { return spec }
+                return nil
+            }, by: \.keyVault)
+        var bekOnlyKeyVaults: [String: Bool] = [:]  // key vault → every ADE VM using it is BEK-only
+        for resource in desired.resources {
+            guard case .protectedVM(let spec) = resource.spec else { continue }
+            guard let vm = try provider.virtualMachine(spec.vm) else {
+                diagnostics.append(
+                    .error(
+                        "VMNotFound", "\(resource.address): there is no virtual machine \(spec.vm)",
+                        at: resource.location(of: "spec.vm"), hint: "check the VM's resource group and name"))
+                continue
+            }
+            if let (_, vault) = vaults[spec.vault] {
+                let vaultSubscription = vault.subscription ?? vm.subscription
+                if vault.location != vm.region || vaultSubscription != vm.subscription {
+                    diagnostics.append(
+                        .error(
+                            "BMSUserErrorVMAndVaultNotInSameRegionOrSubscription",
+                            "\(resource.address): VM \(vm.reference.name) is in \(vm.region) (subscription \(vm.subscription)) but vault '\(spec.vault)' is in \(vault.location)",
+                            at: resource.location(of: "spec.vault"),
+                            hint: "protect the VM with a vault in the same region and subscription"))
+                }
+            }
+            guard vm.encryption.isADE, spec.protectionState == .protected else { continue }
+            if vm.kekIsCertificateBacked {
+                diagnostics.append(
+                    .error(
+                        "UserErrorKeyVaultCertificateBackedKeyNotSupported",
+                        "\(resource.address): the KEK of \(vm.reference.name) belongs to a certificate; Azure Backup supports standalone keys only",
+                        at: resource.location(of: "spec.vm"),
+                        hint: "re-encrypt the VM with a standalone RSA key as its KEK"))
+            }
+            guard let keyVaultName = vm.keyVault else { continue }
+            let needsKeys = vm.encryption == .adeBEKAndKEK
+            bekOnlyKeyVaults[keyVaultName] = (bekOnlyKeyVaults[keyVaultName] ?? true) && !needsKeys
+
+            // What the Backup Management Service will have after apply: the manifests' policy if one is
+            // declared, else what the key vault holds now.
+            var keys = Set<KeyPermission>()
+            var secrets = Set<SecretPermission>()
+            if let declared = accessPolicies[keyVaultName]?.first(where: { isBackupService($0.principal, keyVaultName) }) {
+                keys = Set(declared.keyPermissions)
+                secrets = Set(declared.secretPermissions)
+            } else if let keyVault = try provider.keyVault(named: keyVaultName),
+                let entry = keyVault.accessPolicies.first(where: { $0.objectID == keyVault.backupManagementServiceObjectID })
+            {
+                keys = Set(entry.keyPermissions)
+                secrets = Set(entry.secretPermissions)
+            }
+            let missingSecrets = Self.requiredSecretPermissions.subtracting(secrets)
+            let missingKeys = needsKeys ? Self.requiredKeyPermissions.subtracting(keys) : []
+            if !missingSecrets.isEmpty || !missingKeys.isEmpty {
+                let severity: Severity = try provider.operatorGrantsKeyVaultAccess() ? .warning : .error
+                var missing: [String] = []
+                if !missingKeys.isEmpty { missing.append("keys " + missingKeys.map(\.rawValue).sorted().joined(separator: ", ")) }
+                if !missingSecrets.isEmpty { missing.append("secrets " + missingSecrets.map(\.rawValue).sorted().joined(separator: ", ")) }
+                diagnostics.append(
+                    Diagnostic(
+                        severity: severity, code: "UserErrorKeyVaultPermissionsNotConfigured",
+                        summary: "\(resource.address): backups of \(vm.reference.name) (\(needsKeys ? "BEK+KEK" : "BEK only")) will fail: the Backup Management Service lacks \(missing.joined(separator: " and ")) on key vault '\(keyVaultName)'",
+                        detail: severity == .warning
+                            ? "the operator is a member of the tenant, so the platform grants this access when protection is enabled"
+                            : nil,
+                        hint: "add a KeyVaultAccessPolicy for keyVault: \(keyVaultName) with principal {name: Backup Management Service}, "
+                            + (needsKeys ? "keyPermissions [Get, List, Backup] and " : "")
+                            + "secretPermissions [Get, List, Backup]",
+                        location: resource.location(of: "spec.vm")))
+            }
+        }
+
+        // Key permissions granted to the backup service on a key vault whose ADE VMs are all BEK-only.
+        for resource in desired.resources {
+            guard case .keyVaultAccessPolicy(let spec) = resource.spec, !spec.keyPermissions.isEmpty,
+                bekOnlyKeyVaults[spec.keyVault] == true, isBackupService(spec.principal, spec.keyVault)
+            else { continue }
+            diagnostics.append(
+                .warning(
+                    "UnneededKeyPermissions",
+                    "\(resource.address): the protected VMs using key vault '\(spec.keyVault)' are BEK-only; the Backup Management Service needs no key permissions",
+                    at: resource.location(of: "spec.keyPermissions"),
+                    hint: "remove keyPermissions (least privilege), unless a VM with a KEK will use this key vault"))
+        }
+        return diagnostics
+    }
+
+    private func isBackupService(_ principal: Principal, _ keyVault: String) -> Bool {
+        switch principal {
+        case .backupManagementService: return true
+        case .objectID(let id):
+            return (try? provider.keyVault(named: keyVault))??.backupManagementServiceObjectID == id
+        }
+    }
+
+    private func retentionCounts(_ old: RetentionSpec, _ new: RetentionSpec) -> [(String, Int, Int)] {
+        var result: [(String, Int, Int)] = []
+        if let o = old.daily?.count, let n = new.daily?.count { result.append(("retention.daily.count", o, n)) }
+        if let o = old.weekly?.count, let n = new.weekly?.count { result.append(("retention.weekly.count", o, n)) }
+        if let o = old.monthly?.count, let n = new.monthly?.count { result.append(("retention.monthly.count", o, n)) }
+        if let o = old.yearly?.count, let n = new.yearly?.count { result.append(("retention.yearly.count", o, n)) }
+        if old.daily != nil && new.daily == nil { result.append(("retention.daily", old.daily!.count, 0)) }
+        if old.weekly != nil && new.weekly == nil { result.append(("retention.weekly", old.weekly!.count, 0)) }
+        if old.monthly != nil && new.monthly == nil { result.append(("retention.monthly", old.monthly!.count, 0)) }
+        if old.yearly != nil && new.yearly == nil { result.append(("retention.yearly", old.yearly!.count, 0)) }
+        return result
+    }
+}

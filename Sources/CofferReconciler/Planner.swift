@@ -1,0 +1,189 @@
+import CofferModel
+import Foundation
+
+/// Options that change what a plan may contain.
+public struct PlanOptions: Sendable, Hashable {
+    /// Plan deletes of owned resources that left the manifests.
+    public var prune: Bool
+    /// Allow a prune that would delete every owned resource (an empty manifest set, usually a mistake).
+    public var allowPruneAll: Bool
+
+    public init(prune: Bool = false, allowPruneAll: Bool = false) {
+        self.prune = prune
+        self.allowPruneAll = allowPruneAll
+    }
+}
+
+/// What refresh read from the provider: the observed resources by address, and by id for owned resources
+/// that left the manifests.
+public struct ObservedState: Sendable, Hashable, Codable {
+    public var byAddress: [ResourceAddress: ObservedResource]
+    public var ids: [ResourceAddress: String]
+
+    public init(byAddress: [ResourceAddress: ObservedResource], ids: [ResourceAddress: String]) {
+        self.byAddress = byAddress
+        self.ids = ids
+    }
+}
+
+/// Turns desired state (the manifests) and observed state (the provider) into a plan.
+public struct Planner: Sendable {
+    public let provider: any Provider
+
+    public init(provider: any Provider) {
+        self.provider = provider
+    }
+
+    /// Reads, through the provider, every resource the manifests declare and every owned resource.
+    public func refresh(desired: DesiredState, inventory: [ResourceAddress: InventoryEntry]) throws -> ObservedState {
+        var observed: [ResourceAddress: ObservedResource] = [:]
+        var ids: [ResourceAddress: String] = [:]
+        for resource in desired.resources {
+            let id = try provider.resourceID(name: resource.address.name, spec: resource.spec)
+            ids[resource.address] = id
+            if let found = try provider.read(kind: resource.address.kind, id: id) { observed[resource.address] = found }
+        }
+        let declared = Set(desired.resources.map(\.address))
+        for (address, entry) in inventory where !declared.contains(address) {
+            ids[address] = entry.id
+            if let found = try provider.read(kind: address.kind, id: entry.id) { observed[address] = found }
+        }
+        return ObservedState(byAddress: observed, ids: ids)
+    }
+
+    /// Refresh, then plan.
+    public func plan(
+        desired: DesiredState, inventory: [ResourceAddress: InventoryEntry], options: PlanOptions = PlanOptions()
+    ) throws -> Plan {
+        let observed = try refresh(desired: desired, inventory: inventory)
+        var diagnostics = try PlanChecks(provider: provider).check(desired: desired, observed: observed)
+        var plan = try Self.plan(desired: desired, observed: observed, inventory: inventory, options: options)
+        diagnostics += plan.diagnostics
+        plan.diagnostics = diagnostics.sortedForDisplay()
+        return plan
+    }
+
+    /// The pure part: the same inputs give the same plan, byte for byte.
+    public static func plan(
+        desired: DesiredState, observed: ObservedState, inventory: [ResourceAddress: InventoryEntry],
+        options: PlanOptions = PlanOptions()
+    ) throws -> Plan {
+        var changes: [ResourceChange] = []
+        var deletes: [ResourceChange] = []
+        var drift: [DriftEntry] = []
+        var diagnostics: [Diagnostic] = []
+
+        for resource in desired.resources {
+            let address = resource.address
+            let kind = address.kind
+            let id = observed.ids[address] ?? ""
+            // coffer's ownership tag is its own: a manifest that writes it changes nothing.
+            let after = try ResourceRules.normalise(resource.spec, against: resource.spec).attributes()
+            let owned = inventory[address]
+            let sensitive = ResourceRules.sensitivePaths(in: after)
+            let lastApplied = try owned.map { try ResourceRules.normalise($0.lastApplied, against: resource.spec).attributes() }
+
+            guard let found = observed.byAddress[address] else {
+                if let lastApplied {
+                    drift.append(DriftEntry(address: address, changedPaths: [""], lastApplied: ResourceRules.masking(lastApplied, paths: sensitive), observed: nil))
+                }
+                changes.append(
+                    ResourceChange(
+                        address: address, action: .create, reason: owned == nil ? .absent : .drifted, id: id, before: nil,
+                        after: ResourceRules.masking(after, paths: sensitive), spec: resource.spec,
+                        sensitivePaths: sensitive, location: resource.location))
+                continue
+            }
+
+            let before = try ResourceRules.normalise(found.spec, against: resource.spec).attributes()
+            let changed = before.changedPaths(to: after).filter { !ResourceRules.isCofferOnly(kind: kind, path: $0) }
+            let allSensitive = Array(Set(sensitive + ResourceRules.sensitivePaths(in: before))).sorted()
+            let maskedBefore = ResourceRules.masking(before, paths: allSensitive)
+            let maskedAfter = ResourceRules.masking(after, paths: allSensitive)
+
+            var drifted: [String] = []
+            if let lastApplied {
+                drifted = lastApplied.changedPaths(to: before).filter { !ResourceRules.isCofferOnly(kind: kind, path: $0) }
+                if !drifted.isEmpty {
+                    drift.append(
+                        DriftEntry(
+                            address: address, changedPaths: drifted,
+                            lastApplied: ResourceRules.masking(lastApplied, paths: allSensitive), observed: maskedBefore))
+                }
+            }
+
+            if changed.isEmpty {
+                changes.append(
+                    ResourceChange(
+                        address: address, action: .noOp, reason: owned == nil ? .adopt : .none, id: found.id,
+                        before: maskedBefore, after: maskedAfter, spec: resource.spec, sensitivePaths: allSensitive,
+                        location: resource.location))
+                continue
+            }
+
+            let replacePaths = ResourceRules.replacePaths(kind: kind, changed: changed, before: before, after: after)
+            let reason: ChangeReason
+            if !replacePaths.isEmpty {
+                reason = .forcesReplacement
+            } else if owned != nil, let lastApplied, lastApplied == after, Set(changed).isSubset(of: drifted) {
+                reason = .drifted
+            } else {
+                reason = .attributeChanged
+            }
+            if owned == nil && found.tags[ObservedResource.managedByTag] != ObservedResource.managedByValue {
+                diagnostics.append(
+                    .warning(
+                        "adopt-with-changes",
+                        "\(address) exists on the platform but was not created by coffer; apply will adopt it and change \(changed.joined(separator: ", "))",
+                        at: resource.location,
+                        hint: "make the manifest match the platform to adopt it unchanged"))
+            }
+            changes.append(
+                ResourceChange(
+                    address: address, action: replacePaths.isEmpty ? .update : .replace, reason: reason, id: found.id,
+                    before: maskedBefore, after: maskedAfter, spec: resource.spec, changedPaths: changed,
+                    replacePaths: replacePaths, sensitivePaths: allSensitive, location: resource.location))
+        }
+
+        // Owned resources that left the manifests.
+        let declared = Set(desired.resources.map(\.address))
+        let leaving = inventory.values.filter { !declared.contains($0.address) }.sorted { $0.address < $1.address }
+        if options.prune {
+            if !leaving.isEmpty && desired.resources.isEmpty && !options.allowPruneAll {
+                diagnostics.append(
+                    .error(
+                        ReconcilerError.Code.pruneEverything.rawValue,
+                        "--prune would delete every resource coffer owns (\(leaving.count)) because the manifests declare none",
+                        hint: "check the manifest path; to really delete everything, add --prune-all"))
+            }
+            for entry in leaving {
+                let found = observed.byAddress[entry.address]
+                let policy: DeletionPolicy? =
+                    if case .protectedVM(let spec) = entry.lastApplied { spec.deletionPolicy } else { nil }
+                let before = try found.map { try $0.spec.attributes() }
+                let sensitive = ResourceRules.sensitivePaths(in: before)
+                deletes.append(
+                    ResourceChange(
+                        address: entry.address, action: found == nil ? .noOp : .delete, reason: .notInManifests,
+                        id: entry.id, before: ResourceRules.masking(before, paths: sensitive), after: nil, spec: nil,
+                        sensitivePaths: sensitive, deletionPolicy: policy))
+            }
+        } else if !leaving.isEmpty {
+            diagnostics.append(
+                .warning(
+                    "not-in-manifests",
+                    "\(leaving.count) resource(s) coffer owns are no longer in the manifests: "
+                        + leaving.map(\.address.description).joined(separator: ", "),
+                    hint: "run with --prune to delete them (protected VMs follow their deletionPolicy)"))
+        }
+
+        changes.sort { $0.address < $1.address }
+        deletes.sort { $1.address < $0.address }
+        let observedForFingerprint = observed.byAddress.keys.sorted().map { observed.byAddress[$0]! }
+        return Plan(
+            changes: changes + deletes, drift: drift.sorted { $0.address < $1.address },
+            diagnostics: diagnostics.sortedForDisplay(),
+            desiredFingerprint: try fingerprint(desired.resources.map { [$0.address.description: $0.spec] }),
+            observedFingerprint: try fingerprint(observedForFingerprint))
+    }
+}

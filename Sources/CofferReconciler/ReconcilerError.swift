@@ -1,0 +1,30 @@
+import CofferModel
+
+/// An error from the reconciler: a stable code (a platform error code when the platform refused a step),
+/// what failed, and how to fix it.
+public struct ReconcilerError: Error, Sendable, Hashable, CustomStringConvertible {
+    public struct Code: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        public static let locked = Code(rawValue: "state-locked")
+        public static let stalePlan = Code(rawValue: "stale-plan")
+        public static let planHasErrors = Code(rawValue: "plan-has-errors")
+        public static let pruneEverything = Code(rawValue: "prune-everything-refused")
+        public static let stateCorrupt = Code(rawValue: "state-corrupt")
+        public static let io = Code(rawValue: "state-io")
+    }
+
+    public var code: Code
+    public var message: String
+    public var hint: String?
+
+    public init(code: Code, message: String, hint: String? = nil) {
+        self.code = code
+        self.message = message
+        self.hint = hint
+    }
+
+    public var description: String { "\(code): \(message)" }
+}

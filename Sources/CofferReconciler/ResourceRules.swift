@@ -1,0 +1,100 @@
+import Foundation
+import CofferModel
+
+/// What the reconciler knows about each kind: which attribute changes force a replacement, which attributes
+/// exist only on coffer's side, and how the platform's read-back is normalised against the manifests.
+enum ResourceRules {
+    /// Attribute paths whose change cannot be applied in place, given the before and after values.
+    static func replacePaths(kind: ResourceKind, changed: [String], before: AttributeValue, after: AttributeValue) -> [String] {
+        changed.filter { path in
+            switch kind {
+            case .recoveryServicesVault:
+                if ["subscription", "resourceGroup", "location"].contains(path) { return true }
+                // Terraform's model: turning cross-region restore off, or leaving a Locked immutability,
+                // needs a new vault.
+                if path == "crossRegionRestore" { return before.value(at: path) == .bool(true) }
+                if path == "immutability" { return before.value(at: path) == .string(Immutability.locked.rawValue) }
+                if path.hasPrefix("encryption") { return before.value(at: "encryption") != .null }
+                return false
+            case .backupPolicy:
+                if path == "vault" { return true }
+                // Standard can migrate to Enhanced in place; Enhanced cannot go back.
+                if path == "policyType" { return before.value(at: path) == .string(PolicyType.enhanced.rawValue) }
+                return false
+            case .protectedVM:
+                return path.hasPrefix("vm") || path == "vault"
+            case .keyVaultAccessPolicy:
+                return path == "keyVault" || path.hasPrefix("principal")
+            }
+        }
+    }
+
+    /// Paths that only coffer knows (the platform cannot report them), never compared.
+    static func isCofferOnly(kind: ResourceKind, path: String) -> Bool {
+        kind == .protectedVM && path == "deletionPolicy"
+    }
+
+    /// The observed spec made comparable with the desired one: defaults the manifests leave implicit (the
+    /// default subscription) are cleared where the manifests left them out, coffer's ownership tag is dropped,
+    /// and coffer-only fields are copied from the desired spec.
+    static func normalise(_ observed: ResourceSpec, against desired: ResourceSpec?) -> ResourceSpec {
+        switch (observed, desired) {
+        case (.vault(var spec), let desired):
+            spec.tags[ObservedResource.managedByTag] = nil
+            if case .vault(let wanted)? = desired, wanted.subscription == nil { spec.subscription = nil }
+            return .vault(spec)
+        case (.protectedVM(var spec), let desired):
+            if case .protectedVM(let wanted)? = desired {
+                if wanted.vm.subscription == nil { spec.vm.subscription = nil }
+                spec.deletionPolicy = wanted.deletionPolicy
+            }
+            return .protectedVM(spec)
+        default:
+            return observed
+        }
+    }
+
+    /// Attribute paths whose values are masked in plans: tag values whose key names a secret.
+    static func sensitivePaths(in value: AttributeValue?) -> [String] {
+        guard case .object(let tags)? = value?.value(at: "tags") else { return [] }
+        return tags.keys.filter { key in
+            let lower = key.lowercased()
+            return ["secret", "password", "token", "credential"].contains { lower.contains($0) }
+        }.sorted().map { "tags.\($0)" }
+    }
+
+    /// `value` with the given paths replaced by a marker.
+    static func masking(_ value: AttributeValue?, paths: [String]) -> AttributeValue? {
+        guard var result = value, !paths.isEmpty else { return value }
+        for path in paths {
+            result = result.replacing(path: path.split(separator: ".").map(String.init), with: .string("(sensitive value)"))
+        }
+        return result
+    }
+}
+
+extension AttributeValue {
+    func replacing(path: [String], with replacement: AttributeValue) -> AttributeValue {
+        guard let head = path.first else { return replacement }
+        guard case .object(var fields) = self, let child = fields[head] else { return self }
+        fields[head] = child.replacing(path: Array(path.dropFirst()), with: replacement)
+        return .object(fields)
+    }
+}
+
+/// A 128-bit FNV-1a fingerprint (two 64-bit lanes with different offsets) of canonical JSON, to tell whether
+/// a saved plan's inputs changed. Not a security boundary: it detects staleness, not tampering.
+func fingerprint<T: Encodable>(_ value: T) throws -> String {
+    let data = try JSONEncoder.iso.encode(value)
+    var a: UInt64 = 0xcbf2_9ce4_8422_2325
+    var b: UInt64 = 0x8422_2325_cbf2_9ce4
+    for byte in data {
+        a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        b = (b ^ UInt64(byte ^ 0x5a)) &* 0x0000_0100_0000_01b3
+    }
+    func padded(_ lane: UInt64) -> String {
+        let digits = String(lane, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+    return padded(a) + padded(b)
+}

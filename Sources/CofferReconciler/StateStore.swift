@@ -1,0 +1,174 @@
+import CofferModel
+import Foundation
+
+/// A resource coffer owns: it created it, or adopted it because it matched the manifests.
+public struct InventoryEntry: Codable, Sendable, Hashable {
+    public var address: ResourceAddress
+    public var id: String
+    /// The spec coffer last applied; drift is the difference between this and what the platform holds.
+    public var lastApplied: ResourceSpec
+    public var adopted: Bool
+    public var updated: Date
+
+    public init(address: ResourceAddress, id: String, lastApplied: ResourceSpec, adopted: Bool, updated: Date) {
+        self.address = address
+        self.id = id
+        self.lastApplied = lastApplied
+        self.adopted = adopted
+        self.updated = updated
+    }
+}
+
+/// Where the manifests of an apply came from.
+public struct ApplySource: Codable, Sendable, Hashable {
+    /// Local paths, when read from files.
+    public var paths: [String]?
+    /// The repository, revision and commit, when read from git.
+    public var repository: String?
+    public var ref: String?
+    /// The manifests' folder inside the repository.
+    public var subdirectory: String?
+    public var commit: String?
+    public var author: String?
+    public var summary: String?
+
+    public init(
+        paths: [String]? = nil, repository: String? = nil, ref: String? = nil, subdirectory: String? = nil,
+        commit: String? = nil, author: String? = nil, summary: String? = nil
+    ) {
+        self.paths = paths
+        self.repository = repository
+        self.ref = ref
+        self.subdirectory = subdirectory
+        self.commit = commit
+        self.author = author
+        self.summary = summary
+    }
+}
+
+public enum ApplyResult: String, Codable, Sendable, Hashable {
+    case succeeded
+    case failed
+    case noChanges = "no-changes"
+}
+
+/// One apply in the history.
+public struct HistoryRecord: Codable, Sendable, Hashable {
+    public var time: Date
+    public var source: ApplySource
+    public var summary: PlanSummary
+    public var result: ApplyResult
+    /// The first error, as `CODE: message`.
+    public var error: String?
+    /// Every step that ran, with its outcome.
+    public var steps: [StepRecord]
+
+    public init(time: Date, source: ApplySource, summary: PlanSummary, result: ApplyResult, error: String?, steps: [StepRecord]) {
+        self.time = time
+        self.source = source
+        self.summary = summary
+        self.result = result
+        self.error = error
+        self.steps = steps
+    }
+}
+
+public enum StepStatus: String, Codable, Sendable, Hashable {
+    case started
+    case succeeded
+    case failed
+    /// Not run because a step it depends on failed.
+    case skipped
+}
+
+public struct StepRecord: Codable, Sendable, Hashable {
+    public var address: ResourceAddress
+    public var action: ChangeAction
+    public var status: StepStatus
+    public var errorCode: String?
+    public var message: String?
+
+    public init(address: ResourceAddress, action: ChangeAction, status: StepStatus, errorCode: String? = nil, message: String? = nil) {
+        self.address = address
+        self.action = action
+        self.status = status
+        self.errorCode = errorCode
+        self.message = message
+    }
+}
+
+/// The reconciler's own state: inventory, apply journal and history. Behind a protocol so that a shared
+/// backend (PostgreSQL for several watchers) can replace the files.
+public protocol ReconcilerStateStore: Sendable {
+    func inventory() throws -> [ResourceAddress: InventoryEntry]
+    func saveInventory(_ entries: [ResourceAddress: InventoryEntry]) throws
+    /// Records a step before it runs and after it ran (the apply journal).
+    func journal(_ step: StepRecord) throws
+    /// The journal of an apply that did not finish, or empty.
+    func unfinishedJournal() throws -> [StepRecord]
+    func clearJournal() throws
+    func appendHistory(_ record: HistoryRecord) throws
+    /// Every apply, oldest first.
+    func history() throws -> [HistoryRecord]
+}
+
+/// The embedded store: JSON files under `STATE/reconciler/`, each replaced atomically or appended with fsync.
+public final class FileStateStore: ReconcilerStateStore, @unchecked Sendable {
+    public let directory: String
+    private var inventoryPath: String { (directory as NSString).appendingPathComponent("inventory.json") }
+    private var journalPath: String { (directory as NSString).appendingPathComponent("journal.jsonl") }
+    private var historyPath: String { (directory as NSString).appendingPathComponent("history.jsonl") }
+
+    public init(stateDirectory: String) {
+        directory = (stateDirectory as NSString).appendingPathComponent("reconciler")
+    }
+
+    public func inventory() throws -> [ResourceAddress: InventoryEntry] {
+        guard let data = FileManager.default.contents(atPath: inventoryPath) else { return [:] }
+        do {
+            let entries = try JSONDecoder.iso.decode([InventoryEntry].self, from: data)
+            return Dictionary(entries.map { ($0.address, $0) }, uniquingKeysWith: { _, last in last })
+        } catch {
+            throw ReconcilerError(
+                code: .stateCorrupt, message: "cannot read the inventory '\(inventoryPath)': \(error)",
+                hint: "restore it from a backup of the state directory")
+        }
+    }
+
+    public func saveInventory(_ entries: [ResourceAddress: InventoryEntry]) throws {
+        let encoder = JSONEncoder.iso
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        let sorted = entries.values.sorted { $0.address < $1.address }
+        try StateFiles.atomicWrite(try encoder.encode(sorted), to: inventoryPath)
+    }
+
+    public func journal(_ step: StepRecord) throws {
+        try StateFiles.appendLine(try JSONEncoder.iso.encode(step), to: journalPath)
+    }
+
+    public func unfinishedJournal() throws -> [StepRecord] {
+        try readLines(journalPath, as: StepRecord.self)
+    }
+
+    public func clearJournal() throws {
+        if FileManager.default.fileExists(atPath: journalPath) {
+            try FileManager.default.removeItem(atPath: journalPath)
+            try StateFiles.syncDirectory(directory)
+        }
+    }
+
+    public func appendHistory(_ record: HistoryRecord) throws {
+        try StateFiles.appendLine(try JSONEncoder.iso.encode(record), to: historyPath)
+    }
+
+    public func history() throws -> [HistoryRecord] {
+        try readLines(historyPath, as: HistoryRecord.self)
+    }
+
+    /// Reads a JSON-lines file; a torn last line (a crash mid-append) is ignored.
+    private func readLines<T: Decodable>(_ path: String, as type: T.Type) throws -> [T] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        let decoder = JSONDecoder.iso
+        return data.split(separator: 0x0a).compactMap { try? decoder.decode(T.self, from: Data($0)) }
+    }
+}

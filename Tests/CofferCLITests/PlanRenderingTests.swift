@@ -1,0 +1,113 @@
+import CofferModel
+import CofferReconciler
+import CofferTestSupport
+import Foundation
+import Testing
+
+@testable import CofferCLI
+
+/// Compares `text` with the golden file `name`; with COFFER_UPDATE_GOLDEN=1 it rewrites the file instead.
+func expectGolden(_ text: String, _ name: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/\(name)")
+    if ProcessInfo.processInfo.environment["COFFER_UPDATE_GOLDEN"] == "1" {
+        try Data(text.utf8).write(to: url)
+        return
+    }
+    let expected = try String(contentsOf: url, encoding: .utf8)
+    #expect(text == expected, "output differs from Golden/\(name); rerun with COFFER_UPDATE_GOLDEN=1 to accept", sourceLocation: sourceLocation)
+}
+
+enum PlanFixture {
+    static let vault = ResourceAddress(kind: .recoveryServicesVault, name: "rsv-prod-eastus")
+    static let policy = ResourceAddress(kind: .backupPolicy, name: "daily-standard-eastus")
+    static let vm = ResourceAddress(kind: .protectedVM, name: "win-app-01")
+
+    static func vaultSpec(location: String = "eastus", crr: Bool = true) -> ResourceSpec {
+        .vault(VaultSpec(resourceGroup: "rg-backup-eastus", location: location, crossRegionRestore: crr, tags: ["team": "platform", "api-token": "s3cr3t-t0ken"]))
+    }
+
+    static func policySpec(days: Int = 30) -> ResourceSpec {
+        .backupPolicy(
+            BackupPolicySpec(
+                vault: "rsv-prod-eastus", schedule: BackupSchedule(frequency: .daily, time: TimeOfDay(hour: 2, minute: 0)),
+                instantRestoreRetentionDays: 2, retention: RetentionSpec(daily: DailyRetention(count: days), weekly: WeeklyRetention(count: 12, weekdays: [.sunday]))))
+    }
+
+    static let vmSpec = ResourceSpec.protectedVM(
+        ProtectedVMSpec(vm: VMReference(resourceGroup: "rg-app-eastus", name: "win-app-01"), vault: "rsv-prod-eastus", policy: "daily-standard-eastus"))
+
+    static func desired(_ resources: [(ResourceAddress, ResourceSpec)]) -> DesiredState {
+        DesiredState(resources: resources.map { DesiredResource(address: $0.0, spec: $0.1) })
+    }
+
+    static func observed(_ resources: [(ResourceAddress, ResourceSpec)]) -> ObservedState {
+        ObservedState(
+            byAddress: Dictionary(uniqueKeysWithValues: resources.map { ($0.0, ObservedResource(id: "/id/\($0.0.name)", spec: $0.1, name: $0.0.name)) }),
+            ids: Dictionary(uniqueKeysWithValues: resources.map { ($0.0, "/id/\($0.0.name)") }))
+    }
+
+    static func entry(_ address: ResourceAddress, _ spec: ResourceSpec) -> InventoryEntry {
+        InventoryEntry(address: address, id: "/id/\(address.name)", lastApplied: spec, adopted: false, updated: Date(timeIntervalSince1970: 0))
+    }
+}
+
+@Suite struct PlanRenderingTests {
+    @Test func createPlanText() throws {
+        let plan = try Planner.plan(
+            desired: PlanFixture.desired([(PlanFixture.vault, PlanFixture.vaultSpec()), (PlanFixture.policy, PlanFixture.policySpec()), (PlanFixture.vm, PlanFixture.vmSpec)]),
+            observed: ObservedState(byAddress: [:], ids: [:]), inventory: [:])
+        let text = PlanRendering.text(plan, terminal: .plain)
+        #expect(!text.contains("s3cr3t-t0ken"))
+        try expectGolden(text, "plan-create.txt")
+    }
+
+    @Test func updateReplaceDeleteAndDriftText() throws {
+        let before: [(ResourceAddress, ResourceSpec)] = [
+            (PlanFixture.vault, PlanFixture.vaultSpec(location: "eastus")), (PlanFixture.policy, PlanFixture.policySpec(days: 7)),
+            (PlanFixture.vm, PlanFixture.vmSpec),
+        ]
+        let inventory = Dictionary(uniqueKeysWithValues: [
+            (PlanFixture.vault, PlanFixture.vaultSpec()), (PlanFixture.policy, PlanFixture.policySpec(days: 30)), (PlanFixture.vm, PlanFixture.vmSpec),
+        ].map { ($0.0, PlanFixture.entry($0.0, $0.1)) })
+        let desired = PlanFixture.desired([(PlanFixture.vault, PlanFixture.vaultSpec(location: "westus")), (PlanFixture.policy, PlanFixture.policySpec(days: 30))])
+        let plan = try Planner.plan(desired: desired, observed: PlanFixture.observed(before), inventory: inventory, options: PlanOptions(prune: true))
+        try expectGolden(PlanRendering.text(plan, terminal: .plain), "plan-changes.txt")
+    }
+
+    @Test func noChangesText() throws {
+        let spec = PlanFixture.vaultSpec()
+        let plan = try Planner.plan(
+            desired: PlanFixture.desired([(PlanFixture.vault, spec)]), observed: PlanFixture.observed([(PlanFixture.vault, spec)]),
+            inventory: [PlanFixture.vault: PlanFixture.entry(PlanFixture.vault, spec)])
+        #expect(PlanRendering.text(plan, terminal: .plain) == "No changes. The platform matches the manifests.")
+    }
+
+    @Test func colourOnlyWhenAskedFor() throws {
+        let plan = try Planner.plan(
+            desired: PlanFixture.desired([(PlanFixture.vault, PlanFixture.vaultSpec())]), observed: ObservedState(byAddress: [:], ids: [:]), inventory: [:])
+        #expect(!PlanRendering.text(plan, terminal: .plain).contains("\u{1B}["))
+        #expect(PlanRendering.text(plan, terminal: Terminal(color: true)).contains("\u{1B}[32m"))
+        #expect(!Terminal.forStandardOutput(environment: ["NO_COLOR": "1"]).color)
+    }
+
+    @Test func jsonHasTheContractShapeAndNoSecrets() throws {
+        let plan = try Planner.plan(
+            desired: PlanFixture.desired([(PlanFixture.vault, PlanFixture.vaultSpec()), (PlanFixture.policy, PlanFixture.policySpec())]),
+            observed: PlanFixture.observed([(PlanFixture.policy, PlanFixture.policySpec(days: 7))]), inventory: [:])
+        let data = try jsonData(try PlanRendering.jsonObject(plan))
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(!text.contains("s3cr3t-t0ken"))
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(object["format_version"] as? String == "1")
+        #expect(Set(object.keys) == ["format_version", "summary", "resource_changes", "drift", "diagnostics"])
+        let summary = try #require(object["summary"] as? [String: Int])
+        #expect(summary == ["add": 1, "change": 1, "replace": 0, "destroy": 0])
+        let changes = try #require(object["resource_changes"] as? [[String: Any]])
+        #expect(changes.map { $0["address"] as? String } == ["RecoveryServicesVault/rsv-prod-eastus", "BackupPolicy/daily-standard-eastus"])
+        #expect(changes.map { $0["action"] as? String } == ["create", "update"])
+        #expect(changes[0]["sensitive_paths"] as? [String] == ["tags.api-token"])
+        for key in ["address", "kind", "name", "action", "reason", "before", "after", "replace_paths", "sensitive_paths"] {
+            #expect(changes[0][key] != nil, "missing \(key)")
+        }
+    }
+}

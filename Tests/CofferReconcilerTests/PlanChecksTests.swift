@@ -1,0 +1,107 @@
+import CofferModel
+import CofferTestSupport
+import Foundation
+import Testing
+
+@testable import CofferReconciler
+
+@Suite struct PlanChecksTests {
+    private func desired(access: ResourceSpec?, vault: ResourceSpec = Fixture.vault(), policyDays: Int = 30) -> DesiredState {
+        var resources = [
+            Fixture.resource(Fixture.vaultAddress, vault, line: 1),
+            Fixture.resource(Fixture.policyAddress, Fixture.policy(daily: policyDays), line: 20),
+            Fixture.resource(Fixture.vmAddress, Fixture.protected(), line: 60),
+        ]
+        if let access { resources.append(Fixture.resource(Fixture.accessAddress, access, line: 40)) }
+        return DesiredState(resources: resources)
+    }
+
+    @Test func adeVMWithoutKeyVaultAccessIsAnErrorAtTheManifestLocation() throws {
+        let plan = try Planner(provider: Fixture.provider()).plan(desired: desired(access: nil), inventory: [:])
+        let diagnostic = try #require(plan.diagnostics.first { $0.code == "UserErrorKeyVaultPermissionsNotConfigured" })
+        #expect(diagnostic.severity == .error)
+        #expect(diagnostic.location == SourceLocation(file: "m.yaml", line: 64, column: 7))
+        #expect(diagnostic.summary.contains("keys Backup, Get, List"))
+        #expect(diagnostic.hint?.contains("KeyVaultAccessPolicy") == true)
+        #expect(plan.hasErrors)
+    }
+
+    @Test func bekAndKekNeedsKeyPermissionsToo() throws {
+        let plan = try Planner(provider: Fixture.provider()).plan(desired: desired(access: Fixture.access(keys: [])), inventory: [:])
+        let diagnostic = try #require(plan.diagnostics.first { $0.code == "UserErrorKeyVaultPermissionsNotConfigured" })
+        #expect(diagnostic.summary.contains("keys Backup, Get, List"))
+        #expect(!diagnostic.summary.contains("secrets"))
+    }
+
+    @Test func bekOnlyNeedsSecretsOnlyAndKeyPermissionsAreAWarning() throws {
+        let provider = Fixture.provider(encryption: .adeBEKOnly)
+        let ok = try Planner(provider: provider).plan(desired: desired(access: Fixture.access(keys: [])), inventory: [:])
+        #expect(ok.diagnostics.isEmpty)
+        let extra = try Planner(provider: provider).plan(desired: desired(access: Fixture.access()), inventory: [:])
+        #expect(extra.diagnostics.map(\.code) == ["UnneededKeyPermissions"])
+        #expect(extra.diagnostics.first?.severity == .warning)
+    }
+
+    @Test func existingAccessOnTheKeyVaultCounts() throws {
+        let provider = Fixture.provider(encryption: .adeBEKOnly)
+        provider.addKeyVault(
+            KeyVaultFacts(
+                id: "kv", name: "kv-app-eastus", subscription: "sub-prod", region: "eastus",
+                accessPolicies: [.init(objectID: "bms-object-id", keyPermissions: [], secretPermissions: [.get, .list, .backup])],
+                backupManagementServiceObjectID: "bms-object-id"))
+        let plan = try Planner(provider: provider).plan(desired: desired(access: nil), inventory: [:])
+        #expect(plan.diagnostics.isEmpty)
+    }
+
+    @Test func memberOperatorGetsAWarningNotAnError() throws {
+        let provider = Fixture.provider()
+        provider.operatorIsMember = true
+        let plan = try Planner(provider: provider).plan(desired: desired(access: nil), inventory: [:])
+        #expect(plan.diagnostics.first { $0.code == "UserErrorKeyVaultPermissionsNotConfigured" }?.severity == .warning)
+        #expect(!plan.hasErrors)
+    }
+
+    @Test func certificateBackedKEKIsAnError() throws {
+        let plan = try Planner(provider: Fixture.provider(certificateKEK: true)).plan(desired: desired(access: Fixture.access()), inventory: [:])
+        #expect(plan.diagnostics.map(\.code) == ["UserErrorKeyVaultCertificateBackedKeyNotSupported"])
+    }
+
+    @Test func vmInAnotherRegionThanItsVaultIsAnError() throws {
+        let plan = try Planner(provider: Fixture.provider(region: "westeurope")).plan(desired: desired(access: Fixture.access()), inventory: [:])
+        #expect(plan.diagnostics.map(\.code) == ["BMSUserErrorVMAndVaultNotInSameRegionOrSubscription"])
+    }
+
+    @Test func missingVMIsAnError() throws {
+        let provider = InMemoryProvider()
+        let plan = try Planner(provider: provider).plan(desired: desired(access: nil), inventory: [:])
+        #expect(plan.diagnostics.map(\.code) == ["VMNotFound"])
+    }
+
+    @Test func redundancyChangeAfterRegistrationAndCRROffAreErrors() throws {
+        let provider = Fixture.provider()
+        try provider.seed(name: "rsv-prod-eastus", spec: Fixture.vault(), computed: ["registeredItems": "2"], managedByCoffer: true)
+        let plan = try Planner(provider: provider).plan(
+            desired: desired(access: Fixture.access(), vault: Fixture.vault(redundancy: .locallyRedundant, crr: false)), inventory: [:])
+        let codes = Set(plan.diagnostics.map(\.code))
+        #expect(codes == ["StorageModelModifyError", "CrossRegionRestoreCannotBeDisabled"])
+        #expect(plan.diagnostics.first { $0.code == "StorageModelModifyError" }?.location?.line == 6)
+    }
+
+    @Test func redundancyChangeBeforeRegistrationIsFine() throws {
+        let provider = Fixture.provider()
+        try provider.seed(name: "rsv-prod-eastus", spec: Fixture.vault(crr: false), managedByCoffer: true)
+        let plan = try Planner(provider: provider).plan(
+            desired: desired(access: Fixture.access(), vault: Fixture.vault(redundancy: .locallyRedundant, crr: false)), inventory: [:])
+        #expect(plan.diagnostics.isEmpty)
+    }
+
+    @Test func retentionCutOnAnImmutableVaultIsAnError() throws {
+        let provider = Fixture.provider()
+        try provider.seed(name: "daily", spec: Fixture.policy(daily: 30), managedByCoffer: true)
+        let immutable = Fixture.vault(immutability: .unlocked)
+        let cut = try Planner(provider: provider).plan(desired: desired(access: Fixture.access(), vault: immutable, policyDays: 14), inventory: [:])
+        #expect(cut.diagnostics.map(\.code) == ["UserErrorRetentionReductionNotAllowedOnImmutableVault"])
+        let longer = try Planner(provider: provider).plan(desired: desired(access: Fixture.access(), vault: immutable, policyDays: 60), inventory: [:])
+        #expect(longer.diagnostics.isEmpty)
+    }
+}

@@ -1,0 +1,64 @@
+import CofferModel
+import CofferTestSupport
+import Foundation
+import Testing
+
+@testable import CofferReconciler
+
+@Suite struct StateTests {
+    @Test func fileStoreRoundTripsAndSurvivesATornHistoryLine() throws {
+        let directory = try TemporaryDirectory()
+        let store = FileStateStore(stateDirectory: directory.path)
+        let entry = InventoryEntry(address: Fixture.vaultAddress, id: "v", lastApplied: Fixture.vault(), adopted: false, updated: Date(timeIntervalSince1970: 0))
+        try store.saveInventory([Fixture.vaultAddress: entry])
+        #expect(try FileStateStore(stateDirectory: directory.path).inventory() == [Fixture.vaultAddress: entry])
+
+        let record = HistoryRecord(time: Date(timeIntervalSince1970: 0), source: ApplySource(paths: ["manifests"]), summary: PlanSummary(add: 1), result: .succeeded, error: nil, steps: [])
+        try store.appendHistory(record)
+        // A crash in the middle of an append leaves a partial line; it is ignored, the rest is kept.
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.path("reconciler/history.jsonl")))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("{\"time\":".utf8))
+        try handle.close()
+        #expect(try store.history() == [record])
+
+        try store.journal(StepRecord(address: Fixture.vaultAddress, action: .create, status: .started))
+        #expect(try store.unfinishedJournal().count == 1)
+        try store.clearJournal()
+        #expect(try store.unfinishedJournal().isEmpty)
+    }
+
+    @Test func secondLockHolderIsRefusedWithTheOwner() throws {
+        let directory = try TemporaryDirectory()
+        let first = try StateLock.acquire(stateDirectory: directory.path, operation: "apply")
+        let error = try #require(throws: ReconcilerError.self) {
+            try StateLock.acquire(stateDirectory: directory.path, operation: "apply", timeout: 0.2)
+        }
+        #expect(error.code == .locked)
+        #expect(error.message.contains("pid \(getpid())"))
+        first.release()
+        _ = try StateLock.acquire(stateDirectory: directory.path, operation: "plan")
+    }
+
+    @Test func aLockWhoseProcessWasKilledIsTakenOver() throws {
+        let directory = try TemporaryDirectory()
+        _ = try StateLock.acquire(stateDirectory: directory.path, operation: "setup").release()
+        let lockPath = directory.path("reconciler/lock")
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = [
+            "python3", "-c",
+            "import fcntl,sys,time\nf=open(sys.argv[1],'r+')\nfcntl.flock(f,fcntl.LOCK_EX)\nf.write('{\"pid\":1}')\nf.flush()\nprint('locked',flush=True)\ntime.sleep(60)",
+            lockPath,
+        ]
+        let output = Pipe()
+        holder.standardOutput = output
+        try holder.run()
+        _ = output.fileHandleForReading.availableData  // waits for 'locked'
+        #expect(throws: ReconcilerError.self) { try StateLock.acquire(stateDirectory: directory.path, operation: "apply") }
+        kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
+        let lock = try StateLock.acquire(stateDirectory: directory.path, operation: "apply", timeout: 5)
+        #expect(lock.owner.pid == getpid())
+    }
+}
