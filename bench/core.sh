@@ -43,16 +43,18 @@ AT_REST_ARGS=()
 [ "$AT_REST" = 1 ] && AT_REST_ARGS=(--at-rest-key-file "$WORK/at-rest.key")
 RESTIC=(restic --cache-dir "$WORK/restic-cache" -q)
 
-# timed KEY CMD...: runs CMD under GNU time; records its wall seconds and peak RSS (KiB) under KEY.
+# timed KEY CMD...: runs CMD under GNU time; records its wall seconds, CPU seconds (user + system: what the
+# step costs whatever else loads the machine) and peak RSS (KiB) under KEY.
 timed() {
     local key=$1
     shift
     local start end
     start=$(date +%s%N)
-    /usr/bin/time -f "%M" -o "$WORK/rss.txt" "$@" >"$WORK/last.out"
+    /usr/bin/time -f "%M %U %S" -o "$WORK/rss.txt" "$@" >"$WORK/last.out"
     end=$(date +%s%N)
     awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }' >>"$WORK/metrics/$key.time"
-    tail -1 "$WORK/rss.txt" >>"$WORK/metrics/$key.rss"
+    tail -1 "$WORK/rss.txt" | awk '{ print $1 }' >>"$WORK/metrics/$key.rss"
+    tail -1 "$WORK/rss.txt" | awk '{ printf "%.2f\n", $2 + $3 }' >>"$WORK/metrics/$key.cpu"
 }
 record() { echo "$2" >>"$WORK/metrics/$1"; }
 field() { sed -n "s/^$1=//p" "$WORK/last.out" | tail -1; }
@@ -61,17 +63,22 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else
 mib() { awk -v a="$1" 'BEGIN { printf "%.1f", a / 1048576 }'; }
 bytes_of() { du -sb "$1" | cut -f1; }
 
-echo "making a ${SIZE_MIB} MiB image of random data" >&2
-head -c "${SIZE_MIB}M" /dev/urandom >"$IMAGE"
-
 echo "AES-256-XTS: coffer against openssl speed" >&2
 for _ in $(seq "$XTS_RUNS"); do
-    "$BENCH" xts --seconds "$XTS_SECONDS" --buffer 65536 >"$WORK/last.out"
+    "$BENCH" xts --seconds "$XTS_SECONDS" --buffer 16384 >"$WORK/last.out"
     printf "%.3f\n" "$(field xts_gbps)" >>"$WORK/metrics/xts.coffer"
-    # openssl's last line: AES-256-XTS, then k bytes/s for 16, 64, 256, 1024, 8192 and 16384-byte blocks.
+    printf "%.3f\n" "$(field xts_wall_gbps)" >>"$WORK/metrics/xts.coffer-wall"
+    # openssl's last line: AES-256-XTS, then k bytes/s for 16, 64, 256, 1024, 8192 and 16384-byte blocks,
+    # divided by CPU user time, or by wall time with -elapsed.
     openssl speed -evp aes-256-xts -seconds "$XTS_SECONDS" 2>/dev/null | tail -1 \
         | awk '{ v = $NF; sub(/k$/, "", v); printf "%.3f\n", v * 1000 / 1e9 }' >>"$WORK/metrics/xts.openssl"
+    openssl speed -elapsed -evp aes-256-xts -seconds "$XTS_SECONDS" 2>/dev/null | tail -1 \
+        | awk '{ v = $NF; sub(/k$/, "", v); printf "%.3f\n", v * 1000 / 1e9 }' >>"$WORK/metrics/xts.openssl-wall"
 done
+
+echo "making a ${SIZE_MIB} MiB image of random data" >&2
+head -c "${SIZE_MIB}M" /dev/urandom >"$IMAGE"
+sync "$IMAGE"
 
 for bs in $BLOCK_SIZES; do
     echo "block size $bs: the guest writes the image through BlockDevice" >&2
@@ -87,6 +94,10 @@ for bs in $BLOCK_SIZES; do
         rm -rf "$STORE" "$REPO" "$WORK/restic-cache"
         "$BENCH" create-store "$STORE" --key-file "$WORK/master.key"
         "${RESTIC[@]}" -r "$REPO" init >/dev/null
+
+        # What writing the image durably costs here, whoever does it: the floor under any first backup.
+        timed "$bs.floor.dd" dd if="$IMAGE" of="$WORK/dd.img" bs=4M conv=fsync status=none
+        rm -f "$WORK/dd.img"
 
         # First backup.
         timed "$bs.coffer.first" "$BENCH" backup "$DEV" "$STORE" --key-file "$WORK/master.key" --snapshot "$snapshot" "${AT_REST_ARGS[@]}"
@@ -139,7 +150,8 @@ coffer core benchmark: ${SIZE_MIB} MiB of random data, ${CHANGED} × 64 KiB chan
 machine: $(nproc) cores, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg), work directory on $(df -T "$WORK" | awk 'NR == 2 { print $2 }')
 $(restic version | head -1); $(openssl version); coffer disk encrypted at rest: $([ "$AT_REST" = 1 ] && echo yes || echo no)
 
-AES-256-XTS, one thread: coffer $(median xts.coffer) GB/s (AES256XTS.encryptSectors on 64 KiB blocks of 4 KiB sectors), openssl speed $(median xts.openssl) GB/s (16384-byte column): $(awk -v a="$(median xts.coffer)" -v b="$(median xts.openssl)" 'BEGIN { printf "%.0f %%", 100 * a / b }')
+AES-256-XTS, one thread, bytes per CPU second: coffer $(median xts.coffer) GB/s (AES256XTS.encryptSectors, 16 KiB buffers of four 4 KiB sectors), openssl speed $(median xts.openssl) GB/s (16384-byte column): $(awk -v a="$(median xts.coffer)" -v b="$(median xts.openssl)" 'BEGIN { printf "%.0f %%", 100 * a / b }')
+  per wall second: coffer $(median xts.coffer-wall) GB/s, openssl speed -elapsed $(median xts.openssl-wall) GB/s: $(awk -v a="$(median xts.coffer-wall)" -v b="$(median xts.openssl-wall)" 'BEGIN { printf "%.0f %%", 100 * a / b }')
 EOF
 for bs in $BLOCK_SIZES; do
     changed=$((CHANGED * 65536))
@@ -149,11 +161,15 @@ block size $bs (setup: guest writes of the image $(median "$bs.setup.write.time"
 | step | coffer | restic | restic / coffer |
 |---|---|---|---|
 | first backup | $(median "$bs.coffer.first.time") s | $(median "$bs.restic.first.time") s | $(ratio "$(median "$bs.restic.first.time")" "$(median "$bs.coffer.first.time")")x |
+| (floor: \`dd conv=fsync\` of the image) | $(median "$bs.floor.dd.time") s | | |
 | backup after the change | $(median "$bs.coffer.incremental.time") s | $(median "$bs.restic.incremental.time") s | $(ratio "$(median "$bs.restic.incremental.time")" "$(median "$bs.coffer.incremental.time")")x |
 | bytes read by it | $(mib "$(median "$bs.coffer.incremental.read")") MiB | all | |
 | stored for the change ($(mib $changed) MiB) | $(mib "$(median "$bs.coffer.growth")") MiB ($(ratio "$(median "$bs.coffer.growth")" $changed)x) | $(mib "$(median "$bs.restic.growth")") MiB ($(ratio "$(median "$bs.restic.growth")" $changed)x) | $(ratio "$(median "$bs.restic.growth")" "$(median "$bs.coffer.growth")")x |
 | restore (coffer: fsynced) | $(median "$bs.coffer.restore.time") s | $(median "$bs.restic.restore.time") s | $(ratio "$(median "$bs.restic.restore.time")" "$(median "$bs.coffer.restore.time")")x |
 | restore, restic with fsync | | $(median "$bs.restic.restore-sync.time") s | $(ratio "$(median "$bs.restic.restore-sync.time")" "$(median "$bs.coffer.restore.time")")x |
+| CPU time (user + system): first backup | $(median "$bs.coffer.first.cpu") s | $(median "$bs.restic.first.cpu") s | $(ratio "$(median "$bs.restic.first.cpu")" "$(median "$bs.coffer.first.cpu")")x |
+| CPU time: backup after the change | $(median "$bs.coffer.incremental.cpu") s | $(median "$bs.restic.incremental.cpu") s | $(ratio "$(median "$bs.restic.incremental.cpu")" "$(median "$bs.coffer.incremental.cpu")")x |
+| CPU time: restore | $(median "$bs.coffer.restore.cpu") s | $(median "$bs.restic.restore.cpu") s | $(ratio "$(median "$bs.restic.restore.cpu")" "$(median "$bs.coffer.restore.cpu")")x |
 | peak memory: first backup | $(($(median "$bs.coffer.first.rss") / 1024)) MiB | $(($(median "$bs.restic.first.rss") / 1024)) MiB | |
 | peak memory: after the change | $(($(median "$bs.coffer.incremental.rss") / 1024)) MiB | $(($(median "$bs.restic.incremental.rss") / 1024)) MiB | |
 | peak memory: restore | $(($(median "$bs.coffer.restore.rss") / 1024)) MiB | $(($(median "$bs.restic.restore.rss") / 1024)) MiB | |

@@ -516,69 +516,94 @@ public final class BlockDevice: @unchecked Sendable {
         if let cipher { try cipher.encrypt(buffer, deviceOffset: block * UInt64(blockSize)) }
     }
 
-    /// Writes whole blocks `first ..< first + count`, given in stored form (see `encryptForStorage`): in
-    /// place where a block's slot is its own, to new slots otherwise; blocks that land in consecutive slots
-    /// are written with one call.
-    @discardableResult
-    func writeStoredBlocks(first: Int, count: Int, from buffer: UnsafeRawBufferPointer) throws -> Range<UInt64> {
-        precondition(buffer.count == count * blockSize && first + count <= blockCount)
+    /// Slots reserved for whole-block writes from several threads: a block's own slot where it has one, a
+    /// new one otherwise. The map changes only when the reservation is committed.
+    struct SlotReservation {
+        var blocks: [Int]
+        var slots: [UInt32]
+        var fresh: [Bool]
+        /// The bytes of the data file the slots cover.
+        var range: Range<UInt64>
+    }
+
+    /// Reserves a slot for each of `blocks`, new ones in ascending order with their disk space preallocated,
+    /// so that `writeStored(_:slot:)` can fill them from several threads.
+    func reserveSlots(blocks: [Int]) throws -> SlotReservation {
         lock.lock()
         defer { lock.unlock() }
-        var targets = [UInt32](repeating: 0, count: count)
-        var fresh = [Bool](repeating: false, count: count)
-        var allocated: [UInt32] = []
+        var reservation = SlotReservation(blocks: blocks, slots: [], fresh: [], range: 0..<0)
+        reservation.slots.reserveCapacity(blocks.count)
         var low = UInt64.max
         var high: UInt64 = 0
         do {
-            for i in 0..<count {
-                let slot = live[first + i]
+            for block in blocks {
+                precondition(block < blockCount)
+                let slot = live[block]
                 if slot != 0 && references[Int(slot)] == 1 {
-                    targets[i] = slot
+                    reservation.slots.append(slot)
+                    reservation.fresh.append(false)
                 } else {
-                    targets[i] = try allocateSlot()
-                    allocated.append(targets[i])
-                    fresh[i] = true
+                    reservation.slots.append(try allocateSlot())
+                    reservation.fresh.append(true)
                 }
-            }
-            var i = 0
-            while i < count {
-                var run = 1
-                while i + run < count && targets[i + run] == targets[i] + UInt32(run) { run += 1 }
-                let offset = slotOffset(targets[i])
-                let length = UInt64(run * blockSize)
-                if fresh[i] { data.preallocate(offset: offset, length: length) }
-                try data.write(UnsafeRawBufferPointer(rebasing: buffer[i * blockSize..<(i + run) * blockSize]), at: offset)
-                low = min(low, offset)
-                high = max(high, offset + length)
-                i += run
+                low = min(low, slotOffset(reservation.slots.last!))
+                high = max(high, slotOffset(reservation.slots.last!) + UInt64(blockSize))
             }
         } catch {
-            freeSlots.append(contentsOf: allocated)
-            freeSlots.sort(by: >)
+            releaseLocked(reservation)
             throw error
         }
-        for i in 0..<count where fresh[i] {
-            let old = live[first + i]
-            references[Int(targets[i])] = 1
-            live[first + i] = targets[i]
+        if low < high {
+            reservation.range = low..<high
+            data.preallocate(offset: low, length: high - low)
+        }
+        return reservation
+    }
+
+    /// Writes one whole block, in stored form, into a reserved slot; safe to call from several threads for
+    /// distinct slots.
+    func writeStored(_ block: UnsafeRawBufferPointer, slot: UInt32) throws {
+        precondition(block.count == blockSize && slot != 0)
+        try data.write(block, at: slotOffset(slot))
+    }
+
+    /// Points the map at the reserved slots once every block is written.
+    func commit(_ reservation: SlotReservation) {
+        lock.lock()
+        defer { lock.unlock() }
+        for (k, block) in reservation.blocks.enumerated() where reservation.fresh[k] {
+            let old = live[block]
+            references[Int(reservation.slots[k])] = 1
+            live[block] = reservation.slots[k]
             if old != 0 { references[Int(old)] -= 1 }
             mapDirty = true
         }
         dataDirty = true
-        return low < high ? low..<high : 0..<0
+    }
+
+    /// Gives back the new slots of a reservation that will not be committed.
+    func release(_ reservation: SlotReservation) {
+        lock.lock()
+        defer { lock.unlock() }
+        releaseLocked(reservation)
+    }
+
+    private func releaseLocked(_ reservation: SlotReservation) {
+        for (k, slot) in reservation.slots.enumerated() where reservation.fresh[k] { freeSlots.append(slot) }
+        freeSlots.sort(by: >)
     }
 
     /// Write-behind for bulk writes: starts writing the data file's dirty pages at `range` (bytes of the
-    /// data file, as `writeStoredBlocks` returns them) and waits for those of the previous call, so that the
+    /// data file, as a `SlotReservation` gives them) and waits for those of the previous call, so that the
     /// disk stays busy and the next flush waits less.
     func writeBehind(_ range: Range<UInt64>) {
         lock.lock()
-        defer { lock.unlock() }
-        data.startWriteback(offset: range.lowerBound, length: UInt64(range.count))
-        if let previous = previousWriteback {
-            data.awaitWriteback(offset: previous.lowerBound, length: UInt64(previous.count))
-        }
+        let previous = previousWriteback
         previousWriteback = range
+        lock.unlock()
+        // Not under the lock: waiting for the disk must not hold up the device.
+        data.startWriteback(offset: range.lowerBound, length: UInt64(range.count))
+        if let previous { data.awaitWriteback(offset: previous.lowerBound, length: UInt64(previous.count)) }
     }
 
     // MARK: Snapshots

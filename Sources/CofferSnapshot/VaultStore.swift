@@ -410,10 +410,11 @@ public final class VaultStore: @unchecked Sendable {
         }
     }
 
-    /// Reads each batch's sealed chunks, opens them (AES-256-GCM with the chunk identifier as associated
-    /// data: only the store's data key could have sealed that chunk for that identifier) and re-encrypts
-    /// them for the device, all on all cores, and writes them on a background thread while the next batch
-    /// is prepared. `verify` also recomputes every identifier.
+    /// Restores a disk batch by batch: reserves the blocks' slots on the device, then on all cores reads
+    /// each chunk, opens it (AES-256-GCM with the chunk identifier as associated data: only the store's data
+    /// key could have sealed that chunk for that identifier), re-encrypts it for the device in place and
+    /// writes it into its slot; the batch's slots then enter the device's map, and its writeback is started
+    /// on a background thread. `verify` also recomputes every identifier.
     private func restore(
         _ disk: RecoveryPointRecord.Disk, into device: BlockDevice, progress: ((UInt64, UInt64) -> Void)?
     ) throws {
@@ -425,14 +426,11 @@ public final class VaultStore: @unchecked Sendable {
         var done: UInt64 = 0
         progress?(0, total)
         let sealed = UnsafeMutableRawBufferPointer.allocate(byteCount: batch * entryLength, alignment: 64)
-        let outputs = (0..<2).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: batch * blockSize, alignment: 64) }
-        let writer = BackgroundStage(label: "coffer.vault.restore-writer")
+        let writeback = BackgroundStage(label: "coffer.vault.restore-writeback")
         defer {
-            try? writer.wait()
+            try? writeback.wait()
             sealed.deallocate()
-            for output in outputs { output.deallocate() }
         }
-        var current = 0
         let dataKey = keys.data
         for start in stride(from: 0, to: disk.chunks.count, by: batch) {
             let count = min(batch, disk.chunks.count - start)
@@ -459,49 +457,38 @@ public final class VaultStore: @unchecked Sendable {
             for location in locations where files[location.pack] == nil {
                 files[location.pack] = try reader.file(index.packs[Int(location.pack)])
             }
-            let output = outputs[current]
             let packs = index.packs
-            try parallelForEach(present.count) { k in
-                let i = present[k]
-                let target = UnsafeMutableRawBufferPointer(rebasing: sealed[k * entryLength..<(k + 1) * entryLength])
-                try files[locations[k].pack]!.readExactly(into: target, at: locations[k].offset)
-                let entry = UnsafeRawBufferPointer(target)
-                try checkEntryHeader(entry, id: ids[i], pack: packs[Int(locations[k].pack)], offset: locations[k].offset)
-                let plaintext = try Seal.open(
-                    entry: UnsafeRawBufferPointer(rebasing: entry[Pack.entryHeaderSize...]), key: dataKey,
-                    associatedData: ids[i].bytes, what: "chunk \(ids[i])")
-                guard plaintext.count == blockSize else {
-                    throw SnapshotError(
-                        code: .corrupted, message: "chunk \(ids[i]) holds \(plaintext.count) bytes, not \(blockSize)")
+            let reservation = try device.reserveSlots(blocks: present.map { start + $0 })
+            do {
+                try parallelForEach(present.count) { k in
+                    let i = present[k]
+                    let target = UnsafeMutableRawBufferPointer(rebasing: sealed[k * entryLength..<(k + 1) * entryLength])
+                    try files[locations[k].pack]!.readExactly(into: target, at: locations[k].offset)
+                    let entry = UnsafeRawBufferPointer(target)
+                    try checkEntryHeader(entry, id: ids[i], pack: packs[Int(locations[k].pack)], offset: locations[k].offset)
+                    var block = try Seal.open(
+                        entry: UnsafeRawBufferPointer(rebasing: entry[Pack.entryHeaderSize...]), key: dataKey,
+                        associatedData: ids[i].bytes, what: "chunk \(ids[i])")
+                    guard block.count == blockSize else {
+                        throw SnapshotError(
+                            code: .corrupted, message: "chunk \(ids[i]) holds \(block.count) bytes, not \(blockSize)")
+                    }
+                    try block.withUnsafeMutableBytes { block in
+                        try device.encryptForStorage(block, block: UInt64(start + i))
+                        try device.writeStored(UnsafeRawBufferPointer(block), slot: reservation.slots[k])
+                    }
                 }
-                let destination = UnsafeMutableRawBufferPointer(rebasing: output[i * blockSize..<(i + 1) * blockSize])
-                plaintext.withUnsafeBytes { destination.copyMemory(from: $0) }
-                try device.encryptForStorage(destination, block: UInt64(start + i))
+            } catch {
+                device.release(reservation)
+                throw error
             }
-            var runs: [(first: Int, count: Int)] = []
-            for i in present {
-                if let last = runs.last, last.first + last.count == i {
-                    runs[runs.count - 1].count += 1
-                } else {
-                    runs.append((i, 1))
-                }
-            }
-            let region = UnsafeRawBufferPointer(output)
-            try writer.submit {
-                var written: Range<UInt64>?
-                for run in runs {
-                    let range = try device.writeStoredBlocks(
-                        first: start + run.first, count: run.count,
-                        from: UnsafeRawBufferPointer(rebasing: region[run.first * blockSize..<(run.first + run.count) * blockSize]))
-                    written = written.map { min($0.lowerBound, range.lowerBound)..<max($0.upperBound, range.upperBound) } ?? range
-                }
-                if let written { device.writeBehind(written) }
-            }
-            current ^= 1
+            device.commit(reservation)
+            let range = reservation.range
+            try writeback.submit { device.writeBehind(range) }
             done += UInt64(present.count * blockSize)
             progress?(done, total)
         }
-        try writer.wait()
+        try writeback.wait()
     }
 
     /// Checks that a pack entry read at `offset` of `pack` names `id` and has the length the index gives.
