@@ -78,6 +78,6 @@ let package = Package(
         .testTarget(name: "CofferManifestTests", dependencies: ["CofferManifest", "CofferTestSupport"]),
         .testTarget(name: "CofferReconcilerTests", dependencies: ["CofferReconciler", "CofferTestSupport"]),
         .testTarget(name: "CofferGitTests", dependencies: ["CofferGit", "CofferTestSupport"]),
-        .testTarget(name: "CofferCLITests", dependencies: ["CofferCLI", "CofferTestSupport"]),
+        .testTarget(name: "CofferCLITests", dependencies: ["CofferCLI", "CofferTestSupport"], exclude: ["Golden"]),
     ]
 )

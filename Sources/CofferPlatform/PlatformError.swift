@@ -13,6 +13,7 @@ public struct PlatformError: Error, Sendable, Hashable, CustomStringConvertible 
     /// Whether trying again later may succeed (a busy resource), as opposed to a rule that refuses.
     public var retryable: Bool
 
+    /// An error with the code, what failed and how to fix it.
     public init(_ code: String, _ message: String, hint: String? = nil, jobID: String? = nil, retryable: Bool = false) {
         self.code = code
         self.message = message

@@ -199,6 +199,7 @@ struct ProtectedItemRow: Codable, FetchableRecord, PersistableRecord {
     var purgeAt: Date?
 }
 
+/// How a job stands: running, done, or failed with an error code.
 public enum JobStatus: String, Codable, Sendable, Hashable {
     case inProgress = "InProgress"
     case completed = "Completed"

@@ -9,6 +9,7 @@ public struct Region: Sendable, Hashable, Codable {
     /// Whether access to the region is restricted (the `*` regions of the pairing table).
     public var accessRestricted: Bool
 
+    /// A region of the table.
     public init(name: String, geography: String, pair: String?, accessRestricted: Bool = false) {
         self.name = name
         self.geography = geography

@@ -22,6 +22,7 @@ public struct RestoreTarget: Sendable, Hashable {
     /// The target subscription; nil for the vault's (cross-subscription restore is refused).
     public var subscription: String?
 
+    /// A target; nil fields default to the VM's resource group, the vault's region and generated names.
     public init(resourceGroup: String? = nil, region: String? = nil, name: String? = nil, subscription: String? = nil) {
         self.resourceGroup = resourceGroup
         self.region = region
@@ -55,9 +56,12 @@ public struct KeyRestoreAction: Codable, Sendable, Hashable {
 
 /// The outcome of a test restore.
 public struct VerifyResult: Codable, Sendable, Hashable {
+    /// The comparison for one disk.
     public struct Disk: Codable, Sendable, Hashable {
         public var disk: DiskSlot
+        /// The checksum recorded at snapshot time.
         public var expected: String
+        /// The checksum of the test restore.
         public var actual: String
         public var matches: Bool
     }
@@ -69,6 +73,7 @@ public struct VerifyResult: Codable, Sendable, Hashable {
     public var disks: [Disk]
     public var chunksChecked: Int
     public var problems: [String]
+    /// Whether every disk matched and the vault copy had no problem.
     public var ok: Bool { problems.isEmpty && disks.allSatisfy(\.matches) }
 }
 

@@ -64,6 +64,7 @@ public struct AccessPolicyInfo: Codable, Sendable, Hashable {
 
 /// A recovery point.
 public struct RecoveryPointSummary: Codable, Sendable, Hashable {
+    /// One disk of the recovery point.
     public struct Disk: Codable, Sendable, Hashable {
         public var disk: DiskSlot
         public var sizeGiB: Int
@@ -185,18 +186,21 @@ public struct RestoredDiskInfo: Codable, Sendable, Hashable {
 
 /// Everything the platform holds, for `coffer platform show` (never secret values).
 public struct PlatformOverview: Codable, Sendable, Hashable {
+    /// A subscription.
     public struct Subscription: Codable, Sendable, Hashable {
         public var name: String
         public var id: String
         public var isDefault: Bool
     }
 
+    /// A resource group.
     public struct ResourceGroup: Codable, Sendable, Hashable {
         public var subscription: String
         public var name: String
         public var region: String
     }
 
+    /// A disk encryption set and the identity that uses its key.
     public struct DiskEncryptionSet: Codable, Sendable, Hashable {
         public var name: String
         public var resourceGroup: String

@@ -22,6 +22,7 @@ public struct World: Codable, Sendable, Hashable {
     /// The clock's start when the world file does not set one.
     public static let defaultClock = Date(timeIntervalSince1970: 1_767_225_600)  // 2026-01-01T00:00:00Z
 
+    /// A world; see the README for what each field means.
     public init(
         tenant: String, clock: Date = World.defaultClock, operatorIdentity: OperatorIdentity,
         subscriptions: [Subscription], regions: [String], resourceGroups: [ResourceGroup],
@@ -63,6 +64,7 @@ public struct World: Codable, Sendable, Hashable {
         }
     }
 
+    /// A subscription of the tenant.
     public struct Subscription: Codable, Sendable, Hashable {
         public var name: String
         /// The subscription id, a GUID.
@@ -76,6 +78,7 @@ public struct World: Codable, Sendable, Hashable {
         }
     }
 
+    /// A resource group of a subscription.
     public struct ResourceGroup: Codable, Sendable, Hashable {
         public var name: String
         /// Where the group's metadata lives; its resources may be in any region.
@@ -133,6 +136,7 @@ public struct World: Codable, Sendable, Hashable {
         case objectID(String)
     }
 
+    /// An access policy of a key vault: a principal and its permissions.
     public struct AccessPolicy: Codable, Sendable, Hashable {
         public var principal: AccessPrincipal
         public var keyPermissions: [KeyPermission]
@@ -146,6 +150,7 @@ public struct World: Codable, Sendable, Hashable {
         }
     }
 
+    /// A key vault with its keys, secrets and access policies.
     public struct KeyVault: Codable, Sendable, Hashable {
         public var name: String
         public var resourceGroup: String
@@ -200,17 +205,20 @@ public struct World: Codable, Sendable, Hashable {
         }
     }
 
+    /// A VM's operating system: BitLocker on Windows, dm-crypt on Linux for ADE.
     public enum OperatingSystem: String, Codable, Sendable, Hashable, CaseIterable {
         case windows
         case linux
     }
 
+    /// The state of the VM agent, which backups need running.
     public enum AgentState: String, Codable, Sendable, Hashable, CaseIterable {
         case running
         case stopped
         case absent
     }
 
+    /// A disk of a VM: the OS disk or a data disk at a LUN.
     public struct Disk: Codable, Sendable, Hashable {
         /// The data disk's LUN; nil for the OS disk.
         public var lun: Int?
@@ -260,6 +268,7 @@ public struct World: Codable, Sendable, Hashable {
         }
     }
 
+    /// A virtual machine with its disks, encryption and initial data.
     public struct VirtualMachine: Codable, Sendable, Hashable {
         public var name: String
         public var os: OperatingSystem

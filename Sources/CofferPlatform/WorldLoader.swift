@@ -6,6 +6,7 @@ import Yams
 public struct WorldError: Error, Sendable, CustomStringConvertible {
     public var diagnostics: [Diagnostic]
 
+    /// The error for these diagnostics, sorted for display.
     public init(diagnostics: [Diagnostic]) {
         self.diagnostics = diagnostics.sortedForDisplay()
     }

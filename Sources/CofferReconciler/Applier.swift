@@ -27,7 +27,7 @@ public struct Applier: Sendable {
     public var isCancelled: (@Sendable () -> Bool)?
     /// Test hook: called with the step's index before it runs and after it ran (as index + 0.5), and may
     /// throw or kill the process there to simulate a crash.
-    var faultPoint: (@Sendable (Double) throws -> Void)?
+    public var faultPoint: (@Sendable (Double) throws -> Void)?
 
     public init(provider: any Provider, store: any ReconcilerStateStore, onStep: (@Sendable (StepRecord) -> Void)? = nil) {
         self.provider = provider

@@ -32,7 +32,7 @@ struct PlanChecks {
             if current.crossRegionRestore && !spec.crossRegionRestore {
                 diagnostics.append(
                     .error(
-                        "CrossRegionRestoreCannotBeDisabled",
+                        "UserErrorCrossRegionRestoreCannotBeDisabled",
                         "RecoveryServicesVault/\(name): cross-region restore cannot be turned off once enabled",
                         at: resource.location(of: "spec.crossRegionRestore"),
                         hint: "set crossRegionRestore: true again; turning it off needs a new vault"))
@@ -47,7 +47,7 @@ struct PlanChecks {
             if current.immutability == .locked && spec.immutability != .locked {
                 diagnostics.append(
                     .error(
-                        "ImmutabilityLocked",
+                        "UserErrorImmutabilityLocked",
                         "RecoveryServicesVault/\(name): immutability is Locked, which cannot be reverted",
                         at: resource.location(of: "spec.immutability"), hint: "set immutability: Locked"))
             }
@@ -63,7 +63,7 @@ struct PlanChecks {
             for (path, old, new) in retentionCounts(current.retention, spec.retention) where new < old {
                 diagnostics.append(
                     .error(
-                        "UserErrorRetentionReductionNotAllowedOnImmutableVault",
+                        "UserErrorDeleteBackupItemOnImmutableItem",
                         "\(resource.address): \(path) goes from \(old) to \(new), but vault '\(spec.vault)' is immutable (\(immutability.rawValue))",
                         at: resource.location(of: "spec.\(path)"),
                         hint: "an immutable vault forbids reducing retention; keep \(old) or more"))
@@ -91,7 +91,7 @@ struct PlanChecks {
                 if vault.location != vm.region || vaultSubscription != vm.subscription {
                     diagnostics.append(
                         .error(
-                            "BMSUserErrorVMAndVaultNotInSameRegionOrSubscription",
+                            "UserErrorVmAndVaultNotInSameSubscriptionAndRegion",
                             "\(resource.address): VM \(vm.reference.name) is in \(vm.region) (subscription \(vm.subscription)) but vault '\(spec.vault)' is in \(vault.location)",
                             at: resource.location(of: "spec.vault"),
                             hint: "protect the VM with a vault in the same region and subscription"))
@@ -101,7 +101,7 @@ struct PlanChecks {
             if vm.kekIsCertificateBacked {
                 diagnostics.append(
                     .error(
-                        "UserErrorKeyVaultCertificateBackedKeyNotSupported",
+                        "UserErrorCertificateBackedKeyNotSupported",
                         "\(resource.address): the KEK of \(vm.reference.name) belongs to a certificate; Azure Backup supports standalone keys only",
                         at: resource.location(of: "spec.vm"),
                         hint: "re-encrypt the VM with a standalone RSA key as its KEK"))

@@ -60,9 +60,12 @@ enum GitOpsFixture {
     ) -> WatchLoop {
         let workspace = Workspace(stateDirectory: state, makeProvider: { _ in provider })
         let logger = Logger(label: "test") { _ in EventLogHandler(json: json, write: { lines.append($0) }) }
-        let settings = WatchSettings(
+        var settings = WatchSettings(
             repository: repository, ref: "main", path: "manifests", interval: 0.05, driftInterval: driftInterval,
             reportOnly: reportOnly, once: false, prune: true, lockTimeout: 5)
+        // Errors (such as the empty repository before the first commit) retry quickly in tests.
+        settings.backoffBase = 0.05
+        settings.backoffCap = 0.2
         return WatchLoop(settings: settings, workspace: workspace, logger: logger, stop: StopSignal())
     }
 }
@@ -212,7 +215,11 @@ enum GitOpsFixture {
 
     @Test func backoffGrowsExponentiallyWithBoundedJitter() throws {
         let directory = try TemporaryDirectory()
-        let loop = GitOpsFixture.loop(repository: directory.path("missing"), state: directory.path("state"), provider: InMemoryProvider(), lines: LogLines())
+        let workspace = Workspace(stateDirectory: directory.path("state"), makeProvider: { _ in InMemoryProvider() })
+        let settings = WatchSettings(
+            repository: directory.path("missing"), ref: "main", path: nil, interval: 1, driftInterval: 60, reportOnly: false, once: false,
+            prune: false, lockTimeout: 1)
+        let loop = WatchLoop(settings: settings, workspace: workspace, logger: Logger(label: "test") { _ in EventLogHandler(json: false, write: { _ in }) }, stop: StopSignal())
         loop.random = { 0.5 }
         #expect(loop.backoff(1) == 1)
         #expect(loop.backoff(4) == 8)

@@ -184,7 +184,7 @@ import Testing
         defer { withExtendedLifetime(directory) {} }
         let point = try #require(try platform.recoveryPoints(vm: "lnx-ade").first)
         let secret = try #require(try platform.virtualMachines().first { $0.name == "lnx-ade" }?.bekSecretURL?.split(separator: "/").dropLast().last.map(String.init))
-        try platform.pool.write { db in
+        _ = try platform.pool.write { db in
             try KeyVaultStore.setSecret(db, hsm: platform.hsm, keyVault: "kv-east", name: secret, value: Array("other".utf8),
                                         contentType: "BEK", tags: [:], now: try Platform.now(db))
         }

@@ -3,6 +3,14 @@ import CofferTestSupport
 import Foundation
 @testable import CofferPlatform
 
+/// Template directories to remove when the test process exits.
+nonisolated(unsafe) private var templates: [String] = []
+private let removeTemplatesAtExit: Void = {
+    atexit {
+        for path in templates { try? FileManager.default.removeItem(atPath: path) }
+    }
+}()
+
 /// A small world for tests: 1 GiB sparse disks with little data, RSA-2048 keys.
 enum TestWorld {
     static let subscriptionID = "22222222-2222-2222-2222-222222222222"
@@ -58,6 +66,8 @@ enum TestWorld {
     /// cost of building a world).
     static let template: String = {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("coffer-template-\(UUID().uuidString)").path
+        removeTemplatesAtExit
+        templates.append(path)
         do {
             let platform = try Platform.create(stateDirectory: path, world: world())
             _ = try platform.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
@@ -70,6 +80,8 @@ enum TestWorld {
     /// The reference world, built once per test process (its RSA-3072 key is slow to generate).
     static let referenceTemplate: String = {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("coffer-reference-\(UUID().uuidString)").path
+        removeTemplatesAtExit
+        templates.append(path)
         do {
             let platform = try Platform.create(stateDirectory: path, world: try WorldLoader.load(path: Fixtures.referenceWorldPath))
             _ = try platform.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }

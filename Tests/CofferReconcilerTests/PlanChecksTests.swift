@@ -63,12 +63,12 @@ import Testing
 
     @Test func certificateBackedKEKIsAnError() throws {
         let plan = try Planner(provider: Fixture.provider(certificateKEK: true)).plan(desired: desired(access: Fixture.access()), inventory: [:])
-        #expect(plan.diagnostics.map(\.code) == ["UserErrorKeyVaultCertificateBackedKeyNotSupported"])
+        #expect(plan.diagnostics.map(\.code) == ["UserErrorCertificateBackedKeyNotSupported"])
     }
 
     @Test func vmInAnotherRegionThanItsVaultIsAnError() throws {
         let plan = try Planner(provider: Fixture.provider(region: "westeurope")).plan(desired: desired(access: Fixture.access()), inventory: [:])
-        #expect(plan.diagnostics.map(\.code) == ["BMSUserErrorVMAndVaultNotInSameRegionOrSubscription"])
+        #expect(plan.diagnostics.map(\.code) == ["UserErrorVmAndVaultNotInSameSubscriptionAndRegion"])
     }
 
     @Test func missingVMIsAnError() throws {
@@ -83,7 +83,7 @@ import Testing
         let plan = try Planner(provider: provider).plan(
             desired: desired(access: Fixture.access(), vault: Fixture.vault(redundancy: .locallyRedundant, crr: false)), inventory: [:])
         let codes = Set(plan.diagnostics.map(\.code))
-        #expect(codes == ["StorageModelModifyError", "CrossRegionRestoreCannotBeDisabled"])
+        #expect(codes == ["StorageModelModifyError", "UserErrorCrossRegionRestoreCannotBeDisabled"])
         #expect(plan.diagnostics.first { $0.code == "StorageModelModifyError" }?.location?.line == 6)
     }
 
@@ -100,7 +100,7 @@ import Testing
         try provider.seed(name: "daily", spec: Fixture.policy(daily: 30), managedByCoffer: true)
         let immutable = Fixture.vault(immutability: .unlocked)
         let cut = try Planner(provider: provider).plan(desired: desired(access: Fixture.access(), vault: immutable, policyDays: 14), inventory: [:])
-        #expect(cut.diagnostics.map(\.code) == ["UserErrorRetentionReductionNotAllowedOnImmutableVault"])
+        #expect(cut.diagnostics.map(\.code) == ["UserErrorDeleteBackupItemOnImmutableItem"])
         let longer = try Planner(provider: provider).plan(desired: desired(access: Fixture.access(), vault: immutable, policyDays: 60), inventory: [:])
         #expect(longer.diagnostics.isEmpty)
     }

@@ -226,7 +226,7 @@ struct ApplyRun {
             }
             let terminal = Terminal.forStandardOutput()
             let textOutput = output == .text && !quiet
-            let applier = Applier(provider: provider, store: workspace.store) { record in
+            var applier = Applier(provider: provider, store: workspace.store) { record in
                 guard textOutput else { return }
                 switch record.status {
                 case .succeeded: print("\(record.address): \(record.action.rawValue) complete")
@@ -234,6 +234,10 @@ struct ApplyRun {
                 case .skipped: print("\(record.address): skipped (\(record.message ?? ""))")
                 case .started: break
                 }
+            }
+            if let killAt = ProcessInfo.processInfo.environment["COFFER_CRASH_AT_STEP_BOUNDARY"].flatMap(Double.init) {
+                // Crash testing: die like `kill -9` at this step boundary (step k before it runs, k + 0.5 after).
+                applier.faultPoint = { point in if point == killAt { kill(getpid(), SIGKILL) } }
             }
             let outcome = try applier.apply(plan, source: loaded.applySource)
             if case .git(let repository, _, _) = source, let commit = loaded.commit {

@@ -29,12 +29,13 @@ final class ProgressBar: @unchecked Sendable {
         guard done >= total || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
         lastDraw = now
         drawn = true
-        FileHandle.standardError.write(Data(("\r" + Self.line(label: label, done: done, total: total, elapsed: now.timeIntervalSince(start), width: width)).utf8))
+        FileHandle.standardError.write(Data(("\r" + Self.line(label: label, done: done, total: total, elapsed: now.timeIntervalSince(start), width: width) + "\u{1B}[K").utf8))
     }
 
-    /// Ends the bar's line.
+    /// Ends the bar's line (once, however often it is called).
     func finish() {
         guard enabled && drawn else { return }
+        drawn = false
         FileHandle.standardError.write(Data("\n".utf8))
     }
 
