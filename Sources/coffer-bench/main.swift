@@ -1,5 +1,5 @@
-// coffer-bench: drives CofferSnapshot and CofferCrypto for bench/core.sh, one step per process, and a crash
-// helper for the tests. Output is `key=value` lines for the script to parse.
+// coffer-bench: drives CofferSnapshot and CofferCrypto for bench/core.sh, one step per process, and backs up
+// in a loop for the crash tests. Output is `key=value` lines for the script to parse.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -6,8 +6,8 @@ import Testing
 @testable import CofferSnapshot
 
 /// The built `coffer-bench`, next to the test bundle or under the package's `.build/debug`.
-enum CrashHelper {
-    static let executable: URL? = {
+enum BenchExecutable {
+    static let url: URL? = {
         var candidates: [URL] = []
         if let first = CommandLine.arguments.first {
             candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent().appendingPathComponent("coffer-bench"))
@@ -20,9 +20,9 @@ enum CrashHelper {
 }
 
 @Suite struct KilledBackupTests {
-    @Test(.enabled(if: CrashHelper.executable != nil, "coffer-bench is not built; run `swift build` first"))
+    @Test(.enabled(if: BenchExecutable.url != nil, "coffer-bench is not built; run `swift build` first"))
     func aBackupProcessKilledMidwayLeavesAVerifiableStore() throws {
-        let executable = try #require(CrashHelper.executable)
+        let executable = try #require(BenchExecutable.url)
         let directory = try TemporaryDirectory()
         let keyBytes = (0..<32).map { UInt8($0 * 7 + 1) }
         let masterKey = SecureBytes(keyBytes)
