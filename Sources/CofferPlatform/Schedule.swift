@@ -161,29 +161,3 @@ struct PolicyCalendar {
         return ends.max()
     }
 }
-
-/// Parses a duration such as `1d`, `36h`, `30m`, `90s` or `2w` (several may be joined: `1d12h`).
-public func parseDuration(_ text: String) -> TimeInterval? {
-    var total: TimeInterval = 0
-    var digits = ""
-    var sawUnit = false
-    for character in text.lowercased() {
-        if character.isNumber {
-            digits.append(character)
-            continue
-        }
-        guard let value = Double(digits) else { return nil }
-        switch character {
-        case "s": total += value
-        case "m": total += value * 60
-        case "h": total += value * 3600
-        case "d": total += value * 86400
-        case "w": total += value * 7 * 86400
-        default: return nil
-        }
-        digits = ""
-        sawUnit = true
-    }
-    guard digits.isEmpty, sawUnit, total > 0 else { return nil }
-    return total
-}

@@ -78,14 +78,4 @@ func dates(_ texts: String...) -> [Date] {
         #expect(utc.expiry(of: Fixtures.date("2026-01-23T00:00:00Z"), retention: lastFriday) == nil)
     }
 
-    @Test func durations() {
-        #expect(parseDuration("1d") == 86400)
-        #expect(parseDuration("36h") == 129_600)
-        #expect(parseDuration("30m") == 1800)
-        #expect(parseDuration("1d12h") == 129_600)
-        #expect(parseDuration("2w") == 1_209_600)
-        #expect(parseDuration("12") == nil)
-        #expect(parseDuration("1x") == nil)
-        #expect(parseDuration("") == nil)
-    }
 }

@@ -6,16 +6,16 @@ import Foundation
     import Darwin
 #endif
 
-/// Where output goes and whether it may be coloured: only on a terminal, and never when NO_COLOR is set.
+/// Where output goes and whether it may be coloured, by the one rule of `TerminalStyle.colourAllowed`.
 struct Terminal: Sendable {
     var color: Bool
 
     static func forStandardOutput(environment: [String: String] = ProcessInfo.processInfo.environment) -> Terminal {
-        Terminal(color: isatty(STDOUT_FILENO) == 1 && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb")
+        Terminal(color: TerminalStyle.colourAllowed(isTerminal: isatty(STDOUT_FILENO) == 1, environment: environment) && environment["TERM"] != "dumb")
     }
 
     static func forStandardError(environment: [String: String] = ProcessInfo.processInfo.environment) -> Terminal {
-        Terminal(color: isatty(STDERR_FILENO) == 1 && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb")
+        Terminal(color: TerminalStyle.colourAllowed(isTerminal: isatty(STDERR_FILENO) == 1, environment: environment) && environment["TERM"] != "dumb")
     }
 
     static let plain = Terminal(color: false)
