@@ -161,9 +161,41 @@ public protocol Provider: Sendable {
     /// Whether enabling protection of an ADE VM grants the Backup Management Service its Key Vault access
     /// by itself: true when the operator is a member of the key vault's tenant, false for a guest.
     func operatorGrantsKeyVaultAccess() throws -> Bool
+
+    // Batch forms, which a refresh of many resources uses. Each answers in the order asked; a provider
+    // that can should answer from one consistent view of the platform and in one round trip. The defaults
+    // ask one at a time.
+
+    /// The ids of many resources (see `resourceID(name:spec:)`).
+    func resourceIDs(_ resources: [(name: String, spec: ResourceSpec)]) throws -> [String]
+
+    /// Many resources by kind and id (see `read(kind:id:)`).
+    func read(_ requests: [(kind: ResourceKind, id: String)]) throws -> [ObservedResource?]
+
+    /// Facts about many VMs (see `virtualMachine(_:)`).
+    func virtualMachines(_ references: [VMReference]) throws -> [VirtualMachineFacts?]
+
+    /// Facts about many key vaults (see `keyVault(named:)`).
+    func keyVaults(named names: [String]) throws -> [KeyVaultFacts?]
 }
 
 extension Provider {
     /// By default nothing is granted automatically: the manifests must declare the access.
     public func operatorGrantsKeyVaultAccess() throws -> Bool { false }
+
+    public func resourceIDs(_ resources: [(name: String, spec: ResourceSpec)]) throws -> [String] {
+        try resources.map { try resourceID(name: $0.name, spec: $0.spec) }
+    }
+
+    public func read(_ requests: [(kind: ResourceKind, id: String)]) throws -> [ObservedResource?] {
+        try requests.map { try read(kind: $0.kind, id: $0.id) }
+    }
+
+    public func virtualMachines(_ references: [VMReference]) throws -> [VirtualMachineFacts?] {
+        try references.map { try virtualMachine($0) }
+    }
+
+    public func keyVaults(named names: [String]) throws -> [KeyVaultFacts?] {
+        try names.map { try keyVault(named: $0) }
+    }
 }

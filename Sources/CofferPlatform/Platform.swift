@@ -200,10 +200,14 @@ public final class Platform: Sendable {
 
     static func vault(_ db: Database, _ name: String) throws -> VaultRow {
         guard let row = try VaultRow.fetchOne(db, sql: "SELECT * FROM vault WHERE lower(name) = lower(?)", arguments: [name]) else {
-            throw PlatformError(PlatformErrorCode.resourceNotFound, "there is no Recovery Services vault '\(name)'",
-                                hint: "list vaults with 'coffer get vaults'")
+            throw noVault(name)
         }
         return row
+    }
+
+    static func noVault(_ name: String) -> PlatformError {
+        PlatformError(PlatformErrorCode.resourceNotFound, "there is no Recovery Services vault '\(name)'",
+                      hint: "list vaults with 'coffer get vaults'")
     }
 
     static func item(_ db: Database, vm: String) throws -> ProtectedItemRow? {

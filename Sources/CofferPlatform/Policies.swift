@@ -98,11 +98,12 @@ extension Platform {
         }
     }
 
-    static func policyInfo(_ db: Database, _ row: PolicyRow) throws -> PolicyInfo {
-        let vault = try Self.vault(db, row.vault)
-        let subscription = try SubscriptionRow.fetchOne(db, key: vault.subscription)
-        let users = try Int.fetchOne(db, sql: "SELECT count(*) FROM protectedItem WHERE vault = ? AND policy = ?",
-                                     arguments: [row.vault, row.name]) ?? 0
+    static func policyInfo(_ db: Database, _ row: PolicyRow) throws -> PolicyInfo { try policyInfo(Lookup(db), row) }
+
+    static func policyInfo(_ lookup: Lookup, _ row: PolicyRow) throws -> PolicyInfo {
+        guard let vault = try lookup.vault(row.vault) else { throw Self.noVault(row.vault) }
+        let subscription = try lookup.subscription(named: vault.subscription)
+        let users = try lookup.itemsUsing(vault: row.vault, policy: row.name)
         let id = policyID(vaultID: vaultID(subscriptionID: subscription?.id ?? vault.subscription, resourceGroup: vault.resourceGroup,
                                            name: vault.name), name: row.name)
         return PolicyInfo(name: row.name, id: id, spec: row.spec, managedBy: row.managedBy, protectedItems: users)

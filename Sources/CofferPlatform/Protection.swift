@@ -238,17 +238,17 @@ extension Platform {
                       hint: "enable protection first (a ProtectedVM manifest, then 'coffer apply')")
     }
 
-    static func itemInfo(_ db: Database, _ row: ProtectedItemRow) throws -> ProtectedItemInfo {
-        let vault = try Self.vault(db, row.vault)
-        let vmRow = try VMRow.fetchOne(db, key: row.vm)
-        let vaultSubscription = try SubscriptionRow.fetchOne(db, key: vault.subscription)
-        let vmSubscription = try SubscriptionRow.fetchOne(db, key: vmRow?.subscription ?? vault.subscription)
+    static func itemInfo(_ db: Database, _ row: ProtectedItemRow) throws -> ProtectedItemInfo { try itemInfo(Lookup(db), row) }
+
+    static func itemInfo(_ lookup: Lookup, _ row: ProtectedItemRow) throws -> ProtectedItemInfo {
+        guard let vault = try lookup.vault(row.vault) else { throw Self.noVault(row.vault) }
+        let vmRow = try lookup.vm(row.vm)
+        let vaultSubscription = try lookup.subscription(named: vault.subscription)
+        let vmSubscription = try lookup.subscription(named: vmRow?.subscription ?? vault.subscription)
         let vaultID = vaultID(subscriptionID: vaultSubscription?.id ?? "", resourceGroup: vault.resourceGroup, name: vault.name)
         let group = vmRow?.resourceGroup ?? ""
-        let lastStatus = try String.fetchOne(
-            db, sql: "SELECT status FROM job WHERE vm = ? AND operation = 'Backup' AND status != 'InProgress' ORDER BY sequence DESC LIMIT 1",
-            arguments: [row.vm])
-        let points = try Int.fetchOne(db, sql: "SELECT count(*) FROM recoveryPoint WHERE vm = ?", arguments: [row.vm]) ?? 0
+        let lastStatus = try lookup.lastBackupStatus(vm: row.vm)
+        let points = try lookup.recoveryPointCount(vm: row.vm)
         return ProtectedItemInfo(
             vm: row.vm, id: protectedItemID(vaultID: vaultID, vmResourceGroup: group, vm: row.vm),
             vmID: Self.vmID(subscriptionID: vmSubscription?.id ?? "", resourceGroup: group, name: row.vm), vmResourceGroup: group,

@@ -24,37 +24,49 @@ extension Platform: Provider {
     }
 
     public func resourceID(name: String, spec: ResourceSpec) throws -> String {
+        try providing { try pool.read { db in try Self.resourceID(Lookup(db), name: name, spec: spec) } }
+    }
+
+    public func resourceIDs(_ resources: [(name: String, spec: ResourceSpec)]) throws -> [String] {
         try providing {
             try pool.read { db in
-                switch spec {
-                case .vault(let vault):
-                    let subscription = try Self.subscription(db, vault.subscription)
-                    return Self.vaultID(subscriptionID: subscription.id, resourceGroup: vault.resourceGroup, name: name)
-                case .backupPolicy(let policy):
-                    return Self.policyID(vaultID: try Self.vaultIDOrPlaceholder(db, policy.vault), name: name)
-                case .protectedVM(let protected):
-                    return Self.protectedItemID(vaultID: try Self.vaultIDOrPlaceholder(db, protected.vault),
-                                                vmResourceGroup: protected.vm.resourceGroup, vm: protected.vm.name)
-                case .keyVaultAccessPolicy(let access):
-                    let keyVaultID: String
-                    if let row = try KeyVaultRow.fetchOne(db, sql: "SELECT * FROM keyVault WHERE lower(name) = lower(?)", arguments: [access.keyVault]) {
-                        let subscription = try Self.subscription(db, row.subscription)
-                        keyVaultID = Self.keyVaultID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name)
-                    } else {
-                        keyVaultID = Self.keyVaultID(subscriptionID: try Self.defaultSubscription(db).id, resourceGroup: "-", name: access.keyVault)
-                    }
-                    return Self.accessPolicyID(keyVaultID: keyVaultID, objectID: Self.objectID(of: access.principal))
-                }
+                let lookup = resources.count > Self.batchThreshold ? try Lookup.preloaded(db) : Lookup(db)
+                return try resources.map { try Self.resourceID(lookup, name: $0.name, spec: $0.spec) }
             }
         }
     }
 
-    static func vaultIDOrPlaceholder(_ db: Database, _ vault: String) throws -> String {
-        if let row = try VaultRow.fetchOne(db, sql: "SELECT * FROM vault WHERE lower(name) = lower(?)", arguments: [vault]) {
-            let subscription = try Self.subscription(db, row.subscription)
+    /// Above this many resources, a batch read loads whole tables instead of looking rows up one by one.
+    static let batchThreshold = 32
+
+    static func resourceID(_ lookup: Lookup, name: String, spec: ResourceSpec) throws -> String {
+        switch spec {
+        case .vault(let vault):
+            let subscription = try lookup.subscription(vault.subscription)
+            return Self.vaultID(subscriptionID: subscription.id, resourceGroup: vault.resourceGroup, name: name)
+        case .backupPolicy(let policy):
+            return Self.policyID(vaultID: try Self.vaultIDOrPlaceholder(lookup, policy.vault), name: name)
+        case .protectedVM(let protected):
+            return Self.protectedItemID(vaultID: try Self.vaultIDOrPlaceholder(lookup, protected.vault),
+                                        vmResourceGroup: protected.vm.resourceGroup, vm: protected.vm.name)
+        case .keyVaultAccessPolicy(let access):
+            let keyVaultID: String
+            if let row = try lookup.keyVault(access.keyVault) {
+                let subscription = try lookup.subscription(row.subscription)
+                keyVaultID = Self.keyVaultID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name)
+            } else {
+                keyVaultID = Self.keyVaultID(subscriptionID: try lookup.subscription(nil).id, resourceGroup: "-", name: access.keyVault)
+            }
+            return Self.accessPolicyID(keyVaultID: keyVaultID, objectID: Self.objectID(of: access.principal))
+        }
+    }
+
+    static func vaultIDOrPlaceholder(_ lookup: Lookup, _ vault: String) throws -> String {
+        if let row = try lookup.vault(vault) {
+            let subscription = try lookup.subscription(row.subscription)
             return vaultID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name)
         }
-        return vaultID(subscriptionID: try defaultSubscription(db).id, resourceGroup: "-", name: vault)
+        return vaultID(subscriptionID: try lookup.subscription(nil).id, resourceGroup: "-", name: vault)
     }
 
     /// The segment after `marker` in an id (case-insensitive), up to the next `/`.
@@ -64,33 +76,40 @@ extension Platform: Provider {
     }
 
     public func read(kind: ResourceKind, id: String) throws -> ObservedResource? {
+        try providing { try pool.read { db in try Self.read(Lookup(db), kind: kind, id: id) } }
+    }
+
+    /// Many resources in one read transaction: one consistent view of the platform.
+    public func read(_ requests: [(kind: ResourceKind, id: String)]) throws -> [ObservedResource?] {
         try providing {
             try pool.read { db in
-                switch kind {
-                case .recoveryServicesVault:
-                    guard let name = Self.segment(id, after: "vaults"),
-                        let row = try VaultRow.fetchOne(db, sql: "SELECT * FROM vault WHERE lower(name) = lower(?)", arguments: [name])
-                    else { return nil }
-                    return try Self.observedVault(db, row)
-                case .backupPolicy:
-                    guard let vault = Self.segment(id, after: "vaults"), let name = Self.segment(id, after: "backupPolicies"),
-                        let row = try PolicyRow.fetchOne(db, sql: "SELECT * FROM policy WHERE lower(vault) = lower(?) AND lower(name) = lower(?)",
-                                                         arguments: [vault, name])
-                    else { return nil }
-                    return try Self.observedPolicy(db, row)
-                case .protectedVM:
-                    guard let vault = Self.segment(id, after: "vaults"), let item = Self.segment(id, after: "protectedItems"),
-                        let vm = item.split(separator: ";").last.map(String.init),
-                        let row = try Self.item(db, vm: vm), row.vault.lowercased() == vault.lowercased(), row.state != .softDeleted
-                    else { return nil }
-                    return try Self.observedItem(db, row)
-                case .keyVaultAccessPolicy:
-                    guard let keyVault = Self.segment(id, after: "vaults"), let objectID = Self.segment(id, after: "objectId"),
-                        let row = try KeyVaultStore.accessPolicy(db, keyVault: keyVault, objectID: objectID)
-                    else { return nil }
-                    return try Self.observedAccessPolicy(db, row)
-                }
+                let lookup = requests.count > Self.batchThreshold ? try Lookup.preloaded(db) : Lookup(db)
+                return try requests.map { try Self.read(lookup, kind: $0.kind, id: $0.id) }
             }
+        }
+    }
+
+    static func read(_ lookup: Lookup, kind: ResourceKind, id: String) throws -> ObservedResource? {
+        switch kind {
+        case .recoveryServicesVault:
+            guard let name = Self.segment(id, after: "vaults"), let row = try lookup.vault(name) else { return nil }
+            return try Self.observedVault(lookup, row)
+        case .backupPolicy:
+            guard let vault = Self.segment(id, after: "vaults"), let name = Self.segment(id, after: "backupPolicies"),
+                let row = try lookup.policy(vault: vault, name: name)
+            else { return nil }
+            return try Self.observedPolicy(lookup, row)
+        case .protectedVM:
+            guard let vault = Self.segment(id, after: "vaults"), let item = Self.segment(id, after: "protectedItems"),
+                let vm = item.split(separator: ";").last.map(String.init),
+                let row = try lookup.item(vm: vm), row.vault.lowercased() == vault.lowercased(), row.state != .softDeleted
+            else { return nil }
+            return try Self.observedItem(lookup, row)
+        case .keyVaultAccessPolicy:
+            guard let keyVault = Self.segment(id, after: "vaults"), let objectID = Self.segment(id, after: "objectId"),
+                let row = try lookup.accessPolicy(keyVault: keyVault, objectID: objectID)
+            else { return nil }
+            return try Self.observedAccessPolicy(lookup, row)
         }
     }
 
@@ -221,26 +240,35 @@ extension Platform: Provider {
     }
 
     public func virtualMachine(_ reference: VMReference) throws -> VirtualMachineFacts? {
+        try providing { try pool.read { db in try Self.virtualMachine(Lookup(db), reference) } }
+    }
+
+    public func virtualMachines(_ references: [VMReference]) throws -> [VirtualMachineFacts?] {
         try providing {
             try pool.read { db in
-                guard let row = try VMRow.fetchOne(db, sql: "SELECT * FROM virtualMachine WHERE lower(name) = lower(?)", arguments: [reference.name]),
-                    row.resourceGroup.lowercased() == reference.resourceGroup.lowercased(),
-                    try Self.subscription(db, reference.subscription).name == row.subscription
-                else { return nil }
-                let subscription = try Self.subscription(db, row.subscription)
-                var certificateBacked = false
-                if let kek = row.encryption.kek, let keyVault = row.encryption.keyVault {
-                    certificateBacked = try KeyVaultStore.key(db, keyVault: keyVault, name: kek)?.certificateBacked ?? false
-                }
-                return VirtualMachineFacts(
-                    id: Self.vmID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name),
-                    reference: VMReference(subscription: subscription.isDefault ? nil : subscription.name, resourceGroup: row.resourceGroup,
-                                           name: row.name),
-                    subscription: row.subscription, region: row.region, os: row.os, encryption: row.encryption.kind,
-                    keyVault: row.encryption.keyVault, kekIsCertificateBacked: certificateBacked, agentState: row.agent,
-                    protectedBy: try Self.item(db, vm: row.name)?.vault)
+                let lookup = references.count > Self.batchThreshold ? try Lookup.preloaded(db) : Lookup(db)
+                return try references.map { try Self.virtualMachine(lookup, $0) }
             }
         }
+    }
+
+    static func virtualMachine(_ lookup: Lookup, _ reference: VMReference) throws -> VirtualMachineFacts? {
+        guard let row = try lookup.vm(reference.name),
+            row.resourceGroup.lowercased() == reference.resourceGroup.lowercased(),
+            try lookup.subscription(reference.subscription).name == row.subscription
+        else { return nil }
+        let subscription = try lookup.subscription(row.subscription)
+        var certificateBacked = false
+        if let kek = row.encryption.kek, let keyVault = row.encryption.keyVault {
+            certificateBacked = try lookup.keyIsCertificateBacked(keyVault: keyVault, name: kek)
+        }
+        return VirtualMachineFacts(
+            id: Self.vmID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name),
+            reference: VMReference(subscription: subscription.isDefault ? nil : subscription.name, resourceGroup: row.resourceGroup,
+                                   name: row.name),
+            subscription: row.subscription, region: row.region, os: row.os, encryption: row.encryption.kind,
+            keyVault: row.encryption.keyVault, kekIsCertificateBacked: certificateBacked, agentState: row.agent,
+            protectedBy: try lookup.item(vm: row.name)?.vault)
     }
 
     /// A member of the tenant who enables protection of an ADE VM grants the Backup Management Service its
@@ -250,21 +278,22 @@ extension Platform: Provider {
     }
 
     public func keyVault(named name: String) throws -> KeyVaultFacts? {
-        try providing {
-            try pool.read { db in
-                guard let row = try KeyVaultRow.fetchOne(db, sql: "SELECT * FROM keyVault WHERE lower(name) = lower(?)", arguments: [name]) else {
-                    return nil
-                }
-                let subscription = try Self.subscription(db, row.subscription)
-                let policies = try AccessPolicyRow.fetchAll(db, sql: "SELECT * FROM accessPolicy WHERE keyVault = ? ORDER BY objectID",
-                                                            arguments: [row.name])
-                return KeyVaultFacts(
-                    id: Self.keyVaultID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name), name: row.name,
-                    subscription: row.subscription, region: row.region,
-                    accessPolicies: policies.map { .init(objectID: $0.objectID, keyPermissions: $0.keyPermissions, secretPermissions: $0.secretPermissions) },
-                    backupManagementServiceObjectID: Self.backupManagementServiceObjectID)
-            }
-        }
+        try providing { try pool.read { db in try Self.keyVaultFacts(Lookup(db), name) } }
+    }
+
+    public func keyVaults(named names: [String]) throws -> [KeyVaultFacts?] {
+        try providing { try pool.read { db in let lookup = Lookup(db); return try names.map { try Self.keyVaultFacts(lookup, $0) } } }
+    }
+
+    static func keyVaultFacts(_ lookup: Lookup, _ name: String) throws -> KeyVaultFacts? {
+        guard let row = try lookup.keyVault(name) else { return nil }
+        let subscription = try lookup.subscription(row.subscription)
+        let policies = try lookup.accessPolicies(keyVault: row.name)
+        return KeyVaultFacts(
+            id: Self.keyVaultID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name), name: row.name,
+            subscription: row.subscription, region: row.region,
+            accessPolicies: policies.map { .init(objectID: $0.objectID, keyPermissions: $0.keyPermissions, secretPermissions: $0.secretPermissions) },
+            backupManagementServiceObjectID: Self.backupManagementServiceObjectID)
     }
 
     // MARK: Helpers
@@ -300,17 +329,17 @@ extension Platform: Provider {
     }
 
     func observed(kind: ResourceKind, name: String) throws -> ObservedResource {
-        try pool.read { db in try Self.observedVault(db, try Self.vault(db, name)) }
+        try pool.read { db in try Self.observedVault(Lookup(db), try Self.vault(db, name)) }
     }
 
     func observedPolicy(vault: String, name: String) throws -> ObservedResource {
-        try pool.read { db in try Self.observedPolicy(db, try Self.policy(db, vault: vault, name: name)) }
+        try pool.read { db in try Self.observedPolicy(Lookup(db), try Self.policy(db, vault: vault, name: name)) }
     }
 
     func observedItem(vm: String) throws -> ObservedResource {
         try pool.read { db in
             guard let row = try Self.item(db, vm: vm) else { throw Self.notProtected(vm) }
-            return try Self.observedItem(db, row)
+            return try Self.observedItem(Lookup(db), row)
         }
     }
 
@@ -319,7 +348,7 @@ extension Platform: Provider {
             guard let row = try KeyVaultStore.accessPolicy(db, keyVault: keyVault, objectID: objectID) else {
                 throw PlatformError(PlatformErrorCode.resourceNotFound, "key vault '\(keyVault)' has no access policy for '\(objectID)'")
             }
-            return try Self.observedAccessPolicy(db, row)
+            return try Self.observedAccessPolicy(Lookup(db), row)
         }
     }
 
@@ -327,24 +356,24 @@ extension Platform: Provider {
         managedBy.map { [ObservedResource.managedByTag: $0] } ?? [:]
     }
 
-    static func observedVault(_ db: Database, _ row: VaultRow) throws -> ObservedResource {
-        let info = try vaultInfo(db, row)
+    static func observedVault(_ lookup: Lookup, _ row: VaultRow) throws -> ObservedResource {
+        let info = try vaultInfo(lookup, row)
         var computed = ["registeredItems": String(info.registeredItems),
                         "storageRedundancyLocked": String(info.registeredItems > 0)]
         if let identity = info.identityPrincipalID { computed["identityPrincipalId"] = identity }
         return ObservedResource(id: info.id, spec: .vault(info.spec), name: info.name, tags: info.tags, computed: computed)
     }
 
-    static func observedPolicy(_ db: Database, _ row: PolicyRow) throws -> ObservedResource {
-        let info = try policyInfo(db, row)
+    static func observedPolicy(_ lookup: Lookup, _ row: PolicyRow) throws -> ObservedResource {
+        let info = try policyInfo(lookup, row)
         return ObservedResource(id: info.id, spec: .backupPolicy(info.spec), name: info.name, tags: managedTags(row.managedBy),
                                 computed: ["protectedItems": String(info.protectedItems)])
     }
 
-    static func observedItem(_ db: Database, _ row: ProtectedItemRow) throws -> ObservedResource {
-        let info = try itemInfo(db, row)
-        let vm = try VMRow.fetchOne(db, key: row.vm)
-        let subscription = try vm.map { try Self.subscription(db, $0.subscription) }
+    static func observedItem(_ lookup: Lookup, _ row: ProtectedItemRow) throws -> ObservedResource {
+        let info = try itemInfo(lookup, row)
+        let vm = try lookup.vm(row.vm)
+        let subscription = try vm.map { try lookup.subscription($0.subscription) }
         let state: ProtectionState = switch row.state {
         case .protectionStopped: .protectionStopped
         case .backupsSuspended: .backupsSuspended
@@ -361,9 +390,11 @@ extension Platform: Provider {
         return ObservedResource(id: info.id, spec: .protectedVM(spec), name: row.vm, tags: managedTags(row.managedBy), computed: computed)
     }
 
-    static func observedAccessPolicy(_ db: Database, _ row: AccessPolicyRow) throws -> ObservedResource {
-        let keyVault = try Self.keyVault(db, row.keyVault)
-        let subscription = try Self.subscription(db, keyVault.subscription)
+    static func observedAccessPolicy(_ lookup: Lookup, _ row: AccessPolicyRow) throws -> ObservedResource {
+        guard let keyVault = try lookup.keyVault(row.keyVault) else {
+            throw PlatformError(PlatformErrorCode.resourceNotFound, "there is no key vault '\(row.keyVault)'")
+        }
+        let subscription = try lookup.subscription(keyVault.subscription)
         let id = accessPolicyID(keyVaultID: keyVaultID(subscriptionID: subscription.id, resourceGroup: keyVault.resourceGroup, name: keyVault.name),
                                 objectID: row.objectID)
         let principal: Principal = row.objectID == backupManagementServiceObjectID ? .backupManagementService : .objectID(row.objectID)

@@ -166,8 +166,10 @@ extension Platform {
         try Int.fetchOne(db, sql: "SELECT count(*) FROM protectedItem WHERE vault = ?", arguments: [vault]) ?? 0
     }
 
-    static func vaultInfo(_ db: Database, _ row: VaultRow) throws -> VaultInfo {
-        let subscription = try SubscriptionRow.fetchOne(db, key: row.subscription)
+    static func vaultInfo(_ db: Database, _ row: VaultRow) throws -> VaultInfo { try vaultInfo(Lookup(db), row) }
+
+    static func vaultInfo(_ lookup: Lookup, _ row: VaultRow) throws -> VaultInfo {
+        let subscription = try lookup.subscription(named: row.subscription)
         let isDefault = subscription?.isDefault ?? false
         var spec = row.spec
         spec.subscription = isDefault ? nil : row.subscription
@@ -177,7 +179,7 @@ extension Platform {
         if let managedBy = row.managedBy { tags[ObservedResource.managedByTag] = managedBy }
         return VaultInfo(
             name: row.name, id: vaultID(subscriptionID: subscription?.id ?? row.subscription, resourceGroup: row.resourceGroup, name: row.name),
-            spec: spec, tags: tags, registeredItems: try registeredItems(db, vault: row.name), identityPrincipalID: row.identityObjectID)
+            spec: spec, tags: tags, registeredItems: try lookup.registeredItems(vault: row.name), identityPrincipalID: row.identityObjectID)
     }
 
     /// The resource group must exist in the subscription and the region must be one the world uses.

@@ -48,6 +48,12 @@ public struct Applier: Sendable {
         var records: [StepRecord] = []
         var failedAddresses: Set<ResourceAddress> = []
         var firstError: ProviderError?
+        var inventoryChanged = false
+        /// Records the inventory entry of `address` as it now is.
+        func recordInventory(_ address: ResourceAddress) throws {
+            try store.updateInventory(address, to: inventory[address])
+            inventoryChanged = true
+        }
 
         for (index, change) in plan.changes.enumerated() {
             if change.action != .noOp, isCancelled?() == true {
@@ -70,13 +76,13 @@ public struct Applier: Sendable {
                 // Adoption, and owned resources that are already gone, only touch the inventory.
                 if change.reason == .adopt, let spec = change.spec {
                     inventory[change.address] = InventoryEntry(address: change.address, id: change.id, lastApplied: spec, adopted: true, updated: now)
-                    try store.saveInventory(inventory)
+                    try recordInventory(change.address)
                 } else if change.reason == .notInManifests {
                     inventory[change.address] = nil
-                    try store.saveInventory(inventory)
+                    try recordInventory(change.address)
                 } else if let spec = change.spec, inventory[change.address]?.lastApplied != spec {
                     inventory[change.address]?.lastApplied = spec
-                    try store.saveInventory(inventory)
+                    try recordInventory(change.address)
                 }
                 continue
             }
@@ -85,7 +91,7 @@ public struct Applier: Sendable {
             try store.journal(StepRecord(address: change.address, action: change.action, status: .started))
             do {
                 try run(change, inventory: &inventory, now: now)
-                try store.saveInventory(inventory)
+                try recordInventory(change.address)
                 let record = StepRecord(address: change.address, action: change.action, status: .succeeded)
                 try store.journal(record)
                 records.append(record)
@@ -103,6 +109,8 @@ public struct Applier: Sendable {
             try faultPoint?(Double(index) + 0.5)
         }
 
+        // Fold the recorded changes into one inventory file.
+        if inventoryChanged { try store.saveInventory(inventory) }
         try store.clearJournal()
         let result: ApplyResult = firstError != nil ? .failed : (records.isEmpty ? .noChanges : .succeeded)
         try store.appendHistory(

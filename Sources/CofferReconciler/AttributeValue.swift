@@ -13,10 +13,7 @@ public indirect enum AttributeValue: Hashable, Sendable, Codable {
 
     /// The tree of any Encodable value, as JSONEncoder sees it.
     public init<T: Encodable>(encoding value: T) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(value)
-        self = try JSONDecoder().decode(AttributeValue.self, from: data)
+        self = try AttributeEncoder.encode(value)
     }
 
     public init(from decoder: Decoder) throws {

@@ -76,10 +76,23 @@ struct PlanChecks {
                 if case .keyVaultAccessPolicy(let spec) = resource.spec { return spec }
                 return nil
             }, by: \.keyVault)
+        // The facts come in two batch reads: every protected VM, then every key vault involved.
+        let protected = desired.resources.compactMap { resource -> (DesiredResource, ProtectedVMSpec)? in
+            if case .protectedVM(let spec) = resource.spec { return (resource, spec) }
+            return nil
+        }
+        let machines = try provider.virtualMachines(protected.map(\.1.vm))
+        var keyVaultNames = Set(machines.compactMap { $0?.keyVault })
+        keyVaultNames.formUnion(accessPolicies.keys)
+        let names = keyVaultNames.sorted()
+        var keyVaults: [String: KeyVaultFacts] = [:]
+        for (name, facts) in zip(names, try provider.keyVaults(named: names)) {
+            if let facts { keyVaults[name] = facts }
+        }
+        var operatorGrants: Bool?
         var bekOnlyKeyVaults: [String: Bool] = [:]  // key vault → every ADE VM using it is BEK-only
-        for resource in desired.resources {
-            guard case .protectedVM(let spec) = resource.spec else { continue }
-            guard let vm = try provider.virtualMachine(spec.vm) else {
+        for ((resource, spec), facts) in zip(protected, machines) {
+            guard let vm = facts else {
                 diagnostics.append(
                     .error(
                         "VMNotFound", "\(resource.address): there is no virtual machine \(spec.vm)",
@@ -114,10 +127,10 @@ struct PlanChecks {
             // declared, else what the key vault holds now.
             var keys = Set<KeyPermission>()
             var secrets = Set<SecretPermission>()
-            if let declared = accessPolicies[keyVaultName]?.first(where: { isBackupService($0.principal, keyVaultName) }) {
+            if let declared = accessPolicies[keyVaultName]?.first(where: { isBackupService($0.principal, keyVaults[keyVaultName]) }) {
                 keys = Set(declared.keyPermissions)
                 secrets = Set(declared.secretPermissions)
-            } else if let keyVault = try provider.keyVault(named: keyVaultName),
+            } else if let keyVault = keyVaults[keyVaultName],
                 let entry = keyVault.accessPolicies.first(where: { $0.objectID == keyVault.backupManagementServiceObjectID })
             {
                 keys = Set(entry.keyPermissions)
@@ -126,7 +139,8 @@ struct PlanChecks {
             let missingSecrets = Self.requiredSecretPermissions.subtracting(secrets)
             let missingKeys = needsKeys ? Self.requiredKeyPermissions.subtracting(keys) : []
             if !missingSecrets.isEmpty || !missingKeys.isEmpty {
-                let severity: Severity = try provider.operatorGrantsKeyVaultAccess() ? .warning : .error
+                if operatorGrants == nil { operatorGrants = try provider.operatorGrantsKeyVaultAccess() }
+                let severity: Severity = operatorGrants == true ? .warning : .error
                 var missing: [String] = []
                 if !missingKeys.isEmpty { missing.append("keys " + missingKeys.map(\.rawValue).sorted().joined(separator: ", ")) }
                 if !missingSecrets.isEmpty { missing.append("secrets " + missingSecrets.map(\.rawValue).sorted().joined(separator: ", ")) }
@@ -147,7 +161,7 @@ struct PlanChecks {
         // Key permissions granted to the backup service on a key vault whose ADE VMs are all BEK-only.
         for resource in desired.resources {
             guard case .keyVaultAccessPolicy(let spec) = resource.spec, !spec.keyPermissions.isEmpty,
-                bekOnlyKeyVaults[spec.keyVault] == true, isBackupService(spec.principal, spec.keyVault)
+                bekOnlyKeyVaults[spec.keyVault] == true, isBackupService(spec.principal, keyVaults[spec.keyVault])
             else { continue }
             diagnostics.append(
                 .warning(
@@ -159,11 +173,10 @@ struct PlanChecks {
         return diagnostics
     }
 
-    private func isBackupService(_ principal: Principal, _ keyVault: String) -> Bool {
+    private func isBackupService(_ principal: Principal, _ keyVault: KeyVaultFacts?) -> Bool {
         switch principal {
         case .backupManagementService: return true
-        case .objectID(let id):
-            return (try? provider.keyVault(named: keyVault))??.backupManagementServiceObjectID == id
+        case .objectID(let id): return keyVault?.backupManagementServiceObjectID == id
         }
     }
 

@@ -36,17 +36,24 @@ public struct Planner: Sendable {
 
     /// Reads, through the provider, every resource the manifests declare and every owned resource.
     public func refresh(desired: DesiredState, inventory: [ResourceAddress: InventoryEntry]) throws -> ObservedState {
-        var observed: [ResourceAddress: ObservedResource] = [:]
         var ids: [ResourceAddress: String] = [:]
-        for resource in desired.resources {
-            let id = try provider.resourceID(name: resource.address.name, spec: resource.spec)
+        var requests: [(kind: ResourceKind, id: String)] = []
+        var addresses: [ResourceAddress] = []
+        let declaredIDs = try provider.resourceIDs(desired.resources.map { (name: $0.address.name, spec: $0.spec) })
+        for (resource, id) in zip(desired.resources, declaredIDs) {
             ids[resource.address] = id
-            if let found = try provider.read(kind: resource.address.kind, id: id) { observed[resource.address] = found }
+            requests.append((resource.address.kind, id))
+            addresses.append(resource.address)
         }
         let declared = Set(desired.resources.map(\.address))
-        for (address, entry) in inventory where !declared.contains(address) {
+        for (address, entry) in inventory.sorted(by: { $0.key < $1.key }) where !declared.contains(address) {
             ids[address] = entry.id
-            if let found = try provider.read(kind: address.kind, id: entry.id) { observed[address] = found }
+            requests.append((address.kind, entry.id))
+            addresses.append(address)
+        }
+        var observed: [ResourceAddress: ObservedResource] = [:]
+        for (address, found) in zip(addresses, try provider.read(requests)) {
+            if let found { observed[address] = found }
         }
         return ObservedState(byAddress: observed, ids: ids)
     }

@@ -23,13 +23,21 @@ enum StateFiles {
     }
 
     /// Appends one line to `path` and fsyncs it, so that a record survives a crash right after it returns.
+    /// When a crash tore the previous line (no newline at the end), the record starts on a line of its own,
+    /// so the torn fragment stays a lone unreadable line instead of swallowing this record.
     static func appendLine(_ line: Data, to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        let fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw ioError("open", path) }
         defer { close(fd) }
-        var record = line
+        var record = Data()
+        let size = lseek(fd, 0, SEEK_END)
+        if size > 0 {
+            var last: UInt8 = 0
+            if pread(fd, &last, 1, size - 1) == 1, last != 0x0a { record.append(0x0a) }
+        }
+        record.append(line)
         record.append(0x0a)
         try writeAll(fd, record, path: path)
         guard fsync(fd) == 0 else { throw ioError("fsync", path) }

@@ -101,7 +101,11 @@ public struct StepRecord: Codable, Sendable, Hashable {
 /// backend (PostgreSQL for several watchers) can replace the files.
 public protocol ReconcilerStateStore: Sendable {
     func inventory() throws -> [ResourceAddress: InventoryEntry]
+    /// Replaces the whole inventory.
     func saveInventory(_ entries: [ResourceAddress: InventoryEntry]) throws
+    /// Records, durably, that one entry changed (nil: it left the inventory). Costs O(1) in the inventory's
+    /// size, so that an apply of N steps is not O(N²); `saveInventory` folds the changes in.
+    func updateInventory(_ address: ResourceAddress, to entry: InventoryEntry?) throws
     /// Records a step before it runs and after it ran (the apply journal).
     func journal(_ step: StepRecord) throws
     /// The journal of an apply that did not finish, or empty.
@@ -112,10 +116,30 @@ public protocol ReconcilerStateStore: Sendable {
     func history() throws -> [HistoryRecord]
 }
 
+extension ReconcilerStateStore {
+    /// A correct but O(N) default: read, change, replace.
+    public func updateInventory(_ address: ResourceAddress, to entry: InventoryEntry?) throws {
+        var entries = try inventory()
+        entries[address] = entry
+        try saveInventory(entries)
+    }
+}
+
+/// One change to the inventory, as `inventory-changes.jsonl` records it.
+struct InventoryChange: Codable {
+    var address: ResourceAddress
+    var entry: InventoryEntry?
+}
+
 /// The embedded store: JSON files under `STATE/reconciler/`, each replaced atomically or appended with fsync.
+///
+/// The inventory is `inventory.json` plus the changes appended to `inventory-changes.jsonl` since it was
+/// last written; reading replays them in order (each sets one address, so replaying a change already
+/// folded in is harmless), and `saveInventory` writes the whole file, then drops the changes.
 public final class FileStateStore: ReconcilerStateStore, @unchecked Sendable {
     public let directory: String
     private var inventoryPath: String { (directory as NSString).appendingPathComponent("inventory.json") }
+    private var inventoryChangesPath: String { (directory as NSString).appendingPathComponent("inventory-changes.jsonl") }
     private var journalPath: String { (directory as NSString).appendingPathComponent("journal.jsonl") }
     private var historyPath: String { (directory as NSString).appendingPathComponent("history.jsonl") }
 
@@ -124,15 +148,21 @@ public final class FileStateStore: ReconcilerStateStore, @unchecked Sendable {
     }
 
     public func inventory() throws -> [ResourceAddress: InventoryEntry] {
-        guard let data = FileManager.default.contents(atPath: inventoryPath) else { return [:] }
-        do {
-            let entries = try JSONDecoder.iso.decode([InventoryEntry].self, from: data)
-            return Dictionary(entries.map { ($0.address, $0) }, uniquingKeysWith: { _, last in last })
-        } catch {
-            throw ReconcilerError(
-                code: .stateCorrupt, message: "cannot read the inventory '\(inventoryPath)': \(error)",
-                hint: "restore it from a backup of the state directory")
+        var result: [ResourceAddress: InventoryEntry] = [:]
+        if let data = FileManager.default.contents(atPath: inventoryPath) {
+            do {
+                let entries = try JSONDecoder.iso.decode([InventoryEntry].self, from: data)
+                result = Dictionary(entries.map { ($0.address, $0) }, uniquingKeysWith: { _, last in last })
+            } catch {
+                throw ReconcilerError(
+                    code: .stateCorrupt, message: "cannot read the inventory '\(inventoryPath)': \(error)",
+                    hint: "restore it from a backup of the state directory")
+            }
         }
+        for change in try readLines(inventoryChangesPath, as: InventoryChange.self) {
+            result[change.address] = change.entry
+        }
+        return result
     }
 
     public func saveInventory(_ entries: [ResourceAddress: InventoryEntry]) throws {
@@ -140,6 +170,14 @@ public final class FileStateStore: ReconcilerStateStore, @unchecked Sendable {
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         let sorted = entries.values.sorted { $0.address < $1.address }
         try StateFiles.atomicWrite(try encoder.encode(sorted), to: inventoryPath)
+        if FileManager.default.fileExists(atPath: inventoryChangesPath) {
+            try FileManager.default.removeItem(atPath: inventoryChangesPath)
+            try StateFiles.syncDirectory(directory)
+        }
+    }
+
+    public func updateInventory(_ address: ResourceAddress, to entry: InventoryEntry?) throws {
+        try StateFiles.appendLine(try JSONEncoder.iso.encode(InventoryChange(address: address, entry: entry)), to: inventoryChangesPath)
     }
 
     public func journal(_ step: StepRecord) throws {

@@ -28,6 +28,41 @@ import Testing
         #expect(try store.unfinishedJournal().isEmpty)
     }
 
+    @Test func inventoryChangesAreDurableOneByOneAndFoldedInBySave() throws {
+        let directory = try TemporaryDirectory()
+        let store = FileStateStore(stateDirectory: directory.path)
+        let date = Date(timeIntervalSince1970: 0)
+        let vault = InventoryEntry(address: Fixture.vaultAddress, id: "v", lastApplied: Fixture.vault(), adopted: false, updated: date)
+        let policy = InventoryEntry(address: Fixture.policyAddress, id: "p", lastApplied: Fixture.policy(), adopted: true, updated: date)
+        try store.saveInventory([Fixture.vaultAddress: vault])
+
+        // Changes recorded one at a time are read back by a new store (a new process after a crash).
+        try store.updateInventory(Fixture.policyAddress, to: policy)
+        try store.updateInventory(Fixture.vaultAddress, to: nil)
+        var policyChanged = policy
+        policyChanged.lastApplied = Fixture.policy(daily: 7)
+        try store.updateInventory(Fixture.policyAddress, to: policyChanged)
+        let changesFile = directory.path("reconciler/inventory-changes.jsonl")
+        #expect(FileManager.default.fileExists(atPath: changesFile))
+        #expect(try FileStateStore(stateDirectory: directory.path).inventory() == [Fixture.policyAddress: policyChanged])
+
+        // A torn last change (killed mid-append) is ignored; the earlier ones stand.
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: changesFile))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("{\"address\":".utf8))
+        try handle.close()
+        #expect(try store.inventory() == [Fixture.policyAddress: policyChanged])
+        // The next change after a torn one is not swallowed by it.
+        try store.updateInventory(Fixture.vaultAddress, to: vault)
+        #expect(try store.inventory() == [Fixture.policyAddress: policyChanged, Fixture.vaultAddress: vault])
+        try store.updateInventory(Fixture.vaultAddress, to: nil)
+
+        // Saving folds them in and drops the changes file; replaying folded changes would change nothing.
+        try store.saveInventory(try store.inventory())
+        #expect(!FileManager.default.fileExists(atPath: changesFile))
+        #expect(try store.inventory() == [Fixture.policyAddress: policyChanged])
+    }
+
     @Test func secondLockHolderIsRefusedWithTheOwner() throws {
         let directory = try TemporaryDirectory()
         let first = try StateLock.acquire(stateDirectory: directory.path, operation: "apply")

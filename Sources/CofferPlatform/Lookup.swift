@@ -1,0 +1,195 @@
+import CofferModel
+import Foundation
+import GRDB
+
+/// The row lookups that describing a resource needs (its vault, VM, subscription, key vault, counts),
+/// inside one read transaction, each answer remembered for the rest of it.
+///
+/// A lookup made for one resource asks SQLite row by row. A lookup made with `preloaded` reads the tables
+/// a refresh touches whole, in a handful of queries, plus the per-VM job and recovery-point aggregates, so
+/// that describing N resources costs a few scans instead of ten queries per resource.
+final class Lookup {
+    let db: Database
+    private let complete: Bool
+
+    private var subscriptionRows: [SubscriptionRow]?
+    private var vaults: [String: VaultRow?] = [:]
+    private var vms: [String: VMRow?] = [:]
+    private var items: [String: ProtectedItemRow?] = [:]
+    private var policies: [String: PolicyRow?] = [:]
+    private var keyVaults: [String: KeyVaultRow?] = [:]
+    private var accessPolicyRows: [String: AccessPolicyRow?] = [:]
+    private var accessPoliciesByVault: [String: [AccessPolicyRow]] = [:]
+    private var certificateBackedKeys: [String: Bool] = [:]
+    private var lastBackupStatuses: [String: String?] = [:]
+    private var pointCounts: [String: Int] = [:]
+    private var itemsPerVault: [String: Int] = [:]
+    private var itemsPerPolicy: [String: Int] = [:]
+
+    /// Row by row, for a few resources.
+    init(_ db: Database) {
+        self.db = db
+        complete = false
+    }
+
+    /// Whole tables at once, for many resources.
+    static func preloaded(_ db: Database) throws -> Lookup {
+        let lookup = Lookup(db, complete: true)
+        try lookup.preload()
+        return lookup
+    }
+
+    private init(_ db: Database, complete: Bool) {
+        self.db = db
+        self.complete = complete
+    }
+
+    private static func key(_ parts: String...) -> String { parts.map { $0.lowercased() }.joined(separator: "\u{1}") }
+
+    private func preload() throws {
+        for row in try VaultRow.fetchAll(db, sql: "SELECT * FROM vault") { vaults[Self.key(row.name)] = row }
+        for row in try VMRow.fetchAll(db, sql: "SELECT * FROM virtualMachine") { vms[Self.key(row.name)] = row }
+        for row in try ProtectedItemRow.fetchAll(db, sql: "SELECT * FROM protectedItem") { items[Self.key(row.vm)] = row }
+        for row in try PolicyRow.fetchAll(db, sql: "SELECT * FROM policy") { policies[Self.key(row.vault, row.name)] = row }
+        for row in try KeyVaultRow.fetchAll(db, sql: "SELECT * FROM keyVault") { keyVaults[Self.key(row.name)] = row }
+        for row in try AccessPolicyRow.fetchAll(db, sql: "SELECT * FROM accessPolicy ORDER BY keyVault, objectID") {
+            accessPolicyRows[Self.key(row.keyVault, row.objectID)] = row
+            accessPoliciesByVault[row.keyVault, default: []].append(row)
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT keyVault, name, certificateBacked FROM keyVaultKey") {
+            certificateBackedKeys[Self.key(row["keyVault"], row["name"])] = row["certificateBacked"]
+        }
+        // The newest finished backup job of each VM (sequence is unique and increasing).
+        let statuses = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT job.vm AS vm, job.status AS status FROM job
+                JOIN (SELECT vm, max(sequence) AS sequence FROM job WHERE operation = 'Backup' AND status != 'InProgress' GROUP BY vm) newest
+                  ON job.vm = newest.vm AND job.sequence = newest.sequence
+                """)
+        for row in statuses { lastBackupStatuses[row["vm"]] = .some(row["status"]) }
+        for row in try Row.fetchAll(db, sql: "SELECT vm, count(*) AS n FROM recoveryPoint GROUP BY vm") { pointCounts[row["vm"]] = row["n"] }
+        for row in try Row.fetchAll(db, sql: "SELECT vault, count(*) AS n FROM protectedItem GROUP BY vault") { itemsPerVault[row["vault"]] = row["n"] }
+        for row in try Row.fetchAll(db, sql: "SELECT vault, policy, count(*) AS n FROM protectedItem WHERE policy IS NOT NULL GROUP BY vault, policy") {
+            itemsPerPolicy[Self.key(row["vault"], row["policy"])] = row["n"]
+        }
+    }
+
+    /// The memoised answer for `key`, else (when the tables are not preloaded) `fetch`'s, remembered.
+    private func remembered<T>(_ table: inout [String: T?], _ key: String, _ fetch: () throws -> T?) rethrows -> T? {
+        if let known = table[key] { return known }
+        if complete { return nil }
+        let value = try fetch()
+        table[key] = .some(value)
+        return value
+    }
+
+    // MARK: Rows
+
+    func subscriptions() throws -> [SubscriptionRow] {
+        if let subscriptionRows { return subscriptionRows }
+        let rows = try SubscriptionRow.fetchAll(db, sql: "SELECT * FROM subscription ORDER BY isDefault DESC, name")
+        subscriptionRows = rows
+        return rows
+    }
+
+    /// The subscription with this name or id; the default one for nil. Throws when there is none.
+    func subscription(_ nameOrID: String?) throws -> SubscriptionRow {
+        let rows = try subscriptions()
+        guard let nameOrID else {
+            guard let first = rows.first else { throw PlatformError(PlatformErrorCode.storageError, "the platform has no subscription") }
+            return first
+        }
+        if let row = rows.first(where: { $0.name == nameOrID || $0.id.lowercased() == nameOrID.lowercased() }) { return row }
+        throw PlatformError(PlatformErrorCode.resourceNotFound, "there is no subscription '\(nameOrID)'",
+                            hint: "use a subscription of the world: \(rows.map(\.name).sorted().joined(separator: ", "))")
+    }
+
+    /// The subscription by its exact name (as rows store it), or nil.
+    func subscription(named name: String) throws -> SubscriptionRow? {
+        try subscriptions().first { $0.name == name }
+    }
+
+    func vault(_ name: String) throws -> VaultRow? {
+        try remembered(&vaults, Self.key(name)) {
+            try VaultRow.fetchOne(db, sql: "SELECT * FROM vault WHERE lower(name) = lower(?)", arguments: [name])
+        }
+    }
+
+    func vm(_ name: String) throws -> VMRow? {
+        try remembered(&vms, Self.key(name)) {
+            try VMRow.fetchOne(db, sql: "SELECT * FROM virtualMachine WHERE lower(name) = lower(?)", arguments: [name])
+        }
+    }
+
+    func item(vm: String) throws -> ProtectedItemRow? {
+        try remembered(&items, Self.key(vm)) {
+            try ProtectedItemRow.fetchOne(db, sql: "SELECT * FROM protectedItem WHERE lower(vm) = lower(?)", arguments: [vm])
+        }
+    }
+
+    func policy(vault: String, name: String) throws -> PolicyRow? {
+        try remembered(&policies, Self.key(vault, name)) {
+            try PolicyRow.fetchOne(db, sql: "SELECT * FROM policy WHERE lower(vault) = lower(?) AND lower(name) = lower(?)",
+                                   arguments: [vault, name])
+        }
+    }
+
+    func keyVault(_ name: String) throws -> KeyVaultRow? {
+        try remembered(&keyVaults, Self.key(name)) {
+            try KeyVaultRow.fetchOne(db, sql: "SELECT * FROM keyVault WHERE lower(name) = lower(?)", arguments: [name])
+        }
+    }
+
+    func accessPolicy(keyVault: String, objectID: String) throws -> AccessPolicyRow? {
+        try remembered(&accessPolicyRows, Self.key(keyVault, objectID)) {
+            try KeyVaultStore.accessPolicy(db, keyVault: keyVault, objectID: objectID)
+        }
+    }
+
+    /// The access policies of a key vault (by its exact name), ordered by object id.
+    func accessPolicies(keyVault: String) throws -> [AccessPolicyRow] {
+        if complete { return accessPoliciesByVault[keyVault] ?? [] }
+        return try AccessPolicyRow.fetchAll(db, sql: "SELECT * FROM accessPolicy WHERE keyVault = ? ORDER BY objectID", arguments: [keyVault])
+    }
+
+    /// Whether the key exists and belongs to a certificate.
+    func keyIsCertificateBacked(keyVault: String, name: String) throws -> Bool {
+        let key = Self.key(keyVault, name)
+        if let known = certificateBackedKeys[key] { return known }
+        if complete { return false }
+        let backed = try KeyVaultStore.key(db, keyVault: keyVault, name: name)?.certificateBacked ?? false
+        certificateBackedKeys[key] = backed
+        return backed
+    }
+
+    // MARK: Aggregates
+
+    /// The status of the VM's newest finished backup job.
+    func lastBackupStatus(vm: String) throws -> String? {
+        if let known = lastBackupStatuses[vm] { return known }
+        if complete { return nil }
+        let status = try String.fetchOne(
+            db, sql: "SELECT status FROM job WHERE vm = ? AND operation = 'Backup' AND status != 'InProgress' ORDER BY sequence DESC LIMIT 1",
+            arguments: [vm])
+        lastBackupStatuses[vm] = .some(status)
+        return status
+    }
+
+    func recoveryPointCount(vm: String) throws -> Int {
+        if complete { return pointCounts[vm] ?? 0 }
+        return try Int.fetchOne(db, sql: "SELECT count(*) FROM recoveryPoint WHERE vm = ?", arguments: [vm]) ?? 0
+    }
+
+    /// Backup items registered in the vault (by its exact name), soft-deleted ones included.
+    func registeredItems(vault: String) throws -> Int {
+        if complete { return itemsPerVault[vault] ?? 0 }
+        return try Int.fetchOne(db, sql: "SELECT count(*) FROM protectedItem WHERE vault = ?", arguments: [vault]) ?? 0
+    }
+
+    /// Items that use the policy (vault and policy by their exact names).
+    func itemsUsing(vault: String, policy: String) throws -> Int {
+        if complete { return itemsPerPolicy[Self.key(vault, policy)] ?? 0 }
+        return try Int.fetchOne(db, sql: "SELECT count(*) FROM protectedItem WHERE vault = ? AND policy = ?", arguments: [vault, policy]) ?? 0
+    }
+}
