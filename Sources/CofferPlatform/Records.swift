@@ -308,3 +308,74 @@ struct RestoredDiskRow: Codable, FetchableRecord, PersistableRecord {
     var encryption: RecoveryPointEncryption?
     var created: Date
 }
+
+// MARK: - Hand-written decoding for the rows a refresh reads by the thousand
+
+/// Column decoding without Codable's per-field machinery; the JSON columns use GRDB's JSON layout.
+enum RowColumns {
+    static let json = JSONDecoder()
+
+    static func string(_ row: Row, _ column: String) throws -> String {
+        guard let value: String = row[column] else { throw missing(column) }
+        return value
+    }
+
+    static func date(_ row: Row, _ column: String) throws -> Date {
+        guard let value: Date = row[column] else { throw missing(column) }
+        return value
+    }
+
+    static func raw<T: RawRepresentable>(_ row: Row, _ column: String, as type: T.Type) throws -> T where T.RawValue == String {
+        let text = try string(row, column)
+        guard let value = T(rawValue: text) else {
+            throw PlatformError(PlatformErrorCode.storageError, "column '\(column)' holds '\(text)', which is not a \(T.self)")
+        }
+        return value
+    }
+
+    static func integers(_ row: Row, _ column: String) throws -> [Int] {
+        let text = try string(row, column)
+        if text == "[]" { return [] }
+        return try json.decode([Int].self, from: Data(text.utf8))
+    }
+
+    static func decoded<T: Decodable>(_ row: Row, _ column: String, as type: T.Type) throws -> T {
+        try json.decode(T.self, from: Data(try string(row, column).utf8))
+    }
+
+    static func missing(_ column: String) -> PlatformError {
+        PlatformError(PlatformErrorCode.storageError, "column '\(column)' is missing or null")
+    }
+}
+
+extension ProtectedItemRow {
+    init(row: Row) throws {
+        vm = try RowColumns.string(row, "vm")
+        vault = try RowColumns.string(row, "vault")
+        policy = row["policy"]
+        state = try RowColumns.raw(row, "state", as: ItemState.self)
+        deletionPolicy = try RowColumns.raw(row, "deletionPolicy", as: DeletionPolicy.self)
+        excludeDiskLuns = try RowColumns.integers(row, "excludeDiskLuns")
+        includeDiskLuns = try RowColumns.integers(row, "includeDiskLuns")
+        managedBy = row["managedBy"]
+        created = try RowColumns.date(row, "created")
+        scheduledThrough = try RowColumns.date(row, "scheduledThrough")
+        lastBackup = row["lastBackup"]
+        deletedAt = row["deletedAt"]
+        purgeAt = row["purgeAt"]
+    }
+}
+
+extension VMRow {
+    init(row: Row) throws {
+        name = try RowColumns.string(row, "name")
+        subscription = try RowColumns.string(row, "subscription")
+        resourceGroup = try RowColumns.string(row, "resourceGroup")
+        region = try RowColumns.string(row, "region")
+        os = try RowColumns.string(row, "os")
+        agent = try RowColumns.string(row, "agent")
+        encryption = try RowColumns.decoded(row, "encryption", as: VMEncryptionRecord.self)
+        created = try RowColumns.date(row, "created")
+        restoredFrom = row["restoredFrom"]
+    }
+}

@@ -79,16 +79,24 @@ public struct Planner: Sendable {
         var deletes: [ResourceChange] = []
         var drift: [DriftEntry] = []
         var diagnostics: [Diagnostic] = []
+        // The fingerprints of the inputs, fed with the attribute trees the loop computes anyway. A spec equal
+        // to another is flattened once (most resources of a converged platform have before == after).
+        var desiredFingerprint = Fingerprinter()
+        var observedTrees: [ResourceAddress: AttributeValue] = [:]
 
         for resource in desired.resources {
             let address = resource.address
             let kind = address.kind
             let id = observed.ids[address] ?? ""
             // coffer's ownership tag is its own: a manifest that writes it changes nothing.
-            let after = try ResourceRules.normalise(resource.spec, against: resource.spec).attributes()
+            let desiredSpec = ResourceRules.normalise(resource.spec, against: resource.spec)
+            let after = try desiredSpec.attributes()
+            desiredFingerprint.feed(.string(address.description))
+            desiredFingerprint.feed(after)
             let owned = inventory[address]
             let sensitive = ResourceRules.sensitivePaths(in: after)
-            let lastApplied = try owned.map { try ResourceRules.normalise($0.lastApplied, against: resource.spec).attributes() }
+            let lastAppliedSpec = owned.map { ResourceRules.normalise($0.lastApplied, against: resource.spec) }
+            let lastApplied = try lastAppliedSpec.map { $0 == desiredSpec ? after : try $0.attributes() }
 
             guard let found = observed.byAddress[address] else {
                 if let lastApplied {
@@ -102,14 +110,17 @@ public struct Planner: Sendable {
                 continue
             }
 
-            let before = try ResourceRules.normalise(found.spec, against: resource.spec).attributes()
-            let changed = before.changedPaths(to: after).filter { !ResourceRules.isCofferOnly(kind: kind, path: $0) }
+            let observedSpec = ResourceRules.normalise(found.spec, against: resource.spec)
+            let before = observedSpec == desiredSpec ? after : try observedSpec.attributes()
+            observedTrees[address] = before
+            let changed = observedSpec == desiredSpec
+                ? [] : before.changedPaths(to: after).filter { !ResourceRules.isCofferOnly(kind: kind, path: $0) }
             let allSensitive = Array(Set(sensitive + ResourceRules.sensitivePaths(in: before))).sorted()
             let maskedBefore = ResourceRules.masking(before, paths: allSensitive)
             let maskedAfter = ResourceRules.masking(after, paths: allSensitive)
 
             var drifted: [String] = []
-            if let lastApplied {
+            if let lastApplied, lastAppliedSpec != observedSpec {
                 drifted = lastApplied.changedPaths(to: before).filter { !ResourceRules.isCofferOnly(kind: kind, path: $0) }
                 if !drifted.isEmpty {
                     drift.append(
@@ -186,11 +197,18 @@ public struct Planner: Sendable {
 
         changes.sort { $0.address < $1.address }
         deletes.sort { $1.address < $0.address }
-        let observedForFingerprint = observed.byAddress.keys.sorted().map { observed.byAddress[$0]! }
+        var observedFingerprint = Fingerprinter()
+        for address in observed.byAddress.keys.sorted() {
+            let found = observed.byAddress[address]!
+            observedFingerprint.feed(.string(address.description))
+            observedFingerprint.feed(.array([.string(found.id), .string(found.name)]))
+            observedFingerprint.feed(.object(found.tags.mapValues(AttributeValue.string)))
+            observedFingerprint.feed(.object(found.computed.mapValues(AttributeValue.string)))
+            observedFingerprint.feed(try observedTrees[address] ?? found.spec.attributes())
+        }
         return Plan(
             changes: changes + deletes, drift: drift.sorted { $0.address < $1.address },
             diagnostics: diagnostics.sortedForDisplay(),
-            desiredFingerprint: try fingerprint(desired.resources.map { [$0.address.description: $0.spec] }),
-            observedFingerprint: try fingerprint(observedForFingerprint))
+            desiredFingerprint: desiredFingerprint.digest, observedFingerprint: observedFingerprint.digest)
     }
 }

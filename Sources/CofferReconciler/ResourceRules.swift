@@ -82,19 +82,67 @@ extension AttributeValue {
     }
 }
 
-/// A 128-bit FNV-1a fingerprint (two 64-bit lanes with different offsets) of canonical JSON, to tell whether
-/// a saved plan's inputs changed. Not a security boundary: it detects staleness, not tampering.
+/// A 128-bit FNV-1a fingerprint (two 64-bit lanes with different offsets) of a value's attribute tree,
+/// walked in a canonical order (object keys sorted), to tell whether a saved plan's inputs changed. Not a
+/// security boundary: it detects staleness, not tampering.
 func fingerprint<T: Encodable>(_ value: T) throws -> String {
-    let data = try JSONEncoder.iso.encode(value)
-    var a: UInt64 = 0xcbf2_9ce4_8422_2325
-    var b: UInt64 = 0x8422_2325_cbf2_9ce4
-    for byte in data {
+    var hasher = Fingerprinter()
+    hasher.feed(try AttributeEncoder.encode(value))
+    return hasher.digest
+}
+
+struct Fingerprinter {
+    private var a: UInt64 = 0xcbf2_9ce4_8422_2325
+    private var b: UInt64 = 0x8422_2325_cbf2_9ce4
+
+    private mutating func byte(_ byte: UInt8) {
         a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
         b = (b ^ UInt64(byte ^ 0x5a)) &* 0x0000_0100_0000_01b3
     }
-    func padded(_ lane: UInt64) -> String {
-        let digits = String(lane, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+
+    private mutating func word(_ value: UInt64) {
+        for shift in stride(from: 0, to: 64, by: 8) { byte(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
     }
-    return padded(a) + padded(b)
+
+    private mutating func text(_ string: String) {
+        var string = string
+        string.withUTF8 { bytes in
+            word(UInt64(bytes.count))
+            for value in bytes { byte(value) }
+        }
+    }
+
+    /// Each value is its kind's tag, then its content; lengths and counts come first, so that no two
+    /// different trees feed the same bytes.
+    mutating func feed(_ value: AttributeValue) {
+        switch value {
+        case .null: byte(0)
+        case .bool(let flag): byte(flag ? 2 : 1)
+        case .number(let number):
+            byte(3)
+            word(number.bitPattern)
+        case .string(let string):
+            byte(4)
+            text(string)
+        case .array(let items):
+            byte(5)
+            word(UInt64(items.count))
+            for item in items { feed(item) }
+        case .object(let fields):
+            byte(6)
+            word(UInt64(fields.count))
+            for key in fields.keys.sorted() {
+                text(key)
+                feed(fields[key]!)
+            }
+        }
+    }
+
+    var digest: String {
+        func padded(_ lane: UInt64) -> String {
+            let digits = String(lane, radix: 16)
+            return String(repeating: "0", count: 16 - digits.count) + digits
+        }
+        return padded(a) + padded(b)
+    }
 }

@@ -77,3 +77,25 @@ import Testing
         #expect(try AttributeValue(encoding: "plain") == .string("plain"))
     }
 }
+
+@Suite struct FingerprintTests {
+    @Test func sameTreeSameFingerprintWhateverTheKeyOrder() throws {
+        var forward: [String: String] = [:]
+        var backward: [String: String] = [:]
+        let keys = (0..<50).map { "tag-\($0)" }
+        for key in keys { forward[key] = key.uppercased() }
+        for key in keys.reversed() { backward[key] = key.uppercased() }
+        #expect(try fingerprint(forward) == fingerprint(backward))
+        #expect(try fingerprint(Fixture.vault(tags: forward)).count == 32)
+    }
+
+    @Test func anyChangeChangesTheFingerprint() throws {
+        let base = try fingerprint(Fixture.vault())
+        #expect(try fingerprint(Fixture.vault(crr: false)) != base)
+        #expect(try fingerprint(Fixture.vault(tags: ["a": "b"])) != base)
+        #expect(try fingerprint(Fixture.policy(daily: 30)) != fingerprint(Fixture.policy(daily: 31)))
+        // Lengths are fed before contents: moving a character between neighbours is a change.
+        #expect(try fingerprint(["ab", "c"]) != fingerprint(["a", "bc"]))
+        #expect(try fingerprint(["x": ""]) != fingerprint(["": "x"]))
+    }
+}
