@@ -151,7 +151,7 @@ expect_error() {
     [ "$RC" -eq "$2" ] || fail "${3:-refused with $1}: expected exit status $2, got $RC"
     case "$OUT
 $ERR" in
-        *"[$1]"*) pass "${3:-refused} with $1 (exit status $2)" ;;
+        *"[$1]"*) pass "${3:-refused}: $1 (exit status $2)" ;;
         *) fail "${3:-refused with $1}: the output does not name the error code $1" ;;
     esac
 }
