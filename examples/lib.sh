@@ -21,6 +21,8 @@
 #   expect_true EXPR WHAT   the Python expression EXPR (with d as above) is true
 #   json EXPR               prints EXPR's value (as expect_json compares it)
 #   expect_equal A B WHAT   two strings are equal
+#   wait_until SECONDS WHAT CMD...
+#                           runs CMD until it succeeds; fails after SECONDS
 #   fail MESSAGE            stops the example with a message saying which check failed
 set -eEuo pipefail
 
@@ -189,6 +191,19 @@ expect_true() {
 expect_equal() {
     [ "$1" == "$2" ] || fail "$3: '$1' is not '$2'"
     pass "$3"
+}
+
+# wait_until SECONDS WHAT CMD...: runs CMD every 0.2 s until it succeeds; fails after SECONDS.
+wait_until() {
+    local seconds=$1 what=$2 start=$SECONDS
+    shift 2
+    until "$@"; do
+        if (( SECONDS - start >= seconds )); then
+            fail "$what: not within ${seconds}s"
+        fi
+        sleep 0.2
+    done
+    pass "$what (after $(( SECONDS - start ))s)"
 }
 
 finish() {
