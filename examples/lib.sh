@@ -56,11 +56,13 @@ if [ -z "${COFFER:-}" ]; then
     (cd "$REPO_ROOT" && swift build --product coffer >&2)
     COFFER="$REPO_ROOT/.build/debug/coffer"
 fi
+REQUESTED_COFFER=$COFFER
 case "$COFFER" in
-    */*) COFFER="$(cd "$(dirname "$COFFER")" && pwd)/$(basename "$COFFER")" ;;
-    *) COFFER=$(command -v "$COFFER") || fail "COFFER: no command '$COFFER' on the PATH" ;;
+    */*) COFFER="$(cd "$(dirname "$COFFER")" 2>/dev/null && pwd)/$(basename "$COFFER")" \
+        || fail "COFFER: no directory '$(dirname "$REQUESTED_COFFER")'" ;;
+    *) COFFER=$(command -v "$COFFER") || fail "COFFER: no command '$REQUESTED_COFFER' on the PATH" ;;
 esac
-[ -x "$COFFER" ] || fail "COFFER: '$COFFER' is not an executable"
+[ -x "$COFFER" ] || fail "COFFER: '$REQUESTED_COFFER' is not an executable"
 
 STATE=$(mktemp -d "${TMPDIR:-/tmp}/coffer-$EXAMPLE-state.XXXXXX")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/coffer-$EXAMPLE-work.XXXXXX")
