@@ -4,7 +4,7 @@
 #   examples/run-all.sh
 #   COFFER=.build/debug/coffer examples/run-all.sh
 #   VERBOSE=1 examples/run-all.sh     # every example's full output, not only a failed one's
-set -uo pipefail
+set -euo pipefail
 EXAMPLES_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO_ROOT=$(dirname "$EXAMPLES_DIR")
 

@@ -3,7 +3,8 @@
 # on, restored to eastus's paired region, westus; and what the service refuses: another region than the
 # pair, a new VM or in-place restore of an ADE VM, replacing disks across regions, a snapshot-only point, a
 # vault without cross-region restore, and an ADE VM whose pair is in another geography.
-source "$(dirname "$0")/../lib.sh"
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"   # the helpers and checks
 
 step "Create the platform and apply the manifests"
 coffer platform init --state "$STATE" --world "$EXAMPLE_DIR/world.yaml"

@@ -3,7 +3,8 @@
 # job would); then `coffer watch` runs in the background, polling every second: a new commit is applied
 # and recorded with its commit id, an invalid commit is never applied, and an access policy removed out of
 # band is put back. SIGTERM stops it cleanly.
-source "$(dirname "$0")/../lib.sh"
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"   # the helpers and checks
 REPO="$WORK/backup-config"
 LOG="$WORK/watch.log"
 

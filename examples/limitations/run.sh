@@ -2,7 +2,8 @@
 # What Azure Backup for VMs does not support, each refused with the service's error code: at plan time
 # (before anything breaks), at apply time, at backup time or at restore time. Every check asserts the exit
 # status and the exact code.
-source "$(dirname "$0")/../lib.sh"
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"   # the helpers and checks
 M="$EXAMPLE_DIR/manifests"
 WITHOUT_VAULT=("$M/policy.yaml" "$M/access.yaml" "$M/protected.yaml")
 

@@ -2,7 +2,8 @@
 # VMs encrypted at rest with a platform-managed key and with a customer-managed key (disk encryption set):
 # protected, backed up and restored with no Key Vault access step at all (no KeyVaultAccessPolicy), and,
 # unlike ADE VMs, restorable as a new VM, in place, and file by file.
-source "$(dirname "$0")/../lib.sh"
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"   # the helpers and checks
 
 step "Create the platform"
 coffer platform init --state "$STATE" --world "$EXAMPLE_DIR/world.yaml"

@@ -2,7 +2,8 @@
 # The reference walkthrough: the world in world.yaml, the manifests in the repository's manifests/ folder.
 # Validate, plan, apply, plan again (no changes), Backup now with a retain-until date, the job, the recovery
 # point, a test restore, a restore of the disks checked byte for byte, and the history.
-source "$(dirname "$0")/../lib.sh"
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"   # the helpers and checks
 WORLD="$EXAMPLE_DIR/world.yaml"
 MANIFESTS="$REPO_ROOT/manifests"
 

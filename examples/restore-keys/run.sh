@@ -4,7 +4,8 @@
 # recovery point's sealed Key Vault backup (same name, version, content type and tags). Then win-app-02
 # loses its KEK (purged) and its BEK (soft-deleted): restore-keys restores the one and recovers the other,
 # and a restore of its disks succeeds.
-source "$(dirname "$0")/../lib.sh"
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"   # the helpers and checks
 KV=kv-apps-eastus
 
 step "Create the platform, apply, back up both VMs"
