@@ -13,7 +13,8 @@
 #                           standard output in OUT (and its exact bytes in the file $OUT_FILE until the next
 #                           command), standard error in ERR
 #   expect_rc N WHAT        the last command exited with N
-#   expect_error CODE N     the last command exited with N and printed error[CODE] (a diagnostic or an error)
+#   expect_error CODE N WHAT
+#                           the last command exited with N and printed error[CODE] (a diagnostic or an error)
 #   expect_text TEXT WHAT   the last command printed TEXT (standard output or error)
 #   expect_json EXPR VALUE WHAT
 #                           the Python expression EXPR, evaluated with d = the JSON the last command printed,
@@ -24,6 +25,8 @@
 #   wait_until SECONDS WHAT CMD...
 #                           runs CMD until it succeeds; fails after SECONDS
 #   fail MESSAGE            stops the example with a message saying which check failed
+#   step TITLE, pass TEXT, finish
+#                           print a section title, an `ok:` line, and the final PASS line
 set -eEuo pipefail
 
 EXAMPLE_DIR=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
@@ -140,14 +143,6 @@ expect_text() {
 $ERR" in
         *"$1"*) pass "$2" ;;
         *) fail "$2: the output does not contain '$1'" ;;
-    esac
-}
-
-expect_no_text() {
-    case "$OUT
-$ERR" in
-        *"$1"*) fail "$2: the output contains '$1'" ;;
-        *) pass "$2" ;;
     esac
 }
 
