@@ -1,8 +1,8 @@
-# The two quick-start commands: `make run` and `make test`.
+# The two quick-start commands: `make run` and `make test`; `make examples` runs the worked examples.
 SWIFT ?= swift
 STATE ?= .coffer
 
-.PHONY: setup build run test clean
+.PHONY: setup build run test examples clean
 
 setup:
 	@./scripts/setup.sh
@@ -19,6 +19,10 @@ run: build
 
 test: setup
 	$(SWIFT) test
+
+# Every example in examples/, run end to end against a fresh state directory and checked (examples/run-all.sh).
+examples: build
+	COFFER=.build/debug/coffer bash examples/run-all.sh
 
 clean:
 	rm -rf .build .coffer

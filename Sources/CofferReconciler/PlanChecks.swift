@@ -100,12 +100,24 @@ struct PlanChecks {
                 continue
             }
             if let (_, vault) = vaults[spec.vault] {
-                let vaultSubscription = vault.subscription ?? vm.subscription
-                if vault.location != vm.region || vaultSubscription != vm.subscription {
+                // A vault without a subscription is in the platform's default one, not the VM's: compare the
+                // subscriptions of the ids, which the provider resolves (names, ids and the default alike).
+                // Refresh resolved every declared resource's id already.
+                let vaultID = observed.ids[ResourceAddress(kind: .recoveryServicesVault, name: spec.vault)]
+                    ?? (try? provider.resourceID(name: spec.vault, spec: .vault(vault)))
+                let vaultSubscription = vaultID.flatMap { Self.subscriptionSegment(of: $0) }
+                let otherSubscription: Bool
+                if let vaultSubscription, let vmSubscription = Self.subscriptionSegment(of: vm.id) {
+                    otherSubscription = vaultSubscription.lowercased() != vmSubscription.lowercased()
+                } else {
+                    otherSubscription = (vault.subscription ?? vm.subscription) != vm.subscription
+                }
+                if vault.location != vm.region || otherSubscription {
                     diagnostics.append(
                         .error(
                             "UserErrorVmAndVaultNotInSameSubscriptionAndRegion",
-                            "\(resource.address): VM \(vm.reference.name) is in \(vm.region) (subscription \(vm.subscription)) but vault '\(spec.vault)' is in \(vault.location)",
+                            "\(resource.address): VM \(vm.reference.name) is in \(vm.region) (subscription \(vm.subscription)) but vault '\(spec.vault)' is in \(vault.location)"
+                                + (otherSubscription ? " (\(vault.subscription.map { "subscription \($0)" } ?? "the default subscription"))" : ""),
                             at: resource.location(of: "spec.vault"),
                             hint: "protect the VM with a vault in the same region and subscription"))
                 }
@@ -171,6 +183,13 @@ struct PlanChecks {
                     hint: "remove keyPermissions (least privilege), unless a VM with a KEK will use this key vault"))
         }
         return diagnostics
+    }
+
+    /// The subscription segment of an ARM-style id (`/subscriptions/S/...`), or nil when it has none.
+    static func subscriptionSegment(of id: String) -> String? {
+        let parts = id.split(separator: "/", omittingEmptySubsequences: true)
+        guard let index = parts.firstIndex(where: { $0.lowercased() == "subscriptions" }), index + 1 < parts.count else { return nil }
+        return String(parts[index + 1])
     }
 
     private func isBackupService(_ principal: Principal, _ keyVault: KeyVaultFacts?) -> Bool {

@@ -71,6 +71,35 @@ import Testing
         #expect(plan.diagnostics.map(\.code) == ["UserErrorVmAndVaultNotInSameSubscriptionAndRegion"])
     }
 
+    @Test func vmInAnotherSubscriptionThanAVaultOfTheDefaultSubscriptionIsAnError() throws {
+        // The vault names no subscription, so it is in the default one (sub-prod); the VM is in sub-dev.
+        let provider = InMemoryProvider(defaultSubscription: "sub-prod")
+        provider.addVM(
+            VirtualMachineFacts(
+                id: "/subscriptions/sub-dev/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/lnx-dev-01",
+                reference: VMReference(subscription: "sub-dev", resourceGroup: "rg-app", name: "lnx-dev-01"),
+                subscription: "sub-dev", region: "eastus", os: "linux", encryption: .ssePlatformKey))
+        let protected = ResourceSpec.protectedVM(
+            ProtectedVMSpec(vm: VMReference(subscription: "sub-dev", resourceGroup: "rg-app", name: "lnx-dev-01"), vault: "rsv-prod-eastus", policy: "daily"))
+        let desired = DesiredState(resources: [
+            Fixture.resource(Fixture.vaultAddress, Fixture.vault(), line: 1),
+            Fixture.resource(Fixture.policyAddress, Fixture.policy(), line: 20),
+            Fixture.resource(ResourceAddress(kind: .protectedVM, name: "lnx-dev-01"), protected, line: 60),
+        ])
+        let plan = try Planner(provider: provider).plan(desired: desired, inventory: [:])
+        #expect(plan.diagnostics.map(\.code) == ["UserErrorVmAndVaultNotInSameSubscriptionAndRegion"])
+        #expect(plan.diagnostics.first?.summary.contains("the default subscription") == true)
+
+        // The same VM with a vault that names its subscription is fine.
+        let vault = VaultSpec(subscription: "sub-dev", resourceGroup: "rg-backup", location: "eastus", crossRegionRestore: true)
+        let sameSubscription = DesiredState(resources: [
+            Fixture.resource(Fixture.vaultAddress, .vault(vault), line: 1),
+            Fixture.resource(Fixture.policyAddress, Fixture.policy(), line: 20),
+            Fixture.resource(ResourceAddress(kind: .protectedVM, name: "lnx-dev-01"), protected, line: 60),
+        ])
+        #expect(try Planner(provider: provider).plan(desired: sameSubscription, inventory: [:]).diagnostics.isEmpty)
+    }
+
     @Test func missingVMIsAnError() throws {
         let provider = InMemoryProvider()
         let plan = try Planner(provider: provider).plan(desired: desired(access: nil), inventory: [:])

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# What Azure Backup for VMs does not support, each refused with the service's error code: at plan time
+# (before anything breaks), at apply time, at backup time or at restore time. Every check asserts the exit
+# status and the exact code.
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"   # the helpers and checks
+M="$EXAMPLE_DIR/manifests"
+WITHOUT_VAULT=("$M/policy.yaml" "$M/access.yaml" "$M/protected.yaml")
+
+# plan_errors CODES PATH...: the plan of these manifests fails (exit 1) with exactly these error codes (a JSON list).
+plan_errors() {
+    local expected=$1
+    shift
+    coffer plan --state "$STATE" "$@" --output json
+    expect_rc 1 "the plan fails"
+    expect_json 'sorted({x["code"] for x in d["diagnostics"] if x["severity"] == "error"})' "$expected" "its errors: $expected"
+}
+
+step "The base: a geo-redundant vault with cross-region restore, win-ade-11 (BitLocker + KEK) and lnx-big-12 (dm-crypt)"
+coffer platform init --state "$STATE" --world "$EXAMPLE_DIR/world.yaml"
+expect_rc 0 "platform init"
+coffer apply --state "$STATE" "$M" --auto-approve --output json
+expect_rc 0 "apply"
+expect_json '(d["result"], d["summary"]["add"])' '["succeeded", 5]' "5 resources created"
+coffer backup --state "$STATE" win-ade-11 --output json
+expect_json 'd["status"]' Completed "backup win-ade-11"
+POINT=$(json 'd["recoveryPoint"]')
+
+step "Restores of an ADE VM: disks only"
+coffer restore --state "$STATE" win-ade-11 --recovery-point "$POINT" --mode files --disk os --offset 0 --length 4K
+expect_error UserErrorFileRecoveryNotSupportedForEncryptedVm 1 "file-level (item-level) recovery"
+[ "$(stat -c %s "$OUT_FILE")" -eq 0 ] || fail "file-level recovery printed data"
+pass "and no data was printed"
+coffer restore --state "$STATE" win-ade-11 --recovery-point "$POINT" --mode replace-existing
+expect_error UserErrorRestoreModeNotSupportedForEncryptedVm 1 "replace existing"
+coffer restore --state "$STATE" win-ade-11 --recovery-point "$POINT" --mode create-vm
+expect_error UserErrorRestoreModeNotSupportedForEncryptedVm 1 "create a VM"
+coffer get jobs --state "$STATE" --vm win-ade-11 --output json
+expect_json '[j["operation"] for j in d["jobs"]]' '["Backup"]' "no restore job was started by the refused requests"
+coffer restore --state "$STATE" win-ade-11 --recovery-point "$POINT" --mode restore-disks --output json
+expect_rc 0 "restore-disks, the supported way"
+
+step "Backups the service refuses"
+coffer backup --state "$STATE" lnx-big-12
+expect_error UserErrorUnsupportedDiskSize 1 "an ADE disk of 5,000 GiB (encrypted disks: up to 4,096 GiB)"
+coffer get jobs --state "$STATE" --vm lnx-big-12 --output json
+expect_json '[(j["status"], j.get("errorCode")) for j in d["jobs"]]' '[["Failed", "UserErrorUnsupportedDiskSize"]]' "the job failed with the code"
+coffer platform vm set-agent --state "$STATE" win-ade-11 stopped
+expect_rc 0 "stop win-ade-11's VM agent"
+coffer backup --state "$STATE" win-ade-11
+expect_error UserErrorGuestAgentStatusUnavailable 1 "a VM whose agent is stopped"
+coffer platform vm set-agent --state "$STATE" win-ade-11 running
+expect_rc 0 "start it again"
+coffer platform keyvault remove-access --state "$STATE" kv-apps-limits BackupManagementService
+expect_rc 0 "remove the Backup Management Service's access to the key vault (out of band)"
+coffer backup --state "$STATE" win-ade-11
+expect_error UserErrorKeyVaultPermissionsNotConfigured 1 "an ADE VM whose key vault the service cannot read"
+coffer apply --state "$STATE" "$M" --auto-approve --output json
+expect_json '[(s["address"], s["status"]) for s in d["steps"]]' '[["KeyVaultAccessPolicy/kv-apps-limits-backup", "succeeded"]]' \
+    "apply puts the access policy back"
+coffer backup --state "$STATE" win-ade-11 --output json
+expect_json 'd["status"]' Completed "and win-ade-11 backs up again"
+coffer backup --state "$STATE" win-cert-13
+expect_error UserErrorBcmDatasourceNotPresent 1 "a VM that is not protected"
+
+step "Cross-region restore cannot be turned off (manifests-crr-off/)"
+plan_errors '["UserErrorCrossRegionRestoreCannotBeDisabled"]' "${WITHOUT_VAULT[@]}" "$EXAMPLE_DIR/manifests-crr-off"
+expect_json '[x["range"]["file"].split("/")[-2:] + [x["range"]["line"]] for x in d["diagnostics"]]' '[["manifests-crr-off", "vault.yaml", 10]]' \
+    "reported at crossRegionRestore in manifests-crr-off/vault.yaml"
+coffer apply --state "$STATE" "${WITHOUT_VAULT[@]}" "$EXAMPLE_DIR/manifests-crr-off" --auto-approve
+expect_error plan-has-errors 1 "apply refuses the plan"
+coffer get vaults --state "$STATE" --output json
+expect_json '[v["spec"]["crossRegionRestore"] for v in d["vaults"]]' '[true]' "the vault still has cross-region restore"
+
+step "Storage redundancy cannot change once VMs are registered (manifests-lrs/)"
+plan_errors '["StorageModelModifyError", "UserErrorCrossRegionRestoreCannotBeDisabled"]' "${WITHOUT_VAULT[@]}" "$EXAMPLE_DIR/manifests-lrs"
+
+step "A VM in another subscription than its vault (manifests-other-subscription/)"
+plan_errors '["UserErrorVmAndVaultNotInSameSubscriptionAndRegion"]' "$M" "$EXAMPLE_DIR/manifests-other-subscription"
+expect_true '"subscription sub-dev" in d["diagnostics"][0]["summary"]' "the message names the VM's subscription"
+coffer apply --state "$STATE" "$M" "$EXAMPLE_DIR/manifests-other-subscription" --auto-approve
+expect_error plan-has-errors 1 "apply refuses the plan"
+coffer get protected-vms --state "$STATE" --output json
+expect_json 'sorted(i["vm"] for i in d["protectedVMs"])' '["lnx-big-12", "win-ade-11"]' "lnx-dev-14 is not protected"
+
+step "A KEK that belongs to a certificate (manifests-certificate-kek/)"
+coffer validate --state "$STATE" "$M" "$EXAMPLE_DIR/manifests-certificate-kek"
+expect_rc 0 "the manifests themselves are valid (validate does not look at the platform)"
+plan_errors '["UserErrorCertificateBackedKeyNotSupported"]' "$M" "$EXAMPLE_DIR/manifests-certificate-kek"
+expect_json '[x["range"]["file"].split("/")[-1] for x in d["diagnostics"]]' '["win-cert-13.yaml"]' "reported at win-cert-13's manifest"
+coffer apply --state "$STATE" "$M" "$EXAMPLE_DIR/manifests-certificate-kek" --auto-approve
+expect_error plan-has-errors 1 "apply refuses the plan"
+
+step "Leaving a disk of an ADE VM out of its backup under a Standard policy (manifests-disk-exclusion/)"
+coffer apply --state "$STATE" "$M" "$EXAMPLE_DIR/manifests-disk-exclusion" --auto-approve --output json
+expect_error UserErrorEncryptedVmNotSupportedWithDiskEx 1 "the platform refuses to enable protection"
+expect_json '[(s["address"], s["status"], s["error_code"]) for s in d["steps"]]' \
+    '[["ProtectedVM/lnx-ade-15", "failed", "UserErrorEncryptedVmNotSupportedWithDiskEx"]]' "the apply's step failed with the code"
+expect_json 'd["result"]' failed "the apply is recorded as failed"
+coffer history --state "$STATE" --output json
+expect_json '[a["result"] for a in d["applies"]]' '["failed", "succeeded", "succeeded"]' "the history has the failed apply, newest first"
+
+finish
