@@ -87,7 +87,7 @@ struct RestoreCommand: ParsableCommand {
         default: .restoreDisks
         }
         let target = RestoreTarget(resourceGroup: targetResourceGroup, region: targetRegion, name: targetName)
-        let bar = ProgressBar(label: "restore \(vm)")
+        let bar = ProgressBar(label: "restore \(vm)", part: "disk")
         defer { bar.finish() }
         let result = try PlatformCLI.call {
             try platform.restore(vm: vm, recoveryPoint: recoveryPoint, mode: restoreMode, target: target) { bar.update(done: $0, total: $1) }
