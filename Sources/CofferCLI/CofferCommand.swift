@@ -27,7 +27,7 @@ public struct CofferCommand: ParsableCommand {
               coffer plan manifests/
               coffer apply manifests/ --auto-approve
               coffer backup win-app-01
-              coffer --generate-completion-script bash > /etc/bash_completion.d/coffer
+              source <(coffer --generate-completion-script bash)    # see docs/cli.md
             """,
         version: cofferVersion,
         groupedSubcommands: [
