@@ -54,11 +54,19 @@ final class PseudoTerminal: @unchecked Sendable {
     deinit { close(controller) }
 }
 
+/// What the executable wrote, and how it ended.
+struct TerminalRun {
+    var status: Int32
+    var output: Data
+    var stderr: String
+    var stdout: String { String(decoding: output, as: UTF8.self) }
+}
+
 /// Runs the coffer executable with standard output on a pipe and standard error on a pseudo-terminal (or
 /// on a pipe when `terminal` is false).
 func runCofferWithStandardError(
     onTerminal terminal: Bool, _ arguments: [String], environment: [String: String] = [:]
-) throws -> (status: Int32, stdout: String, stderr: String) {
+) throws -> TerminalRun {
     guard let executable = cofferExecutable else {
         throw CLIError(code: "not-built", message: "the coffer executable is not built: run swift build first", hint: nil, exitCode: .failure)
     }
@@ -76,7 +84,7 @@ func runCofferWithStandardError(
         try process.run()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), pty.closeAndRead())
+        return TerminalRun(status: process.terminationStatus, output: stdout, stderr: pty.closeAndRead())
     }
     let err = Pipe()
     process.standardError = err
@@ -87,7 +95,7 @@ func runCofferWithStandardError(
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     while !reader.isFinished { usleep(1000) }
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    return TerminalRun(status: process.terminationStatus, output: stdout, stderr: String(decoding: errData, as: UTF8.self))
 }
 
 /// Backup and restore draw a progress line on standard error when it is a terminal, and nothing else.
@@ -125,7 +133,7 @@ func runCofferWithStandardError(
         #expect(last.contains("100%") && last.contains(" MiB/") && last.contains("/s") && last.hasSuffix("done"), "\(last)")
         #expect(backup.stderr.utf8.last == 10, "the line is ended before the result is printed")
         // The JSON document on standard output is untouched by the bar.
-        let job = try #require(try JSONSerialization.jsonObject(with: Data(backup.stdout.utf8)) as? [String: Any])
+        let job = try #require(try JSONSerialization.jsonObject(with: backup.output) as? [String: Any])
         let point = try #require(job["recoveryPoint"] as? String)
 
         // A cross-region restore reads the vault copy, disk by disk: one line per disk.
@@ -137,6 +145,30 @@ func runCofferWithStandardError(
         #expect(restoreLines.contains { $0.hasPrefix("restore win-app-01 disk 1 [") && $0.contains("100%") && $0.contains("/s") })
         #expect(restoreLines.contains { $0.hasPrefix("restore win-app-01 disk 2 [") && $0.contains("100%") && $0.contains("/s") })
         #expect(Self.count(10, in: restore.stderr) == 2, "two finished lines: \(restore.stderr.debugDescription)")
+    }
+
+    /// A guest write of a file and a guest read to a pipe move data too.
+    @Test func guestWritesAndReadsDrawProgressOnATerminal() throws {
+        let directory = try TemporaryDirectory()
+        let state = try ReferencePlatform.copy(into: directory)
+        let size = 20 << 20 | 7
+        let file = directory.path("data.bin")
+        let data = Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) })
+        try data.write(to: URL(fileURLWithPath: file))
+        let write = try runCofferWithStandardError(
+            onTerminal: true, ["platform", "write", "lnx-db-01", "--state", state, "--disk", "0", "--offset", "4095", "--data-file", file])
+        #expect(write.status == 0, "\(write.stderr)")
+        #expect(write.stdout.contains("Wrote \(size) bytes"))
+        let writeLines = Self.progressLines(write.stderr)
+        #expect(writeLines.count >= 2, "one line per piece of the file: \(writeLines)")
+        #expect(writeLines.last.map { $0.hasPrefix("write lnx-db-01/0 [") && $0.contains("100%") && $0.contains("/s") } == true)
+
+        let read = try runCofferWithStandardError(
+            onTerminal: true, ["platform", "read", "lnx-db-01", "--state", state, "--disk", "0", "--offset", "4095", "--length", String(size)])
+        #expect(read.status == 0)
+        #expect(read.output == data, "the guest reads back what was written")
+        let readLines = Self.progressLines(read.stderr)
+        #expect(readLines.last.map { $0.hasPrefix("read lnx-db-01/0 [") && $0.contains("100%") && $0.contains("/s") } == true)
     }
 
     @Test func noProgressInAPipeOrOnADumbTerminal() throws {

@@ -208,7 +208,8 @@ struct PlatformWrite: ParsableCommand {
             Writes either generated data (--length, with --seed) or a file's bytes (--data-file) at --offset. \
             Generated data is the SplitMix64 stream of --seed (0 by default): the little-endian bytes of its \
             successive outputs, so a test can recompute exactly what was written. An ADE VM's data is \
-            encrypted with its BEK before the storage layer encrypts it at rest.
+            encrypted with its BEK before the storage layer encrypts it at rest. Writing a file shows a \
+            progress line on standard error when it is a terminal.
 
             Examples:
               coffer platform write win-app-01 --disk os --offset 0 --length 1M --seed 7
@@ -225,6 +226,9 @@ struct PlatformWrite: ParsableCommand {
         completion: .file())
     var dataFile: String?
 
+    /// How much of a data file one guest write takes.
+    static let pieceSize = 16 << 20
+
     func validate() throws {
         if (length == nil) == (dataFile == nil) { throw ValidationError("give exactly one of --length and --data-file") }
         if seed != nil && dataFile != nil { throw ValidationError("--seed goes with --length, not --data-file") }
@@ -234,11 +238,29 @@ struct PlatformWrite: ParsableCommand {
         let platform = try PlatformCLI.open(global)
         let slot = try PlatformCLI.disk(disk.disk)
         if let dataFile {
-            guard let data = FileManager.default.contents(atPath: dataFile) else {
-                throw CLIError(code: "InvalidArgument", message: "cannot read '\(dataFile)'", hint: "check the path", exitCode: .failure)
+            let unreadable = CLIError(code: "InvalidArgument", message: "cannot read '\(dataFile)'", hint: "check the path", exitCode: .failure)
+            guard let file = FileHandle(forReadingAtPath: dataFile) else { throw unreadable }
+            defer { try? file.close() }
+            // The file is written piece by piece, so that a large one is never held in memory whole and its
+            // progress can be shown.
+            let size = (try? FileManager.default.attributesOfItem(atPath: dataFile)[.size] as? NSNumber)?.uint64Value ?? 0
+            let bar = ProgressBar(label: "write \(vm)/\(slot)")
+            defer { bar.finish() }
+            var written: UInt64 = 0
+            while true {
+                let piece: Data
+                do {
+                    piece = try file.read(upToCount: Self.pieceSize) ?? Data()
+                } catch {
+                    throw unreadable
+                }
+                if piece.isEmpty { break }
+                try PlatformCLI.call { try platform.writeGuest(vm: vm, disk: slot, offset: offset.value + written, bytes: [UInt8](piece)) }
+                written += UInt64(piece.count)
+                bar.update(done: written, total: max(size, written))
             }
-            try PlatformCLI.call { try platform.writeGuest(vm: vm, disk: slot, offset: offset.value, bytes: [UInt8](data)) }
-            PlatformCLI.print("Wrote \(data.count) bytes to \(vm)/\(slot) at \(offset.value).")
+            bar.finish()
+            PlatformCLI.print("Wrote \(written) bytes to \(vm)/\(slot) at \(offset.value).")
         } else if let length {
             try PlatformCLI.call { try platform.writeGuest(vm: vm, disk: slot, offset: offset.value, length: length.value, seed: seed ?? 0) }
             PlatformCLI.print("Wrote \(length.value) bytes (seed \(seed ?? 0)) to \(vm)/\(slot) at \(offset.value).")
@@ -251,7 +273,8 @@ struct PlatformRead: ParsableCommand {
         commandName: "read", abstract: "Print what the guest reads from a VM's disk.",
         discussion: """
             Writes the raw bytes the guest sees (decrypted as the guest would) to standard output; a sector \
-            that was never written reads as zeros.
+            that was never written reads as zeros. When standard output is not a terminal and standard error \
+            is, a progress line is drawn on standard error.
 
             Examples:
               coffer platform read win-app-01 --disk os --offset 0 --length 4K | xxd | head
@@ -266,12 +289,16 @@ struct PlatformRead: ParsableCommand {
     func run() throws {
         let platform = try PlatformCLI.open(global)
         let slot = try PlatformCLI.disk(disk.disk)
+        // Progress only when the bytes go elsewhere than the terminal the bar is drawn on.
+        let bar = ProgressBar(label: "read \(vm)/\(slot)", enabled: ProgressBar.standardErrorIsTerminal() && isatty(STDOUT_FILENO) == 0)
+        defer { bar.finish() }
         var done: UInt64 = 0
         while done < length.value {
             let piece = Int(min(length.value - done, 4 << 20))
             let bytes = try PlatformCLI.call { try platform.readGuest(vm: vm, disk: slot, offset: offset.value + done, count: piece) }
             FileHandle.standardOutput.write(Data(bytes))
             done += UInt64(piece)
+            bar.update(done: done, total: length.value)
         }
     }
 }
