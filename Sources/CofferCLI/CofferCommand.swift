@@ -12,17 +12,37 @@ public struct CofferCommand: ParsableCommand {
         discussion: """
             coffer reads YAML manifests that declare Recovery Services vaults, backup policies, protected VMs \
             and Key Vault access policies, shows what would change (plan), makes the platform match (apply), \
-            and follows a git branch to keep it converged (watch).
+            and follows a git branch to keep it converged (watch). The platform is a simulation of Azure \
+            Backup for Azure VMs, created from a world file with 'coffer platform init'.
 
             State directory: --state DIR on every command, else $COFFER_STATE, else ./.coffer.
             Exit codes: 0 success, 1 failure, 2 changes present (plan --detailed-exitcode), 64 usage error, \
             65 invalid manifests or world file, 75 state locked.
+            Output: --output json documents carry "format_version": "1"; text is coloured on a terminal only, \
+            and never when NO_COLOR is set.
+
+            Examples:
+              coffer platform init --world examples/reference/world.yaml
+              coffer validate manifests/
+              coffer plan manifests/
+              coffer apply manifests/ --auto-approve
+              coffer backup win-app-01
+              source <(coffer --generate-completion-script bash)    # see docs/cli.md
             """,
         version: cofferVersion,
-        subcommands: [
-            PlatformCommand.self, ValidateCommand.self, PlanCommand.self, ApplyCommand.self, GetCommand.self,
-            BackupCommand.self, RestoreCommand.self, RestoreKeysCommand.self, VerifyCommand.self,
-            HistoryCommand.self, DiffCommand.self, RollbackCommand.self, WatchCommand.self, SchemaCommand.self,
+        groupedSubcommands: [
+            CommandGroup(
+                name: "Manifests and reconciling",
+                subcommands: [
+                    ValidateCommand.self, PlanCommand.self, ApplyCommand.self, HistoryCommand.self, DiffCommand.self,
+                    RollbackCommand.self, WatchCommand.self, SchemaCommand.self,
+                ]),
+            CommandGroup(
+                name: "Backup and restore",
+                subcommands: [
+                    GetCommand.self, BackupCommand.self, RestoreCommand.self, RestoreKeysCommand.self, VerifyCommand.self,
+                ]),
+            CommandGroup(name: "The simulated platform", subcommands: [PlatformCommand.self]),
         ]
     )
 
@@ -31,7 +51,12 @@ public struct CofferCommand: ParsableCommand {
 
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The state directory.", valueName: "dir"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The state directory: the platform, the reconciler's state and its lock (default: $COFFER_STATE, else ./.coffer).",
+            valueName: "dir"),
+        completion: .directory)
     var state: String?
 
     /// The state directory in force: `--state`, else `$COFFER_STATE`, else `./.coffer`.
@@ -46,6 +71,11 @@ struct GlobalOptions: ParsableArguments {
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
     case text
     case json
+
+    /// The help of an `--output` option: `json` says what the document holds.
+    static func help(_ json: String) -> ArgumentHelp {
+        ArgumentHelp("text for people, or json: \(json)", valueName: "format")
+    }
 }
 
 /// An error that the CLI prints as `error[CODE]: message` with a hint, and exits with.

@@ -6,14 +6,25 @@ import Testing
 
 @testable import CofferCLI
 
-/// Compares `text` with the golden file `name`; with COFFER_UPDATE_GOLDEN=1 it rewrites the file instead.
+/// The folder of the golden files.
+let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+
+/// Whether golden files are being rewritten (COFFER_UPDATE_GOLDEN=1) rather than compared.
+var updatingGoldenFiles: Bool { ProcessInfo.processInfo.environment["COFFER_UPDATE_GOLDEN"] == "1" }
+
+/// Compares `text` with the golden file `name` (a path under Golden/); with COFFER_UPDATE_GOLDEN=1 it rewrites
+/// the file instead.
 func expectGolden(_ text: String, _ name: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
-    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/\(name)")
-    if ProcessInfo.processInfo.environment["COFFER_UPDATE_GOLDEN"] == "1" {
+    let url = goldenDirectory.appendingPathComponent(name)
+    if updatingGoldenFiles {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data(text.utf8).write(to: url)
         return
     }
-    let expected = try String(contentsOf: url, encoding: .utf8)
+    guard let expected = try? String(contentsOf: url, encoding: .utf8) else {
+        Issue.record("Golden/\(name) is missing; run with COFFER_UPDATE_GOLDEN=1 to create it", sourceLocation: sourceLocation)
+        return
+    }
     #expect(text == expected, "output differs from Golden/\(name); rerun with COFFER_UPDATE_GOLDEN=1 to accept", sourceLocation: sourceLocation)
 }
 

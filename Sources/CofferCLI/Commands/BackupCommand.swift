@@ -9,13 +9,21 @@ struct BackupCommand: ParsableCommand {
         discussion: """
             Takes a snapshot (an instant-restore recovery point at once), then transfers the blocks that changed \
             since the previous recovery point to the vault. The recovery point is kept until --retain-until, \
-            30 days by default. A job that fails prints the service's error code and exits 1.
+            30 days by default. A job that fails prints the service's error code and exits 1. On a terminal, \
+            a progress line on standard error shows the bytes transferred, the rate and the time left.
+
+            Examples:
+              coffer backup win-app-01
+              coffer backup lnx-db-01 --retain-until 2026-03-01
+              coffer backup lnx-web-01 --output json
             """)
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The VM's name.") var vm: String
-    @Option(name: .customLong("retain-until"), help: ArgumentHelp("Keep the recovery point until this date (default 30 days).", valueName: "date"))
+    @Argument(help: "The protected VM's name.", completion: CofferCompletion.vm) var vm: String
+    @Option(
+        name: .customLong("retain-until"),
+        help: ArgumentHelp("Keep the recovery point until this day or time, e.g. 2026-03-01 (default: 30 days from now).", valueName: "date"))
     var retainUntil: String?
-    @Option(help: "text or json.") var output: OutputFormat = .text
+    @Option(help: OutputFormat.help("the finished job.")) var output: OutputFormat = .text
 
     func validate() throws {
         if let retainUntil { _ = try PlatformCLI.date(retainUntil) }

@@ -73,13 +73,23 @@ struct DesiredStateDiff {
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff", abstract: "The semantic difference between two revisions' desired states.",
-        discussion: "Not a line diff: resources added, removed and changed attribute by attribute, with defaults applied, so that reformatting or moving a document between files shows no difference.")
+        discussion: """
+            Not a line diff: resources added, removed and changed attribute by attribute, with defaults \
+            applied, so that reformatting or moving a document between files shows no difference. Reads both \
+            revisions from git without a checkout and never touches the platform.
+
+            Examples:
+              coffer diff v1.2 main --path manifests
+              coffer diff HEAD~1 HEAD --repo /srv/backup-config --path manifests \\
+                  --output json
+            """)
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The older revision.") var from: String
-    @Argument(help: "The newer revision.") var to: String
-    @Option(help: ArgumentHelp("The git repository (path or file:// URL).", valueName: "dir")) var repo: String = "."
-    @Option(help: ArgumentHelp("The manifests' folder inside the repository.", valueName: "subdir")) var path: String?
-    @Option var output: OutputFormat = .text
+    @Argument(help: "The older revision: a branch, tag or commit.") var from: String
+    @Argument(help: "The newer revision: a branch, tag or commit.") var to: String
+    @Option(help: ArgumentHelp("The git repository: a path, or a file:// URL to clone.", valueName: "dir|url"), completion: .directory)
+    var repo: String = "."
+    @Option(help: ArgumentHelp("The manifests' folder inside the repository (default: its root).", valueName: "subdir")) var path: String?
+    @Option(help: OutputFormat.help("added, removed, and changed with each path's before and after.")) var output: OutputFormat = .text
 
     func run() throws {
         let state = global.stateDirectory(environment: ProcessInfo.processInfo.environment)

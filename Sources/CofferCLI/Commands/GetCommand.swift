@@ -4,7 +4,17 @@ import CofferPlatform
 import Foundation
 
 struct GetCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "get", abstract: "List resources on the platform.")
+    static let configuration = CommandConfiguration(
+        commandName: "get", abstract: "List resources on the platform.",
+        discussion: """
+            Lists what the platform holds now, whoever made it (MANAGED BY says coffer for what coffer owns). \
+            Recovery points and jobs can be narrowed to one VM.
+
+            Examples:
+              coffer get protected-vms
+              coffer get recovery-points --vm win-app-01
+              coffer get jobs --output json
+            """)
     enum What: String, ExpressibleByArgument, CaseIterable {
         case vaults, policies
         case protectedVMs = "protected-vms"
@@ -13,9 +23,10 @@ struct GetCommand: ParsableCommand {
         case jobs
     }
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "vaults, policies, protected-vms, access-policies, recovery-points or jobs.") var what: What
-    @Option(help: ArgumentHelp("Only this VM's recovery points or jobs.", valueName: "vm")) var vm: String?
-    @Option(help: "text or json.") var output: OutputFormat = .text
+    @Argument(help: "What to list.") var what: What
+    @Option(help: ArgumentHelp("Only this VM's recovery points or jobs (default: every VM's).", valueName: "vm"), completion: CofferCompletion.vm)
+    var vm: String?
+    @Option(help: OutputFormat.help("an array under the kind's name (vaults, policies, protectedVMs, ...).")) var output: OutputFormat = .text
 
     func validate() throws {
         if vm != nil && what != .recoveryPoints && what != .jobs {

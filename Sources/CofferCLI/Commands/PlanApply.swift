@@ -11,11 +11,16 @@ import Foundation
 
 /// Where plan and apply read manifests from: paths, or a git repository.
 struct ManifestSourceOptions: ParsableArguments {
-    @Argument(help: "Manifest files or directories.") var paths: [String] = []
-    @Option(help: ArgumentHelp("Read manifests from this git repository (path or file:// URL).", valueName: "dir"))
+    @Argument(help: "Manifest files or directories (read recursively); or give --repo.", completion: CofferCompletion.manifests)
+    var paths: [String] = []
+    @Option(
+        help: ArgumentHelp("Read manifests from this git repository instead: a path, or a file:// URL to clone.", valueName: "dir|url"),
+        completion: .directory)
     var repo: String?
-    @Option(help: ArgumentHelp("The revision to read (branch, tag or commit; default HEAD).", valueName: "rev")) var ref: String?
-    @Option(help: ArgumentHelp("The manifests' folder inside the repository.", valueName: "subdir")) var path: String?
+    @Option(help: ArgumentHelp("With --repo: the revision to read, a branch, tag or commit (default: HEAD).", valueName: "rev"))
+    var ref: String?
+    @Option(help: ArgumentHelp("With --repo: the manifests' folder inside the repository (default: its root).", valueName: "subdir"))
+    var path: String?
 
     func validate() throws {
         if repo != nil && !paths.isEmpty { throw ValidationError("give manifest paths or --repo, not both") }
@@ -32,8 +37,11 @@ struct ManifestSourceOptions: ParsableArguments {
 struct ReconcileOptions: ParsableArguments {
     @Flag(help: "Delete owned resources that left the manifests (protected VMs follow their deletionPolicy).")
     var prune = false
-    @Flag(name: .customLong("prune-all"), help: "Allow --prune to delete every owned resource.") var pruneAll = false
-    @Option(name: .customLong("lock-timeout"), help: ArgumentHelp("How long to wait for the state lock, e.g. 30s.", valueName: "duration"))
+    @Flag(name: .customLong("prune-all"), help: "With --prune: allow deleting every owned resource (refused otherwise).") var pruneAll = false
+    @Option(
+        name: .customLong("lock-timeout"),
+        help: ArgumentHelp("How long to wait for the state lock, e.g. 30s; 0s fails at once with exit 75.", valueName: "duration"),
+        completion: .list(["0s", "30s", "1m", "5m"]))
     var lockTimeout = "0s"
 
     var planOptions: PlanOptions { PlanOptions(prune: prune, allowPruneAll: pruneAll) }
@@ -80,13 +88,30 @@ func loadManifests(_ source: ManifestSource, stateDirectory: String, output: Out
 struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan", abstract: "Show what apply would change, without changing anything.",
-        discussion: "Exit codes: 0 no changes, 1 error, 2 changes present (with --detailed-exitcode), 65 invalid manifests.")
+        discussion: """
+            Loads the manifests (from paths, or from a commit with --repo), reads the platform, and prints \
+            each change with the reason for it: changes made outside of coffer first, then creates, updates, \
+            replacements and (with --prune) deletions. Checks the platform would refuse, such as a key vault \
+            the Backup Management Service cannot read, are reported as errors now. The state lock is held \
+            while the platform is read.
+            Exit codes: 0 no changes, 1 error, 2 changes present (with --detailed-exitcode), 65 invalid manifests, \
+            75 state locked.
+
+            Examples:
+              coffer plan manifests/
+              coffer plan manifests/ --detailed-exitcode
+              coffer plan manifests/ --out tonight.plan
+              coffer plan --repo . --ref main --path manifests --output json
+            """)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var source: ManifestSourceOptions
     @OptionGroup var reconcile: ReconcileOptions
-    @Option var output: OutputFormat = .text
-    @Flag(name: .customLong("detailed-exitcode"), help: "Exit 2 when the plan has changes.") var detailedExitcode = false
-    @Option(help: ArgumentHelp("Save the plan to this file for 'apply --plan'.", valueName: "planfile")) var out: String?
+    @Option(help: OutputFormat.help("summary, resource_changes, drift and diagnostics (see docs/json.md).")) var output: OutputFormat = .text
+    @Flag(name: .customLong("detailed-exitcode"), help: "Exit 2 when the plan has changes (0 when it has none).") var detailedExitcode = false
+    @Option(
+        help: ArgumentHelp("Also save the plan to this file, for 'apply --plan' (it holds no secret values).", valueName: "file"),
+        completion: .file())
+    var out: String?
 
     func validate() throws {
         if source.source == nil { throw ValidationError("give manifest paths or --repo") }
@@ -139,13 +164,29 @@ func printPlan(_ plan: Plan, output: OutputFormat) throws {
 struct ApplyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply", abstract: "Make the platform match the manifests, or apply a saved plan.",
-        discussion: "Without a terminal, apply needs --auto-approve. With --plan it applies exactly that plan, and refuses it when the manifests or the platform changed since it was made.")
+        discussion: """
+            Plans as 'coffer plan' does, asks for approval ('yes') on a terminal, then applies the steps in \
+            dependency order, recording each one: an apply that fails or is killed continues from where it \
+            stopped next time. Without a terminal, apply needs --auto-approve (else exit 64). With --plan it \
+            applies exactly that plan, and refuses it when the manifests or the platform changed since it was \
+            made. Each apply is recorded in the history, and in a git note on the commit with --repo.
+
+            Examples:
+              coffer apply manifests/
+              coffer apply manifests/ --auto-approve --prune
+              coffer apply --plan tonight.plan
+              coffer apply --repo . --ref main --path manifests --auto-approve --output json
+            """)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var source: ManifestSourceOptions
     @OptionGroup var reconcile: ReconcileOptions
-    @Option(help: ArgumentHelp("Apply exactly this saved plan.", valueName: "planfile")) var plan: String?
-    @Flag(name: .customLong("auto-approve"), help: "Apply without asking.") var autoApprove = false
-    @Option var output: OutputFormat = .text
+    @Option(
+        help: ArgumentHelp("Apply exactly this plan, saved by 'coffer plan --out' (instead of manifests).", valueName: "file"),
+        completion: .file())
+    var plan: String?
+    @Flag(name: .customLong("auto-approve"), help: "Apply without asking for approval (needed without a terminal).") var autoApprove = false
+    @Option(help: OutputFormat.help("the result, summary and every step (the plan goes to standard error as text)."))
+    var output: OutputFormat = .text
 
     func validate() throws {
         if plan != nil && source.source != nil { throw ValidationError("give --plan or manifests, not both") }

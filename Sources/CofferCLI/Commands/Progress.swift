@@ -7,34 +7,68 @@ import Darwin
 #endif
 
 /// A one-line progress bar on standard error for jobs that move data: bytes done, rate and time left.
-/// Drawn only when standard error is a terminal; silent in pipes and files.
+/// Drawn only when standard error is a terminal (and not a `dumb` one); silent in pipes and files.
+///
+/// A job that moves several items one after the other (a restore, disk by disk) reports each from zero:
+/// with a `part` name the bar ends an item's line when the next one starts, and numbers the lines
+/// (`restore lnx-db-01 disk 2 [...]`).
 final class ProgressBar: @unchecked Sendable {
     private let label: String
+    private let part: String?
     private let enabled: Bool
-    private let start = Date()
+    private let lock = NSLock()
+    private var start = Date()
     private var lastDraw = Date.distantPast
     private var drawn = false
+    private var partNumber = 1
+    private var partComplete = false
+    private var lastDone: UInt64 = 0
     private let width = 30
 
-    /// A bar for `label`; `enabled` defaults to whether standard error is a terminal.
-    init(label: String, enabled: Bool = isatty(STDERR_FILENO) == 1) {
+    /// A bar for `label`; `part` names the items of a job that moves several; `enabled` defaults to whether
+    /// standard error is a terminal.
+    init(label: String, part: String? = nil, enabled: Bool = ProgressBar.standardErrorIsTerminal()) {
         self.label = label
+        self.part = part
         self.enabled = enabled
+    }
+
+    /// Whether progress may be drawn: standard error is a terminal that is not `TERM=dumb`.
+    static func standardErrorIsTerminal(environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        isatty(STDERR_FILENO) == 1 && environment["TERM"] != "dumb"
     }
 
     /// Reports progress; redraws at most ten times a second, and always at the end.
     func update(done: UInt64, total: UInt64) {
         guard enabled else { return }
-        let now = Date()
-        guard done >= total || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
-        lastDraw = now
-        drawn = true
-        FileHandle.standardError.write(Data(("\r" + Self.line(label: label, done: done, total: total, elapsed: now.timeIntervalSince(start), width: width) + "\u{1B}[K").utf8))
+        lock.withLock {
+            let now = Date()
+            if part != nil && partComplete && (done < total || done < lastDone) {
+                // The next item starts: keep the finished item's line and time the new one from here.
+                endLine()
+                partNumber += 1
+                start = now
+                lastDraw = .distantPast
+            }
+            partComplete = done >= total
+            lastDone = done
+            guard done >= total || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
+            lastDraw = now
+            drawn = true
+            let name = part.map { "\(label) \($0) \(partNumber)" } ?? label
+            let line = Self.line(label: name, done: done, total: total, elapsed: now.timeIntervalSince(start), width: width)
+            FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K").utf8))
+        }
     }
 
     /// Ends the bar's line (once, however often it is called).
     func finish() {
-        guard enabled && drawn else { return }
+        guard enabled else { return }
+        lock.withLock { endLine() }
+    }
+
+    private func endLine() {
+        guard drawn else { return }
         drawn = false
         FileHandle.standardError.write(Data("\n".utf8))
     }

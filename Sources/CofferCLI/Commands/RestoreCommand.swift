@@ -10,7 +10,20 @@ struct RestoreCommand: ParsableCommand {
             restore-disks creates managed disks (page blobs for unmanaged disks); create-vm creates a new VM \
             (not for ADE-encrypted VMs); replace-existing replaces the VM's disks (unencrypted managed VMs only). \
             --target-region restores to the vault's paired region (cross-region restore). files reads bytes the \
-            guest had at the recovery point (item-level recovery; not for ADE-encrypted VMs) to standard output.
+            guest had at the recovery point (item-level recovery; not for ADE-encrypted VMs) to standard output. \
+            The instant-restore snapshot is used while it exists, else the vault copy; a restore from the vault \
+            shows a progress line per disk on standard error when it is a terminal.
+
+            Examples:
+              coffer get recovery-points --vm lnx-db-01
+              coffer restore lnx-db-01 --recovery-point 4410925368201957 \\
+                  --mode restore-disks
+              coffer restore lnx-db-01 --recovery-point 4410925368201957 \\
+                  --mode restore-disks --target-region westus
+              coffer restore lnx-web-01 --recovery-point 1279333600592080 \\
+                  --mode create-vm --target-name lnx-web-02
+              coffer restore lnx-web-01 --recovery-point 1279333600592080 \\
+                  --mode files --disk os --offset 0 --length 4K > sector0.bin
             """)
     enum Mode: String, ExpressibleByArgument, CaseIterable {
         case restoreDisks = "restore-disks"
@@ -19,17 +32,33 @@ struct RestoreCommand: ParsableCommand {
         case files
     }
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The VM's name.") var vm: String
-    @Option(name: .customLong("recovery-point"), help: ArgumentHelp("The recovery point's id.", valueName: "id"))
+    @Argument(help: "The VM's name.", completion: CofferCompletion.vm) var vm: String
+    @Option(
+        name: .customLong("recovery-point"), help: ArgumentHelp("The recovery point's id (see 'coffer get recovery-points').", valueName: "id"),
+        completion: CofferCompletion.recoveryPoint)
     var recoveryPoint: String
-    @Option(help: "restore-disks, create-vm, replace-existing or files.") var mode: Mode
-    @Option(name: .customLong("target-resource-group"), help: ArgumentHelp(valueName: "rg")) var targetResourceGroup: String?
-    @Option(name: .customLong("target-region"), help: ArgumentHelp(valueName: "region")) var targetRegion: String?
-    @Option(name: .customLong("target-name"), help: ArgumentHelp(valueName: "name")) var targetName: String?
-    @Option(help: ArgumentHelp("With --mode files: the disk, 'os' or a LUN.", valueName: "os|lun")) var disk: String?
-    @Option(help: ArgumentHelp("With --mode files: the byte offset (suffixes K, M, G).", valueName: "bytes")) var offset: ByteCount?
-    @Option(help: ArgumentHelp("With --mode files: the number of bytes (suffixes K, M, G).", valueName: "bytes")) var length: ByteCount?
-    @Option(help: "text or json.") var output: OutputFormat = .text
+    @Option(help: ArgumentHelp("What to restore.", valueName: "mode")) var mode: Mode
+    @Option(
+        name: .customLong("target-resource-group"),
+        help: ArgumentHelp("Where restored disks or the new VM go (default: the VM's resource group).", valueName: "rg"),
+        completion: CofferCompletion.resourceGroup)
+    var targetResourceGroup: String?
+    @Option(
+        name: .customLong("target-region"),
+        help: ArgumentHelp("Restore in the vault's paired region (cross-region restore; default: the vault's region).", valueName: "region"),
+        completion: CofferCompletion.region)
+    var targetRegion: String?
+    @Option(
+        name: .customLong("target-name"), help: ArgumentHelp(
+            "create-vm: the new VM's name (default: VM-restored); restore-disks: the disks' name prefix (default: VM).",
+            valueName: "name"))
+    var targetName: String?
+    @Option(help: ArgumentHelp("With --mode files: the disk, 'os' or a LUN.", valueName: "os|lun"), completion: CofferCompletion.disk)
+    var disk: String?
+    @Option(help: ArgumentHelp("With --mode files: the byte offset (suffixes K, M, G, T).", valueName: "bytes")) var offset: ByteCount?
+    @Option(help: ArgumentHelp("With --mode files: the number of bytes (suffixes K, M, G, T).", valueName: "bytes")) var length: ByteCount?
+    @Option(help: OutputFormat.help("the job, the region and tier it restored from, and the disks or VM it created."))
+    var output: OutputFormat = .text
 
     func validate() throws {
         if mode == .files {
@@ -58,7 +87,7 @@ struct RestoreCommand: ParsableCommand {
         default: .restoreDisks
         }
         let target = RestoreTarget(resourceGroup: targetResourceGroup, region: targetRegion, name: targetName)
-        let bar = ProgressBar(label: "restore \(vm)")
+        let bar = ProgressBar(label: "restore \(vm)", part: "disk")
         defer { bar.finish() }
         let result = try PlatformCLI.call {
             try platform.restore(vm: vm, recoveryPoint: recoveryPoint, mode: restoreMode, target: target) { bar.update(done: $0, total: $1) }
@@ -89,13 +118,20 @@ struct RestoreKeysCommand: ParsableCommand {
         commandName: "restore-keys", abstract: "Put a recovery point's backed-up BEK and KEK back into the key vault.",
         discussion: """
             Recovers the secret and key when they are soft-deleted, restores them from the recovery point's sealed \
-            Key Vault backups (same names and versions) when they were purged, and leaves them when present.
+            Key Vault backups (same names and versions) when they were purged, and leaves them when present. \
+            Run it before using the disks that a restore of an ADE VM created.
+
+            Examples:
+              coffer restore-keys win-app-01 --recovery-point 0103164590867673
+              coffer restore-keys win-app-01 --recovery-point 0103164590867673 --output json
             """)
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The VM's name.") var vm: String
-    @Option(name: .customLong("recovery-point"), help: ArgumentHelp("The recovery point's id.", valueName: "id"))
+    @Argument(help: "The VM's name.", completion: CofferCompletion.vm) var vm: String
+    @Option(
+        name: .customLong("recovery-point"), help: ArgumentHelp("The recovery point's id (see 'coffer get recovery-points').", valueName: "id"),
+        completion: CofferCompletion.recoveryPoint)
     var recoveryPoint: String
-    @Option(help: "text or json.") var output: OutputFormat = .text
+    @Option(help: OutputFormat.help("one entry per secret or key and what was done with it.")) var output: OutputFormat = .text
 
     func run() throws {
         let platform = try PlatformCLI.open(global)

@@ -8,7 +8,11 @@ struct SchemaCommand: ParsableCommand {
         discussion: """
             The schema describes one manifest document; editors can use it to complete and check manifests \
             (for example with the YAML language server: '# yaml-language-server: $schema=coffer.schema.json'). \
-            Rules between resources are checked by 'coffer validate' only.
+            Rules between resources are checked by 'coffer validate' only. The manifest reference \
+            (docs/manifests.md) is generated from the same field definitions.
+
+            Examples:
+              coffer schema > coffer.schema.json
             """)
 
     func run() throws {

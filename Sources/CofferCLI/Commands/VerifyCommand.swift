@@ -11,12 +11,18 @@ struct VerifyCommand: ParsableCommand {
             space under the state directory, decrypts each disk as the guest would (an ADE VM's BEK comes from \
             the recovery point's own key backup), and compares its SHA-256 with the one recorded at snapshot \
             time. Prints OK or MISMATCH per disk; exits 1 on a mismatch.
+
+            Examples:
+              coffer verify win-app-01
+              coffer verify win-app-01 --recovery-point 0103164590867673 --output json
             """)
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The VM's name.") var vm: String
-    @Option(name: .customLong("recovery-point"), help: ArgumentHelp("The recovery point (default: the latest).", valueName: "id"))
+    @Argument(help: "The VM's name.", completion: CofferCompletion.vm) var vm: String
+    @Option(
+        name: .customLong("recovery-point"), help: ArgumentHelp("The recovery point's id (default: the VM's latest).", valueName: "id"),
+        completion: CofferCompletion.recoveryPoint)
     var recoveryPoint: String?
-    @Option(help: "text or json.") var output: OutputFormat = .text
+    @Option(help: OutputFormat.help("each disk's expected and actual checksum, and ok.")) var output: OutputFormat = .text
 
     func run() throws {
         let platform = try PlatformCLI.open(global)

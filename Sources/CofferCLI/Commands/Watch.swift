@@ -225,21 +225,35 @@ struct WatchCommand: ParsableCommand {
             --drift-interval to repair changes made outside of coffer (or only report them, with --report-only). \
             Invalid manifests are never applied: watch reports them and waits for the next commit. Errors back \
             off exponentially (1 s doubling to 5 min, ±10 % jitter). SIGINT or SIGTERM stop it after the \
-            current step, releasing the lock.
+            current step, releasing the lock. Each event is one line on standard output: time, level, message \
+            and key=value details, or one JSON object per line with --output json.
+
+            Examples:
+              coffer watch --repo /srv/backup-config --path manifests
+              coffer watch --repo file:///srv/backup-config.git --ref main --interval 1m \\
+                  --output json
+              coffer watch --repo . --path manifests --once       # CI: exit 1 on failure
             """)
     @OptionGroup var global: GlobalOptions
-    @Option(help: ArgumentHelp("The repository: a path or a file:// URL.", valueName: "dir|url")) var repo: String
+    @Option(help: ArgumentHelp("The repository: a path, or a file:// URL to clone.", valueName: "dir|url"), completion: .directory)
+    var repo: String
     @Option(help: ArgumentHelp("The branch, tag or commit to follow.", valueName: "ref")) var ref = "main"
-    @Option(help: ArgumentHelp("The manifests' folder inside the repository.", valueName: "subdir")) var path: String?
-    @Option(help: ArgumentHelp("How often to poll, e.g. 30s or 1m.", valueName: "duration")) var interval = "30s"
-    @Option(name: .customLong("drift-interval"), help: ArgumentHelp("How often to re-plan without a new commit.", valueName: "duration"))
+    @Option(help: ArgumentHelp("The manifests' folder inside the repository (default: its root).", valueName: "subdir")) var path: String?
+    @Option(help: ArgumentHelp("How often to poll the ref, e.g. 30s or 1m.", valueName: "duration"), completion: .list(["10s", "30s", "1m", "5m"]))
+    var interval = "30s"
+    @Option(
+        name: .customLong("drift-interval"),
+        help: ArgumentHelp("How often to re-plan without a new commit, to find changes made outside of coffer.", valueName: "duration"),
+        completion: .list(["1m", "10m", "1h"]))
     var driftInterval = "10m"
     @Flag(name: .customLong("report-only"), help: "Report drift between commits instead of repairing it.") var reportOnly = false
-    @Flag(help: "Delete owned resources that left the manifests.") var prune = false
+    @Flag(help: "Delete owned resources that left the manifests (protected VMs follow their deletionPolicy).") var prune = false
     @Flag(help: "Reconcile once and exit (for CI): exit 1 if that failed.") var once = false
-    @Option(name: .customLong("lock-timeout"), help: ArgumentHelp("How long to wait for the state lock.", valueName: "duration"))
+    @Option(
+        name: .customLong("lock-timeout"), help: ArgumentHelp("How long each reconcile waits for the state lock.", valueName: "duration"),
+        completion: .list(["0s", "30s", "1m", "5m"]))
     var lockTimeout = "60s"
-    @Option var output: OutputFormat = .text
+    @Option(help: OutputFormat.help("one JSON object per event line (time, level, message, event and details).")) var output: OutputFormat = .text
 
     func validate() throws {
         for (name, value) in [("--interval", interval), ("--drift-interval", driftInterval), ("--lock-timeout", lockTimeout)] {

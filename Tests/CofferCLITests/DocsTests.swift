@@ -1,0 +1,96 @@
+import CofferManifest
+import CofferModel
+import CofferPlatform
+import CofferTestSupport
+import Foundation
+import Testing
+
+@testable import CofferCLI
+
+/// The hand-written pages under docs/ keep to what the code does: their examples load, run and parse, and
+/// their tables match the built-in ones.
+@Suite struct DocsTests {
+    static func page(_ name: String) throws -> String {
+        try String(contentsOf: packageRoot.appendingPathComponent("docs/\(name)"), encoding: .utf8)
+    }
+
+    /// The fenced blocks of `language` in a Markdown page, in order.
+    static func blocks(_ language: String, in page: String) -> [String] {
+        var blocks: [String] = []
+        var current: [Substring]?
+        for line in page.split(separator: "\n", omittingEmptySubsequences: false) {
+            if current == nil, line == "```\(language)" {
+                current = []
+            } else if current != nil, line == "```" {
+                blocks.append(current!.joined(separator: "\n") + "\n")
+                current = nil
+            } else if current != nil {
+                current!.append(line)
+            }
+        }
+        return blocks
+    }
+
+    /// The complete example of docs/world-file.md is a valid world.
+    @Test func worldFileExampleLoads() throws {
+        let page = try Self.page("world-file.md")
+        let section = try #require(page.components(separatedBy: "## A complete example").last)
+        let example = try #require(Self.blocks("yaml", in: section).first)
+        let world = try WorldLoader.load(text: example, file: "docs/world-file.md")
+        #expect(world.virtualMachines.map(\.name) == ["win-app-01", "lnx-db-01", "win-cmk-01"])
+        #expect(world.keyVaults.count == 2 && world.diskEncryptionSets.count == 1)
+    }
+
+    /// The region table of docs/world-file.md is the platform's pairing table.
+    @Test func worldFileRegionTableIsThePlatformsTable() throws {
+        let page = try Self.page("world-file.md")
+        let section = try #require(page.components(separatedBy: "## Region pairs").last)
+        var documented: [String: (geography: String, pair: String?, restricted: Bool)] = [:]
+        for line in section.split(separator: "\n") where line.hasPrefix("| `") {
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count == 3 else { continue }
+            let restricted = cells[0].hasSuffix("*")
+            let name = cells[0].replacingOccurrences(of: "*", with: "").trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "`"))
+            let pair = cells[2] == "none" ? nil : cells[2].trimmingCharacters(in: CharacterSet(charactersIn: "`"))
+            documented[name] = (cells[1], pair, restricted)
+        }
+        #expect(Set(documented.keys) == Set(Regions.all.keys))
+        for (name, region) in Regions.all {
+            let row = documented[name]
+            #expect(row?.geography == region.geography && row?.pair == region.pair && row?.restricted == region.accessRestricted, "\(name)")
+        }
+    }
+
+    /// Every JSON example of docs/json.md parses (watch's block line by line), and every document has a
+    /// format_version.
+    @Test func jsonExamplesParse() throws {
+        let page = try Self.page("json.md")
+        let blocks = Self.blocks("json", in: page)
+        #expect(blocks.count >= 15)
+        for block in blocks {
+            let documents: [String] =
+                block.hasPrefix("{\"event\"") ? block.split(separator: "\n").map(String.init) : [block]
+            for document in documents {
+                let object = try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any]
+                #expect(object != nil, "not a JSON object: \(document.prefix(80))")
+                if !document.contains("\"event\"") {
+                    #expect(object?["format_version"] as? String == "1", "no format_version: \(document.prefix(80))")
+                }
+            }
+        }
+    }
+
+    /// The examples of docs/manifests.md, together, plan against the reference world without a diagnostic.
+    @Test func manifestExamplesPlanAgainstTheReferenceWorld() throws {
+        let directory = try TemporaryDirectory()
+        let state = try ReferencePlatform.copy(into: directory)
+        for example in ManifestReference.examples {
+            try directory.write(example.yaml, to: "manifests/\(example.kind).yaml")
+        }
+        let plan = try runCofferProcess(["plan", "--state", state, directory.path("manifests"), "--output", "json", "--detailed-exitcode"])
+        #expect(plan.status == CofferExitCode.changesPresent.rawValue, "\(plan.output)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(plan.output.utf8)) as? [String: Any])
+        #expect((object["diagnostics"] as? [Any])?.isEmpty == true)
+        #expect((object["summary"] as? [String: Int])?["add"] == ManifestReference.examples.count)
+    }
+}
