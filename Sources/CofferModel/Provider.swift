@@ -177,6 +177,14 @@ public protocol Provider: Sendable {
 
     /// Facts about many key vaults (see `keyVault(named:)`).
     func keyVaults(named names: [String]) throws -> [KeyVaultFacts?]
+
+    /// Starts a refresh of many resources. The planner calls it on a second thread while it loads the
+    /// manifests; a provider may read the platform now and answer the batch reads that follow from that one
+    /// consistent read, until `endRefresh` or until it changes the platform itself.
+    func beginRefresh() throws
+
+    /// Ends what `beginRefresh` started; the reads that follow see the platform as it is again.
+    func endRefresh()
 }
 
 extension Provider {
@@ -198,4 +206,7 @@ extension Provider {
     public func keyVaults(named names: [String]) throws -> [KeyVaultFacts?] {
         try names.map { try keyVault(named: $0) }
     }
+
+    public func beginRefresh() throws {}
+    public func endRefresh() {}
 }

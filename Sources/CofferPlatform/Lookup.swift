@@ -8,7 +8,10 @@ import GRDB
 /// A lookup made for one resource asks SQLite row by row. A lookup made with `preloaded` reads the tables
 /// a refresh touches whole, in a handful of queries, plus the per-VM job and recovery-point aggregates, so
 /// that describing N resources costs a few scans instead of ten queries per resource.
-final class Lookup {
+///
+/// A preloaded lookup never touches the database again, so it may outlive its transaction and be read from
+/// several threads (it is not changed after `preloaded` returns).
+final class Lookup: @unchecked Sendable {
     let db: Database
     private let complete: Bool
 
@@ -47,6 +50,7 @@ final class Lookup {
     private static func key(_ parts: String...) -> String { parts.map { $0.lowercased() }.joined(separator: "\u{1}") }
 
     private func preload() throws {
+        _ = try subscriptions()
         for row in try VaultRow.fetchAll(db, sql: "SELECT * FROM vault") { vaults[Self.key(row.name)] = row }
         for row in try VMRow.fetchAll(db, sql: "SELECT * FROM virtualMachine") { vms[Self.key(row.name)] = row }
         for row in try ProtectedItemRow.fetchAll(db, sql: "SELECT * FROM protectedItem") { items[Self.key(row.vm)] = row }

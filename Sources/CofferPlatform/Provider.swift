@@ -30,7 +30,7 @@ extension Platform: Provider {
     public func resourceIDs(_ resources: [(name: String, spec: ResourceSpec)]) throws -> [String] {
         try providing {
             try pool.read { db in
-                let lookup = resources.count > Self.batchThreshold ? try Lookup.preloaded(db) : Lookup(db)
+                let lookup = try batchLookup(db, count: resources.count)
                 return try resources.map { try Self.resourceID(lookup, name: $0.name, spec: $0.spec) }
             }
         }
@@ -38,6 +38,24 @@ extension Platform: Provider {
 
     /// Above this many resources, a batch read loads whole tables instead of looking rows up one by one.
     static let batchThreshold = 32
+
+    /// The lookup for a batch of `count` reads: the refresh's preloaded one when a refresh is in progress
+    /// and nothing was committed since, else whole tables for a large batch, else row by row.
+    func batchLookup(_ db: Database, count: Int) throws -> Lookup {
+        if let cached = store.refreshCache.current() { return cached }
+        return count > Self.batchThreshold ? try Lookup.preloaded(db) : Lookup(db)
+    }
+
+    /// Loads the tables a refresh reads in one read transaction, while the planner loads the manifests.
+    public func beginRefresh() throws {
+        let generation = store.refreshCache.currentGeneration()
+        let lookup = try providing { try pool.read { db in try Lookup.preloaded(db) } }
+        store.refreshCache.store(lookup, ifStill: generation)
+    }
+
+    public func endRefresh() {
+        store.refreshCache.clear()
+    }
 
     static func resourceID(_ lookup: Lookup, name: String, spec: ResourceSpec) throws -> String {
         switch spec {
@@ -83,7 +101,7 @@ extension Platform: Provider {
     public func read(_ requests: [(kind: ResourceKind, id: String)]) throws -> [ObservedResource?] {
         try providing {
             try pool.read { db in
-                let lookup = requests.count > Self.batchThreshold ? try Lookup.preloaded(db) : Lookup(db)
+                let lookup = try batchLookup(db, count: requests.count)
                 return try requests.map { try Self.read(lookup, kind: $0.kind, id: $0.id) }
             }
         }
@@ -246,7 +264,7 @@ extension Platform: Provider {
     public func virtualMachines(_ references: [VMReference]) throws -> [VirtualMachineFacts?] {
         try providing {
             try pool.read { db in
-                let lookup = references.count > Self.batchThreshold ? try Lookup.preloaded(db) : Lookup(db)
+                let lookup = try batchLookup(db, count: references.count)
                 return try references.map { try Self.virtualMachine(lookup, $0) }
             }
         }
@@ -282,7 +300,12 @@ extension Platform: Provider {
     }
 
     public func keyVaults(named names: [String]) throws -> [KeyVaultFacts?] {
-        try providing { try pool.read { db in let lookup = Lookup(db); return try names.map { try Self.keyVaultFacts(lookup, $0) } } }
+        try providing {
+            try pool.read { db in
+                let lookup = try batchLookup(db, count: names.count)
+                return try names.map { try Self.keyVaultFacts(lookup, $0) }
+            }
+        }
     }
 
     static func keyVaultFacts(_ lookup: Lookup, _ name: String) throws -> KeyVaultFacts? {

@@ -58,6 +58,31 @@ public struct Planner: Sendable {
         return ObservedState(byAddress: observed, ids: ids)
     }
 
+    /// Loads the inputs with `load` (the manifests and the inventory) while the provider reads the platform
+    /// on a second thread (`beginRefresh`), then refreshes and plans. On two cores this hides the
+    /// platform's read behind the manifests' parse.
+    public func plan(
+        options: PlanOptions = PlanOptions(), loading load: () throws -> (DesiredState, [ResourceAddress: InventoryEntry])
+    ) throws -> Plan {
+        let provider = self.provider
+        let prefetch = DispatchGroup()
+        let prefetchError = LockedBox<(any Error)?>(nil)
+        DispatchQueue.global().async(group: prefetch) {
+            do { try provider.beginRefresh() } catch { prefetchError.value = error }
+        }
+        defer { provider.endRefresh() }
+        let inputs: (DesiredState, [ResourceAddress: InventoryEntry])
+        do {
+            inputs = try load()
+        } catch {
+            prefetch.wait()
+            throw error
+        }
+        prefetch.wait()
+        if let error = prefetchError.value { throw error }
+        return try plan(desired: inputs.0, inventory: inputs.1, options: options)
+    }
+
     /// Refresh, then plan.
     public func plan(
         desired: DesiredState, inventory: [ResourceAddress: InventoryEntry], options: PlanOptions = PlanOptions()
@@ -210,5 +235,18 @@ public struct Planner: Sendable {
             changes: changes + deletes, drift: drift.sorted { $0.address < $1.address },
             diagnostics: diagnostics.sortedForDisplay(),
             desiredFingerprint: desiredFingerprint.digest, observedFingerprint: observedFingerprint.digest)
+    }
+}
+
+/// A value shared between threads under a lock.
+final class LockedBox<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+
+    init(_ value: Value) { stored = value }
+
+    var value: Value {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
     }
 }

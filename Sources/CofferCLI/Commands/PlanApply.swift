@@ -120,13 +120,14 @@ struct PlanCommand: ParsableCommand {
     func run() throws {
         let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
         let manifestSource = source.source!
-        let (desired, _) = try loadManifests(manifestSource, stateDirectory: workspace.stateDirectory, output: output)
         let lock = try workspace.lock("plan", timeout: parseDuration(reconcile.lockTimeout) ?? 0)
         defer { lock.release() }
         let plan: Plan
         do {
-            plan = try Planner(provider: try workspace.provider()).plan(
-                desired: desired, inventory: try workspace.store.inventory(), options: reconcile.planOptions)
+            plan = try Planner(provider: try workspace.provider()).plan(options: reconcile.planOptions) {
+                let (desired, _) = try loadManifests(manifestSource, stateDirectory: workspace.stateDirectory, output: output)
+                return (desired, try workspace.store.inventory())
+            }
         } catch {
             throw CLIError.from(error)
         }
@@ -231,12 +232,17 @@ struct ApplyRun {
 
     @discardableResult
     func run() throws -> ApplyOutcome? {
-        let (desired, loaded) = try loadManifests(source, stateDirectory: workspace.stateDirectory, output: output)
         let lock = try workspace.lock("apply", timeout: lockTimeout)
         defer { lock.release() }
         do {
             let provider = try workspace.provider()
-            let plan = try Planner(provider: provider).plan(desired: desired, inventory: try workspace.store.inventory(), options: options)
+            var loadedManifests: ManifestSource.Loaded?
+            let plan = try Planner(provider: provider).plan(options: options) {
+                let (desired, loaded) = try loadManifests(source, stateDirectory: workspace.stateDirectory, output: output)
+                loadedManifests = loaded
+                return (desired, try workspace.store.inventory())
+            }
+            guard let loaded = loadedManifests else { throw CLIError(code: "internal", message: "the manifests were not loaded", hint: nil, exitCode: .failure) }
             if let saved {
                 let stripped = plan.changes.map { var change = $0; change.spec = nil; return change }
                 guard saved.desiredFingerprint == plan.desiredFingerprint, saved.observedFingerprint == plan.observedFingerprint, saved.changes == stripped else {
