@@ -149,7 +149,17 @@ extension Platform {
         var outputs: [RestoreOutput]
     }
 
+    /// The VM's recovery point with this id; `latest` names its newest one.
     static func recoveryPoint(_ db: Database, vm: String, id: String) throws -> RecoveryPointRow {
+        if id == "latest" {
+            guard let point = try RecoveryPointRow.fetchOne(
+                db, sql: "SELECT * FROM recoveryPoint WHERE lower(vm) = lower(?) ORDER BY sequence DESC LIMIT 1", arguments: [vm])
+            else {
+                throw PlatformError(PlatformErrorCode.recoveryPointNotFound, "VM '\(vm)' has no recovery point yet",
+                                    hint: "back it up first: coffer backup \(vm)")
+            }
+            return point
+        }
         guard let point = try RecoveryPointRow.fetchOne(db, key: id), point.vm.lowercased() == vm.lowercased() else {
             throw PlatformError(PlatformErrorCode.recoveryPointNotFound, "VM '\(vm)' has no recovery point '\(id)'",
                                 hint: "list them with 'coffer get recovery-points'")

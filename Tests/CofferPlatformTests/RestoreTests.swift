@@ -44,6 +44,18 @@ import Testing
         expectCode("UserErrorRecoveryPointNotFound") { try platform.restore(vm: "win-ade", recoveryPoint: "123", mode: .restoreDisks) }
     }
 
+    @Test func latestNamesTheNewestRecoveryPoint() throws {
+        let (platform, directory) = try backedUp(["win-ade", "lnx-pmk"])
+        defer { withExtendedLifetime(directory) {} }
+        expectCode("UserErrorRecoveryPointNotFound") { _ = try platform.verify(vm: "win-cmk", recoveryPoint: "latest") }
+        try platform.writeGuest(vm: "win-ade", disk: .os, offset: 0, bytes: [UInt8](repeating: 0x5a, count: 4096))
+        try platform.backup(vm: "win-ade")
+        let newest = try #require(try platform.recoveryPoints(vm: "win-ade").last)
+        let result = try platform.restore(vm: "win-ade", recoveryPoint: "latest", mode: .restoreDisks)
+        #expect(result.job.recoveryPoint == newest.id)
+        #expect(try platform.restoredDiskChecksum(name: result.disks[0].name) == newest.disks[0].checksum)
+    }
+
     @Test func createVMAndReplaceExistingForUnencryptedVMs() throws {
         let (platform, directory) = try backedUp(["lnx-pmk", "win-cmk", "lnx-unmanaged"])
         defer { withExtendedLifetime(directory) {} }

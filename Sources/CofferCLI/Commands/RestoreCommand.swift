@@ -34,7 +34,7 @@ struct RestoreCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The VM's name.", completion: CofferCompletion.vm) var vm: String
     @Option(
-        name: .customLong("recovery-point"), help: ArgumentHelp("The recovery point's id (see 'coffer get recovery-points').", valueName: "id"),
+        name: .customLong("recovery-point"), help: ArgumentHelp("The recovery point's id (see 'coffer get recovery-points'), or 'latest' for the VM's newest.", valueName: "id"),
         completion: CofferCompletion.recoveryPoint)
     var recoveryPoint: String
     @Option(help: ArgumentHelp("What to restore.", valueName: "mode")) var mode: Mode
@@ -128,7 +128,7 @@ struct RestoreKeysCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The VM's name.", completion: CofferCompletion.vm) var vm: String
     @Option(
-        name: .customLong("recovery-point"), help: ArgumentHelp("The recovery point's id (see 'coffer get recovery-points').", valueName: "id"),
+        name: .customLong("recovery-point"), help: ArgumentHelp("The recovery point's id (see 'coffer get recovery-points'), or 'latest' for the VM's newest.", valueName: "id"),
         completion: CofferCompletion.recoveryPoint)
     var recoveryPoint: String
     @Option(help: OutputFormat.help("one entry per secret or key and what was done with it.")) var output: OutputFormat = .text
