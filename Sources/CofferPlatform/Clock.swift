@@ -25,18 +25,22 @@ extension Platform {
 
     /// Moves the platform clock forward by `interval`, running in time order the scheduled backups, snapshot
     /// expiry, retention, purges of soft-deleted items and key-vault objects that fall due, then garbage
-    /// collection of the vault stores.
+    /// collection of the vault stores. `progress` hears (VM, bytes done, total) of each scheduled backup.
     @discardableResult
-    public func advanceClock(by interval: TimeInterval) throws -> ClockReport {
+    public func advanceClock(
+        by interval: TimeInterval, progress: ((_ vm: String, _ done: UInt64, _ total: UInt64) -> Void)? = nil
+    ) throws -> ClockReport {
         guard interval > 0 else {
             throw PlatformError(PlatformErrorCode.invalidArgument, "the clock only moves forward", hint: "give a positive duration such as 1d")
         }
-        return try setClock(to: try now().addingTimeInterval(interval))
+        return try setClock(to: try now().addingTimeInterval(interval), progress: progress)
     }
 
     /// Moves the platform clock forward to `target` (see ``advanceClock(by:)``).
     @discardableResult
-    public func setClock(to target: Date) throws -> ClockReport {
+    public func setClock(
+        to target: Date, progress: ((_ vm: String, _ done: UInt64, _ total: UInt64) -> Void)? = nil
+    ) throws -> ClockReport {
         guard let lock = try tryLock("clock") else {
             throw PlatformError(PlatformErrorCode.backupOperationInProgress, "another process is moving the platform clock",
                                 hint: "wait for it to finish, then retry", retryable: true)
@@ -71,7 +75,8 @@ extension Platform {
                     }
                     do {
                         report.jobs.append(try runBackup(vm: vm, trigger: "Scheduled", time: time, explicitExpiry: nil,
-                                                         transferToVault: transfer, progress: nil))
+                                                         transferToVault: transfer,
+                                                         progress: progress.map { report in { report(vm, $0, $1) } }))
                     } catch let error as PlatformError {
                         if let id = error.jobID, let job = try job(id: id) { report.jobs.append(job) }
                     }

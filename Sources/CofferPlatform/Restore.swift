@@ -530,7 +530,10 @@ extension Platform {
     /// Test-restores a recovery point to scratch space under the state directory, decrypts it as the guest
     /// would (an ADE VM's BEK comes from the recovery point's own key backup), and compares each disk's
     /// checksum with the one recorded at snapshot time. The latest point when `recoveryPoint` is nil.
-    public func verify(vm name: String, recoveryPoint id: String? = nil) throws -> VerifyResult {
+    /// `progress` hears (bytes done, total) of each disk read from the vault copy, from zero for each disk.
+    public func verify(
+        vm name: String, recoveryPoint id: String? = nil, progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws -> VerifyResult {
         let (vm, point, vault) = try pool.read { db -> (VMRow, RecoveryPointRow, VaultRow) in
             let vm = try Self.vm(db, name)
             let point: RecoveryPointRow
@@ -572,7 +575,7 @@ extension Platform {
             let device: BlockDevice
             if let store, let vaultPoint = point.vaultPoint {
                 do {
-                    device = try store.restore(RecoveryPointID(vaultPoint), disk: disk.storeName, to: path, atRestKey: key)
+                    device = try store.restore(RecoveryPointID(vaultPoint), disk: disk.storeName, to: path, atRestKey: key, progress: progress)
                 } catch {
                     result.problems.append("disk \(disk.slot): the vault copy cannot be restored: \(error)")
                     result.disks.append(.init(disk: disk.slot, expected: disk.checksum, actual: "", matches: false))

@@ -147,6 +147,28 @@ func runCofferWithStandardError(
         #expect(Self.count(10, in: restore.stderr) == 2, "two finished lines: \(restore.stderr.debugDescription)")
     }
 
+    /// verify reads the vault copy disk by disk; a clock move runs scheduled backups, one line each.
+    @Test func verifyAndScheduledBackupsDrawProgressOnATerminal() throws {
+        let directory = try TemporaryDirectory()
+        let state = try Self.protectedPlatform(in: directory)
+        #expect(runCoffer(["backup", "lnx-db-01", "--state", state]) == 0)
+        let verify = try runCofferWithStandardError(onTerminal: true, ["verify", "lnx-db-01", "--state", state])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(verify.stdout.contains("OK: recovery point"))
+        let verifyLines = Self.progressLines(verify.stderr)
+        #expect(verifyLines.contains { $0.hasPrefix("verify lnx-db-01 disk 1 [") && $0.contains("100%") && $0.contains("/s") }, "\(verifyLines)")
+        #expect(verifyLines.contains { $0.hasPrefix("verify lnx-db-01 disk 2 [") && $0.contains("100%") }, "\(verifyLines)")
+
+        let clock = try runCofferWithStandardError(onTerminal: true, ["platform", "clock", "--state", state, "--advance", "2d"])
+        #expect(clock.status == 0, "\(clock.stdout)\(clock.stderr)")
+        let clockLines = Self.progressLines(clock.stderr)
+        for vm in ["win-app-01", "lnx-db-01", "lnx-web-01"] {
+            #expect(clockLines.contains { $0.hasPrefix("scheduled backup \(vm) [") && $0.contains("100%") }, "\(vm): \(clockLines)")
+        }
+        let piped = try runCofferWithStandardError(onTerminal: false, ["platform", "clock", "--state", state, "--advance", "1d"])
+        #expect(piped.status == 0 && Self.count(13, in: piped.stderr) == 0 && Self.count(0x1B, in: piped.stderr) == 0)
+    }
+
     /// A guest write of a file and a guest read to a pipe move data too.
     @Test func guestWritesAndReadsDrawProgressOnATerminal() throws {
         let directory = try TemporaryDirectory()

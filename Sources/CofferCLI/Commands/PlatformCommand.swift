@@ -163,11 +163,13 @@ struct PlatformClock: ParsableCommand {
     func run() throws {
         let platform = try PlatformCLI.open(global)
         let report: ClockReport
+        let progress = ScheduledBackupProgress()
+        defer { progress.finish() }
         if let advance, let interval = parseDuration(advance) {
-            report = try PlatformCLI.call { try platform.advanceClock(by: interval) }
+            report = try PlatformCLI.call { try platform.advanceClock(by: interval, progress: progress.update) }
         } else if let set {
             let target = try PlatformCLI.date(set)
-            report = try PlatformCLI.call { try platform.setClock(to: target) }
+            report = try PlatformCLI.call { try platform.setClock(to: target, progress: progress.update) }
         } else {
             let now = try PlatformCLI.call { try platform.now() }
             if output == .json { return try PlatformCLI.printJSON(["clock": PlatformCLI.time(now)]) }

@@ -92,3 +92,36 @@ final class ProgressBar: @unchecked Sendable {
             + "\(PlatformCLI.bytes(Int64(rate)))/s  \(left)"
     }
 }
+
+/// Progress of the scheduled backups a clock move runs: one bar per backup, labelled with its VM.
+final class ScheduledBackupProgress: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: (vm: String, bar: ProgressBar)?
+    private var lastDone: UInt64 = 0
+    private let enabled: Bool
+
+    init(enabled: Bool = ProgressBar.standardErrorIsTerminal()) {
+        self.enabled = enabled
+    }
+
+    func update(vm: String, done: UInt64, total: UInt64) {
+        guard enabled else { return }
+        let bar: ProgressBar = lock.withLock {
+            defer { lastDone = done }
+            // The same VM from zero again is its next scheduled backup: a line of its own.
+            if let current, current.vm == vm, done >= lastDone { return current.bar }
+            current?.bar.finish()
+            let bar = ProgressBar(label: "scheduled backup \(vm)", enabled: true)
+            current = (vm, bar)
+            return bar
+        }
+        bar.update(done: done, total: total)
+    }
+
+    func finish() {
+        lock.withLock {
+            current?.bar.finish()
+            current = nil
+        }
+    }
+}

@@ -26,7 +26,12 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         let platform = try PlatformCLI.open(global)
-        let result = try PlatformCLI.call { try platform.verify(vm: vm, recoveryPoint: recoveryPoint) }
+        let bar = ProgressBar(label: "verify \(vm)", part: "disk")
+        defer { bar.finish() }
+        let result = try PlatformCLI.call {
+            try platform.verify(vm: vm, recoveryPoint: recoveryPoint) { bar.update(done: $0, total: $1) }
+        }
+        bar.finish()
         if output == .json {
             struct Document: Encodable {
                 var result: VerifyResult
