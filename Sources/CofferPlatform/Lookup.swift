@@ -14,6 +14,8 @@ import GRDB
 final class Lookup: @unchecked Sendable {
     let db: Database
     private let complete: Bool
+    /// Whether the tables were loaded whole (and the lookup is read-only and needs no database).
+    var isPreloaded: Bool { complete }
 
     private var subscriptionRows: [SubscriptionRow]?
     private var vaults: [String: VaultRow?] = [:]

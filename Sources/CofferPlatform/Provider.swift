@@ -89,8 +89,16 @@ extension Platform: Provider {
 
     /// The segment after `marker` in an id (case-insensitive), up to the next `/`.
     static func segment(_ id: String, after marker: String) -> String? {
-        guard let range = id.range(of: "/\(marker)/", options: .caseInsensitive) else { return nil }
-        return id[range.upperBound...].split(separator: "/", maxSplits: 1).first.map(String.init)
+        // Plain component comparison: Foundation's case-insensitive search costs more than the rest of a read.
+        let marker = marker.lowercased()
+        var previous: Substring?
+        for component in id.split(separator: "/", omittingEmptySubsequences: false) {
+            if let previous, previous.count == marker.count, previous.lowercased() == marker {
+                return component.isEmpty ? nil : String(component)
+            }
+            previous = component
+        }
+        return nil
     }
 
     public func read(kind: ResourceKind, id: String) throws -> ObservedResource? {
@@ -102,7 +110,21 @@ extension Platform: Provider {
         try providing {
             try pool.read { db in
                 let lookup = try batchLookup(db, count: requests.count)
-                return try requests.map { try Self.read(lookup, kind: $0.kind, id: $0.id) }
+                guard lookup.isPreloaded, requests.count >= 2 * Self.batchThreshold else {
+                    return try requests.map { try Self.read(lookup, kind: $0.kind, id: $0.id) }
+                }
+                // A preloaded lookup is read-only and never touches the database: describe the resources
+                // on every core.
+                let lanes = min(ProcessInfo.processInfo.activeProcessorCount, 8)
+                let results = LaneResults<ObservedResource?>(count: requests.count)
+                DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+                    var index = lane
+                    while index < requests.count {
+                        results.set(index, Result { try Self.read(lookup, kind: requests[index].kind, id: requests[index].id) })
+                        index += lanes
+                    }
+                }
+                return try results.values()
             }
         }
     }
@@ -425,4 +447,17 @@ extension Platform: Provider {
                                             secretPermissions: row.secretPermissions)
         return ObservedResource(id: id, spec: .keyVaultAccessPolicy(spec), name: row.objectID, tags: managedTags(row.managedBy))
     }
+}
+
+/// Results written by parallel lanes, each to its own slots.
+final class LaneResults<Value>: @unchecked Sendable {
+    private var slots: [Result<Value, any Error>?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ result: Result<Value, any Error>) { lock.withLock { slots[index] = result } }
+
+    /// The values in order, or the first error.
+    func values() throws -> [Value] { try slots.map { try $0!.get() } }
 }

@@ -374,8 +374,74 @@ extension VMRow {
         region = try RowColumns.string(row, "region")
         os = try RowColumns.string(row, "os")
         agent = try RowColumns.string(row, "agent")
-        encryption = try RowColumns.decoded(row, "encryption", as: VMEncryptionRecord.self)
+        let text = try RowColumns.string(row, "encryption")
+        encryption = try VMEncryptionRecord(flatJSON: text) ?? RowColumns.json.decode(VMEncryptionRecord.self, from: Data(text.utf8))
         created = try RowColumns.date(row, "created")
         restoredFrom = row["restoredFrom"]
+    }
+}
+
+extension VMEncryptionRecord {
+    /// Reads the record from the flat JSON object GRDB wrote (string values only), without JSONDecoder;
+    /// nil when the text is anything else, so that the caller falls back to it.
+    init?(flatJSON text: String) {
+        guard let fields = FlatJSON.stringObject(text), let type = fields["type"] else { return nil }
+        let known: Set<String> = ["type", "diskEncryptionSet", "keyVault", "kek", "aadClientID", "bekSecret", "bekVersion", "kekVersion", "sealedBEK"]
+        guard fields.keys.allSatisfy(known.contains) else { return nil }
+        var sealed: Data?
+        if let base64 = fields["sealedBEK"] {
+            guard let data = Data(base64Encoded: base64) else { return nil }
+            sealed = data
+        }
+        self.init(type: type, diskEncryptionSet: fields["diskEncryptionSet"], keyVault: fields["keyVault"], kek: fields["kek"],
+                  aadClientID: fields["aadClientID"], bekSecret: fields["bekSecret"], bekVersion: fields["bekVersion"],
+                  kekVersion: fields["kekVersion"], sealedBEK: sealed)
+    }
+}
+
+/// The smallest JSON reader the hot rows need: one object whose values are all strings.
+enum FlatJSON {
+    /// The object's fields, or nil when `text` is not exactly an object of string values (nested values,
+    /// numbers, `null`, unusual escapes: the caller then uses JSONDecoder).
+    static func stringObject(_ text: String) -> [String: String]? {
+        var bytes = Array(text.utf8)[...]
+        func skipSpace() { while let byte = bytes.first, byte == 0x20 || byte == 0x0a || byte == 0x0d || byte == 0x09 { bytes.removeFirst() } }
+        func expect(_ byte: UInt8) -> Bool {
+            skipSpace()
+            guard bytes.first == byte else { return false }
+            bytes.removeFirst()
+            return true
+        }
+        func string() -> String? {
+            guard expect(0x22) else { return nil }
+            var out: [UInt8] = []
+            while let byte = bytes.popFirst() {
+                switch byte {
+                case 0x22: return String(decoding: out, as: UTF8.self)
+                case 0x5c:
+                    guard let escaped = bytes.popFirst() else { return nil }
+                    switch escaped {
+                    case 0x22, 0x5c, 0x2f: out.append(escaped)
+                    case 0x6e: out.append(0x0a)
+                    case 0x74: out.append(0x09)
+                    default: return nil
+                    }
+                default:
+                    guard byte >= 0x20 else { return nil }
+                    out.append(byte)
+                }
+            }
+            return nil
+        }
+        guard expect(0x7b) else { return nil }
+        var fields: [String: String] = [:]
+        if expect(0x7d) { skipSpace(); return bytes.isEmpty ? fields : nil }
+        repeat {
+            guard let key = string(), expect(0x3a), let value = string(), fields[key] == nil else { return nil }
+            fields[key] = value
+        } while expect(0x2c)
+        guard expect(0x7d) else { return nil }
+        skipSpace()
+        return bytes.isEmpty ? fields : nil
     }
 }

@@ -58,29 +58,32 @@ public struct Planner: Sendable {
         return ObservedState(byAddress: observed, ids: ids)
     }
 
-    /// Loads the inputs with `load` (the manifests and the inventory) while the provider reads the platform
-    /// on a second thread (`beginRefresh`), then refreshes and plans. On two cores this hides the
-    /// platform's read behind the manifests' parse.
+    /// Loads the manifests with `manifests` while a second thread has the provider read the platform
+    /// (`beginRefresh`) and loads the inventory, then refreshes and plans. On two cores this hides the
+    /// platform's read and the inventory's behind the manifests' parse.
     public func plan(
-        options: PlanOptions = PlanOptions(), loading load: () throws -> (DesiredState, [ResourceAddress: InventoryEntry])
+        options: PlanOptions = PlanOptions(), manifests: () throws -> DesiredState,
+        inventory: @escaping @Sendable () throws -> [ResourceAddress: InventoryEntry]
     ) throws -> Plan {
         let provider = self.provider
-        let prefetch = DispatchGroup()
-        let prefetchError = LockedBox<(any Error)?>(nil)
-        DispatchQueue.global().async(group: prefetch) {
-            do { try provider.beginRefresh() } catch { prefetchError.value = error }
+        let background = DispatchGroup()
+        let loaded = LockedBox<Result<[ResourceAddress: InventoryEntry], any Error>?>(nil)
+        DispatchQueue.global().async(group: background) {
+            loaded.value = Result {
+                try provider.beginRefresh()
+                return try inventory()
+            }
         }
         defer { provider.endRefresh() }
-        let inputs: (DesiredState, [ResourceAddress: InventoryEntry])
+        let desired: DesiredState
         do {
-            inputs = try load()
+            desired = try manifests()
         } catch {
-            prefetch.wait()
+            background.wait()
             throw error
         }
-        prefetch.wait()
-        if let error = prefetchError.value { throw error }
-        return try plan(desired: inputs.0, inventory: inputs.1, options: options)
+        background.wait()
+        return try plan(desired: desired, inventory: try loaded.value!.get(), options: options)
     }
 
     /// Refresh, then plan.

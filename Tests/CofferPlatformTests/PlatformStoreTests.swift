@@ -1,8 +1,32 @@
-import CofferPlatform
+import Foundation
+@testable import CofferPlatform
 import CofferTestSupport
 import Testing
 
 @Suite struct PlatformStoreTests {
+    @Test func flatJSONReadsWhatJSONDecoderReadsAndRefusesTheRest() throws {
+        let sealed = Data((0..<77).map { UInt8(truncatingIfNeeded: $0 &* 37) })
+        let records = [
+            VMEncryptionRecord(type: "sse-pmk"),
+            VMEncryptionRecord(type: "sse-cmk", diskEncryptionSet: "des-1"),
+            VMEncryptionRecord(type: "ade", keyVault: "kv", kek: "kek-1", bekSecret: "00D3FA49", bekVersion: "f9aa", kekVersion: "39bd",
+                               sealedBEK: sealed),
+            VMEncryptionRecord(type: "ade", keyVault: "kv \"quoted\" \\ back/slash", aadClientID: "tab\there"),
+        ]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        for record in records {
+            let text = String(decoding: try encoder.encode(record), as: UTF8.self)
+            #expect(VMEncryptionRecord(flatJSON: text) == record, "\(text)")
+            #expect(try JSONDecoder().decode(VMEncryptionRecord.self, from: Data(text.utf8)) == record)
+        }
+        for text in ["", "{", "{\"type\":1}", "{\"type\":null}", "{\"type\":\"ade\",\"x\":{}}", "{\"type\":\"a\\u0041\"}",
+                     "{\"type\":\"ade\"} trailing", "{\"type\":\"a\",\"type\":\"b\"}", "{\"other\":\"x\"}"] {
+            #expect(VMEncryptionRecord(flatJSON: text) == nil, "\(text)")
+        }
+        #expect(FlatJSON.stringObject(" { } ") == [:])
+    }
+
     @Test func opensInWALModeAndPersists() throws {
         let directory = try TemporaryDirectory()
         do {

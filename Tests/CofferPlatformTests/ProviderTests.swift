@@ -48,6 +48,16 @@ enum ReferenceManifests {
 }
 
 @Suite struct ProviderTests {
+    @Test func idSegmentsAreFoundCaseInsensitively() {
+        let id = "/subscriptions/S/resourceGroups/rg/providers/Microsoft.RecoveryServices/vaults/rsv-1/backupPolicies/daily"
+        #expect(Platform.segment(id, after: "vaults") == "rsv-1")
+        #expect(Platform.segment(id, after: "BACKUPPOLICIES") == "daily")
+        #expect(Platform.segment(id.uppercased(), after: "vaults") == "RSV-1")
+        #expect(Platform.segment(id, after: "protectedItems") == nil)
+        #expect(Platform.segment("/a/vaults/", after: "vaults") == nil)
+        #expect(Platform.segment("/a/myvaults/x", after: "vaults") == nil)
+    }
+
     @Test func theReferenceManifestsConvergeWithNoDiff() throws {
         let (platform, directory) = try TestWorld.reference()
         defer { withExtendedLifetime(directory) {} }

@@ -124,9 +124,11 @@ struct PlanCommand: ParsableCommand {
         defer { lock.release() }
         let plan: Plan
         do {
+            let store = workspace.store
             plan = try Planner(provider: try workspace.provider()).plan(options: reconcile.planOptions) {
-                let (desired, _) = try loadManifests(manifestSource, stateDirectory: workspace.stateDirectory, output: output)
-                return (desired, try workspace.store.inventory())
+                try loadManifests(manifestSource, stateDirectory: workspace.stateDirectory, output: output).0
+            } inventory: {
+                try store.inventory()
             }
         } catch {
             throw CLIError.from(error)
@@ -237,10 +239,13 @@ struct ApplyRun {
         do {
             let provider = try workspace.provider()
             var loadedManifests: ManifestSource.Loaded?
+            let store = workspace.store
             let plan = try Planner(provider: provider).plan(options: options) {
                 let (desired, loaded) = try loadManifests(source, stateDirectory: workspace.stateDirectory, output: output)
                 loadedManifests = loaded
-                return (desired, try workspace.store.inventory())
+                return desired
+            } inventory: {
+                try store.inventory()
             }
             guard let loaded = loadedManifests else { throw CLIError(code: "internal", message: "the manifests were not loaded", hint: nil, exitCode: .failure) }
             if let saved {
