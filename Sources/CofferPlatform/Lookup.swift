@@ -18,6 +18,8 @@ final class Lookup: @unchecked Sendable {
     var isPreloaded: Bool { complete }
 
     private var subscriptionRows: [SubscriptionRow]?
+    private var subscriptionsByName: [String: SubscriptionRow] = [:]
+    private var subscriptionsByID: [String: SubscriptionRow] = [:]
     private var vaults: [String: VaultRow?] = [:]
     private var vms: [String: VMRow?] = [:]
     private var items: [String: ProtectedItemRow?] = [:]
@@ -49,7 +51,8 @@ final class Lookup: @unchecked Sendable {
         self.complete = complete
     }
 
-    private static func key(_ parts: String...) -> String { parts.map { $0.lowercased() }.joined(separator: "\u{1}") }
+    private static func key(_ name: String) -> String { name.lowercased() }
+    private static func key(_ first: String, _ second: String) -> String { first.lowercased() + "\u{1}" + second.lowercased() }
 
     private func preload() throws {
         _ = try subscriptions()
@@ -96,6 +99,10 @@ final class Lookup: @unchecked Sendable {
         if let subscriptionRows { return subscriptionRows }
         let rows = try SubscriptionRow.fetchAll(db, sql: "SELECT * FROM subscription ORDER BY isDefault DESC, name")
         subscriptionRows = rows
+        for row in rows {
+            subscriptionsByName[row.name] = row
+            subscriptionsByID[row.id.lowercased()] = row
+        }
         return rows
     }
 
@@ -106,14 +113,15 @@ final class Lookup: @unchecked Sendable {
             guard let first = rows.first else { throw PlatformError(PlatformErrorCode.storageError, "the platform has no subscription") }
             return first
         }
-        if let row = rows.first(where: { $0.name == nameOrID || $0.id.lowercased() == nameOrID.lowercased() }) { return row }
+        if let row = subscriptionsByName[nameOrID] ?? subscriptionsByID[nameOrID.lowercased()] { return row }
         throw PlatformError(PlatformErrorCode.resourceNotFound, "there is no subscription '\(nameOrID)'",
                             hint: "use a subscription of the world: \(rows.map(\.name).sorted().joined(separator: ", "))")
     }
 
     /// The subscription by its exact name (as rows store it), or nil.
     func subscription(named name: String) throws -> SubscriptionRow? {
-        try subscriptions().first { $0.name == name }
+        _ = try subscriptions()
+        return subscriptionsByName[name]
     }
 
     func vault(_ name: String) throws -> VaultRow? {

@@ -31,7 +31,8 @@ extension Platform: Provider {
         try providing {
             try pool.read { db in
                 let lookup = try batchLookup(db, count: resources.count)
-                return try resources.map { try Self.resourceID(lookup, name: $0.name, spec: $0.spec) }
+                guard lookup.isPreloaded else { return try resources.map { try Self.resourceID(lookup, name: $0.name, spec: $0.spec) } }
+                return try resources.concurrentMap { try Self.resourceID(lookup, name: $0.name, spec: $0.spec) }
             }
         }
     }
@@ -89,17 +90,31 @@ extension Platform: Provider {
 
     /// The segment after `marker` in an id (case-insensitive), up to the next `/`.
     static func segment(_ id: String, after marker: String) -> String? {
-        // Plain component comparison: Foundation's case-insensitive search costs more than the rest of a read.
-        let marker = marker.lowercased()
-        var previous: Substring?
-        for component in id.split(separator: "/", omittingEmptySubsequences: false) {
-            if let previous, previous.count == marker.count, previous.lowercased() == marker {
-                return component.isEmpty ? nil : String(component)
+        // A byte scan: Foundation's case-insensitive search, or splitting the id, costs more than the rest
+        // of a read. Markers are ASCII; letters compare case-insensitively.
+        let wanted = Array(marker.utf8)
+        var id = id
+        return id.withUTF8 { bytes -> String? in
+            let slash: UInt8 = 0x2f
+            var start = 0
+            while start < bytes.count {
+                var end = start
+                while end < bytes.count && bytes[end] != slash { end += 1 }
+                if end - start == wanted.count, end < bytes.count,
+                    (0..<wanted.count).allSatisfy({ Self.asciiLower(bytes[start + $0]) == Self.asciiLower(wanted[$0]) })
+                {
+                    let valueStart = end + 1
+                    var valueEnd = valueStart
+                    while valueEnd < bytes.count && bytes[valueEnd] != slash { valueEnd += 1 }
+                    return valueEnd > valueStart ? String(decoding: UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd]), as: UTF8.self) : nil
+                }
+                start = end + 1
             }
-            previous = component
+            return nil
         }
-        return nil
     }
+
+    private static func asciiLower(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte }
 
     public func read(kind: ResourceKind, id: String) throws -> ObservedResource? {
         try providing { try pool.read { db in try Self.read(Lookup(db), kind: kind, id: id) } }
@@ -110,21 +125,10 @@ extension Platform: Provider {
         try providing {
             try pool.read { db in
                 let lookup = try batchLookup(db, count: requests.count)
-                guard lookup.isPreloaded, requests.count >= 2 * Self.batchThreshold else {
-                    return try requests.map { try Self.read(lookup, kind: $0.kind, id: $0.id) }
-                }
-                // A preloaded lookup is read-only and never touches the database: describe the resources
-                // on every core.
-                let lanes = min(ProcessInfo.processInfo.activeProcessorCount, 8)
-                let results = LaneResults<ObservedResource?>(count: requests.count)
-                DispatchQueue.concurrentPerform(iterations: lanes) { lane in
-                    var index = lane
-                    while index < requests.count {
-                        results.set(index, Result { try Self.read(lookup, kind: requests[index].kind, id: requests[index].id) })
-                        index += lanes
-                    }
-                }
-                return try results.values()
+                // A preloaded lookup is read-only and never touches the database: describe the resources on
+                // every core.
+                guard lookup.isPreloaded else { return try requests.map { try Self.read(lookup, kind: $0.kind, id: $0.id) } }
+                return try requests.concurrentMap { try Self.read(lookup, kind: $0.kind, id: $0.id) }
             }
         }
     }
@@ -287,7 +291,8 @@ extension Platform: Provider {
         try providing {
             try pool.read { db in
                 let lookup = try batchLookup(db, count: references.count)
-                return try references.map { try Self.virtualMachine(lookup, $0) }
+                guard lookup.isPreloaded else { return try references.map { try Self.virtualMachine(lookup, $0) } }
+                return try references.concurrentMap { try Self.virtualMachine(lookup, $0) }
             }
         }
     }
@@ -449,15 +454,3 @@ extension Platform: Provider {
     }
 }
 
-/// Results written by parallel lanes, each to its own slots.
-final class LaneResults<Value>: @unchecked Sendable {
-    private var slots: [Result<Value, any Error>?]
-    private let lock = NSLock()
-
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-    func set(_ index: Int, _ result: Result<Value, any Error>) { lock.withLock { slots[index] = result } }
-
-    /// The values in order, or the first error.
-    func values() throws -> [Value] { try slots.map { try $0!.get() } }
-}

@@ -98,6 +98,97 @@ public struct Planner: Sendable {
         return plan
     }
 
+    /// What the plan says about one declared resource.
+    struct Assessment {
+        var change: ResourceChange
+        var drift: DriftEntry?
+        var diagnostic: Diagnostic?
+        var desiredDigest: Fingerprinter
+        /// The observed spec's attribute tree, when the resource exists.
+        var observedTree: AttributeValue?
+    }
+
+    /// Compares one declared resource with what the platform holds and what coffer last applied. Pure and
+    /// independent of every other resource, so that a plan can assess them all at once.
+    static func assess(_ resource: DesiredResource, observed: ObservedState, owned: InventoryEntry?) throws -> Assessment {
+        let address = resource.address
+        let kind = address.kind
+        let id = observed.ids[address] ?? ""
+        var drift: DriftEntry?
+        var diagnostic: Diagnostic?
+        // coffer's ownership tag is its own: a manifest that writes it changes nothing.
+        let desiredSpec = ResourceRules.normalise(resource.spec, against: resource.spec)
+        let after = try desiredSpec.attributes()
+        var digest = Fingerprinter()
+        digest.feed(.string(address.description))
+        digest.feed(after)
+        let sensitive = ResourceRules.sensitivePaths(in: after)
+        let lastAppliedSpec = owned.map { ResourceRules.normalise($0.lastApplied, against: resource.spec) }
+        let lastApplied = try lastAppliedSpec.map { $0 == desiredSpec ? after : try $0.attributes() }
+
+        guard let found = observed.byAddress[address] else {
+            if let lastApplied {
+                drift = DriftEntry(address: address, changedPaths: [""], lastApplied: ResourceRules.masking(lastApplied, paths: sensitive), observed: nil)
+            }
+            return Assessment(
+                change: ResourceChange(
+                    address: address, action: .create, reason: owned == nil ? .absent : .drifted, id: id, before: nil,
+                    after: ResourceRules.masking(after, paths: sensitive), spec: resource.spec,
+                    sensitivePaths: sensitive, location: resource.location),
+                drift: drift, diagnostic: nil, desiredDigest: digest, observedTree: nil)
+        }
+
+        let observedSpec = ResourceRules.normalise(found.spec, against: resource.spec)
+        let before = observedSpec == desiredSpec ? after : try observedSpec.attributes()
+        let changed = observedSpec == desiredSpec
+            ? [] : before.changedPaths(to: after).filter { !ResourceRules.isCofferOnly(kind: kind, path: $0) }
+        let allSensitive = Array(Set(sensitive + ResourceRules.sensitivePaths(in: before))).sorted()
+        let maskedBefore = ResourceRules.masking(before, paths: allSensitive)
+        let maskedAfter = ResourceRules.masking(after, paths: allSensitive)
+
+        var drifted: [String] = []
+        if let lastApplied, lastAppliedSpec != observedSpec {
+            drifted = lastApplied.changedPaths(to: before).filter { !ResourceRules.isCofferOnly(kind: kind, path: $0) }
+            if !drifted.isEmpty {
+                drift = DriftEntry(
+                    address: address, changedPaths: drifted,
+                    lastApplied: ResourceRules.masking(lastApplied, paths: allSensitive), observed: maskedBefore)
+            }
+        }
+
+        if changed.isEmpty {
+            return Assessment(
+                change: ResourceChange(
+                    address: address, action: .noOp, reason: owned == nil ? .adopt : .none, id: found.id,
+                    before: maskedBefore, after: maskedAfter, spec: resource.spec, sensitivePaths: allSensitive,
+                    location: resource.location),
+                drift: drift, diagnostic: nil, desiredDigest: digest, observedTree: before)
+        }
+
+        let replacePaths = ResourceRules.replacePaths(kind: kind, changed: changed, before: before, after: after)
+        let reason: ChangeReason
+        if !replacePaths.isEmpty {
+            reason = .forcesReplacement
+        } else if owned != nil, let lastApplied, lastApplied == after, Set(changed).isSubset(of: drifted) {
+            reason = .drifted
+        } else {
+            reason = .attributeChanged
+        }
+        if owned == nil && found.tags[ObservedResource.managedByTag] != ObservedResource.managedByValue {
+            diagnostic = .warning(
+                "adopt-with-changes",
+                "\(address) exists on the platform but was not created by coffer; apply will adopt it and change \(changed.joined(separator: ", "))",
+                at: resource.location,
+                hint: "make the manifest match the platform to adopt it unchanged")
+        }
+        return Assessment(
+            change: ResourceChange(
+                address: address, action: replacePaths.isEmpty ? .update : .replace, reason: reason, id: found.id,
+                before: maskedBefore, after: maskedAfter, spec: resource.spec, changedPaths: changed,
+                replacePaths: replacePaths, sensitivePaths: allSensitive, location: resource.location),
+            drift: drift, diagnostic: diagnostic, desiredDigest: digest, observedTree: before)
+    }
+
     /// The pure part: the same inputs give the same plan, byte for byte.
     public static func plan(
         desired: DesiredState, observed: ObservedState, inventory: [ResourceAddress: InventoryEntry],
@@ -107,88 +198,22 @@ public struct Planner: Sendable {
         var deletes: [ResourceChange] = []
         var drift: [DriftEntry] = []
         var diagnostics: [Diagnostic] = []
-        // The fingerprints of the inputs, fed with the attribute trees the loop computes anyway. A spec equal
-        // to another is flattened once (most resources of a converged platform have before == after).
+        // The fingerprints of the inputs, fed with each resource's digest of the attribute trees the
+        // assessment computes anyway.
         var desiredFingerprint = Fingerprinter()
         var observedTrees: [ResourceAddress: AttributeValue] = [:]
 
-        for resource in desired.resources {
-            let address = resource.address
-            let kind = address.kind
-            let id = observed.ids[address] ?? ""
-            // coffer's ownership tag is its own: a manifest that writes it changes nothing.
-            let desiredSpec = ResourceRules.normalise(resource.spec, against: resource.spec)
-            let after = try desiredSpec.attributes()
-            desiredFingerprint.feed(.string(address.description))
-            desiredFingerprint.feed(after)
-            let owned = inventory[address]
-            let sensitive = ResourceRules.sensitivePaths(in: after)
-            let lastAppliedSpec = owned.map { ResourceRules.normalise($0.lastApplied, against: resource.spec) }
-            let lastApplied = try lastAppliedSpec.map { $0 == desiredSpec ? after : try $0.attributes() }
-
-            guard let found = observed.byAddress[address] else {
-                if let lastApplied {
-                    drift.append(DriftEntry(address: address, changedPaths: [""], lastApplied: ResourceRules.masking(lastApplied, paths: sensitive), observed: nil))
-                }
-                changes.append(
-                    ResourceChange(
-                        address: address, action: .create, reason: owned == nil ? .absent : .drifted, id: id, before: nil,
-                        after: ResourceRules.masking(after, paths: sensitive), spec: resource.spec,
-                        sensitivePaths: sensitive, location: resource.location))
-                continue
-            }
-
-            let observedSpec = ResourceRules.normalise(found.spec, against: resource.spec)
-            let before = observedSpec == desiredSpec ? after : try observedSpec.attributes()
-            observedTrees[address] = before
-            let changed = observedSpec == desiredSpec
-                ? [] : before.changedPaths(to: after).filter { !ResourceRules.isCofferOnly(kind: kind, path: $0) }
-            let allSensitive = Array(Set(sensitive + ResourceRules.sensitivePaths(in: before))).sorted()
-            let maskedBefore = ResourceRules.masking(before, paths: allSensitive)
-            let maskedAfter = ResourceRules.masking(after, paths: allSensitive)
-
-            var drifted: [String] = []
-            if let lastApplied, lastAppliedSpec != observedSpec {
-                drifted = lastApplied.changedPaths(to: before).filter { !ResourceRules.isCofferOnly(kind: kind, path: $0) }
-                if !drifted.isEmpty {
-                    drift.append(
-                        DriftEntry(
-                            address: address, changedPaths: drifted,
-                            lastApplied: ResourceRules.masking(lastApplied, paths: allSensitive), observed: maskedBefore))
-                }
-            }
-
-            if changed.isEmpty {
-                changes.append(
-                    ResourceChange(
-                        address: address, action: .noOp, reason: owned == nil ? .adopt : .none, id: found.id,
-                        before: maskedBefore, after: maskedAfter, spec: resource.spec, sensitivePaths: allSensitive,
-                        location: resource.location))
-                continue
-            }
-
-            let replacePaths = ResourceRules.replacePaths(kind: kind, changed: changed, before: before, after: after)
-            let reason: ChangeReason
-            if !replacePaths.isEmpty {
-                reason = .forcesReplacement
-            } else if owned != nil, let lastApplied, lastApplied == after, Set(changed).isSubset(of: drifted) {
-                reason = .drifted
-            } else {
-                reason = .attributeChanged
-            }
-            if owned == nil && found.tags[ObservedResource.managedByTag] != ObservedResource.managedByValue {
-                diagnostics.append(
-                    .warning(
-                        "adopt-with-changes",
-                        "\(address) exists on the platform but was not created by coffer; apply will adopt it and change \(changed.joined(separator: ", "))",
-                        at: resource.location,
-                        hint: "make the manifest match the platform to adopt it unchanged"))
-            }
-            changes.append(
-                ResourceChange(
-                    address: address, action: replacePaths.isEmpty ? .update : .replace, reason: reason, id: found.id,
-                    before: maskedBefore, after: maskedAfter, spec: resource.spec, changedPaths: changed,
-                    replacePaths: replacePaths, sensitivePaths: allSensitive, location: resource.location))
+        // Each resource is assessed on its own (on every core for a large plan), then the results are
+        // gathered in the manifests' order.
+        let assessments = try desired.resources.concurrentMap { resource in
+            try assess(resource, observed: observed, owned: inventory[resource.address])
+        }
+        for assessment in assessments {
+            desiredFingerprint.feed(digest: assessment.desiredDigest)
+            if let tree = assessment.observedTree { observedTrees[assessment.change.address] = tree }
+            if let entry = assessment.drift { drift.append(entry) }
+            if let warning = assessment.diagnostic { diagnostics.append(warning) }
+            changes.append(assessment.change)
         }
 
         // Owned resources that left the manifests.
@@ -226,14 +251,17 @@ public struct Planner: Sendable {
         changes.sort { $0.address < $1.address }
         deletes.sort { $1.address < $0.address }
         var observedFingerprint = Fingerprinter()
-        for address in observed.byAddress.keys.sorted() {
+        let observedDigests = try observed.byAddress.keys.sorted().concurrentMap { address in
             let found = observed.byAddress[address]!
-            observedFingerprint.feed(.string(address.description))
-            observedFingerprint.feed(.array([.string(found.id), .string(found.name)]))
-            observedFingerprint.feed(.object(found.tags.mapValues(AttributeValue.string)))
-            observedFingerprint.feed(.object(found.computed.mapValues(AttributeValue.string)))
-            observedFingerprint.feed(try observedTrees[address] ?? found.spec.attributes())
+            var digest = Fingerprinter()
+            digest.feed(.string(address.description))
+            digest.feed(.array([.string(found.id), .string(found.name)]))
+            digest.feed(.object(found.tags.mapValues(AttributeValue.string)))
+            digest.feed(.object(found.computed.mapValues(AttributeValue.string)))
+            digest.feed(try observedTrees[address] ?? found.spec.attributes())
+            return digest
         }
+        for digest in observedDigests { observedFingerprint.feed(digest: digest) }
         return Plan(
             changes: changes + deletes, drift: drift.sorted { $0.address < $1.address },
             diagnostics: diagnostics.sortedForDisplay(),

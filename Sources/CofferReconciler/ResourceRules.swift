@@ -138,6 +138,14 @@ struct Fingerprinter {
         }
     }
 
+    /// Feeds another fingerprint's state: a sequence fingerprinted part by part (each part on any thread)
+    /// and then combined in order.
+    mutating func feed(digest other: Fingerprinter) {
+        byte(7)
+        word(other.a)
+        word(other.b)
+    }
+
     var digest: String {
         func padded(_ lane: UInt64) -> String {
             let digits = String(lane, radix: 16)

@@ -99,3 +99,24 @@ import Testing
         #expect(try fingerprint(["x": ""]) != fingerprint(["": "x"]))
     }
 }
+
+@Suite struct ConcurrentMapTests {
+    @Test func keepsOrderAndMatchesMapAtEverySize() throws {
+        for count in [0, 1, 511, 1024, 5000] {
+            let items = Array(0..<count)
+            #expect(try items.concurrentMap(minimumPerLane: 100) { $0 * 3 + 1 } == items.map { $0 * 3 + 1 })
+        }
+    }
+
+    struct Refused: Error, Equatable { var index: Int }
+
+    @Test func throwsTheFirstErrorByIndex() throws {
+        let items = Array(0..<4000)
+        #expect(throws: Refused(index: 1500)) {
+            _ = try items.concurrentMap(minimumPerLane: 100) { index -> Int in
+                if index == 1500 || index == 3900 { throw Refused(index: index) }
+                return index
+            }
+        }
+    }
+}
