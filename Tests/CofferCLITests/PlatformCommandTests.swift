@@ -251,6 +251,12 @@ enum CLIWorld {
         #expect(ByteCount(argument: "-1") == nil)
     }
 
+    @Test func countsAreSingularForOne() {
+        #expect(PlatformCLI.count(1, "VM") == "1 VM")
+        #expect(PlatformCLI.count(0, "key vault") == "0 key vaults")
+        #expect(PlatformCLI.count(4, "VM") == "4 VMs")
+    }
+
     @Test func theProgressLine() {
         let line = ProgressBar.line(label: "backup vm", done: 3 << 20, total: 12 << 20, elapsed: 1.5, width: 10)
         #expect(line == "backup vm [##        ]  25%  3.0 MiB/12.0 MiB  2.0 MiB/s  5s left")

@@ -53,8 +53,9 @@ struct PlatformInit: ParsableCommand {
         let platform = try PlatformCLI.call { try Platform.create(stateDirectory: directory, world: loaded, force: force) }
         let overview = try PlatformCLI.call { try platform.overview() }
         PlatformCLI.print(
-            "Created the platform of tenant '\(overview.tenant)' in \(directory): \(overview.virtualMachines.count) VMs, "
-                + "\(overview.keyVaults.count) key vaults, clock at \(PlatformCLI.time(overview.clock)).")
+            "Created the platform of tenant '\(overview.tenant)' in \(directory): "
+                + "\(PlatformCLI.count(overview.virtualMachines.count, "VM")), "
+                + "\(PlatformCLI.count(overview.keyVaults.count, "key vault")), clock at \(PlatformCLI.time(overview.clock)).")
     }
 }
 

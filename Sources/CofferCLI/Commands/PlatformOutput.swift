@@ -11,6 +11,11 @@ import Darwin
 
 /// Opening the platform, turning its errors into the CLI's, and rendering what it returns.
 enum PlatformCLI {
+    /// `1 VM`, `2 VMs`: a count and its noun, plural when it is not one.
+    static func count(_ value: Int, _ noun: String) -> String {
+        "\(value) \(noun)\(value == 1 ? "" : "s")"
+    }
+
     /// The platform in the state directory the global options name.
     static func open(_ global: GlobalOptions) throws -> Platform {
         try call { try Platform(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment)) }
