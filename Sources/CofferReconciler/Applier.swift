@@ -36,7 +36,11 @@ public struct Applier: Sendable {
     }
 
     /// Applies `plan`. Refuses a plan with errors. Returns the outcome and records it in the history.
-    public func apply(_ plan: Plan, source: ApplySource, now: Date = Date()) throws -> ApplyOutcome {
+    /// `inventory` is the inventory the plan was made from, read under the same lock (the store's is read
+    /// again when it is nil).
+    public func apply(
+        _ plan: Plan, source: ApplySource, now: Date = Date(), inventory known: [ResourceAddress: InventoryEntry]? = nil
+    ) throws -> ApplyOutcome {
         guard !plan.hasErrors else {
             throw ReconcilerError(
                 code: .planHasErrors, message: "the plan has errors; nothing was applied",
@@ -44,7 +48,7 @@ public struct Applier: Sendable {
         }
         let resumed = try store.unfinishedJournal()
         try store.clearJournal()
-        var inventory = try store.inventory()
+        var inventory = try known ?? store.inventory()
         var records: [StepRecord] = []
         var failedAddresses: Set<ResourceAddress> = []
         var firstError: ProviderError?

@@ -240,12 +240,15 @@ struct ApplyRun {
             let provider = try workspace.provider()
             var loadedManifests: ManifestSource.Loaded?
             let store = workspace.store
+            let planned = LoadedInventory()
             let plan = try Planner(provider: provider).plan(options: options) {
                 let (desired, loaded) = try loadManifests(source, stateDirectory: workspace.stateDirectory, output: output)
                 loadedManifests = loaded
                 return desired
             } inventory: {
-                try store.inventory()
+                let inventory = try store.inventory()
+                planned.value = inventory
+                return inventory
             }
             guard let loaded = loadedManifests else { throw CLIError(code: "internal", message: "the manifests were not loaded", hint: nil, exitCode: .failure) }
             if let saved {
@@ -291,7 +294,7 @@ struct ApplyRun {
                 // Crash testing: die like `kill -9` at this step boundary (step k before it runs, k + 0.5 after).
                 applier.faultPoint = { point in if point == killAt { kill(getpid(), SIGKILL) } }
             }
-            let outcome = try applier.apply(plan, source: loaded.applySource)
+            let outcome = try applier.apply(plan, source: loaded.applySource, inventory: planned.value)
             if case .git(let repository, _, _) = source, let commit = loaded.commit {
                 try? noteApply(repository: repository, commit: commit, outcome: outcome, summary: plan.summary)
             }
@@ -354,5 +357,17 @@ extension ApplyRun {
         } else {
             try CofferCLI.printPlan(plan, output: output)
         }
+    }
+}
+
+/// The inventory a plan was made from, handed from the planner's loading thread to the apply that follows
+/// under the same lock, so that it is not read twice.
+final class LoadedInventory: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [ResourceAddress: InventoryEntry]?
+
+    var value: [ResourceAddress: InventoryEntry]? {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
     }
 }
