@@ -89,6 +89,11 @@ struct PlanChecks {
         for (name, facts) in zip(names, try provider.keyVaults(named: names)) {
             if let facts { keyVaults[name] = facts }
         }
+        let policyTypes = Dictionary(
+            desired.resources.compactMap { resource -> (String, PolicyType)? in
+                if case .backupPolicy(let spec) = resource.spec { return (resource.address.name, spec.policyType) }
+                return nil
+            }, uniquingKeysWith: { first, _ in first })
         var operatorGrants: Bool?
         var bekOnlyKeyVaults: [String: Bool] = [:]  // key vault → every ADE VM using it is BEK-only
         for ((resource, spec), facts) in zip(protected, machines) {
@@ -121,6 +126,16 @@ struct PlanChecks {
                             at: resource.location(of: "spec.vault"),
                             hint: "protect the VM with a vault in the same region and subscription"))
                 }
+            }
+            if vm.encryption.isADE, !(spec.excludeDiskLuns.isEmpty && spec.includeDiskLuns.isEmpty),
+                (policyTypes[spec.policy] ?? .standard) == .standard
+            {
+                diagnostics.append(
+                    .error(
+                        "UserErrorEncryptedVmNotSupportedWithDiskEx",
+                        "\(resource.address): \(vm.reference.name) is encrypted with ADE; its policy '\(spec.policy)' is Standard, which cannot back up only some of its disks",
+                        at: resource.location(of: spec.excludeDiskLuns.isEmpty ? "spec.includeDiskLuns" : "spec.excludeDiskLuns"),
+                        hint: "back up every disk (remove the disk list), or use an Enhanced policy"))
             }
             guard vm.encryption.isADE, spec.protectionState == .protected else { continue }
             if vm.kekIsCertificateBacked {

@@ -26,6 +26,29 @@ import Testing
         #expect(plan.hasErrors)
     }
 
+    @Test func diskExclusionForAnADEVMUnderAStandardPolicyIsAnError() throws {
+        var resources = desired(access: Fixture.access()).resources
+        let index = try #require(resources.firstIndex { $0.address == Fixture.vmAddress })
+        guard case .protectedVM(var spec) = resources[index].spec else { Issue.record("not a protected VM"); return }
+        spec.excludeDiskLuns = [0]
+        resources[index].spec = .protectedVM(spec)
+        let plan = try Planner(provider: Fixture.provider()).plan(desired: DesiredState(resources: resources), inventory: [:])
+        let diagnostic = try #require(plan.diagnostics.first { $0.code == "UserErrorEncryptedVmNotSupportedWithDiskEx" })
+        #expect(diagnostic.severity == .error && plan.hasErrors)
+        #expect(diagnostic.hint?.contains("Enhanced") == true)
+
+        // An Enhanced policy may exclude disks of an ADE VM; a VM without ADE may exclude them under any policy.
+        let policyIndex = try #require(resources.firstIndex { $0.address == Fixture.policyAddress })
+        guard case .backupPolicy(var policy) = resources[policyIndex].spec else { Issue.record("not a policy"); return }
+        policy.policyType = .enhanced
+        var enhanced = resources
+        enhanced[policyIndex].spec = .backupPolicy(policy)
+        let allowed = try Planner(provider: Fixture.provider()).plan(desired: DesiredState(resources: enhanced), inventory: [:])
+        #expect(!allowed.diagnostics.contains { $0.code == "UserErrorEncryptedVmNotSupportedWithDiskEx" })
+        let plain = try Planner(provider: Fixture.provider(encryption: .ssePlatformKey)).plan(desired: DesiredState(resources: resources), inventory: [:])
+        #expect(!plain.diagnostics.contains { $0.code == "UserErrorEncryptedVmNotSupportedWithDiskEx" })
+    }
+
     @Test func bekAndKekNeedsKeyPermissionsToo() throws {
         let plan = try Planner(provider: Fixture.provider()).plan(desired: desired(access: Fixture.access(keys: [])), inventory: [:])
         let diagnostic = try #require(plan.diagnostics.first { $0.code == "UserErrorKeyVaultPermissionsNotConfigured" })
