@@ -35,6 +35,8 @@ coffer restore --state "$STATE" win-ade-11 --recovery-point "$POINT" --mode repl
 expect_error UserErrorRestoreModeNotSupportedForEncryptedVm 1 "replace existing"
 coffer restore --state "$STATE" win-ade-11 --recovery-point "$POINT" --mode create-vm
 expect_error UserErrorRestoreModeNotSupportedForEncryptedVm 1 "create a VM"
+coffer restore --state "$STATE" win-ade-11 --recovery-point "$POINT" --mode restore-disks --target-subscription sub-dev
+expect_error UserErrorCrossSubscriptionRestoreNotSupported 1 "restore the disks into another subscription"
 coffer get jobs --state "$STATE" --vm win-ade-11 --output json
 expect_json '[j["operation"] for j in d["jobs"]]' '["Backup"]' "no restore job was started by the refused requests"
 coffer restore --state "$STATE" win-ade-11 --recovery-point "$POINT" --mode restore-disks --output json

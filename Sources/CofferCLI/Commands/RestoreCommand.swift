@@ -49,6 +49,12 @@ struct RestoreCommand: ParsableCommand {
         completion: CofferCompletion.region)
     var targetRegion: String?
     @Option(
+        name: .customLong("target-subscription"),
+        help: ArgumentHelp(
+            "The subscription (name or id) to restore into (default: the vault's). The service refuses another one for ADE VMs, and for any VM when the vault does not allow cross-subscription restore.",
+            valueName: "subscription"))
+    var targetSubscription: String?
+    @Option(
         name: .customLong("target-name"), help: ArgumentHelp(
             "create-vm: the new VM's name (default: VM-restored); restore-disks: the disks' name prefix (default: VM).",
             valueName: "name"))
@@ -86,7 +92,7 @@ struct RestoreCommand: ParsableCommand {
         case .replaceExisting: .replaceExisting
         default: .restoreDisks
         }
-        let target = RestoreTarget(resourceGroup: targetResourceGroup, region: targetRegion, name: targetName)
+        let target = RestoreTarget(resourceGroup: targetResourceGroup, region: targetRegion, name: targetName, subscription: targetSubscription)
         let bar = ProgressBar(label: "restore \(vm)", part: "disk")
         defer { bar.finish() }
         let result = try PlatformCLI.call {
