@@ -90,6 +90,9 @@ import Testing
         let plain = diagnostics[0].rendered()
         #expect(error.hasSuffix(plain[plain.firstIndex(of: "\n")!...]))
         #expect(!ValidationReport.render(diagnostics[0], colour: false).contains("\u{1B}"))
+        // plan and apply print their diagnostics through the same renderer.
+        #expect(DiagnosticRendering.render([diagnostics[0]], terminal: Terminal(color: true)) == error)
+        #expect(DiagnosticRendering.render([diagnostics[0]], terminal: .plain) == plain)
     }
 
     @Test func colourOnlyOnATerminalWithoutNoColor() {

@@ -41,12 +41,6 @@ enum TerminalStyle {
     static func colourAllowed(isTerminal: Bool, environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
         isTerminal && (environment["NO_COLOR"] ?? "").isEmpty
     }
-
-    static let reset = "\u{1B}[0m"
-    static let bold = "\u{1B}[1m"
-    static let red = "\u{1B}[31m"
-    static let yellow = "\u{1B}[33m"
-    static let cyan = "\u{1B}[36m"
 }
 
 /// What `coffer validate` prints for a load result, for people (text) and for programs (JSON).
@@ -74,23 +68,9 @@ struct ValidationReport {
         return "\(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s") in \(files) file\(files == 1 ? "" : "s")"
     }
 
-    /// `Diagnostic.rendered()`, with the severity in red or yellow and the location in bold when `colour`.
+    /// One diagnostic as every command renders it (`DiagnosticRendering`), coloured when `colour`.
     static func render(_ diagnostic: Diagnostic, colour: Bool) -> String {
-        let plain = diagnostic.rendered()
-        guard colour else { return plain }
-        let firstLineEnd = plain.firstIndex(of: "\n") ?? plain.endIndex
-        let rest = plain[firstLineEnd...]
-        var head = ""
-        if let location = diagnostic.location { head += TerminalStyle.bold + "\(location):" + TerminalStyle.reset + " " }
-        let tint =
-            switch diagnostic.severity {
-            case .error: TerminalStyle.red
-            case .warning: TerminalStyle.yellow
-            case .note: TerminalStyle.cyan
-            }
-        head += TerminalStyle.bold + tint + diagnostic.severity.rawValue + TerminalStyle.reset
-        head += "[\(diagnostic.code)]: " + diagnostic.summary
-        return head + rest
+        DiagnosticRendering.render(diagnostic, terminal: Terminal(color: colour))
     }
 
     /// The versioned JSON document of `--output json`, with a final newline.

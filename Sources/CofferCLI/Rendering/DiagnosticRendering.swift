@@ -16,17 +16,23 @@ enum DiagnosticRendering {
                     diagnostic.sourceLine = String(lines[location.line - 1])
                 }
             }
-            return colour(diagnostic.rendered(), severity: diagnostic.severity, terminal: terminal)
+            return render(diagnostic, terminal: terminal)
         }.joined(separator: "\n\n")
     }
 
-    /// Colours the severity word of the first line.
-    private static func colour(_ text: String, severity: Severity, terminal: Terminal) -> String {
-        guard terminal.color, let range = text.range(of: "\(severity.rawValue)[") else { return text }
-        let style: Terminal.Style = severity == .error ? .red : (severity == .warning ? .yellow : .cyan)
-        var result = text
-        result.replaceSubrange(range, with: terminal.paint(severity.rawValue, style) + "[")
-        return result
+    /// One diagnostic compiler-style (`Diagnostic.rendered()`); on a colour terminal the location is bold and
+    /// the severity bold red, yellow or cyan. The one renderer of every command's diagnostics.
+    static func render(_ diagnostic: Diagnostic, terminal: Terminal) -> String {
+        let plain = diagnostic.rendered()
+        guard terminal.color else { return plain }
+        let rest = plain[(plain.firstIndex(of: "\n") ?? plain.endIndex)...]
+        let tint: Terminal.Style = switch diagnostic.severity {
+        case .error: .red
+        case .warning: .yellow
+        case .note: .cyan
+        }
+        let location = diagnostic.location.map { terminal.paint("\($0):", .bold) + " " } ?? ""
+        return location + terminal.paint(diagnostic.severity.rawValue, .bold, tint) + "[\(diagnostic.code)]: " + diagnostic.summary + rest
     }
 
     /// The JSON form of a diagnostic, as every `--output json` document carries it.

@@ -32,6 +32,11 @@ struct Terminal: Sendable {
     func paint(_ text: String, _ style: Style) -> String {
         color ? "\u{1B}[\(style.rawValue)m\(text)\u{1B}[0m" : text
     }
+
+    /// `text` in several styles at once (bold and red), reset once after it.
+    func paint(_ text: String, _ styles: Style...) -> String {
+        color ? styles.map { "\u{1B}[\($0.rawValue)m" }.joined() + text + "\u{1B}[0m" : text
+    }
 }
 
 /// Writes to standard error.
