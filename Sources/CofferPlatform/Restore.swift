@@ -156,7 +156,7 @@ extension Platform {
                 db, sql: "SELECT * FROM recoveryPoint WHERE lower(vm) = lower(?) ORDER BY sequence DESC LIMIT 1", arguments: [vm])
             else {
                 throw PlatformError(PlatformErrorCode.recoveryPointNotFound, "VM '\(vm)' has no recovery point yet",
-                                    hint: "back it up first: coffer backup \(vm)")
+                                    hint: "back it up first: 'coffer backup \(vm)'")
             }
             return point
         }
@@ -536,17 +536,7 @@ extension Platform {
     ) throws -> VerifyResult {
         let (vm, point, vault) = try pool.read { db -> (VMRow, RecoveryPointRow, VaultRow) in
             let vm = try Self.vm(db, name)
-            let point: RecoveryPointRow
-            if let id {
-                point = try Self.recoveryPoint(db, vm: vm.name, id: id)
-            } else {
-                guard let latest = try RecoveryPointRow.fetchOne(db, sql: "SELECT * FROM recoveryPoint WHERE vm = ? ORDER BY sequence DESC LIMIT 1",
-                                                                 arguments: [vm.name]) else {
-                    throw PlatformError(PlatformErrorCode.recoveryPointNotFound, "VM '\(vm.name)' has no recovery point",
-                                        hint: "back it up first: 'coffer backup \(vm.name)'")
-                }
-                point = latest
-            }
+            let point = try Self.recoveryPoint(db, vm: vm.name, id: id ?? "latest")
             return (vm, point, try Self.vault(db, point.vault))
         }
         guard let lock = try tryLock("vm-\(vm.name.lowercased())") else {
