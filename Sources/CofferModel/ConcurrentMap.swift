@@ -47,3 +47,16 @@ private final class LaneWork<Element, Mapped>: @unchecked Sendable {
         }
     }
 }
+
+/// A value shared between threads under a lock.
+public final class LockedBox<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+
+    public init(_ value: Value) { stored = value }
+
+    public var value: Value {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
+}

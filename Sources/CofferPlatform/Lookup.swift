@@ -138,7 +138,7 @@ final class Lookup: @unchecked Sendable {
 
     func item(vm: String) throws -> ProtectedItemRow? {
         try remembered(&items, Self.key(vm)) {
-            try ProtectedItemRow.fetchOne(db, sql: "SELECT * FROM protectedItem WHERE lower(vm) = lower(?)", arguments: [vm])
+            try Platform.item(db, vm: vm)
         }
     }
 
@@ -198,7 +198,7 @@ final class Lookup: @unchecked Sendable {
     /// Backup items registered in the vault (by its exact name), soft-deleted ones included.
     func registeredItems(vault: String) throws -> Int {
         if complete { return itemsPerVault[vault] ?? 0 }
-        return try Int.fetchOne(db, sql: "SELECT count(*) FROM protectedItem WHERE vault = ?", arguments: [vault]) ?? 0
+        return try Platform.registeredItems(db, vault: vault)
     }
 
     /// Items that use the policy (vault and policy by their exact names).

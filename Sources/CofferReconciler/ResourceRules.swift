@@ -82,15 +82,9 @@ extension AttributeValue {
     }
 }
 
-/// A 128-bit FNV-1a fingerprint (two 64-bit lanes with different offsets) of a value's attribute tree,
-/// walked in a canonical order (object keys sorted), to tell whether a saved plan's inputs changed. Not a
-/// security boundary: it detects staleness, not tampering.
-func fingerprint<T: Encodable>(_ value: T) throws -> String {
-    var hasher = Fingerprinter()
-    hasher.feed(try AttributeEncoder.encode(value))
-    return hasher.digest
-}
-
+/// A 128-bit FNV-1a fingerprint (two 64-bit lanes with different offsets) of attribute trees, walked in a
+/// canonical order (object keys sorted), to tell whether a saved plan's inputs changed. Not a security
+/// boundary: it detects staleness, not tampering.
 struct Fingerprinter {
     private var a: UInt64 = 0xcbf2_9ce4_8422_2325
     private var b: UInt64 = 0x8422_2325_cbf2_9ce4

@@ -79,6 +79,13 @@ import Testing
 }
 
 @Suite struct FingerprintTests {
+    /// The fingerprint of one value, as the planner feeds its attribute trees.
+    func fingerprint<T: Encodable>(_ value: T) throws -> String {
+        var hasher = Fingerprinter()
+        hasher.feed(try AttributeEncoder.encode(value))
+        return hasher.digest
+    }
+
     @Test func sameTreeSameFingerprintWhateverTheKeyOrder() throws {
         var forward: [String: String] = [:]
         var backward: [String: String] = [:]

@@ -240,7 +240,9 @@ struct ApplyRun {
             let provider = try workspace.provider()
             var loadedManifests: ManifestSource.Loaded?
             let store = workspace.store
-            let planned = LoadedInventory()
+            // The inventory the plan is made from, handed from the planner's loading thread to the apply
+            // that follows under the same lock, so that it is not read twice.
+            let planned = LockedBox<[ResourceAddress: InventoryEntry]?>(nil)
             let plan = try Planner(provider: provider).plan(options: options) {
                 let (desired, loaded) = try loadManifests(source, stateDirectory: workspace.stateDirectory, output: output)
                 loadedManifests = loaded
@@ -357,17 +359,5 @@ extension ApplyRun {
         } else {
             try CofferCLI.printPlan(plan, output: output)
         }
-    }
-}
-
-/// The inventory a plan was made from, handed from the planner's loading thread to the apply that follows
-/// under the same lock, so that it is not read twice.
-final class LoadedInventory: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: [ResourceAddress: InventoryEntry]?
-
-    var value: [ResourceAddress: InventoryEntry]? {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
     }
 }
