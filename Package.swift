@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .executable(name: "coffer", targets: ["coffer"]),
         .library(name: "CofferModel", targets: ["CofferModel"]),
+        .library(name: "CofferYAML", targets: ["CofferYAML"]),
         .library(name: "CofferCrypto", targets: ["CofferCrypto"]),
         .library(name: "CofferSnapshot", targets: ["CofferSnapshot"]),
         .library(name: "CofferPlatform", targets: ["CofferPlatform"]),
@@ -34,9 +35,15 @@ let package = Package(
             pkgConfig: "libgit2",
             providers: [.apt(["libgit2-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
 
         // Library modules, dependencies pointing down only (see DESIGN.md).
         .target(name: "CofferModel", exclude: ["README.md"]),
+        .target(name: "CofferYAML", dependencies: ["CLibYAML"], exclude: ["README.md"]),
         .target(name: "CofferCrypto", dependencies: ["COpenSSL"], exclude: ["README.md"]),
         .target(name: "CofferSnapshot", dependencies: ["CofferCrypto"], exclude: ["README.md"]),
         .target(
@@ -50,7 +57,7 @@ let package = Package(
         ),
         .target(
             name: "CofferManifest",
-            dependencies: ["CofferModel", .product(name: "Yams", package: "Yams")],
+            dependencies: ["CofferModel", "CofferYAML"],
             exclude: ["README.md"]
         ),
         .target(name: "CofferReconciler", dependencies: ["CofferModel"], exclude: ["README.md"]),
@@ -72,10 +79,11 @@ let package = Package(
 
         // One test target per library module.
         .testTarget(name: "CofferModelTests", dependencies: ["CofferModel", "CofferTestSupport"]),
+        .testTarget(name: "CofferYAMLTests", dependencies: ["CofferYAML"]),
         .testTarget(name: "CofferCryptoTests", dependencies: ["CofferCrypto", "CofferTestSupport"]),
         .testTarget(name: "CofferSnapshotTests", dependencies: ["CofferSnapshot", "CofferTestSupport"]),
         .testTarget(name: "CofferPlatformTests", dependencies: ["CofferPlatform", "CofferTestSupport"]),
-        .testTarget(name: "CofferManifestTests", dependencies: ["CofferManifest", "CofferTestSupport"]),
+        .testTarget(name: "CofferManifestTests", dependencies: ["CofferManifest", "CofferYAML", "CofferTestSupport"]),
         .testTarget(name: "CofferReconcilerTests", dependencies: ["CofferReconciler", "CofferTestSupport"]),
         .testTarget(name: "CofferGitTests", dependencies: ["CofferGit", "CofferTestSupport"]),
         .testTarget(name: "CofferCLITests", dependencies: ["CofferCLI", "CofferTestSupport"], exclude: ["Golden"]),

@@ -1,4 +1,5 @@
 import CofferModel
+import CofferYAML
 
 /// Collects the diagnostics of one load, each with its source line, up to a limit.
 final class DiagnosticSink {
@@ -43,6 +44,9 @@ final class DiagnosticSink {
     /// Whether the limit is reached: callers skip costly work (suggestions) for diagnostics that will be
     /// dropped anyway.
     var isFull: Bool { diagnostics.count >= limit }
+
+    /// How many more diagnostics are kept before the limit.
+    var remainingCapacity: Int { max(0, limit - diagnostics.count) }
 
     /// Counts a diagnostic past the limit without building it.
     func drop(_ code: ManifestCode) {

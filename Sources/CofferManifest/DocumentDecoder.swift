@@ -1,4 +1,5 @@
 import CofferModel
+import CofferYAML
 
 /// A resource as one document declares it, with what cross-resource rules need to point at it.
 struct DeclaredResource {

@@ -1,4 +1,5 @@
 import CofferModel
+import CofferYAML
 import Foundation
 
 /// The outcome of loading manifests: the desired state when they are valid, and every diagnostic.
@@ -220,7 +221,7 @@ public struct ManifestLoader: Sendable {
 
     private func finish(inputs: [Input], sink: DiagnosticSink, complete: Bool) -> ManifestLoadResult {
         var complete = complete
-        var budget = LoadBudget(documents: limits.maxDocuments, nodes: limits.maxNodes)
+        var budget = YAMLBudget(limits.yaml)
         var declared: [DeclaredResource] = []
         var resourceCount = 0
         var files: [String] = []
@@ -228,18 +229,20 @@ public struct ManifestLoader: Sendable {
             files.append(input.path)
             let (source, problem) = SourceText.checked(path: input.path, bytes: input.bytes)
             if let problem {
-                sink.add(problem, in: source)
+                sink.report(problem, in: source)
                 complete = false
                 continue
             }
-            let composed = YAMLComposer(source: source, limits: limits, sink: sink).compose(budget: &budget)
+            let composer = YAMLComposer(source: source, limits: limits.yaml, maxProblems: sink.remainingCapacity)
+            let composed = composer.compose(budget: &budget)
+            sink.report(composed)
             if !composed.complete { complete = false }
             let decoder = DocumentDecoder(source: source, sink: sink)
             for document in composed.documents {
                 if document.root?.entries != nil { resourceCount += 1 }
                 if let resource = decoder.decode(document) { declared.append(resource) }
             }
-            if budget.documents < 0 || budget.nodes < 0 {
+            if budget.isExhausted {
                 complete = false
                 break
             }

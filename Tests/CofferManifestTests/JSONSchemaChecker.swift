@@ -1,3 +1,4 @@
+import CofferYAML
 import Foundation
 
 @testable import CofferManifest
@@ -53,9 +54,9 @@ indirect enum JSON: Equatable, Decodable, Sendable {
     /// The documents of a YAML text, composed by the loader's own safe composer.
     static func documents(ofYAML text: String, path: String = "doc.yaml") -> [JSON] {
         let (source, problem) = SourceText.checked(path: path, bytes: Array(text.utf8))
-        precondition(problem == nil, "\(problem!.rendered())")
-        var budget = LoadBudget(documents: 10_000, nodes: 1_000_000)
-        let composed = YAMLComposer(source: source, limits: .default, sink: DiagnosticSink(limit: 100)).compose(budget: &budget)
+        precondition(problem == nil, "\(problem!)")
+        var budget = YAMLBudget(documents: 10_000, nodes: 1_000_000)
+        let composed = YAMLComposer(source: source, limits: .default, maxProblems: 100).compose(budget: &budget)
         return composed.documents.compactMap(\.root).filter { $0.resolved != .null }.map(JSON.init)
     }
 }

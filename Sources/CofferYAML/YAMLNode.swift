@@ -1,17 +1,26 @@
 /// A 1-based position in a YAML file.
-struct YAMLMark: Hashable, Sendable {
-    var line: Int
-    var column: Int
+public struct YAMLMark: Hashable, Sendable {
+    /// The 1-based line.
+    public var line: Int
+    /// The 1-based column, in Unicode scalars.
+    public var column: Int
+
+    /// The position at `line` and `column`.
+    public init(line: Int, column: Int) {
+        self.line = line
+        self.column = column
+    }
 }
 
 /// How a scalar was written; quoted and block scalars are always strings.
-enum ScalarStyle: Hashable, Sendable {
+public enum ScalarStyle: Hashable, Sendable {
     case plain, singleQuoted, doubleQuoted, literal, folded
 }
 
 /// A YAML node as the safe composer builds it: no anchors, aliases, tags or merge keys survive into it.
-struct YAMLNode: Sendable {
-    enum Content: Sendable {
+public struct YAMLNode: Sendable {
+    /// What the node holds.
+    public enum Content: Sendable {
         case scalar(String, ScalarStyle)
         case sequence([YAMLNode])
         case mapping([YAMLEntry])
@@ -19,76 +28,100 @@ struct YAMLNode: Sendable {
         case refused
     }
 
-    var content: Content
-    var mark: YAMLMark
+    /// What the node holds.
+    public var content: Content
+    /// Where the node starts.
+    public var mark: YAMLMark
+
+    /// A node holding `content`, starting at `mark`.
+    public init(content: Content, mark: YAMLMark) {
+        self.content = content
+        self.mark = mark
+    }
 
     /// The entries when the node is a mapping.
-    var entries: [YAMLEntry]? {
+    public var entries: [YAMLEntry]? {
         if case .mapping(let entries) = content { return entries }
         return nil
     }
 
     /// The items when the node is a sequence.
-    var items: [YAMLNode]? {
+    public var items: [YAMLNode]? {
         if case .sequence(let items) = content { return items }
         return nil
     }
 
     /// The entry for `key` when the node is a mapping that has it.
-    func entry(_ key: String) -> YAMLEntry? {
+    public func entry(_ key: String) -> YAMLEntry? {
         entries?.first { $0.key == key }
     }
 
     /// The value of `key` when the node is a mapping that has it.
-    subscript(key: String) -> YAMLNode? {
+    public subscript(key: String) -> YAMLNode? {
         entry(key)?.value
     }
 
     /// The scalar's resolved value, or nil when the node is not a scalar.
-    var resolved: ResolvedScalar? {
+    public var resolved: ResolvedScalar? {
         if case .scalar(let text, let style) = content { return ResolvedScalar(text: text, style: style) }
         return nil
     }
 
     /// The value when the node is a string (quoted, block, or a plain scalar that is not a null, bool or number).
-    var string: String? {
+    public var string: String? {
         if case .string(let value)? = resolved { return value }
         return nil
     }
 
     /// The value when the node is an integer that fits in `Int`.
-    var int: Int? {
+    public var int: Int? {
         if case .int(let value)? = resolved { return value }
         return nil
     }
 
     /// The value when the node is `true` or `false`.
-    var bool: Bool? {
+    public var bool: Bool? {
         if case .bool(let value)? = resolved { return value }
         return nil
     }
 }
 
 /// A mapping entry: keys are always plain strings once composed.
-struct YAMLEntry: Sendable {
-    var key: String
-    var keyMark: YAMLMark
-    var value: YAMLNode
+public struct YAMLEntry: Sendable {
+    /// The key's text.
+    public var key: String
+    /// Where the key starts.
+    public var keyMark: YAMLMark
+    /// The value.
+    public var value: YAMLNode
+
+    /// The entry `key: value`, the key written at `keyMark`.
+    public init(key: String, keyMark: YAMLMark, value: YAMLNode) {
+        self.key = key
+        self.keyMark = keyMark
+        self.value = value
+    }
 }
 
 /// One document of a YAML stream.
-struct ComposedDocument: Sendable {
+public struct ComposedDocument: Sendable {
     /// The root, nil for an empty document.
-    var root: YAMLNode?
+    public var root: YAMLNode?
     /// Where the document starts.
-    var mark: YAMLMark
+    public var mark: YAMLMark
+
+    /// A document with `root`, starting at `mark`.
+    public init(root: YAMLNode?, mark: YAMLMark) {
+        self.root = root
+        self.mark = mark
+    }
 }
 
 /// What a plain or quoted scalar means under coffer's strict YAML 1.2 core schema.
 ///
 /// Only `true` and `false` are booleans (no YAML 1.1 `yes`, `no`, `on`, `off`, nor `True`), integers are
 /// decimal, and a quoted or block scalar is always a string.
-enum ResolvedScalar: Hashable, Sendable {
+public enum ResolvedScalar: Hashable, Sendable {
     case null
     case bool(Bool)
     case int(Int)
@@ -97,7 +130,8 @@ enum ResolvedScalar: Hashable, Sendable {
     case float(String)
     case string(String)
 
-    init(text: String, style: ScalarStyle) {
+    /// The meaning of `text` written in `style`.
+    public init(text: String, style: ScalarStyle) {
         guard style == .plain else {
             self = .string(text)
             return
@@ -120,7 +154,7 @@ enum ResolvedScalar: Hashable, Sendable {
     }
 
     /// What a type error calls this value: "the string 'x'", "the integer 3", "null".
-    var description: String {
+    public var description: String {
         switch self {
         case .null: "null"
         case .bool(let value): "the boolean \(value)"

@@ -8,13 +8,14 @@
 
 /// The few file-system calls a load makes, straight to POSIX: one `open` and `fstat` per file, so that the
 /// type and size checked are those of the file actually read.
-enum FileAccess {
-    enum Kind {
+public enum FileAccess {
+    /// What a path names.
+    public enum Kind: Sendable {
         case regular, directory, symbolicLink, other, missing
     }
 
     /// The kind of the file at `path`; a symbolic link itself unless `followingLinks`.
-    static func kind(of path: String, followingLinks: Bool) -> Kind {
+    public static func kind(of path: String, followingLinks: Bool) -> Kind {
         var info = stat()
         let status = followingLinks ? stat(path, &info) : lstat(path, &info)
         guard status == 0 else { return .missing }
@@ -26,9 +27,13 @@ enum FileAccess {
         }
     }
 
-    enum ReadOutcome {
+    /// What reading a file gave.
+    public enum ReadOutcome: Sendable {
+        /// The whole file.
         case bytes([UInt8])
+        /// The path is a directory, device, socket or pipe.
         case notRegular
+        /// The file is over the limit: its size (or what was read when it grew).
         case tooLarge(Int)
         /// The failing call and the system's message.
         case failed(String)
@@ -37,7 +42,7 @@ enum FileAccess {
     /// Reads a regular file of at most `limit` bytes. The file is opened without blocking (a FIFO cannot
     /// stall the load), its type and size are checked on the open descriptor, and no more than `limit` + 1
     /// bytes are ever read, even if the file grows meanwhile.
-    static func read(_ path: String, limit: Int) -> ReadOutcome {
+    public static func read(_ path: String, limit: Int) -> ReadOutcome {
         let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else { return .failed("open: " + String(cString: strerror(errno))) }
         defer { close(descriptor) }

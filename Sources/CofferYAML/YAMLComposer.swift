@@ -1,30 +1,54 @@
-import CYaml
-import CofferModel
+internal import CLibYAML
 
-/// What is left of a load's budget of documents and nodes, shared by all its files.
-struct LoadBudget {
-    var documents: Int
-    var nodes: Int
+/// The documents of one file, what was refused in it, and whether the whole file was read.
+public struct ComposedFile {
+    /// The file's text, for positions and snippets.
+    public var source: SourceText
+    /// The documents read, in order.
+    public var documents: [ComposedDocument]
+    /// The problems found, in the order they were met; at most the `maxProblems` given to `compose`.
+    public var problems: [YAMLProblem]
+    /// How many more problems were found past `maxProblems` (counted, not built).
+    public var droppedProblems: Int
+    /// False when reading stopped early (a syntax error, an encoding problem, or a limit): content may be
+    /// missing.
+    public var complete: Bool
 }
 
-/// The documents of one file and whether the whole file was read.
-struct ComposedFile {
-    var documents: [ComposedDocument]
-    /// False when reading stopped early (a syntax error, or a limit): declarations may be missing.
-    var complete: Bool
-}
-
-/// Builds YAML nodes from libyaml's event stream, refusing what manifests must not contain before any of it
-/// can be expanded or walked.
+/// Builds YAML nodes from libyaml's event stream, refusing what coffer's files must not contain before any
+/// of it can be expanded or walked.
 ///
 /// Anchors, aliases, explicit tags, merge keys, keys that are not scalars and duplicate keys are reported
 /// with their positions. An alias is never resolved: it becomes a refused node, so an alias bomb costs one
 /// node per alias written. Nesting is counted on the events, iteratively, and reading stops past
-/// `maxDepth`, so no recursion (libyaml's, Yams' or ours) can overflow the stack.
-final class YAMLComposer {
+/// `maxDepth`, so no recursion (libyaml's or ours) can overflow the stack.
+public final class YAMLComposer {
     private let source: SourceText
-    private let limits: LoaderLimits
-    private let sink: DiagnosticSink
+    private let limits: YAMLLimits
+    private let maxProblems: Int
+
+    /// Composes a whole file in one call: checks its size and encoding, then reads every document, within
+    /// `limits`.
+    public static func compose(path: String, bytes: [UInt8], limits: YAMLLimits = .default) -> ComposedFile {
+        let (source, problem) = SourceText.checked(path: path, bytes: bytes)
+        if bytes.count > limits.maxFileBytes {
+            let tooLarge = YAMLProblem(.fileTooLarge(size: bytes.count, limit: limits.maxFileBytes), at: YAMLMark(line: 1, column: 1))
+            return ComposedFile(source: source, documents: [], problems: [tooLarge], droppedProblems: 0, complete: false)
+        }
+        if let problem {
+            return ComposedFile(source: source, documents: [], problems: [problem], droppedProblems: 0, complete: false)
+        }
+        var budget = YAMLBudget(limits)
+        return YAMLComposer(source: source, limits: limits).compose(budget: &budget)
+    }
+
+    /// A composer of `source` (already checked with `SourceText.checked`) within `limits`, keeping at most
+    /// `maxProblems` problems (the rest are only counted).
+    public init(source: SourceText, limits: YAMLLimits, maxProblems: Int = .max) {
+        self.source = source
+        self.limits = limits
+        self.maxProblems = max(0, maxProblems)
+    }
 
     private enum PendingKey {
         case none
@@ -56,31 +80,33 @@ final class YAMLComposer {
     private var documentMark = YAMLMark(line: 1, column: 1)
     private var anchors = 0
     private var aliases = 0
-    private var firstAnchorDiagnostic: Int?
-    private var firstAliasDiagnostic: Int?
+    private var firstAnchorProblem: Int?
+    private var firstAliasProblem: Int?
+    private var problems: [YAMLProblem] = []
+    private var droppedProblems = 0
 
-    init(source: SourceText, limits: LoaderLimits, sink: DiagnosticSink) {
-        self.source = source
-        self.limits = limits
-        self.sink = sink
+    private func report(_ kind: YAMLProblem.Kind, at mark: YAMLMark) {
+        guard problems.count < maxProblems else {
+            droppedProblems += 1
+            return
+        }
+        problems.append(YAMLProblem(kind, at: mark))
     }
 
     private enum Step {
         case proceed, finished, abandoned
     }
 
-    /// Reads every document of the file, spending the shared budget.
-    func compose(budget: inout LoadBudget) -> ComposedFile {
-        guard !source.bytes.isEmpty else { return ComposedFile(documents: [], complete: true) }
+    /// Reads every document of the file, spending the shared budget (a load of several files shares one).
+    public func compose(budget: inout YAMLBudget) -> ComposedFile {
+        guard !source.bytes.isEmpty else { return finished(complete: true) }
         let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
         defer { parser.deallocate() }
         let event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
         defer { event.deallocate() }
         guard yaml_parser_initialize(parser) == 1 else {
-            sink.report(
-                .yamlSyntax, "the YAML parser could not be initialised (out of memory)",
-                at: source.location(line: 1, column: 1), in: source, hint: "retry with more memory available")
-            return ComposedFile(documents: [], complete: false)
+            report(.parserUnavailable, at: YAMLMark(line: 1, column: 1))
+            return finished(complete: false)
         }
         defer { yaml_parser_delete(parser) }
 
@@ -105,24 +131,22 @@ final class YAMLComposer {
                 }
             }
         }
-        if anchors > 1, let index = firstAnchorDiagnostic {
-            sink.amendDetail(at: index, "the file has \(anchors) anchors; only the first is shown")
-        }
-        if aliases > 1, let index = firstAliasDiagnostic {
-            sink.amendDetail(at: index, "the file has \(aliases) aliases; only the first is shown")
-        }
-        return ComposedFile(documents: documents, complete: complete)
+        if let index = firstAnchorProblem { problems[index].kind = .anchor(count: anchors) }
+        if let index = firstAliasProblem { problems[index].kind = .alias(count: aliases) }
+        return finished(complete: complete)
+    }
+
+    private func finished(complete: Bool) -> ComposedFile {
+        ComposedFile(
+            source: source, documents: documents, problems: problems, droppedProblems: droppedProblems,
+            complete: complete)
     }
 
     private func mark(_ mark: yaml_mark_t) -> YAMLMark {
         YAMLMark(line: Int(mark.line) + 1, column: Int(mark.column) + 1)
     }
 
-    private func location(_ mark: YAMLMark) -> SourceLocation {
-        source.location(line: mark.line, column: mark.column)
-    }
-
-    private func handle(_ event: yaml_event_t, budget: inout LoadBudget) -> Step {
+    private func handle(_ event: yaml_event_t, budget: inout YAMLBudget) -> Step {
         let start = mark(event.start_mark)
         switch event.type {
         case YAML_STREAM_START_EVENT:
@@ -132,10 +156,7 @@ final class YAMLComposer {
         case YAML_DOCUMENT_START_EVENT:
             budget.documents -= 1
             if budget.documents < 0 {
-                sink.report(
-                    .tooManyDocuments, "more than \(limits.maxDocuments) YAML documents in the manifests",
-                    at: location(start), in: source, detail: "coffer stops reading here",
-                    hint: "split the manifests into several loads, or raise the document limit")
+                report(.tooManyDocuments(limit: limits.maxDocuments), at: start)
                 return .abandoned
             }
             documentMark = start
@@ -149,11 +170,8 @@ final class YAMLComposer {
             guard spend(&budget, at: start) else { return .abandoned }
             aliases += 1
             if aliases == 1 {
-                firstAliasDiagnostic = sink.diagnostics.count
-                sink.report(
-                    .yamlAlias, "YAML aliases are not allowed in manifests", at: location(start), in: source,
-                    detail: "aliases can expand a small file into a huge one (a 'billion laughs' attack)",
-                    hint: "write the value out in full")
+                if problems.count < maxProblems { firstAliasProblem = problems.count }
+                report(.alias(count: 1), at: start)
             }
             attach(YAMLNode(content: .refused, mark: start))
             return .proceed
@@ -172,10 +190,7 @@ final class YAMLComposer {
         case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
             guard spend(&budget, at: start) else { return .abandoned }
             if stack.count >= limits.maxDepth {
-                sink.report(
-                    .tooDeep, "the YAML nests deeper than \(limits.maxDepth) levels", at: location(start), in: source,
-                    detail: "coffer stops reading the file here; no manifest needs more than a few levels",
-                    hint: "remove the excess nesting")
+                report(.tooDeep(limit: limits.maxDepth), at: start)
                 return .abandoned
             }
             let isSequence = event.type == YAML_SEQUENCE_START_EVENT
@@ -200,13 +215,10 @@ final class YAMLComposer {
         }
     }
 
-    private func spend(_ budget: inout LoadBudget, at start: YAMLMark) -> Bool {
+    private func spend(_ budget: inout YAMLBudget, at start: YAMLMark) -> Bool {
         budget.nodes -= 1
         guard budget.nodes >= 0 else {
-            sink.report(
-                .tooManyNodes, "more than \(limits.maxNodes) YAML nodes in the manifests", at: location(start),
-                in: source, detail: "coffer stops reading here",
-                hint: "split the manifests into several loads, or raise the node limit")
+            report(.tooManyNodes(limit: limits.maxNodes), at: start)
             return false
         }
         return true
@@ -226,20 +238,14 @@ final class YAMLComposer {
         guard anchor != nil else { return }
         anchors += 1
         guard anchors == 1 else { return }
-        firstAnchorDiagnostic = sink.diagnostics.count
-        sink.report(
-            .yamlAnchor, "YAML anchors are not allowed in manifests", at: location(start), in: source,
-            detail: "anchors exist to be repeated by aliases, which coffer refuses",
-            hint: "remove the '&name' and write repeated values out in full")
+        if problems.count < maxProblems { firstAnchorProblem = problems.count }
+        report(.anchor(count: 1), at: start)
     }
 
     private func reportTag(_ tag: UnsafeMutablePointer<yaml_char_t>, at start: YAMLMark) {
         let text = String(cString: UnsafeRawPointer(tag).assumingMemoryBound(to: CChar.self))
         let shown = text.hasPrefix("tag:yaml.org,2002:") ? "!!" + text.dropFirst("tag:yaml.org,2002:".count) : text
-        sink.report(
-            .yamlTag, "YAML tags are not allowed in manifests (found '\(shown)')", at: location(start), in: source,
-            detail: "a tag changes how a value is read; manifest fields have fixed types",
-            hint: "remove the tag; quote the value if it must be a string")
+        report(.tag(String(shown)), at: start)
     }
 
     /// Puts a finished node where it belongs: the document root, a sequence item, a mapping key or value.
@@ -268,24 +274,15 @@ final class YAMLComposer {
         case .refused:
             return .refused
         case .sequence, .mapping:
-            sink.report(
-                .nonScalarKey, "a mapping key must be a plain value, not a \(node.items != nil ? "sequence" : "mapping")",
-                at: location(node.mark), in: source, detail: "manifest keys are field names",
-                hint: "use a field name as the key")
+            report(.nonScalarKey(isSequence: node.items != nil), at: node.mark)
             return .refused
         case .scalar(let text, let style):
             if text == "<<" && style == .plain {
-                sink.report(
-                    .yamlMergeKey, "YAML merge keys ('<<') are not allowed in manifests", at: location(node.mark),
-                    in: source, detail: "merge keys copy fields in from elsewhere, which hides what a resource declares",
-                    hint: "write the fields out in full")
+                report(.mergeKey, at: node.mark)
                 return .refused
             }
             if let first = frame.seen[text] {
-                sink.report(
-                    .duplicateKey, "duplicate key '\(text)' (first at \(location(first)))", at: location(node.mark),
-                    in: source, detail: "YAML keys must be unique within a mapping; the first one is kept",
-                    hint: "remove one of the two, or merge them")
+                report(.duplicateKey(text, first: first), at: node.mark)
                 return .refused
             }
             frame.seen[text] = node.mark
@@ -303,59 +300,6 @@ final class YAMLComposer {
         } else {
             at = mark(parser.problem_mark)
         }
-        var detail: String?
-        if let context {
-            let contextMark = mark(parser.context_mark)
-            detail = "\(context) at \(source.location(line: contextMark.line, column: contextMark.column))"
-        }
-        if problem.contains("Maximum nesting level") {
-            // libyaml counts the flow levels its scanner has read ahead, so it stops at the outermost bracket;
-            // point at the bracket that goes past coffer's limit instead.
-            var deepest = at
-            if let offset = source.byteOffset(line: at.line, column: at.column),
-                let found = source.flowNesting(from: offset, reaching: limits.maxDepth - stack.count + 1)
-            {
-                deepest = YAMLMark(line: found.line, column: found.column)
-            }
-            sink.report(
-                .tooDeep, "the YAML nests deeper than \(limits.maxDepth) levels", at: location(deepest), in: source,
-                detail: "coffer stops reading the file here; no manifest needs more than a few levels",
-                hint: "remove the excess nesting")
-            return
-        }
-        sink.report(
-            .yamlSyntax, problem, at: location(at), in: source, detail: detail,
-            hint: syntaxHint(problem: problem, at: at))
-    }
-
-    private func syntaxHint(problem: String, at: YAMLMark) -> String {
-        let character = source.line(at.line).flatMap { line -> Character? in
-            let scalars = Array(line.unicodeScalars)
-            return at.column - 1 < scalars.count ? Character(scalars[at.column - 1]) : nil
-        }
-        if character == "\t" || problem.contains("tab") {
-            return "YAML does not allow tabs for indentation: indent with spaces"
-        }
-        if problem.contains("cannot start any token"), let character {
-            return "'\(character)' cannot start a plain value: quote the value"
-        }
-        if problem.contains("mapping values are not allowed") {
-            return "quote values that contain ': ', or check the indentation of this line"
-        }
-        if problem.contains("did not find expected key") || problem.contains("expected '-' indicator")
-            || problem.contains("expected <block end>")
-        {
-            return "check the indentation: the fields of one mapping must line up"
-        }
-        if problem.contains("could not find expected ':'") {
-            return "a key needs ': ' after it (a colon and a space)"
-        }
-        if problem.contains("undefined tag handle") {
-            return "YAML tags are not allowed in manifests: remove the tag"
-        }
-        if problem.contains("found unexpected end of stream") {
-            return "close the quote or bracket opened earlier"
-        }
-        return "fix the YAML syntax at this position"
+        report(.syntax(problem: problem, context: context, contextMark: context.map { _ in mark(parser.context_mark) }), at: at)
     }
 }
