@@ -18,7 +18,6 @@ let package = Package(
         .library(name: "CofferCLI", targets: ["CofferCLI"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
@@ -50,8 +49,8 @@ let package = Package(
             name: "CofferPlatform",
             dependencies: [
                 "CofferModel", "CofferSnapshot", "CofferCrypto",
+                "CofferYAML",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Yams", package: "Yams"),
             ],
             exclude: ["README.md"]
         ),
@@ -82,7 +81,7 @@ let package = Package(
         .testTarget(name: "CofferYAMLTests", dependencies: ["CofferYAML"]),
         .testTarget(name: "CofferCryptoTests", dependencies: ["CofferCrypto", "CofferTestSupport"]),
         .testTarget(name: "CofferSnapshotTests", dependencies: ["CofferSnapshot", "CofferTestSupport"]),
-        .testTarget(name: "CofferPlatformTests", dependencies: ["CofferPlatform", "CofferTestSupport"]),
+        .testTarget(name: "CofferPlatformTests", dependencies: ["CofferPlatform", "CofferYAML", "CofferTestSupport"]),
         .testTarget(name: "CofferManifestTests", dependencies: ["CofferManifest", "CofferYAML", "CofferTestSupport"]),
         .testTarget(name: "CofferReconcilerTests", dependencies: ["CofferReconciler", "CofferTestSupport"]),
         .testTarget(name: "CofferGitTests", dependencies: ["CofferGit", "CofferTestSupport"]),

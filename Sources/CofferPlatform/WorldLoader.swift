@@ -1,6 +1,6 @@
 import CofferModel
+import CofferYAML
 import Foundation
-import Yams
 
 /// The diagnostics that made a world file invalid (the CLI exits 65 with them).
 public struct WorldError: Error, Sendable, CustomStringConvertible {
@@ -18,40 +18,62 @@ public struct WorldError: Error, Sendable, CustomStringConvertible {
 
 /// Loads a YAML world file into a ``World``, reporting every problem at once with `file:line:column`.
 ///
-/// The file is composed into nodes (never decoded blindly): unknown fields, wrong types, anchors, aliases
-/// and tags are refused, then the world's rules (references, regions, sizes, the service's limits) are
-/// checked by ``WorldValidator``.
+/// The file is composed by CofferYAML's hardened composer, within the same limits as manifests (size,
+/// depth, nodes; anchors, aliases and tags refused on the event stream, never expanded), then read node by
+/// node (never decoded blindly): unknown fields and wrong types are refused, then the world's rules
+/// (references, regions, sizes, the service's limits) are checked by ``WorldValidator``.
 public enum WorldLoader {
+    /// The bounds a world file is read within: those of a manifest file.
+    public static let limits = YAMLLimits.default
+
     /// Loads and validates the world file at `path`.
     public static func load(path: String) throws -> World {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw WorldError(diagnostics: [
-                .error("world-unreadable", "cannot read the world file '\(path)': \(error.localizedDescription)",
+        func unreadable(_ reason: String) -> WorldError {
+            WorldError(diagnostics: [
+                .error("world-unreadable", "cannot read the world file '\(path)': \(reason)",
                        hint: "check the path and its permissions")
             ])
         }
-        return try load(text: text, file: path)
+        switch FileAccess.read(path, limit: limits.maxFileBytes) {
+        case .bytes(let bytes):
+            return try load(bytes: bytes, file: path)
+        case .tooLarge(let size):
+            throw WorldError(diagnostics: [
+                .error("world-limit", "the world file is \(size) bytes, over the limit of \(limits.maxFileBytes) bytes",
+                       at: SourceLocation(file: path, line: 1, column: 1), detail: "the file was not read",
+                       hint: "a world file describes a few dozen resources; check that this is the right file")
+            ])
+        case .notRegular:
+            throw unreadable("not a regular file")
+        case .failed(let reason):
+            throw unreadable(reason)
+        }
     }
 
     /// Loads and validates a world from YAML text; `file` names it in diagnostics.
     public static func load(text: String, file: String) throws -> World {
-        var reader = NodeReader(file: file, text: text)
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw WorldError(diagnostics: [reader.syntaxDiagnostic(error)])
+        try load(bytes: Array(text.utf8), file: file)
+    }
+
+    /// Loads and validates a world from the bytes of a YAML file; `file` names it in diagnostics.
+    public static func load(bytes: [UInt8], file: String) throws -> World {
+        let composed = YAMLComposer.compose(path: file, bytes: bytes, limits: limits)
+        var reader = NodeReader(file: file, text: String(decoding: composed.source.bytes, as: UTF8.self))
+        for problem in composed.problems { reader.report(problem) }
+        // A file read only in part is not read further: what follows the problem is unknown.
+        if !composed.complete { throw WorldError(diagnostics: reader.diagnostics) }
+        if composed.documents.count > 1 {
+            let second = composed.documents[1].mark
+            reader.report(.error("world-syntax", "expected a single document in the stream, but found another document",
+                                 at: reader.location(second), hint: "a world file holds exactly one YAML document"))
+            throw WorldError(diagnostics: reader.diagnostics)
         }
-        guard let root else {
-            throw WorldError(diagnostics: [
+        guard let root = composed.documents.first?.root else {
+            throw WorldError(diagnostics: reader.diagnostics + [
                 .error("world-empty", "the world file is empty", at: SourceLocation(file: file, line: 1, column: 1),
                        hint: "see the CofferPlatform README for the world file format")
             ])
         }
-        reader.refuseAnchorsAndTags()
         let world = reader.world(root)
         if reader.diagnostics.hasErrors { throw WorldError(diagnostics: reader.diagnostics) }
         guard let world else { throw WorldError(diagnostics: reader.diagnostics) }
@@ -63,6 +85,9 @@ public enum WorldLoader {
 }
 
 /// Walks composed YAML nodes, collecting diagnostics and the location of each field by path.
+///
+/// A node the composer refused (an alias, a tagged value) has been reported already: it reads as absent,
+/// without a second diagnostic.
 struct NodeReader {
     let file: String
     let lines: [String]
@@ -77,225 +102,227 @@ struct NodeReader {
         }
     }
 
-    func location(_ node: Node) -> SourceLocation {
-        SourceLocation(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
+    func location(_ mark: YAMLMark) -> SourceLocation {
+        SourceLocation(file: file, line: mark.line, column: mark.column)
     }
 
-    mutating func error(_ code: String, _ summary: String, at node: Node, hint: String? = nil) {
+    func location(_ node: YAMLNode) -> SourceLocation {
+        location(node.mark)
+    }
+
+    mutating func error(_ code: String, _ summary: String, at node: YAMLNode, hint: String? = nil) {
         report(.error(code, summary, at: location(node), hint: hint))
+    }
+
+    mutating func error(_ code: String, _ summary: String, at mark: YAMLMark, hint: String? = nil) {
+        report(.error(code, summary, at: location(mark), hint: hint))
     }
 
     mutating func report(_ diagnostic: Diagnostic) {
         var diagnostic = diagnostic
         if let line = diagnostic.location?.line, line >= 1, line <= lines.count {
-            diagnostic.sourceLine = lines[line - 1]
+            diagnostic.sourceLine = Self.printable(lines[line - 1])
         }
         diagnostics.append(diagnostic)
     }
 
-    mutating func syntaxDiagnostic(_ error: YamlError) -> Diagnostic {
-        var diagnostic: Diagnostic
-        switch error {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _):
-            let summary = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
-            diagnostic = .error("world-syntax", summary.isEmpty ? "invalid YAML" : summary,
-                                at: SourceLocation(file: file, line: mark.line, column: mark.column),
+    /// The line with every control character but tab replaced by U+FFFD, so that printing a snippet of a
+    /// hostile file cannot send escape sequences to a terminal.
+    static func printable(_ line: String) -> String {
+        func isControl(_ scalar: Unicode.Scalar) -> Bool {
+            scalar != "\t" && (scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value))
+        }
+        guard line.unicodeScalars.contains(where: isControl) else { return line }
+        var result = String.UnicodeScalarView()
+        for scalar in line.unicodeScalars { result.append(isControl(scalar) ? "\u{FFFD}" : scalar) }
+        return String(result)
+    }
+
+    /// Reports what the YAML composer refused, worded for a world file.
+    mutating func report(_ problem: YAMLProblem) {
+        let at = location(problem.mark)
+        let diagnostic: Diagnostic
+        switch problem.kind {
+        case .fileTooLarge(let size, let limit):
+            diagnostic = .error("world-limit", "the world file is \(size) bytes, over the limit of \(limit) bytes", at: at,
+                                detail: "the file was not read",
+                                hint: "a world file describes a few dozen resources; check that this is the right file")
+        case .unsupportedEncoding(let encoding):
+            diagnostic = .error("world-encoding", "the file starts with a \(encoding) byte-order mark", at: at,
+                                hint: "save the world file as UTF-8 (a UTF-8 byte-order mark is accepted)")
+        case .nulByte:
+            diagnostic = .error("world-encoding", "the file contains a NUL byte", at: at,
+                                hint: "a world file is UTF-8 text; if this is UTF-16, save it as UTF-8")
+        case .controlCharacter(let scalar):
+            var hex = String(scalar, radix: 16, uppercase: true)
+            while hex.count < 4 { hex = "0" + hex }
+            let what = scalar == 0xFEFF ? "a byte-order mark inside the file" : "control character U+\(hex)"
+            diagnostic = .error("world-encoding", "\(what) is not allowed in YAML", at: at,
+                                hint: "remove it, or write it as an escape (\"\\u\(hex)\") inside a double-quoted string")
+        case .invalidUTF8(let byte):
+            diagnostic = .error("world-encoding",
+                                "invalid UTF-8: byte 0x\(String(byte, radix: 16, uppercase: true)) does not start a valid sequence",
+                                at: at, hint: "a world file is UTF-8 text: save it as UTF-8")
+        case .syntax(let message, let context, _):
+            let summary = [context, message].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+            diagnostic = .error("world-syntax", summary.isEmpty ? "invalid YAML" : summary, at: at,
                                 hint: "fix the YAML syntax at this position")
-        case let .composer(_, problem, mark, _):
-            diagnostic = .error("world-syntax", problem, at: SourceLocation(file: file, line: mark.line, column: mark.column),
-                                hint: "a world file holds exactly one YAML document")
-        case let .duplicatedKeysInMapping(duplicates, context):
-            diagnostic = .error("world-duplicate-key", "duplicate key: \(duplicates.joined(separator: ", "))",
-                                at: SourceLocation(file: file, line: context.mark.line, column: context.mark.column),
-                                hint: "each key may appear once in a mapping")
-        default:
-            diagnostic = .error("world-syntax", "invalid YAML: \(error)", at: SourceLocation(file: file, line: 1, column: 1))
+        case .anchor(let count):
+            diagnostic = .error("world-anchor", "YAML anchors are not allowed in a world file", at: at,
+                                detail: count > 1 ? "the file has \(count) anchors; only the first is shown" : nil,
+                                hint: "write the value out in full where it is needed")
+        case .alias(let count):
+            diagnostic = .error("world-anchor", "YAML aliases are not allowed in a world file", at: at,
+                                detail: count > 1 ? "the file has \(count) aliases; only the first is shown" : nil,
+                                hint: "write the value out in full where it is needed")
+        case .tag:
+            diagnostic = .error("world-tag", "YAML tags are not allowed in a world file", at: at,
+                                hint: "remove the tag; values take their type from the field")
+        case .mergeKey:
+            diagnostic = .error("world-anchor", "YAML merge keys ('<<') are not allowed in a world file", at: at,
+                                hint: "write the fields out in full")
+        case .nonScalarKey:
+            diagnostic = .error("world-type", "keys must be plain strings", at: at)
+        case .duplicateKey(let key, let first):
+            diagnostic = .error("world-duplicate-key", "duplicate key: \(key)", at: at,
+                                detail: "the first is at \(location(first))", hint: "each key may appear once in a mapping")
+        case .tooDeep(let limit):
+            diagnostic = .error("world-limit", "the YAML nests deeper than \(limit) levels", at: at,
+                                detail: "coffer stops reading the file here; no world file needs more than a few levels",
+                                hint: "remove the excess nesting")
+        case .tooManyNodes(let limit):
+            diagnostic = .error("world-limit", "more than \(limit) YAML nodes in the world file", at: at,
+                                detail: "coffer stops reading the file here", hint: "check that this is the right file")
+        case .tooManyDocuments:
+            diagnostic = .error("world-syntax", "expected a single document in the stream, but found another document",
+                                at: at, hint: "a world file holds exactly one YAML document")
+        case .parserUnavailable:
+            diagnostic = .error("world-syntax", "the YAML parser could not be initialised (out of memory)", at: at,
+                                hint: "retry with more memory available")
         }
-        if let line = diagnostic.location?.line, line >= 1, line <= lines.count { diagnostic.sourceLine = lines[line - 1] }
-        return diagnostic
-    }
-
-    /// Anchors, aliases and explicit tags have no place in a world file: refuse each one where it is written.
-    /// Yams resolves aliases and tags while composing, so they are found by scanning the text for `&`, `*`
-    /// and `!` where a node starts (a plain scalar cannot start with any of them).
-    mutating func refuseAnchorsAndTags() {
-        for (line, column, indicator) in Self.indicatorPositions(in: lines) {
-            let location = SourceLocation(file: file, line: line, column: column)
-            if indicator == "!" {
-                report(.error("world-tag", "YAML tags are not allowed in a world file", at: location,
-                              hint: "remove the tag; values take their type from the field"))
-            } else {
-                report(.error("world-anchor", "YAML \(indicator == "&" ? "anchors" : "aliases") are not allowed in a world file",
-                              at: location, hint: "write the value out in full where it is needed"))
-            }
-        }
-    }
-
-    /// The 1-based positions of `!`, `&` and `*` at the start of a node, outside quotes, comments and block
-    /// scalars.
-    static func indicatorPositions(in lines: [String]) -> [(Int, Int, Character)] {
-        var found: [(Int, Int, Character)] = []
-        var quote: Character?
-        var blockIndent: Int?
-        for (index, text) in lines.enumerated() {
-            let characters = Array(text)
-            let indent = characters.prefix { $0 == " " }.count
-            if let block = blockIndent {
-                if characters.allSatisfy({ $0 == " " }) || indent > block { continue }
-                blockIndent = nil
-            }
-            var tokenStart = quote == nil
-            var previous: Character = " "
-            var position = 0
-            while position < characters.count {
-                let c = characters[position]
-                if let open = quote {
-                    if c == open {
-                        if open == "'" && position + 1 < characters.count && characters[position + 1] == "'" {
-                            position += 2
-                            continue
-                        }
-                        quote = nil
-                    } else if c == "\\" && open == "\"" {
-                        position += 1
-                    }
-                } else if c == "#" && (previous == " " || position == 0) {
-                    break
-                } else if c == "\"" || c == "'" {
-                    if tokenStart { quote = c }
-                    tokenStart = false
-                } else if (c == "!" || c == "&" || c == "*") && tokenStart {
-                    found.append((index + 1, position + 1, c))
-                    tokenStart = false
-                } else if c == " " || c == "\t" {
-                    // Spaces keep the token-start state.
-                } else if c == "[" || c == "{" || c == "," {
-                    tokenStart = true
-                } else if (c == ":" || c == "-" || c == "?") && (position + 1 == characters.count || characters[position + 1] == " ") {
-                    tokenStart = true
-                } else if (c == "|" || c == ">") && tokenStart {
-                    let rest = characters[(position + 1)...].filter { $0 != " " }
-                    if rest.allSatisfy({ "+-0123456789".contains($0) }) || rest.first == "#" { blockIndent = indent }
-                    tokenStart = false
-                } else {
-                    tokenStart = false
-                }
-                previous = c
-                position += 1
-            }
-        }
-        return found
+        report(diagnostic)
     }
 
     // MARK: Typed access
 
+    /// The text of a scalar node; nil for a collection or a refused node.
+    static func text(_ node: YAMLNode) -> String? {
+        if case .scalar(let text, _) = node.content { return text }
+        return nil
+    }
+
+    /// Whether the composer refused the node (and reported why).
+    static func isRefused(_ node: YAMLNode) -> Bool {
+        if case .refused = node.content { return true }
+        return false
+    }
+
     /// The pairs of a mapping by key, reporting unknown keys and a node that is not a mapping.
-    mutating func fields(_ node: Node, path: String, allowed: [String]) -> [String: Node]? {
-        guard case .mapping(let mapping) = node else {
-            error("world-type", "\(path.isEmpty ? "the world" : "'\(path)'") must be a mapping", at: node)
+    mutating func fields(_ node: YAMLNode, path: String, allowed: [String]) -> [String: YAMLNode]? {
+        guard let entries = node.entries else {
+            if !Self.isRefused(node) {
+                error("world-type", "\(path.isEmpty ? "the world" : "'\(path)'") must be a mapping", at: node)
+            }
             return nil
         }
-        var result: [String: Node] = [:]
-        for (key, value) in mapping {
-            guard let name = key.scalar?.string else {
-                error("world-type", "keys must be plain strings", at: key)
-                continue
-            }
+        var result: [String: YAMLNode] = [:]
+        for entry in entries {
+            let name = entry.key
             guard allowed.contains(name) else {
                 let suggestion = allowed.min { editDistance($0, name) < editDistance($1, name) }
                 let hint = suggestion.flatMap { editDistance($0, name) <= 3 ? "did you mean '\($0)'?" : nil }
                     ?? "allowed here: \(allowed.joined(separator: ", "))"
-                error("world-unknown-field", "unknown field '\(name)'\(path.isEmpty ? "" : " in '\(path)'")", at: key,
-                      hint: hint)
+                error("world-unknown-field", "unknown field '\(name)'\(path.isEmpty ? "" : " in '\(path)'")",
+                      at: entry.keyMark, hint: hint)
                 continue
             }
-            result[name] = value
-            locations[join(path, name)] = location(value)
+            result[name] = entry.value
+            locations[join(path, name)] = location(entry.value)
         }
         return result
     }
 
     func join(_ path: String, _ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
 
-    mutating func required(_ fields: [String: Node], _ name: String, in node: Node, path: String) -> Node? {
+    mutating func required(_ fields: [String: YAMLNode], _ name: String, in node: YAMLNode, path: String) -> YAMLNode? {
         if let value = fields[name] { return value }
         error("world-missing-field", "missing field '\(name)'\(path.isEmpty ? "" : " in '\(path)'")", at: node,
               hint: "add '\(name):'")
         return nil
     }
 
-    mutating func string(_ node: Node?, path: String) -> String? {
-        guard let node else { return nil }
-        guard case .scalar(let scalar) = node else {
+    mutating func string(_ node: YAMLNode?, path: String) -> String? {
+        guard let node, !Self.isRefused(node) else { return nil }
+        guard let text = Self.text(node) else {
             error("world-type", "'\(path)' must be a string", at: node)
             return nil
         }
-        return scalar.string
+        return text
     }
 
-    mutating func int(_ node: Node?, path: String) -> Int? {
-        guard let node else { return nil }
-        guard case .scalar(let scalar) = node, let value = Int(scalar.string.replacingOccurrences(of: "_", with: "")) else {
+    mutating func int(_ node: YAMLNode?, path: String) -> Int? {
+        guard let node, !Self.isRefused(node) else { return nil }
+        guard let text = Self.text(node), let value = Int(text.replacingOccurrences(of: "_", with: "")) else {
             error("world-type", "'\(path)' must be an integer", at: node)
             return nil
         }
         return value
     }
 
-    mutating func uint64(_ node: Node?, path: String) -> UInt64? {
-        guard let node else { return nil }
-        guard case .scalar(let scalar) = node, let value = parseSize(scalar.string) else {
+    mutating func uint64(_ node: YAMLNode?, path: String) -> UInt64? {
+        guard let node, !Self.isRefused(node) else { return nil }
+        guard let text = Self.text(node), let value = parseSize(text) else {
             error("world-type", "'\(path)' must be a non-negative integer (bytes; suffixes K, M, G allowed)", at: node)
             return nil
         }
         return value
     }
 
-    mutating func bool(_ node: Node?, path: String) -> Bool? {
-        guard let node else { return nil }
-        guard case .scalar(let scalar) = node else {
+    mutating func bool(_ node: YAMLNode?, path: String) -> Bool? {
+        guard let node, !Self.isRefused(node) else { return nil }
+        guard let text = Self.text(node) else {
             error("world-type", "'\(path)' must be true or false", at: node)
             return nil
         }
-        switch scalar.string {
+        switch text {
         case "true", "True", "TRUE": return true
         case "false", "False", "FALSE": return false
         default:
-            error("world-type", "'\(path)' must be true or false, not '\(scalar.string)'", at: node)
+            error("world-type", "'\(path)' must be true or false, not '\(text)'", at: node)
             return nil
         }
     }
 
-    mutating func sequence(_ node: Node?, path: String) -> [Node]? {
-        guard let node else { return nil }
-        if case .scalar(let scalar) = node, scalar.string.isEmpty || scalar.string == "null" || scalar.string == "~" {
+    mutating func sequence(_ node: YAMLNode?, path: String) -> [YAMLNode]? {
+        guard let node, !Self.isRefused(node) else { return nil }
+        if let text = Self.text(node), text.isEmpty || text == "null" || text == "~" {
             return []
         }
-        guard case .sequence(let sequence) = node else {
+        guard let items = node.items else {
             error("world-type", "'\(path)' must be a list", at: node)
             return nil
         }
-        return Array(sequence)
+        return items
     }
 
-    mutating func stringMap(_ node: Node?, path: String) -> [String: String]? {
-        guard let node else { return nil }
-        guard case .mapping(let mapping) = node else {
+    mutating func stringMap(_ node: YAMLNode?, path: String) -> [String: String]? {
+        guard let node, !Self.isRefused(node) else { return nil }
+        guard let entries = node.entries else {
             error("world-type", "'\(path)' must be a mapping of strings", at: node)
             return nil
         }
         var result: [String: String] = [:]
-        for (key, value) in mapping {
-            guard let name = key.scalar?.string, let text = value.scalar?.string else {
-                error("world-type", "'\(path)' must map strings to strings", at: key)
+        for entry in entries where !Self.isRefused(entry.value) {
+            guard let text = Self.text(entry.value) else {
+                error("world-type", "'\(path)' must map strings to strings", at: entry.keyMark)
                 continue
             }
-            result[name] = text
+            result[entry.key] = text
         }
         return result
     }
 
-    mutating func enumeration<E: RawRepresentable & CaseIterable>(_ node: Node?, path: String, _ type: E.Type) -> E?
+    mutating func enumeration<E: RawRepresentable & CaseIterable>(_ node: YAMLNode?, path: String, _ type: E.Type) -> E?
     where E.RawValue == String {
         guard let text = string(node, path: path), let node else { return nil }
         if let value = E.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) { return value }
@@ -306,7 +333,7 @@ struct NodeReader {
 
     // MARK: The world
 
-    mutating func world(_ root: Node) -> World? {
+    mutating func world(_ root: YAMLNode) -> World? {
         let allowed = ["tenant", "clock", "operator", "subscriptions", "regions", "resourceGroups", "keyVaults",
                        "diskEncryptionSets", "virtualMachines"]
         guard let top = fields(root, path: "", allowed: allowed) else { return nil }
@@ -353,7 +380,7 @@ struct NodeReader {
                      virtualMachines: vms)
     }
 
-    mutating func operatorIdentity(_ node: Node?) -> World.OperatorIdentity? {
+    mutating func operatorIdentity(_ node: YAMLNode?) -> World.OperatorIdentity? {
         guard let node, let f = fields(node, path: "operator", allowed: ["user", "type", "objectId"]) else { return nil }
         let user = string(required(f, "user", in: node, path: "operator"), path: "operator.user")
         let type = enumeration(required(f, "type", in: node, path: "operator"), path: "operator.type", World.OperatorType.self)
@@ -362,7 +389,7 @@ struct NodeReader {
         return World.OperatorIdentity(user: user, type: type, objectID: objectID)
     }
 
-    mutating func subscription(_ node: Node, path: String) -> World.Subscription? {
+    mutating func subscription(_ node: YAMLNode, path: String) -> World.Subscription? {
         guard let f = fields(node, path: path, allowed: ["name", "id", "default"]) else { return nil }
         let name = string(required(f, "name", in: node, path: path), path: "\(path).name")
         let id = string(required(f, "id", in: node, path: path), path: "\(path).id")
@@ -371,7 +398,7 @@ struct NodeReader {
         return World.Subscription(name: name, id: id, isDefault: isDefault)
     }
 
-    mutating func resourceGroup(_ node: Node, path: String) -> World.ResourceGroup? {
+    mutating func resourceGroup(_ node: YAMLNode, path: String) -> World.ResourceGroup? {
         guard let f = fields(node, path: path, allowed: ["name", "region", "subscription"]) else { return nil }
         let name = string(required(f, "name", in: node, path: path), path: "\(path).name")
         let region = string(required(f, "region", in: node, path: path), path: "\(path).region")
@@ -380,7 +407,7 @@ struct NodeReader {
         return World.ResourceGroup(name: name, region: region, subscription: subscription)
     }
 
-    mutating func keyVault(_ node: Node, path: String) -> World.KeyVault? {
+    mutating func keyVault(_ node: YAMLNode, path: String) -> World.KeyVault? {
         let allowed = ["name", "resourceGroup", "region", "subscription", "enabledForDiskEncryption", "softDelete",
                        "softDeleteRetentionDays", "purgeProtection", "keys", "secrets", "accessPolicies"]
         guard let f = fields(node, path: path, allowed: allowed) else { return nil }
@@ -422,7 +449,7 @@ struct NodeReader {
         return vault
     }
 
-    mutating func accessPolicy(_ node: Node, path: String) -> World.AccessPolicy? {
+    mutating func accessPolicy(_ node: YAMLNode, path: String) -> World.AccessPolicy? {
         guard let f = fields(node, path: path, allowed: ["principal", "objectId", "keyPermissions", "secretPermissions"])
         else { return nil }
         var principal: World.AccessPrincipal?
@@ -458,7 +485,7 @@ struct NodeReader {
         return World.AccessPolicy(principal: principal, keyPermissions: keys, secretPermissions: secrets)
     }
 
-    mutating func diskEncryptionSet(_ node: Node, path: String) -> World.DiskEncryptionSet? {
+    mutating func diskEncryptionSet(_ node: YAMLNode, path: String) -> World.DiskEncryptionSet? {
         let allowed = ["name", "resourceGroup", "region", "subscription", "keyVault", "key"]
         guard let f = fields(node, path: path, allowed: allowed) else { return nil }
         let name = string(required(f, "name", in: node, path: path), path: "\(path).name")
@@ -472,7 +499,7 @@ struct NodeReader {
                                        keyVault: keyVault, key: key)
     }
 
-    mutating func disk(_ node: Node, path: String, isOS: Bool) -> World.Disk? {
+    mutating func disk(_ node: YAMLNode, path: String, isOS: Bool) -> World.Disk? {
         let allowed = isOS ? ["sizeGiB", "managed"] : ["lun", "sizeGiB", "managed"]
         guard let f = fields(node, path: path, allowed: allowed) else { return nil }
         let lun = isOS ? nil : int(required(f, "lun", in: node, path: path), path: "\(path).lun")
@@ -482,7 +509,7 @@ struct NodeReader {
         return World.Disk(lun: lun, sizeGiB: size, managed: managed)
     }
 
-    mutating func virtualMachine(_ node: Node, path: String) -> World.VirtualMachine? {
+    mutating func virtualMachine(_ node: YAMLNode, path: String) -> World.VirtualMachine? {
         let allowed = ["name", "os", "region", "resourceGroup", "subscription", "agent", "osDisk", "dataDisks",
                        "encryption", "initialData"]
         guard let f = fields(node, path: path, allowed: allowed) else { return nil }
@@ -523,7 +550,7 @@ struct NodeReader {
                                     initialData: initialData)
     }
 
-    mutating func encryption(_ node: Node, path: String) -> World.Encryption? {
+    mutating func encryption(_ node: YAMLNode, path: String) -> World.Encryption? {
         guard let f = fields(node, path: path, allowed: ["type", "diskEncryptionSet", "keyVault", "kek", "aadClientId"])
         else { return nil }
         guard let typeNode = required(f, "type", in: node, path: path), let type = string(typeNode, path: "\(path).type")

@@ -119,6 +119,18 @@ enum CLIWorld {
         #expect(missing.status == 1 && missing.stderr.hasPrefix("error[PlatformNotInitialized]"))
     }
 
+    @Test func initRefusesAWorldFileThatNestsTooDeep() throws {
+        let directory = try TemporaryDirectory(prefix: "coffer-cli")
+        let deep = try directory.write(
+            CLIWorld.yaml + "x: " + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "\n",
+            to: "deep.yaml")
+        let run = try CofferProcess.run(["platform", "init", "--world", deep], state: directory.path("state"))
+        #expect(run.status == 65)
+        #expect(run.stderr.contains("deep.yaml:"))
+        #expect(run.stderr.contains("error[world-limit]: the YAML nests deeper than 64 levels"))
+        #expect(!FileManager.default.fileExists(atPath: directory.path("state/platform.sqlite")))
+    }
+
     @Test func guestIOAndChecksumsThroughTheCLI() throws {
         let directory = try CLIWorld.protected()
         let state = directory.path("state")

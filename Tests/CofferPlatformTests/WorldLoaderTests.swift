@@ -1,5 +1,7 @@
 import CofferModel
 @testable import CofferPlatform
+import CofferTestSupport
+import Foundation
 import Testing
 
 @Suite struct WorldLoaderTests {
@@ -194,5 +196,98 @@ import Testing
         #expect(parseSize("1M") == 1 << 20)
         #expect(parseSize("2GiB") == 2 << 30)
         #expect(parseSize("x") == nil)
+    }
+
+    // MARK: Hostile world files: refused by the YAML layer, as manifests are
+
+    /// A mapping of aliases, each nine times the last: 9^9 strings if expanded.
+    static let aliasBomb = """
+        bomb:
+          a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+          b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+          c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+          d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+          e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+          f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+          g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+          h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+          i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
+
+        """
+
+    @Test func referenceWorldWithAnAliasBombIsRefusedWithoutExpanding() throws {
+        let reference = try String(contentsOfFile: Fixtures.referenceWorldPath, encoding: .utf8)
+        let text = reference.hasSuffix("\n") ? reference : reference + "\n"
+        let bombLine = text.split(separator: "\n", omittingEmptySubsequences: false).count
+        let found = diagnostics(text + Self.aliasBomb)
+        // The anchors and aliases are reported once each, with the file's counts, where the first is written.
+        let anchors = found.filter { $0.code == "world-anchor" }
+        #expect(anchors.map(\.summary) == [
+            "YAML anchors are not allowed in a world file", "YAML aliases are not allowed in a world file",
+        ])
+        #expect(anchors.map(\.location) == [
+            SourceLocation(file: "w.yaml", line: bombLine + 1, column: 6),
+            SourceLocation(file: "w.yaml", line: bombLine + 2, column: 10),
+        ])
+        #expect(anchors.map(\.detail) == [
+            "the file has 9 anchors; only the first is shown", "the file has 72 aliases; only the first is shown",
+        ])
+        #expect(found.contains { $0.code == "world-unknown-field" && $0.summary == "unknown field 'bomb'" })
+        #expect(found.allSatisfy { $0.severity == .error })
+        #expect(anchors.first?.rendered().hasPrefix("w.yaml:\(bombLine + 1):6: error[world-anchor]") == true)
+    }
+
+    @Test func tenThousandLevelsOfNestingAreRefusedAtTheDepthLimit() throws {
+        // The root mapping is level 1, so the 64th bracket is the first past the limit of 64.
+        let flow = diagnostics(Self.minimal + "x: " + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "\n")
+        #expect(flow.map(\.code) == ["world-limit"])
+        #expect(flow.first?.summary == "the YAML nests deeper than 64 levels")
+        #expect(flow.first?.location == SourceLocation(file: "w.yaml", line: 8, column: 4 + 63))
+        let block = diagnostics(Self.minimal + "x:\n  " + String(repeating: "- ", count: 10_000) + "x\n")
+        #expect(block.map(\.code) == ["world-limit"])
+        #expect(block.first?.location == SourceLocation(file: "w.yaml", line: 9, column: 3 + 2 * 63))
+    }
+
+    @Test func bytesThatAreNotUTF8TextAreRefusedWhereTheyAre() throws {
+        func diagnostics(_ bytes: [UInt8]) -> [Diagnostic] {
+            do {
+                _ = try WorldLoader.load(bytes: bytes, file: "w.yaml")
+                return []
+            } catch let error as WorldError {
+                return error.diagnostics
+            } catch {
+                return [.error("unexpected", "\(error)")]
+            }
+        }
+        let utf16 = diagnostics([0xFF, 0xFE, 0x61, 0x00])
+        #expect(utf16.map(\.code) == ["world-encoding"])
+        #expect(utf16.first?.summary == "the file starts with a UTF-16 byte-order mark")
+        let invalid = diagnostics(Array("tenant: caf".utf8) + [0xC0, 0xAF])
+        #expect(invalid.map(\.code) == ["world-encoding"])
+        #expect(invalid.first?.location == SourceLocation(file: "w.yaml", line: 1, column: 12))
+        let escape = diagnostics(Array("tenant: \u{1B}[31mred\n".utf8))
+        #expect(escape.first?.sourceLine == "tenant: \u{FFFD}[31mred")
+        // A UTF-8 byte-order mark is accepted.
+        #expect(diagnostics([0xEF, 0xBB, 0xBF] + Array(Self.minimal.utf8)).isEmpty)
+    }
+
+    @Test func oneDocumentPerFile() {
+        let two = diagnostics(Self.minimal + "---\ntenant: u\n")
+        #expect(two.map(\.code) == ["world-syntax"])
+        #expect(two.first?.location == SourceLocation(file: "w.yaml", line: 8, column: 1))
+        #expect(two.first?.hint == "a world file holds exactly one YAML document")
+        #expect(diagnostics("# only a comment\n").map(\.code) == ["world-empty"])
+    }
+
+    @Test func aFileOverTheSizeLimitIsNotRead() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("huge.yaml")
+        #expect(FileManager.default.createFile(atPath: path, contents: nil))
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.truncate(atOffset: 100_000_000)
+        try handle.close()
+        let error = #expect(throws: WorldError.self) { try WorldLoader.load(path: path) }
+        #expect(error?.diagnostics.map(\.code) == ["world-limit"])
+        #expect(error?.diagnostics.first?.summary == "the world file is 100000000 bytes, over the limit of 4194304 bytes")
     }
 }
