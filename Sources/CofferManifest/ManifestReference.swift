@@ -4,7 +4,7 @@ import CofferModel
 /// the JSON Schema publishes, so that the reference cannot disagree with either.
 ///
 /// Everything in the page comes from here: the tables from `ManifestShapes`, the naming rules from
-/// `NameRule`, the diagnostic codes from `ManifestCode`, and the prose and examples from the texts below.
+/// `NamingRule`, the diagnostic codes from `ManifestCode`, and the prose and examples from the texts below.
 /// A test compares the checked-in page with `markdown()` and loads the examples with `ManifestLoader`.
 public enum ManifestReference {
     /// The reference page in Markdown; the same text on every call and every machine.
@@ -158,7 +158,7 @@ public enum ManifestReference {
                 return values.map { "`\($0)`" }.joined(separator: ", ")
             case .name(let rule): return escape(rule.rule)
             case .time: return "on the hour or half hour, `00:00`–`23:30`"
-            case .vmID: return "`" + NameRule.vmID.rule + "` (segment names in any case)"
+            case .vmID: return "`" + NamingRule.vmID.rule + "` (segment names in any case)"
             }
         case .map(let map):
             return "keys: " + escape(map.key.rule) + "; values: at most \(map.valueMaxLength) characters; at most \(map.maxEntries) entries"

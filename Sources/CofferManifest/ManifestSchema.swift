@@ -100,7 +100,7 @@ public enum ManifestSchema {
         }
     }
 
-    private static func nameSchema(_ rule: NameRule) -> [JSONValue.Member] {
+    private static func nameSchema(_ rule: NamingRule) -> [JSONValue.Member] {
         [
             .init(key: "type", value: .string("string")),
             .init(key: "minLength", value: .int(rule.minLength)),

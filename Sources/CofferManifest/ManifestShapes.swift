@@ -60,7 +60,7 @@ enum ManifestShapes {
 
     /// The rule `metadata.name` follows for `kind`: the platform's naming rule where the name is the
     /// resource's platform name, else coffer's identifier rule.
-    static func nameRule(_ kind: ResourceKind) -> NameRule {
+    static func nameRule(_ kind: ResourceKind) -> NamingRule {
         switch kind {
         case .recoveryServicesVault: .vault
         case .backupPolicy: .policy

@@ -1,3 +1,5 @@
+import CofferModel
+
 /// The declared shape of a manifest value: the loader checks fields, types, static ranges and names against
 /// it, and the JSON Schema is printed from it, so the two cannot disagree on structure.
 indirect enum Shape: Sendable {
@@ -20,7 +22,7 @@ struct StringShape: Sendable {
         case constant(String, ManifestCode)
         /// One of these values (case-sensitive, with a 'did you mean'), else a diagnostic with this code.
         case choice([String], noun: String, ManifestCode)
-        case name(NameRule)
+        case name(NamingRule)
         /// `HH:MM` on the hour or half hour.
         case time
         /// The ARM id of a virtual machine.
@@ -68,7 +70,7 @@ struct ObjectShape: Sendable {
 }
 
 struct MapShape: Sendable {
-    var key: NameRule
+    var key: NamingRule
     var valueMaxLength: Int
     var maxEntries: Int
 }
@@ -80,7 +82,7 @@ struct ArrayShape: Sendable {
 
 extension Shape {
     static func free(_ maxLength: Int) -> Shape { .string(StringShape(check: .free(maxLength: maxLength))) }
-    static func name(_ rule: NameRule) -> Shape { .string(StringShape(check: .name(rule))) }
+    static func name(_ rule: NamingRule) -> Shape { .string(StringShape(check: .name(rule))) }
     static func choice(_ values: [String], noun: String, code: ManifestCode = .invalidValue) -> Shape {
         .string(StringShape(check: .choice(values, noun: noun, code)))
     }

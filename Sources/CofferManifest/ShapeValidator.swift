@@ -212,22 +212,22 @@ final class ShapeValidator {
                     hint: "use \(TimeOfDay(hour: time.hour, minute: 0)) or \(TimeOfDay(hour: time.hour, minute: 30))")
             }
         case .vmID:
-            guard NameRule.vmID.accepts(value), let reference = VMReference(resourceID: value) else {
+            guard NamingRule.vmID.accepts(value), let reference = VMReference(resourceID: value) else {
                 report(
                     .invalidValue, "'\(Self.clip(value))' is not the id of a virtual machine", at: node.mark,
                     detail: "a VM id reads /subscriptions/SUBSCRIPTION/resourceGroups/GROUP/providers/Microsoft.Compute/virtualMachines/NAME",
                     hint: "copy the id from the VM's properties, or give 'resourceGroup' and 'name' instead")
                 return
             }
-            if !NameRule.resourceGroup.accepts(reference.resourceGroup) {
+            if !NamingRule.resourceGroup.accepts(reference.resourceGroup) {
                 report(
                     .invalidName, "'\(Self.clip(reference.resourceGroup))' is not a valid resource group name",
-                    at: node.mark, detail: "A resource group name is \(NameRule.resourceGroup.rule)")
+                    at: node.mark, detail: "A resource group name is \(NamingRule.resourceGroup.rule)")
             }
-            if !NameRule.vmName.accepts(reference.name) {
+            if !NamingRule.vmName.accepts(reference.name) {
                 report(
                     .invalidName, "'\(Self.clip(reference.name))' is not a valid virtual machine name", at: node.mark,
-                    detail: "A virtual machine name is \(NameRule.vmName.rule)")
+                    detail: "A virtual machine name is \(NamingRule.vmName.rule)")
             }
         }
     }

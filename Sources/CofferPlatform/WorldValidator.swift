@@ -218,8 +218,8 @@ struct WorldValidator {
         var names = Set<String>()
         for (index, set) in world.diskEncryptionSets.enumerated() {
             let path = "diskEncryptionSets[\(index)]"
-            if set.name.isEmpty || set.name.count > 80 {
-                error("world-invalid-name", "a disk encryption set name is 1 to 80 characters", at: "\(path).name")
+            if let problem = Naming.diskEncryptionSetNameProblem(set.name) {
+                error("world-invalid-name", problem, at: "\(path).name")
             }
             if !names.insert(set.name.lowercased()).inserted {
                 error("world-duplicate", "disk encryption set '\(set.name)' is declared twice", at: "\(path).name")

@@ -1,3 +1,4 @@
+import CofferModel
 import Testing
 
 @testable import CofferManifest
@@ -5,7 +6,7 @@ import Testing
 /// Each naming rule is checked by hand-written code in the loader and printed as a pattern in the schema;
 /// both come from one description, and must agree.
 @Suite struct NameRuleTests {
-    static let rules: [(String, NameRule)] = [
+    static let rules: [(String, NamingRule)] = [
         ("vault", .vault), ("policy", .policy), ("keyVault", .keyVault), ("keyName", .keyName),
         ("resourceGroup", .resourceGroup), ("vmName", .vmName), ("identifier", .identifier),
         ("subscription", .subscription), ("uuid", .uuid), ("labelKey", .labelKey), ("tagName", .tagName),
@@ -13,13 +14,13 @@ import Testing
     ]
 
     @Test func patternsReadAsTheRules() {
-        #expect(NameRule.vault.pattern == "^[a-zA-Z][-a-zA-Z0-9]{1,49}$")
-        #expect(NameRule.policy.pattern == "^[a-zA-Z][-a-zA-Z0-9_!]{1,148}[a-zA-Z0-9_!]$")
-        #expect(NameRule.keyVault.pattern == "^(?!.*--)[a-zA-Z][-a-zA-Z0-9]{1,22}[a-zA-Z0-9]$")
-        #expect(NameRule.resourceGroup.pattern == #"^[-\w.()]{0,89}[-\w()]$"#)
-        #expect(NameRule.vmName.pattern == "^(?![0-9]+$)[a-zA-Z0-9]([-a-zA-Z0-9._]{0,62}[a-zA-Z0-9_])?$")
-        #expect(NameRule.tagName.pattern == #"^[^<>%&\\?/]{1,512}$"#)
-        #expect(NameRule.vmID.pattern.hasPrefix("^/[sS][uU][bB]"))
+        #expect(NamingRule.vault.pattern == "^[a-zA-Z][-a-zA-Z0-9]{1,49}$")
+        #expect(NamingRule.policy.pattern == "^[a-zA-Z][-a-zA-Z0-9_!]{1,148}[a-zA-Z0-9_!]$")
+        #expect(NamingRule.keyVault.pattern == "^(?!.*--)[a-zA-Z][-a-zA-Z0-9]{1,22}[a-zA-Z0-9]$")
+        #expect(NamingRule.resourceGroup.pattern == #"^[-\w.()]{0,89}[-\w()]$"#)
+        #expect(NamingRule.vmName.pattern == "^(?![0-9]+$)[a-zA-Z0-9]([-a-zA-Z0-9._]{0,62}[a-zA-Z0-9_])?$")
+        #expect(NamingRule.tagName.pattern == #"^[^<>%&\\?/]{1,512}$"#)
+        #expect(NamingRule.vmID.pattern.hasPrefix("^/[sS][uU][bB]"))
     }
 
     /// Names worth trying against every rule: the edges of each, and pseudo-random strings over an alphabet
@@ -68,12 +69,12 @@ import Testing
     }
 
     @Test func acceptsTheReferenceWorldsNames() {
-        for name in ["rsv-prod-eastus", "rsv-prod-westeurope"] { #expect(NameRule.vault.accepts(name)) }
-        for name in ["daily-standard-eastus", "hourly-enhanced-westeurope"] { #expect(NameRule.policy.accepts(name)) }
-        for name in ["kv-app-eastus", "kv-app-westeurope"] { #expect(NameRule.keyVault.accepts(name)) }
-        for name in ["rg-backup-eastus", "rg-app-westeurope", "rg-keys-eastus"] { #expect(NameRule.resourceGroup.accepts(name)) }
-        for name in ["win-app-01", "lnx-db-01", "lnx-web-01", "win-cmk-01"] { #expect(NameRule.vmName.accepts(name)) }
-        #expect(NameRule.subscription.accepts("11111111-1111-1111-1111-111111111111"))
-        #expect(NameRule.subscription.accepts("sub-prod"))
+        for name in ["rsv-prod-eastus", "rsv-prod-westeurope"] { #expect(NamingRule.vault.accepts(name)) }
+        for name in ["daily-standard-eastus", "hourly-enhanced-westeurope"] { #expect(NamingRule.policy.accepts(name)) }
+        for name in ["kv-app-eastus", "kv-app-westeurope"] { #expect(NamingRule.keyVault.accepts(name)) }
+        for name in ["rg-backup-eastus", "rg-app-westeurope", "rg-keys-eastus"] { #expect(NamingRule.resourceGroup.accepts(name)) }
+        for name in ["win-app-01", "lnx-db-01", "lnx-web-01", "win-cmk-01"] { #expect(NamingRule.vmName.accepts(name)) }
+        #expect(NamingRule.subscription.accepts("11111111-1111-1111-1111-111111111111"))
+        #expect(NamingRule.subscription.accepts("sub-prod"))
     }
 }

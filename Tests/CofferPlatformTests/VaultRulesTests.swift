@@ -184,3 +184,31 @@ func expectCode(_ code: String, sourceLocation: Testing.SourceLocation = #_sourc
         #expect(!FileManager.default.fileExists(atPath: directory.path("vaults/rsv-east")))
     }
 }
+
+/// The platform words naming problems its own way, from CofferModel's table of limits.
+@Suite struct PlatformNamingTests {
+    @Test func messagesNameTheLimitsOfTheTable() {
+        #expect(Naming.vaultNameProblem("rsv-prod") == nil)
+        #expect(Naming.vaultNameProblem("1rsv")
+            == "a Recovery Services vault name is 2 to 50 letters, digits and hyphens, starting with a letter")
+        #expect(Naming.policyNameProblem("daily-")
+            == "a backup policy name is 3 to 150 letters, digits, '-', '_' and '!', starting with a letter and not ending with '-'")
+        #expect(Naming.resourceGroupNameProblem("rg.")
+            == "a resource group name is 1 to 90 letters, digits, '_', '-', '.', '(' and ')', not ending with '.'")
+        #expect(Naming.keyVaultNameProblem("kv") == "a key vault name is 3 to 24 characters")
+        #expect(Naming.keyVaultNameProblem("kv_app") == "a key vault name holds only letters, digits and hyphens")
+        #expect(Naming.keyVaultNameProblem("1kv") == "a key vault name starts with a letter")
+        #expect(Naming.keyVaultNameProblem("kv-") == "a key vault name ends with a letter or digit")
+        #expect(Naming.keyVaultNameProblem("kv--app") == "a key vault name has no consecutive hyphens")
+        #expect(Naming.keyVaultObjectNameProblem("key_1") == "a key vault key or secret name is 1 to 127 letters, digits and hyphens")
+        #expect(Naming.diskEncryptionSetNameProblem(String(repeating: "d", count: 81)) == "a disk encryption set name is 1 to 80 characters")
+        #expect(Naming.vmNameProblem("win-app-0123456789", windows: true) == "a Windows VM name is 1 to 15 characters")
+        #expect(Naming.vmNameProblem("win.app", windows: true) == "a VM name holds only letters, digits, '-', '_'")
+        #expect(Naming.vmNameProblem("lnx.db", windows: false) == nil)
+        #expect(Naming.vmNameProblem("lnx?", windows: false) == "a VM name holds only letters, digits, '-', '_' and '.'")
+        #expect(Naming.vmNameProblem("-vm", windows: false) == "a VM name starts with a letter or digit")
+        #expect(Naming.vmNameProblem("vm.", windows: false) == "a VM name does not end with '-' or '.'")
+        #expect(Naming.vmNameProblem("123", windows: false) == "a VM name is not all digits")
+        #expect(Naming.isGUID("11111111-1111-1111-1111-111111111111") && !Naming.isGUID("1111"))
+    }
+}
