@@ -1,5 +1,5 @@
-/// Azure's naming rules (reference section 8), once, as values: the manifest loader, its JSON Schema and the
-/// platform all check names against this table, each wording the problem for its readers.
+// Azure's naming rules (reference section 8), once, as values: the manifest loader, its JSON Schema and the
+// platform all check names against this table, each wording the problem for its readers.
 
 /// A set of characters a name may use, printable as a regular-expression class.
 public struct CharacterClass: Sendable, Hashable {
@@ -126,16 +126,19 @@ public struct NamingRule: Sendable, Hashable {
         .characters(first: first, middle: middle ?? first, last: last ?? middle ?? first, noDoubleHyphen: noDoubleHyphen, notAllDigits: notAllDigits)
     }
 
+    /// A Recovery Services vault's name.
     public static let vault = NamingRule(
         noun: "a Recovery Services vault name",
         form: characters(first: .of(letters: true), middle: .of(letters: true, digits: true, "-")), minLength: 2,
         maxLength: 50, rule: "2–50 letters, digits or hyphens, starting with a letter")
+    /// A backup policy's name.
     public static let policy = NamingRule(
         noun: "a backup policy name",
         form: characters(
             first: .of(letters: true), middle: .of(letters: true, digits: true, "-_!"), last: .of(letters: true, digits: true, "_!")),
         minLength: 3, maxLength: 150,
         rule: "3–150 letters, digits, hyphens, underscores or '!', starting with a letter and not ending with a hyphen")
+    /// A key vault's name.
     public static let keyVault = NamingRule(
         noun: "a key vault name",
         form: characters(
@@ -147,10 +150,12 @@ public struct NamingRule: Sendable, Hashable {
     public static let keyName = NamingRule(
         noun: "a key name", form: characters(first: .of(letters: true, digits: true, "-")), minLength: 1, maxLength: 127,
         rule: "1–127 letters, digits or hyphens")
+    /// A resource group's name: Unicode word characters, as Azure's `\w`.
     public static let resourceGroup = NamingRule(
         noun: "a resource group name",
         form: characters(first: .of(word: true, "-.()"), last: .of(word: true, "-()")), minLength: 1, maxLength: 90,
         rule: "1–90 letters, digits, underscores, hyphens, periods or parentheses, not ending with a period")
+    /// A virtual machine's ARM name (a Linux VM's, or any VM's where the OS is not known).
     public static let vmName = NamingRule(
         noun: "a virtual machine name",
         form: characters(
@@ -172,10 +177,12 @@ public struct NamingRule: Sendable, Hashable {
     public static let diskEncryptionSet = NamingRule(
         noun: "a disk encryption set name", form: characters(first: .none(of: "")), minLength: 1, maxLength: 80,
         rule: "1–80 characters")
+    /// An object id, hexadecimal in either case.
     public static let uuid = NamingRule(
         noun: "an object id", form: .uuid, minLength: 36, maxLength: 36,
         rule: "a UUID such as 00000000-0000-0000-0000-000000000000",
         hint: "give the principal's object id (a UUID), or 'name: Backup Management Service'")
+    /// A virtual machine's ARM id.
     public static let vmID = NamingRule(
         noun: "a virtual machine id", form: .vmID, minLength: 1, maxLength: 1024,
         rule: "/subscriptions/SUBSCRIPTION/resourceGroups/GROUP/providers/Microsoft.Compute/virtualMachines/NAME")
