@@ -105,7 +105,7 @@ enum PlanFixture {
         let plan = try Planner.plan(
             desired: PlanFixture.desired([(PlanFixture.vault, PlanFixture.vaultSpec()), (PlanFixture.policy, PlanFixture.policySpec())]),
             observed: PlanFixture.observed([(PlanFixture.policy, PlanFixture.policySpec(days: 7))]), inventory: [:])
-        let data = try jsonData(try PlanRendering.jsonObject(plan))
+        let data = Data(try JSONOutput.text(PlanJSON(plan)).utf8)
         let text = String(decoding: data, as: UTF8.self)
         #expect(!text.contains("s3cr3t-t0ken"))
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

@@ -104,7 +104,7 @@ import Testing
     }
 
     @Test func jsonIsVersionedWithRanges() throws {
-        let text = ValidationReport(result: brokenResult()).json()
+        let text = try ValidationReport(result: brokenResult()).json()
         let document = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect(document["format_version"] as? String == "1")
         #expect(document["valid"] as? Bool == false)
@@ -122,7 +122,7 @@ import Testing
         #expect(range["column"] as? Int == 3)
         #expect(diagnostics[2]["severity"] as? String == "warning")
 
-        let valid = ValidationReport(result: ManifestLoader().load(paths: [Self.manifests])).json()
+        let valid = try ValidationReport(result: ManifestLoader().load(paths: [Self.manifests])).json()
         let validDocument = try #require(try JSONSerialization.jsonObject(with: Data(valid.utf8)) as? [String: Any])
         #expect(validDocument["valid"] as? Bool == true)
         #expect(validDocument["resources"] as? Int == 11)

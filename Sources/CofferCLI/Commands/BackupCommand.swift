@@ -22,16 +22,12 @@ struct BackupCommand: ParsableCommand {
     @Option(
         name: .customLong("retain-until"),
         help: ArgumentHelp("Keep the recovery point until this day or time, e.g. 2026-03-01 (default: 30 days from now).", valueName: "date"))
-    var retainUntil: String?
+    var retainUntil: DateArgument?
     @Option(help: OutputFormat.help("the finished job.")) var output: OutputFormat = .text
-
-    func validate() throws {
-        if let retainUntil { _ = try PlatformCLI.date(retainUntil) }
-    }
 
     func run() throws {
         let platform = try PlatformCLI.open(global)
-        let until = try retainUntil.map(PlatformCLI.date)
+        let until = retainUntil?.date
         let bar = ProgressBar(label: "backup \(vm)")
         defer { bar.finish() }
         let job = try PlatformCLI.call { try platform.backup(vm: vm, retainUntil: until) { bar.update(done: $0, total: $1) } }

@@ -106,8 +106,8 @@ struct DiffCommand: ParsableCommand {
         do {
             let diff = try DesiredStateDiff(from: try desired(from), to: try desired(to))
             switch output {
-            case .text: print(diff.text(terminal: .forStandardOutput()))
-            case .json: print(String(decoding: try jsonData(try diff.json()), as: UTF8.self))
+            case .text: Console.current.print(diff.text(terminal: .forStandardOutput()))
+            case .json: Console.current.print(String(decoding: try JSONSerialization.data(withJSONObject: try diff.json(), options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]), as: UTF8.self))
             }
         } catch let error as CLIError {
             throw error

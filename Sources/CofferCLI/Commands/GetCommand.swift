@@ -55,7 +55,7 @@ struct GetCommand: ParsableCommand {
     static func render(_ what: What, platform: Platform, vm: String? = nil) throws {
         switch what {
         case .vaults:
-            var table = PlatformTable("VAULT", "RESOURCE GROUP", "REGION", "REDUNDANCY", "CRR", "IMMUTABILITY", "SOFT DELETE", "ENCRYPTION", "ITEMS", "MANAGED BY")
+            var table = TextTable("VAULT", "RESOURCE GROUP", "REGION", "REDUNDANCY", "CRR", "IMMUTABILITY", "SOFT DELETE", "ENCRYPTION", "ITEMS", "MANAGED BY")
             for vault in try PlatformCLI.call({ try platform.vaults() }) {
                 let spec = vault.spec
                 table.add(vault.name, spec.resourceGroup, spec.location, spec.storageRedundancy.rawValue, spec.crossRegionRestore ? "on" : "off",
@@ -65,7 +65,7 @@ struct GetCommand: ParsableCommand {
             }
             table.print(empty: "No vaults.")
         case .policies:
-            var table = PlatformTable("POLICY", "VAULT", "TYPE", "SCHEDULE", "TIME ZONE", "INSTANT RESTORE", "RETENTION", "ITEMS")
+            var table = TextTable("POLICY", "VAULT", "TYPE", "SCHEDULE", "TIME ZONE", "INSTANT RESTORE", "RETENTION", "ITEMS")
             for policy in try PlatformCLI.call({ try platform.policies() }) {
                 let spec = policy.spec
                 let schedule: String
@@ -85,28 +85,28 @@ struct GetCommand: ParsableCommand {
             }
             table.print(empty: "No policies.")
         case .protectedVMs:
-            var table = PlatformTable("VM", "VAULT", "POLICY", "STATE", "LAST BACKUP", "STATUS", "POINTS", "MANAGED BY")
+            var table = TextTable("VM", "VAULT", "POLICY", "STATE", "LAST BACKUP", "STATUS", "POINTS", "MANAGED BY")
             for item in try PlatformCLI.call({ try platform.protectedItems() }) {
                 table.add(item.vm, item.vault, item.policy ?? "-", item.state.rawValue, PlatformCLI.time(item.lastBackup),
                           item.lastBackupStatus ?? "-", String(item.recoveryPoints), item.managedBy ?? "-")
             }
             table.print(empty: "No protected VMs.")
         case .accessPolicies:
-            var table = PlatformTable("KEY VAULT", "PRINCIPAL", "OBJECT ID", "KEYS", "SECRETS", "MANAGED BY")
+            var table = TextTable("KEY VAULT", "PRINCIPAL", "OBJECT ID", "KEYS", "SECRETS", "MANAGED BY")
             for policy in try PlatformCLI.call({ try platform.accessPolicies() }) {
                 table.add(policy.keyVault, policy.principalName ?? "-", policy.objectID, policy.keyPermissions.map(\.rawValue).joined(separator: ","),
                           policy.secretPermissions.map(\.rawValue).joined(separator: ","), policy.managedBy ?? "-")
             }
             table.print(empty: "No access policies.")
         case .recoveryPoints:
-            var table = PlatformTable("RECOVERY POINT", "VM", "VAULT", "TIME", "TYPE", "TIER", "EXPIRES", "KEYS")
+            var table = TextTable("RECOVERY POINT", "VM", "VAULT", "TIME", "TYPE", "TIER", "EXPIRES", "KEYS")
             for point in try PlatformCLI.call({ try platform.recoveryPoints(vm: vm) }) {
                 table.add(point.id, point.vm, point.vault, PlatformCLI.time(point.time), point.type, point.tier,
                           point.expiry.map { PlatformCLI.time($0) } ?? "never", point.hasKeyBackup ? "BEK/KEK" : "-")
             }
             table.print(empty: "No recovery points.")
         case .jobs:
-            var table = PlatformTable("JOB", "OPERATION", "VM", "VAULT", "STATUS", "START", "BYTES", "ERROR")
+            var table = TextTable("JOB", "OPERATION", "VM", "VAULT", "STATUS", "START", "BYTES", "ERROR")
             for job in try PlatformCLI.call({ try platform.jobs(vm: vm) }) {
                 table.add(job.id, job.operation + (job.trigger.map { " (\($0))" } ?? ""), job.vm, job.vault, job.status.rawValue,
                           PlatformCLI.time(job.start), PlatformCLI.bytes(job.bytesTransferred), job.errorCode ?? "-")

@@ -26,13 +26,10 @@ struct HistoryCommand: ParsableCommand {
         if let limit { records = Array(records.prefix(limit)) }
         switch output {
         case .json:
-            let encoder = JSONEncoder()
-            encoder.dateEncodingStrategy = .iso8601
-            let entries = try records.map { try JSONSerialization.jsonObject(with: encoder.encode($0)) }
-            print(String(decoding: try jsonData(["format_version": "1", "applies": entries]), as: UTF8.self))
+            try JSONOutput.print(records, under: "applies")
         case .text:
             guard !records.isEmpty else {
-                print("No applies yet.")
+                Console.current.print("No applies yet.")
                 return
             }
             let formatter = ISO8601DateFormatter()
@@ -42,7 +39,7 @@ struct HistoryCommand: ParsableCommand {
                 let what = record.source.summary ?? record.source.paths?.joined(separator: " ") ?? "-"
                 return [formatter.string(from: record.time), commit, changes, record.result.rawValue, what + (record.error.map { "  (\($0))" } ?? "")]
             }
-            print(Table(headers: ["TIME", "COMMIT", "CHANGES", "RESULT", "SOURCE"], rows: rows).rendered)
+            Console.current.print(TextTable(headers: ["TIME", "COMMIT", "CHANGES", "RESULT", "SOURCE"], rows: rows).rendered)
         }
     }
 }
@@ -78,29 +75,10 @@ struct RollbackCommand: ParsableCommand {
         }
         guard let repository = record.source.repository, let commit = record.source.commit else { return }
         let source = ManifestSource.git(repository: repository, ref: commit, path: record.source.subdirectory)
-        if output == .text { print("Rolling back to \(commit.prefix(10)) (\(record.source.summary ?? "")), applied \(ISO8601DateFormatter().string(from: record.time)).\n") }
+        if output == .text { Console.current.print("Rolling back to \(commit.prefix(10)) (\(record.source.summary ?? "")), applied \(ISO8601DateFormatter().string(from: record.time)).\n") }
         try ApplyRun(
             workspace: workspace, source: source, options: reconcile.planOptions, saved: nil, autoApprove: autoApprove,
-            output: output, lockTimeout: parseDuration(reconcile.lockTimeout) ?? 0
+            output: output, lockTimeout: reconcile.lockTimeout.seconds
         ).run()
-    }
-}
-
-/// A plain text table with aligned columns.
-struct Table {
-    var headers: [String]
-    var rows: [[String]]
-
-    var rendered: String {
-        var widths = headers.map(\.count)
-        for row in rows {
-            for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
-        }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { index, cell in
-                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }
-        return ([line(headers)] + rows.map(line)).joined(separator: "\n")
     }
 }

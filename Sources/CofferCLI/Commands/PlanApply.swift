@@ -42,13 +42,9 @@ struct ReconcileOptions: ParsableArguments {
         name: .customLong("lock-timeout"),
         help: ArgumentHelp("How long to wait for the state lock, e.g. 30s; 0s fails at once with exit 75.", valueName: "duration"),
         completion: .list(["0s", "30s", "1m", "5m"]))
-    var lockTimeout = "0s"
+    var lockTimeout = DurationArgument(argument: "0s")!
 
     var planOptions: PlanOptions { PlanOptions(prune: prune, allowPruneAll: pruneAll) }
-
-    func validate() throws {
-        if parseDuration(lockTimeout) == nil { throw ValidationError("--lock-timeout: not a duration: \(lockTimeout)") }
-    }
 }
 
 /// A plan saved by `plan --out`, applied by `apply --plan`. It holds no secret values: before/after are
@@ -68,10 +64,7 @@ func loadManifests(_ source: ManifestSource, stateDirectory: String, output: Out
     let diagnostics = loaded.result.diagnostics
     guard let state = loaded.result.state else {
         if output == .json {
-            let document: [String: Any] = [
-                "format_version": "1", "valid": false, "diagnostics": diagnostics.sortedForDisplay().map(DiagnosticRendering.json),
-            ]
-            print(String(decoding: try jsonData(document), as: UTF8.self))
+            try JSONOutput.print(InvalidManifestsJSON(diagnostics: diagnostics.sortedForDisplay().map(DiagnosticJSON.init)))
         } else {
             printError(DiagnosticRendering.render(diagnostics, terminal: .forStandardError()))
         }
@@ -120,7 +113,7 @@ struct PlanCommand: ParsableCommand {
     func run() throws {
         let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
         let manifestSource = source.source!
-        let lock = try workspace.lock("plan", timeout: parseDuration(reconcile.lockTimeout) ?? 0)
+        let lock = try workspace.lock("plan", timeout: reconcile.lockTimeout.seconds)
         defer { lock.release() }
         let plan: Plan
         do {
@@ -141,7 +134,7 @@ struct PlanCommand: ParsableCommand {
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
             encoder.dateEncodingStrategy = .iso8601
             try encoder.encode(saved).write(to: URL(fileURLWithPath: out))
-            if output == .text { print("\nSaved the plan to \(out). Apply exactly this plan with: coffer apply --plan \(out)") }
+            if output == .text { Console.current.print("\nSaved the plan to \(out). Apply exactly this plan with: coffer apply --plan \(out)") }
         }
         if plan.hasErrors {
             throw CLIError(code: "plan-has-errors", message: "the plan has errors: the platform would refuse it", hint: "fix the errors above", exitCode: .failure)
@@ -154,13 +147,13 @@ struct PlanCommand: ParsableCommand {
 func printPlan(_ plan: Plan, output: OutputFormat) throws {
     switch output {
     case .json:
-        print(String(decoding: try jsonData(try PlanRendering.jsonObject(plan)), as: UTF8.self))
+        Console.current.print(try JSONOutput.text(PlanJSON(plan)))
     case .text:
         if !plan.diagnostics.isEmpty {
             printError(DiagnosticRendering.render(plan.diagnostics, terminal: .forStandardError()))
             printError("")
         }
-        print(PlanRendering.text(plan, terminal: .forStandardOutput()))
+        Console.current.print(PlanRendering.text(plan, terminal: .forStandardOutput()))
     }
 }
 
@@ -216,7 +209,7 @@ struct ApplyCommand: ParsableCommand {
         }
         try ApplyRun(
             workspace: workspace, source: manifestSource!, options: options, saved: saved?.plan, autoApprove: autoApprove || saved != nil,
-            output: output, lockTimeout: parseDuration(reconcile.lockTimeout) ?? 0
+            output: output, lockTimeout: reconcile.lockTimeout.seconds
         ).run()
     }
 }
@@ -276,7 +269,7 @@ struct ApplyRun {
                         code: "approval-required", message: "apply needs approval and there is no terminal to ask",
                         hint: "review the plan, then run again with --auto-approve (or apply a saved plan with --plan)", exitCode: .usage)
                 }
-                print("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", terminator: "")
+                Console.current.write("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
                 guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
                     throw CLIError(code: "apply-cancelled", message: "apply cancelled", hint: nil, exitCode: .failure)
                 }
@@ -286,9 +279,9 @@ struct ApplyRun {
             var applier = Applier(provider: provider, store: workspace.store) { record in
                 guard textOutput else { return }
                 switch record.status {
-                case .succeeded: print("\(record.address): \(record.action.rawValue) complete")
-                case .failed: print(terminal.paint("\(record.address): \(record.action.rawValue) failed: \(record.errorCode ?? ""): \(record.message ?? "")", .red))
-                case .skipped: print("\(record.address): skipped (\(record.message ?? ""))")
+                case .succeeded: Console.current.print("\(record.address): \(record.action.rawValue) complete")
+                case .failed: Console.current.print(terminal.paint("\(record.address): \(record.action.rawValue) failed: \(record.errorCode ?? ""): \(record.message ?? "")", .red))
+                case .skipped: Console.current.print("\(record.address): skipped (\(record.message ?? ""))")
                 case .started: break
                 }
             }
@@ -314,31 +307,20 @@ struct ApplyRun {
 
     private func report(_ outcome: ApplyOutcome, summary: PlanSummary, terminal: Terminal) throws {
         if output == .json {
-            let document: [String: Any] = [
-                "format_version": "1",
-                "result": outcome.result.rawValue,
-                "summary": ["add": summary.add, "change": summary.change, "replace": summary.replace, "destroy": summary.destroy],
-                "steps": outcome.steps.map { step -> [String: Any] in
-                    ["address": step.address.description, "action": step.action.rawValue, "status": step.status.rawValue,
-                     "error_code": step.errorCode ?? NSNull(), "message": step.message ?? NSNull()]
-                },
-                "resumed": outcome.resumed.map { ["address": $0.address.description, "action": $0.action.rawValue, "status": $0.status.rawValue] },
-                "error": outcome.error.map { ["code": $0.code, "message": $0.message] } ?? NSNull(),
-            ]
-            print(String(decoding: try jsonData(document), as: UTF8.self))
+            try JSONOutput.print(ApplyJSON(outcome: outcome, summary: summary))
             return
         }
         guard !quiet else { return }
         if !outcome.resumed.isEmpty {
-            print("Repaired an apply that was interrupted during: " + Set(outcome.resumed.map(\.address.description)).sorted().joined(separator: ", "))
+            Console.current.print("Repaired an apply that was interrupted during: " + Set(outcome.resumed.map(\.address.description)).sorted().joined(separator: ", "))
         }
         switch outcome.result {
         case .succeeded:
-            print(terminal.paint("\nApply complete! Resources: \(summary.add + summary.replace) added, \(summary.change) changed, \(summary.destroy + summary.replace) destroyed.", .green))
+            Console.current.print(terminal.paint("\nApply complete! Resources: \(summary.add + summary.replace) added, \(summary.change) changed, \(summary.destroy + summary.replace) destroyed.", .green))
         case .noChanges:
-            print("\nApply complete! No changes were needed.")
+            Console.current.print("\nApply complete! No changes were needed.")
         case .failed:
-            print(terminal.paint("\nApply failed. Finished steps are recorded; the next apply continues from the platform as it is.", .red))
+            Console.current.print(terminal.paint("\nApply failed. Finished steps are recorded; the next apply continues from the platform as it is.", .red))
         }
     }
 

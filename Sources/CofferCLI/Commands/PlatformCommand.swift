@@ -83,7 +83,7 @@ struct PlatformShow: ParsableCommand {
         PlatformCLI.print("Subscriptions: " + overview.subscriptions.map { "\($0.name) (\($0.id))\($0.isDefault ? " default" : "")" }.joined(separator: ", "))
         PlatformCLI.print("Regions: " + overview.regions.joined(separator: ", "))
         PlatformCLI.print("")
-        var vms = PlatformTable("VM", "OS", "REGION", "RESOURCE GROUP", "AGENT", "ENCRYPTION", "DISKS", "PROTECTED BY")
+        var vms = TextTable("VM", "OS", "REGION", "RESOURCE GROUP", "AGENT", "ENCRYPTION", "DISKS", "PROTECTED BY")
         for vm in overview.virtualMachines {
             let disks = vm.disks.map { "\($0.disk):\($0.sizeGiB)G\($0.managed ? "" : " unmanaged")" }.joined(separator: " ")
             vms.add(vm.name, vm.os, vm.region, vm.resourceGroup, vm.agent, vm.encryption.rawValue, disks, vm.protectedBy ?? "-")
@@ -96,7 +96,7 @@ struct PlatformShow: ParsableCommand {
             if keyVault.softDelete { flags.append("soft delete \(keyVault.softDeleteRetentionDays) days") }
             if keyVault.purgeProtection { flags.append("purge protection") }
             PlatformCLI.print("Key vault \(keyVault.name) (\(flags.joined(separator: ", ")))")
-            var objects = PlatformTable("  KIND", "NAME", "TYPE", "STATE", "TAGS")
+            var objects = TextTable("  KIND", "NAME", "TYPE", "STATE", "TAGS")
             for object in keyVault.objects {
                 let type = object.kind == "key" ? "\(object.keyType ?? "RSA")-\(object.bits ?? 0)\(object.certificateBacked == true ? " certificate" : "")"
                     : (object.contentType ?? "-")
@@ -105,7 +105,7 @@ struct PlatformShow: ParsableCommand {
                             tags.isEmpty ? "-" : tags)
             }
             objects.print(empty: "  no keys or secrets")
-            var access = PlatformTable("  PRINCIPAL", "OBJECT ID", "KEYS", "SECRETS")
+            var access = TextTable("  PRINCIPAL", "OBJECT ID", "KEYS", "SECRETS")
             for policy in keyVault.accessPolicies {
                 access.add("  " + (policy.principalName ?? "-"), policy.objectID, policy.keyPermissions.map(\.rawValue).joined(separator: ","),
                            policy.secretPermissions.map(\.rawValue).joined(separator: ","))
@@ -120,7 +120,7 @@ struct PlatformShow: ParsableCommand {
         }
         if !overview.restoredDisks.isEmpty {
             PlatformCLI.print("")
-            var disks = PlatformTable("RESTORED DISK", "KIND", "REGION", "RESOURCE GROUP", "FROM", "RECOVERY POINT")
+            var disks = TextTable("RESTORED DISK", "KIND", "REGION", "RESOURCE GROUP", "FROM", "RECOVERY POINT")
             for disk in overview.restoredDisks {
                 disks.add(disk.name, disk.kind, disk.region, disk.resourceGroup, "\(disk.sourceVM)/\(disk.disk)", disk.recoveryPoint)
             }
@@ -146,19 +146,15 @@ struct PlatformClock: ParsableCommand {
     @Option(
         help: ArgumentHelp("Move the clock forward by this long: e.g. 1d, 36h, 30m, 1d12h or 2w.", valueName: "duration"),
         completion: .list(["1h", "1d", "7d", "30d"]))
-    var advance: String?
+    var advance: DurationArgument?
     @Option(
         help: ArgumentHelp("Set the clock to this later time: ISO 8601 (2026-02-01T00:00:00Z) or a day (2026-02-01).",
                            valueName: "time"))
-    var set: String?
+    var set: DateArgument?
     @Option(help: OutputFormat.help("the clock, or what moving it did (jobs, expiries, purges).")) var output: OutputFormat = .text
 
     func validate() throws {
         if advance != nil && set != nil { throw ValidationError("--advance and --set cannot be used together") }
-        if let advance, parseDuration(advance) == nil {
-            throw ValidationError("'\(advance)' is not a duration: use e.g. 1d, 36h, 30m or 1d12h")
-        }
-        if let set { _ = try PlatformCLI.date(set) }
     }
 
     func run() throws {
@@ -166,11 +162,10 @@ struct PlatformClock: ParsableCommand {
         let report: ClockReport
         let progress = ScheduledBackupProgress()
         defer { progress.finish() }
-        if let advance, let interval = parseDuration(advance) {
-            report = try PlatformCLI.call { try platform.advanceClock(by: interval, progress: progress.update) }
+        if let advance {
+            report = try PlatformCLI.call { try platform.advanceClock(by: advance.seconds, progress: progress.update) }
         } else if let set {
-            let target = try PlatformCLI.date(set)
-            report = try PlatformCLI.call { try platform.setClock(to: target, progress: progress.update) }
+            report = try PlatformCLI.call { try platform.setClock(to: set.date, progress: progress.update) }
         } else {
             let now = try PlatformCLI.call { try platform.now() }
             if output == .json { return try PlatformCLI.printJSON(["clock": PlatformCLI.time(now)]) }
@@ -179,11 +174,11 @@ struct PlatformClock: ParsableCommand {
         if output == .json { return try PlatformCLI.printJSON(report) }
         PlatformCLI.print("Clock moved from \(PlatformCLI.time(report.from)) to \(PlatformCLI.time(report.to)).")
         if !report.jobs.isEmpty {
-            var jobs = PlatformTable("TIME", "VM", "STATUS", "BYTES", "ERROR")
+            var jobs = TextTable("TIME", "VM", "STATUS", "BYTES", "ERROR")
             for job in report.jobs {
                 jobs.add(PlatformCLI.time(job.start), job.vm, job.status.rawValue, PlatformCLI.bytes(job.bytesTransferred), job.errorCode ?? "-")
             }
-            PlatformCLI.print(jobs.rendered())
+            PlatformCLI.print(jobs.rendered)
         }
         let failed = report.jobs.filter { $0.status == .failed }.count
         var summary = ["\(report.jobs.count) scheduled backup(s)\(failed > 0 ? " (\(failed) failed)" : "")",
@@ -199,9 +194,7 @@ struct PlatformClock: ParsableCommand {
 /// The disk a guest I/O command addresses: `os` or a data disk's LUN.
 struct DiskOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The disk: 'os' or a data disk's LUN (0-63).", valueName: "os|lun"), completion: CofferCompletion.disk)
-    var disk: String
-
-    func validate() throws { _ = try PlatformCLI.disk(disk) }
+    var disk: DiskArgument
 }
 
 struct PlatformWrite: ParsableCommand {
@@ -239,7 +232,7 @@ struct PlatformWrite: ParsableCommand {
 
     func run() throws {
         let platform = try PlatformCLI.open(global)
-        let slot = try PlatformCLI.disk(disk.disk)
+        let slot = disk.disk.slot
         if let dataFile {
             let unreadable = CLIError(code: "InvalidArgument", message: "cannot read '\(dataFile)'", hint: "check the path", exitCode: .failure)
             guard let file = FileHandle(forReadingAtPath: dataFile) else { throw unreadable }
@@ -291,7 +284,7 @@ struct PlatformRead: ParsableCommand {
 
     func run() throws {
         let platform = try PlatformCLI.open(global)
-        let slot = try PlatformCLI.disk(disk.disk)
+        let slot = disk.disk.slot
         // Progress only when the bytes go elsewhere than the terminal the bar is drawn on.
         let bar = ProgressBar(label: "read \(vm)/\(slot)", enabled: ProgressBar.standardErrorIsTerminal() && isatty(STDOUT_FILENO) == 0)
         defer { bar.finish() }
@@ -299,7 +292,7 @@ struct PlatformRead: ParsableCommand {
         while done < length.value {
             let piece = Int(min(length.value - done, 4 << 20))
             let bytes = try PlatformCLI.call { try platform.readGuest(vm: vm, disk: slot, offset: offset.value + done, count: piece) }
-            FileHandle.standardOutput.write(Data(bytes))
+            Console.current.writeOut(Data(bytes))
             done += UInt64(piece)
             bar.update(done: done, total: length.value)
         }
@@ -324,7 +317,7 @@ struct PlatformChecksum: ParsableCommand {
     @Argument(help: "The VM's name (or give --restored-disk instead).", completion: CofferCompletion.vm) var vm: String?
     @Option(help: ArgumentHelp("Only this disk: 'os' or a LUN (default: every disk of the VM).", valueName: "os|lun"),
             completion: CofferCompletion.disk)
-    var disk: String?
+    var disk: DiskArgument?
     @Option(
         name: .customLong("restored-disk"),
         help: ArgumentHelp("A disk created by a restore, by name (see 'coffer platform show').", valueName: "name"),
@@ -333,7 +326,6 @@ struct PlatformChecksum: ParsableCommand {
 
     func validate() throws {
         if (vm == nil) == (restoredDisk == nil) { throw ValidationError("give a VM or --restored-disk") }
-        if let disk { _ = try PlatformCLI.disk(disk) }
         if restoredDisk != nil && disk != nil { throw ValidationError("--disk goes with a VM, not --restored-disk") }
     }
 
@@ -345,7 +337,7 @@ struct PlatformChecksum: ParsableCommand {
         }
         guard let vm else { return }
         if let disk {
-            let slot = try PlatformCLI.disk(disk)
+            let slot = disk.slot
             let sum = try PlatformCLI.call { try platform.guestChecksum(vm: vm, disk: slot) }
             return PlatformCLI.print("\(sum)  \(vm)/\(slot)")
         }

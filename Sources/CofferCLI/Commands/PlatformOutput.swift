@@ -32,7 +32,7 @@ enum PlatformCLI {
         } catch let error as WorldError {
             let text = error.diagnostics.map { $0.rendered() }.joined(separator: "\n\n")
             let errors = error.diagnostics.filter { $0.severity == .error }.count
-            FileHandle.standardError.write(Data((text + "\n\n\(errors) error\(errors == 1 ? "" : "s") in the world file\n").utf8))
+            Console.current.printError(text + "\n\n\(errors) error\(errors == 1 ? "" : "s") in the world file")
             throw ExitCode(CofferExitCode.invalidInput.rawValue)
         } catch let error as CLIError {
             throw error
@@ -41,27 +41,6 @@ enum PlatformCLI {
         } catch {
             throw CLIError(code: "PlatformError", message: "\(error)", hint: nil, exitCode: .failure)
         }
-    }
-
-    /// Parses `os` or a LUN for `--disk`.
-    static func disk(_ text: String) throws -> DiskSlot {
-        guard let slot = DiskSlot(parsing: text) else {
-            throw ValidationError("'\(text)' is not a disk: use 'os' or a data disk's LUN")
-        }
-        return slot
-    }
-
-    /// Parses a date or time for options such as `--retain-until`: ISO 8601 (`2026-03-01T00:00:00Z`) or a
-    /// day (`2026-03-01`, midnight UTC).
-    static func date(_ text: String) throws -> Date {
-        let formatter = ISO8601DateFormatter()
-        for options in [ISO8601DateFormatter.Options.withInternetDateTime, [.withInternetDateTime, .withFractionalSeconds]] {
-            formatter.formatOptions = options
-            if let date = formatter.date(from: text) { return date }
-        }
-        formatter.formatOptions = [.withFullDate]
-        if let date = formatter.date(from: text) { return date }
-        throw ValidationError("'\(text)' is not a date: use 2026-03-01 or 2026-03-01T00:00:00Z")
     }
 
     static func time(_ date: Date?) -> String {
@@ -83,63 +62,13 @@ enum PlatformCLI {
         return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
     }
 
-    // MARK: JSON
-
-    /// Writes `value` as a JSON document with `"format_version": "1"` first among its sorted keys; an array
-    /// goes under `key`.
+    /// Writes `value` as a JSON document with its `"format_version"`; an array goes under `key`.
     static func printJSON<T: Encodable>(_ value: T, key: String? = nil) throws {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(value)
-        var object: [String: Any]
-        if let key {
-            object = [key: try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])]
-        } else {
-            guard let decoded = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                preconditionFailure("a JSON document without a key must be an object")
-            }
-            object = decoded
-        }
-        object["format_version"] = "1"
-        let out = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        FileHandle.standardOutput.write(out + Data("\n".utf8))
+        if let key { try JSONOutput.print(Keyed(key: key, value: value)) } else { try JSONOutput.print(value) }
     }
 
     static func print(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
-    }
-}
-
-/// A plain text table: a header row, columns padded to their widest cell.
-struct PlatformTable {
-    var headers: [String]
-    var rows: [[String]] = []
-
-    init(_ headers: String...) {
-        self.headers = headers
-    }
-
-    mutating func add(_ cells: String...) {
-        rows.append(cells)
-    }
-
-    func rendered() -> String {
-        var widths = headers.map(\.count)
-        for row in rows {
-            for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
-        }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { index, cell in
-                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }
-        return ([line(headers)] + rows.map(line)).joined(separator: "\n")
-    }
-
-    /// Prints the table, or `empty` when it has no rows.
-    func print(empty: String) {
-        PlatformCLI.print(rows.isEmpty ? empty : rendered())
+        Console.current.print(text)
     }
 }
 

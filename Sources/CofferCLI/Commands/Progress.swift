@@ -1,11 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A one-line progress bar on standard error for jobs that move data: bytes done, rate and time left.
 /// Drawn only when standard error is a terminal (and not a `dumb` one); silent in pipes and files.
 ///
@@ -24,6 +18,8 @@ final class ProgressBar: @unchecked Sendable {
     private var partComplete = false
     private var lastDone: UInt64 = 0
     private let width = 30
+    /// The console the bar was made for (progress callbacks may come from other threads).
+    private let console = Console.current
 
     /// A bar for `label`; `part` names the items of a job that moves several; `enabled` defaults to whether
     /// standard error is a terminal.
@@ -35,7 +31,7 @@ final class ProgressBar: @unchecked Sendable {
 
     /// Whether progress may be drawn: standard error is a terminal that is not `TERM=dumb`.
     static func standardErrorIsTerminal(environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
-        isatty(STDERR_FILENO) == 1 && environment["TERM"] != "dumb"
+        Console.current.errorIsTerminal && environment["TERM"] != "dumb"
     }
 
     /// Reports progress; redraws at most ten times a second, and always at the end.
@@ -57,7 +53,7 @@ final class ProgressBar: @unchecked Sendable {
             drawn = true
             let name = part.map { "\(label) \($0) \(partNumber)" } ?? label
             let line = Self.line(label: name, done: done, total: total, elapsed: now.timeIntervalSince(start), width: width)
-            FileHandle.standardError.write(Data(("\r" + line + "\u{1B}[K").utf8))
+            console.writeError(Data(("\r" + line + "\u{1B}[K").utf8))
         }
     }
 
@@ -70,7 +66,7 @@ final class ProgressBar: @unchecked Sendable {
     private func endLine() {
         guard drawn else { return }
         drawn = false
-        FileHandle.standardError.write(Data("\n".utf8))
+        console.writeError(Data("\n".utf8))
     }
 
     /// The bar's text: `label [#####     ]  42%  12.0 MiB/28.5 MiB  6.1 MiB/s  3s left`.

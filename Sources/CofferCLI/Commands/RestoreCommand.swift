@@ -60,7 +60,7 @@ struct RestoreCommand: ParsableCommand {
             valueName: "name"))
     var targetName: String?
     @Option(help: ArgumentHelp("With --mode files: the disk, 'os' or a LUN.", valueName: "os|lun"), completion: CofferCompletion.disk)
-    var disk: String?
+    var disk: DiskArgument?
     @Option(help: ArgumentHelp("With --mode files: the byte offset (suffixes K, M, G, T).", valueName: "bytes")) var offset: ByteCount?
     @Option(help: ArgumentHelp("With --mode files: the number of bytes (suffixes K, M, G, T).", valueName: "bytes")) var length: ByteCount?
     @Option(help: OutputFormat.help("the job, the region and tier it restored from, and the disks or VM it created."))
@@ -68,10 +68,9 @@ struct RestoreCommand: ParsableCommand {
 
     func validate() throws {
         if mode == .files {
-            guard let disk, offset != nil, length != nil else {
+            guard disk != nil, offset != nil, length != nil else {
                 throw ValidationError("--mode files needs --disk, --offset and --length")
             }
-            _ = try PlatformCLI.disk(disk)
         } else if disk != nil || offset != nil || length != nil {
             throw ValidationError("--disk, --offset and --length go with --mode files")
         }
@@ -80,11 +79,11 @@ struct RestoreCommand: ParsableCommand {
     func run() throws {
         let platform = try PlatformCLI.open(global)
         if mode == .files, let disk, let offset, let length {
-            let slot = try PlatformCLI.disk(disk)
+            let slot = disk.slot
             let bytes = try PlatformCLI.call {
                 try platform.recoverItems(vm: vm, recoveryPoint: recoveryPoint, disk: slot, offset: offset.value, count: Int(length.value))
             }
-            FileHandle.standardOutput.write(Data(bytes))
+            Console.current.writeOut(Data(bytes))
             return
         }
         let restoreMode: RestoreMode = switch mode {
@@ -103,11 +102,11 @@ struct RestoreCommand: ParsableCommand {
         PlatformCLI.print("Restore of \(vm) from recovery point \(recoveryPoint) completed (job \(result.job.id), from the \(result.source.lowercased()) tier, in \(result.region)).")
         switch restoreMode {
         case .restoreDisks:
-            var table = PlatformTable("DISK", "KIND", "RESOURCE GROUP", "REGION", "FROM", "BEK")
+            var table = TextTable("DISK", "KIND", "RESOURCE GROUP", "REGION", "FROM", "BEK")
             for disk in result.disks {
                 table.add(disk.name, disk.kind, disk.resourceGroup, disk.region, "\(vm)/\(disk.disk)", disk.bekSecretURL ?? "-")
             }
-            PlatformCLI.print(table.rendered())
+            PlatformCLI.print(table.rendered)
             if result.disks.contains(where: { $0.bekSecretURL != nil }) {
                 PlatformCLI.print("The disks are ADE-encrypted: they need their BEK (and KEK) in the key vault; 'coffer restore-keys' puts them back.")
             }
@@ -143,8 +142,8 @@ struct RestoreKeysCommand: ParsableCommand {
         let platform = try PlatformCLI.open(global)
         let actions = try PlatformCLI.call { try platform.restoreKeys(vm: vm, recoveryPoint: recoveryPoint) }
         if output == .json { return try PlatformCLI.printJSON(actions, key: "keys") }
-        var table = PlatformTable("KIND", "KEY VAULT", "NAME", "ACTION")
+        var table = TextTable("KIND", "KEY VAULT", "NAME", "ACTION")
         for action in actions { table.add(action.kind, action.keyVault, action.name, action.action) }
-        PlatformCLI.print(table.rendered())
+        PlatformCLI.print(table.rendered)
     }
 }

@@ -16,6 +16,6 @@ struct SchemaCommand: ParsableCommand {
             """)
 
     func run() throws {
-        FileHandle.standardOutput.write(Data(ManifestSchema.jsonSchema().utf8))
+        Console.current.write(ManifestSchema.jsonSchema())
     }
 }

@@ -27,19 +27,11 @@ struct ValidateCommand: ParsableCommand {
         let report = ValidationReport(result: result)
         switch output {
         case .json:
-            FileHandle.standardOutput.write(Data(report.json().utf8))
+            Console.current.write(try report.json())
         case .text:
-            let colour = TerminalStyle.colourAllowed(isTerminal: isatty(STDOUT_FILENO) == 1)
-            FileHandle.standardOutput.write(Data(report.text(colour: colour).utf8))
+            Console.current.write(report.text(colour: Terminal.forStandardOutput().color))
         }
         if !report.valid { throw ExitCode(CofferExitCode.invalidInput.rawValue) }
-    }
-}
-
-/// When output may be coloured: on a terminal, and never when `NO_COLOR` is set (https://no-color.org).
-enum TerminalStyle {
-    static func colourAllowed(isTerminal: Bool, environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
-        isTerminal && (environment["NO_COLOR"] ?? "").isEmpty
     }
 }
 
@@ -74,56 +66,13 @@ struct ValidationReport {
     }
 
     /// The versioned JSON document of `--output json`, with a final newline.
-    func json() -> String {
-        let document = Document(
-            formatVersion: "1", valid: valid, resources: result.resourceCount,
-            diagnostics: result.diagnostics.map(Entry.init))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        // Encoding these plain structs cannot fail.
-        let data = try! encoder.encode(document)
-        return String(decoding: data, as: UTF8.self) + "\n"
+    func json() throws -> String {
+        try JSONOutput.text(Versioned(Document(valid: valid, resources: result.resourceCount, diagnostics: result.diagnostics.map(DiagnosticJSON.init)))) + "\n"
     }
 
     private struct Document: Encodable {
-        var formatVersion: String
         var valid: Bool
         var resources: Int
-        var diagnostics: [Entry]
-
-        enum CodingKeys: String, CodingKey {
-            case formatVersion = "format_version", valid, resources, diagnostics
-        }
-    }
-
-    private struct Entry: Encodable {
-        var severity: String
-        var code: String
-        var summary: String
-        var detail: String?
-        var hint: String?
-        var range: SourceLocation?
-
-        init(_ diagnostic: Diagnostic) {
-            severity = diagnostic.severity.rawValue
-            code = diagnostic.code
-            summary = diagnostic.summary
-            detail = diagnostic.detail
-            hint = diagnostic.hint
-            range = diagnostic.location
-        }
-
-        enum CodingKeys: String, CodingKey { case severity, code, summary, detail, hint, range }
-
-        func encode(to encoder: Encoder) throws {
-            // Absent values are written as null, so that every entry has the same keys.
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(severity, forKey: .severity)
-            try container.encode(code, forKey: .code)
-            try container.encode(summary, forKey: .summary)
-            try container.encode(detail, forKey: .detail)
-            try container.encode(hint, forKey: .hint)
-            try container.encode(range, forKey: .range)
-        }
+        var diagnostics: [DiagnosticJSON]
     }
 }

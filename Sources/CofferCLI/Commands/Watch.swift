@@ -240,33 +240,28 @@ struct WatchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The branch, tag or commit to follow.", valueName: "ref")) var ref = "main"
     @Option(help: ArgumentHelp("The manifests' folder inside the repository (default: its root).", valueName: "subdir")) var path: String?
     @Option(help: ArgumentHelp("How often to poll the ref, e.g. 30s or 1m.", valueName: "duration"), completion: .list(["10s", "30s", "1m", "5m"]))
-    var interval = "30s"
+    var interval = DurationArgument(argument: "30s")!
     @Option(
         name: .customLong("drift-interval"),
         help: ArgumentHelp("How often to re-plan without a new commit, to find changes made outside of coffer.", valueName: "duration"),
         completion: .list(["1m", "10m", "1h"]))
-    var driftInterval = "10m"
+    var driftInterval = DurationArgument(argument: "10m")!
     @Flag(name: .customLong("report-only"), help: "Report drift between commits instead of repairing it.") var reportOnly = false
     @Flag(help: "Delete owned resources that left the manifests (protected VMs follow their deletionPolicy).") var prune = false
     @Flag(help: "Reconcile once and exit (for CI): exit 1 if that failed.") var once = false
     @Option(
         name: .customLong("lock-timeout"), help: ArgumentHelp("How long each reconcile waits for the state lock.", valueName: "duration"),
         completion: .list(["0s", "30s", "1m", "5m"]))
-    var lockTimeout = "60s"
+    var lockTimeout = DurationArgument(argument: "60s")!
     @Option(help: OutputFormat.help("one JSON object per event line (time, level, message, event and details).")) var output: OutputFormat = .text
-
-    func validate() throws {
-        for (name, value) in [("--interval", interval), ("--drift-interval", driftInterval), ("--lock-timeout", lockTimeout)] {
-            guard let seconds = parseDuration(value), seconds >= 0 else { throw ValidationError("\(name): not a duration: \(value)") }
-        }
-    }
 
     func run() throws {
         let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
         let json = output == .json
+        let console = Console.current
         let logger = Logger(label: "coffer.watch") { _ in
             EventLogHandler(json: json, write: { line in
-                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+                console.print(line)
             })
         }
         let stop = StopSignal()
@@ -283,8 +278,8 @@ struct WatchCommand: ParsableCommand {
         }
         defer { sources.forEach { $0.cancel() } }
         let settings = WatchSettings(
-            repository: repo, ref: ref, path: path, interval: parseDuration(interval)!, driftInterval: parseDuration(driftInterval)!,
-            reportOnly: reportOnly, once: once, prune: prune, lockTimeout: parseDuration(lockTimeout)!)
+            repository: repo, ref: ref, path: path, interval: interval.seconds, driftInterval: driftInterval.seconds,
+            reportOnly: reportOnly, once: once, prune: prune, lockTimeout: lockTimeout.seconds)
         let healthy = WatchLoop(settings: settings, workspace: workspace, logger: logger, stop: stop).run()
         if once && !healthy { throw ExitCode(CofferExitCode.failure.rawValue) }
     }

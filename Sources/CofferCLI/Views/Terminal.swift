@@ -11,11 +11,11 @@ struct Terminal: Sendable {
     var color: Bool
 
     static func forStandardOutput(environment: [String: String] = ProcessInfo.processInfo.environment) -> Terminal {
-        Terminal(color: TerminalStyle.colourAllowed(isTerminal: isatty(STDOUT_FILENO) == 1, environment: environment) && environment["TERM"] != "dumb")
+        Terminal(color: TerminalStyle.colourAllowed(isTerminal: Console.current.outputIsTerminal, environment: environment))
     }
 
     static func forStandardError(environment: [String: String] = ProcessInfo.processInfo.environment) -> Terminal {
-        Terminal(color: TerminalStyle.colourAllowed(isTerminal: isatty(STDERR_FILENO) == 1, environment: environment) && environment["TERM"] != "dumb")
+        Terminal(color: TerminalStyle.colourAllowed(isTerminal: Console.current.errorIsTerminal, environment: environment))
     }
 
     static let plain = Terminal(color: false)
@@ -39,7 +39,10 @@ struct Terminal: Sendable {
     }
 }
 
-/// Writes to standard error.
-func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+/// When output may be coloured: on a terminal that is not `TERM=dumb`, and never when `NO_COLOR` is set
+/// (https://no-color.org). The one colour rule of every command.
+enum TerminalStyle {
+    static func colourAllowed(isTerminal: Bool, environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        isTerminal && (environment["NO_COLOR"] ?? "").isEmpty && environment["TERM"] != "dumb"
+    }
 }

@@ -117,43 +117,116 @@ enum PlanRendering {
         let width = leaves.map(\.0.count).max() ?? 0
         return leaves.map { "      \(prefix) \($0.0.padding(toLength: width, withPad: " ", startingAt: 0)) = \($0.1.rendered)" }
     }
+}
 
-    // MARK: JSON
+/// The plan's `--output json` document, modelled on Terraform's plan JSON.
+struct PlanJSON: Encodable {
+    var plan: Plan
 
-    static func jsonObject(_ plan: Plan) throws -> [String: Any] {
-        func value(_ attribute: AttributeValue?) throws -> Any {
-            guard let attribute else { return NSNull() }
-            return try JSONSerialization.jsonObject(with: JSONEncoder().encode(attribute), options: [.fragmentsAllowed])
+    init(_ plan: Plan) { self.plan = plan }
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version", summary, resourceChanges = "resource_changes", drift, diagnostics
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(Plan.formatVersion, forKey: .formatVersion)
+        try container.encode(plan.summary, forKey: .summary)
+        try container.encode(plan.changes.map(Change.init), forKey: .resourceChanges)
+        try container.encode(plan.drift.map(Drift.init), forKey: .drift)
+        try container.encode(plan.diagnostics.map(DiagnosticJSON.init), forKey: .diagnostics)
+    }
+
+    struct Change: Encodable {
+        var change: ResourceChange
+
+        init(_ change: ResourceChange) { self.change = change }
+
+        enum CodingKeys: String, CodingKey {
+            case address, kind, name, id, action, reason, before, after
+            case changedPaths = "changed_paths", replacePaths = "replace_paths", sensitivePaths = "sensitive_paths"
+            case deletionPolicy = "deletion_policy"
         }
-        let summary = plan.summary
-        return [
-            "format_version": Plan.formatVersion,
-            "summary": ["add": summary.add, "change": summary.change, "replace": summary.replace, "destroy": summary.destroy],
-            "resource_changes": try plan.changes.map { change -> [String: Any] in
-                [
-                    "address": change.address.description,
-                    "kind": change.address.kind.rawValue,
-                    "name": change.address.name,
-                    "id": change.id,
-                    "action": change.action.rawValue,
-                    "reason": change.reason.rawValue,
-                    "before": try value(change.before),
-                    "after": try value(change.after),
-                    "changed_paths": change.changedPaths,
-                    "replace_paths": change.replacePaths,
-                    "sensitive_paths": change.sensitivePaths,
-                    "deletion_policy": change.deletionPolicy?.rawValue ?? NSNull(),
-                ]
-            },
-            "drift": try plan.drift.map { entry -> [String: Any] in
-                [
-                    "address": entry.address.description,
-                    "changed_paths": entry.changedPaths,
-                    "last_applied": try value(entry.lastApplied),
-                    "observed": try value(entry.observed),
-                ]
-            },
-            "diagnostics": plan.diagnostics.map(DiagnosticRendering.json),
-        ]
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(change.address.description, forKey: .address)
+            try container.encode(change.address.kind.rawValue, forKey: .kind)
+            try container.encode(change.address.name, forKey: .name)
+            try container.encode(change.id, forKey: .id)
+            try container.encode(change.action.rawValue, forKey: .action)
+            try container.encode(change.reason.rawValue, forKey: .reason)
+            try container.encodeOrNull(change.before, forKey: .before)
+            try container.encodeOrNull(change.after, forKey: .after)
+            try container.encode(change.changedPaths, forKey: .changedPaths)
+            try container.encode(change.replacePaths, forKey: .replacePaths)
+            try container.encode(change.sensitivePaths, forKey: .sensitivePaths)
+            try container.encodeOrNull(change.deletionPolicy?.rawValue, forKey: .deletionPolicy)
+        }
+    }
+
+    struct Drift: Encodable {
+        var entry: DriftEntry
+
+        init(_ entry: DriftEntry) { self.entry = entry }
+
+        enum CodingKeys: String, CodingKey {
+            case address, changedPaths = "changed_paths", lastApplied = "last_applied", observed
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(entry.address.description, forKey: .address)
+            try container.encode(entry.changedPaths, forKey: .changedPaths)
+            try container.encodeOrNull(entry.lastApplied, forKey: .lastApplied)
+            try container.encodeOrNull(entry.observed, forKey: .observed)
+        }
+    }
+}
+
+/// What `plan` and `apply --output json` print when the manifests are invalid: nothing was planned.
+struct InvalidManifestsJSON: Encodable {
+    var valid = false
+    var diagnostics: [DiagnosticJSON]
+}
+
+/// The apply's `--output json` document: the result, the plan's summary, every step, the steps of an
+/// interrupted apply that this one repaired, and the first error.
+struct ApplyJSON: Encodable {
+    var outcome: ApplyOutcome
+    var summary: PlanSummary
+
+    enum CodingKeys: String, CodingKey { case result, summary, steps, resumed, error }
+    enum StepKeys: String, CodingKey { case address, action, status, errorCode = "error_code", message }
+    enum ErrorKeys: String, CodingKey { case code, message }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(outcome.result.rawValue, forKey: .result)
+        try container.encode(summary, forKey: .summary)
+        var steps = container.nestedUnkeyedContainer(forKey: .steps)
+        for step in outcome.steps {
+            var entry = steps.nestedContainer(keyedBy: StepKeys.self)
+            try entry.encode(step.address.description, forKey: .address)
+            try entry.encode(step.action.rawValue, forKey: .action)
+            try entry.encode(step.status.rawValue, forKey: .status)
+            try entry.encodeOrNull(step.errorCode, forKey: .errorCode)
+            try entry.encodeOrNull(step.message, forKey: .message)
+        }
+        var resumed = container.nestedUnkeyedContainer(forKey: .resumed)
+        for step in outcome.resumed {
+            var entry = resumed.nestedContainer(keyedBy: StepKeys.self)
+            try entry.encode(step.address.description, forKey: .address)
+            try entry.encode(step.action.rawValue, forKey: .action)
+            try entry.encode(step.status.rawValue, forKey: .status)
+        }
+        if let error = outcome.error {
+            var entry = container.nestedContainer(keyedBy: ErrorKeys.self, forKey: .error)
+            try entry.encode(error.code, forKey: .code)
+            try entry.encode(error.message, forKey: .message)
+        } else {
+            try container.encodeNil(forKey: .error)
+        }
     }
 }

@@ -35,23 +35,24 @@ enum DiagnosticRendering {
         return location + terminal.paint(diagnostic.severity.rawValue, .bold, tint) + "[\(diagnostic.code)]: " + diagnostic.summary + rest
     }
 
-    /// The JSON form of a diagnostic, as every `--output json` document carries it.
-    static func json(_ diagnostic: Diagnostic) -> [String: Any] {
-        var object: [String: Any] = [
-            "severity": diagnostic.severity.rawValue, "code": diagnostic.code, "summary": diagnostic.summary,
-        ]
-        object["detail"] = diagnostic.detail ?? NSNull()
-        object["hint"] = diagnostic.hint ?? NSNull()
-        if let location = diagnostic.location {
-            object["range"] = ["file": location.file, "line": location.line, "column": location.column]
-        } else {
-            object["range"] = NSNull()
-        }
-        return object
-    }
 }
 
-/// Serialises a JSON object with sorted keys, so that output is stable.
-func jsonData(_ object: Any) throws -> Data {
-    try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+/// The JSON form of a diagnostic, as every `--output json` document carries it: every key present, absent
+/// values as null.
+struct DiagnosticJSON: Encodable {
+    var diagnostic: Diagnostic
+
+    init(_ diagnostic: Diagnostic) { self.diagnostic = diagnostic }
+
+    enum CodingKeys: String, CodingKey { case severity, code, summary, detail, hint, range }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(diagnostic.severity.rawValue, forKey: .severity)
+        try container.encode(diagnostic.code, forKey: .code)
+        try container.encode(diagnostic.summary, forKey: .summary)
+        try container.encodeOrNull(diagnostic.detail, forKey: .detail)
+        try container.encodeOrNull(diagnostic.hint, forKey: .hint)
+        try container.encodeOrNull(diagnostic.location, forKey: .range)
+    }
 }
