@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// An error from CofferCrypto: what failed, the OpenSSL function that failed, and OpenSSL's reason.
 public struct CryptoError: Error, Hashable, Sendable, CustomStringConvertible {

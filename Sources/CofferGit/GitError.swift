@@ -1,4 +1,4 @@
-import CGit2
+internal import CGit2
 
 /// An error from CofferGit: what failed and how to fix it, the libgit2 function that failed, and libgit2's message.
 public struct GitError: Error, Hashable, Sendable, CustomStringConvertible {
