@@ -37,8 +37,8 @@ let package = Package(
 
         // Library modules, dependencies pointing down only (see DESIGN.md).
         .target(name: "CofferModel", exclude: ["README.md"]),
-        .target(name: "CofferCrypto", dependencies: ["COpenSSL"], exclude: ["README.md"]),
-        .target(name: "CofferSnapshot", dependencies: ["CofferCrypto"], exclude: ["README.md"]),
+        .target(name: "CofferCrypto", dependencies: ["COpenSSL", "CofferModel"], exclude: ["README.md"]),
+        .target(name: "CofferSnapshot", dependencies: ["CofferCrypto", "CofferModel"], exclude: ["README.md"]),
         .target(
             name: "CofferPlatform",
             dependencies: [

@@ -51,7 +51,7 @@ public final class Platform: Sendable {
         do {
             store = try PlatformStore(directory: stateDirectory)
         } catch {
-            throw PlatformError(PlatformErrorCode.storageError, "cannot open the platform database: \(error)")
+            throw PlatformError(PlatformErrorCode.storageError, "cannot open the platform database: \(error)", underlying: error)
         }
         hsm = try HSM.open(directory: stateDirectory)
         guard try store.meta(requireComplete ? "complete" : "tenant") != nil else {

@@ -156,7 +156,7 @@ public final class FileStateStore: ReconcilerStateStore, @unchecked Sendable {
             } catch {
                 throw ReconcilerError(
                     code: .stateCorrupt, message: "cannot read the inventory '\(inventoryPath)': \(error)",
-                    hint: "restore it from a backup of the state directory")
+                    hint: "restore it from a backup of the state directory", underlying: error)
             }
         }
         for change in try readLines(inventoryChangesPath, as: InventoryChange.self) {

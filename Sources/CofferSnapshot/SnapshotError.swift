@@ -1,6 +1,8 @@
+import CofferModel
+
 /// An error from CofferSnapshot: a stable code, a message that says what failed and how to fix it, and the
 /// underlying cause (a system call or a CofferCrypto error) when there is one.
-public struct SnapshotError: Error, Sendable, CustomStringConvertible {
+public struct SnapshotError: CofferError {
     /// A stable code for what went wrong.
     public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
         /// The code's text, such as `corrupted`.
@@ -41,6 +43,9 @@ public struct SnapshotError: Error, Sendable, CustomStringConvertible {
         self.underlying = underlying
     }
 
+    /// The code as text.
+    public var errorCode: String { code.rawValue }
+
     public var description: String {
         var text = "\(code): \(message)"
         if let underlying { text += " (\(underlying))" }
@@ -51,7 +56,7 @@ public struct SnapshotError: Error, Sendable, CustomStringConvertible {
 /// A failed system call: the C function, the path it worked on and `errno`.
 ///
 /// The corresponding C function is named in `function`.
-public struct SystemCallError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct SystemCallError: CofferError, Hashable {
     /// The C function that failed, such as `pwrite`.
     public var function: String
     /// The value of `errno` right after the call.
@@ -62,6 +67,11 @@ public struct SystemCallError: Error, Hashable, Sendable, CustomStringConvertibl
         self.function = function
         self.errno = errno
     }
+
+    /// `system-call`: what failed is in `function` and `errno`.
+    public var errorCode: String { "system-call" }
+    /// The function and the system's text for `errno`.
+    public var message: String { "\(function): \(systemErrorText(errno))" }
 
     public var description: String { "\(function): \(systemErrorText(errno)) (errno \(errno))" }
 }

@@ -290,7 +290,7 @@ enum FileSystem {
         do {
             try FileManager.default.removeItem(atPath: path)
         } catch {
-            throw SnapshotError(code: .io, message: "could not remove \(path): \(error.localizedDescription)")
+            throw SnapshotError(code: .io, message: "could not remove \(path): \(error.localizedDescription)", underlying: error)
         }
     }
 
