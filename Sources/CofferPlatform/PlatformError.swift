@@ -115,6 +115,7 @@ public enum PlatformErrorCode {
     public static let crossSubscriptionRestoreNotSupported = "UserErrorCrossSubscriptionRestoreNotSupported"
     public static let replaceExistingNotSupported = "UserErrorReplaceExistingNotSupported"
     public static let recoveryPointNotFound = "UserErrorRecoveryPointNotFound"
+    public static let recoveryPointIntegrityCheckFailed = "RecoveryPointIntegrityCheckFailed"
     public static let keysAlreadyPresent = "UserErrorKeyVaultObjectConflict"
 
     // Key Vault operations (chosen names).
