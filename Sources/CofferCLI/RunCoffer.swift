@@ -14,6 +14,9 @@ public func runCoffer(_ arguments: [String]) -> Int32 {
         switch error {
         case let error as CLIError:
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
+        case let error as any CofferError:
+            // An error from the layers below that no command wrapped: printed like the wrapped ones.
+            FileHandle.standardError.write(Data((CLIError.from(error).description + "\n").utf8))
         case is ExitCode:
             // The command printed what it had to say.
             break
