@@ -266,7 +266,7 @@ final class FileLock: @unchecked Sendable {
 
     /// Takes the lock without waiting; nil when another open file description holds it.
     static func tryAcquire(_ path: String) throws -> FileLock? {
-        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw PlatformError(PlatformErrorCode.storageError, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
         }
