@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "coffer", targets: ["coffer"]),
         .library(name: "CofferModel", targets: ["CofferModel"]),
         .library(name: "CofferCrypto", targets: ["CofferCrypto"]),
+        .library(name: "CofferSystem", targets: ["CofferSystem"]),
         .library(name: "CofferSnapshot", targets: ["CofferSnapshot"]),
         .library(name: "CofferPlatform", targets: ["CofferPlatform"]),
         .library(name: "CofferManifest", targets: ["CofferManifest"]),
@@ -37,12 +38,13 @@ let package = Package(
 
         // Library modules, dependencies pointing down only (see DESIGN.md).
         .target(name: "CofferModel", exclude: ["README.md"]),
+        .target(name: "CofferSystem", exclude: ["README.md"]),
         .target(name: "CofferCrypto", dependencies: ["COpenSSL", "CofferModel"], exclude: ["README.md"]),
-        .target(name: "CofferSnapshot", dependencies: ["CofferCrypto", "CofferModel"], exclude: ["README.md"]),
+        .target(name: "CofferSnapshot", dependencies: ["CofferSystem", "CofferCrypto", "CofferModel"], exclude: ["README.md"]),
         .target(
             name: "CofferPlatform",
             dependencies: [
-                "CofferModel", "CofferSnapshot", "CofferCrypto",
+                "CofferModel", "CofferSystem", "CofferSnapshot", "CofferCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -53,7 +55,7 @@ let package = Package(
             dependencies: ["CofferModel", .product(name: "Yams", package: "Yams")],
             exclude: ["README.md"]
         ),
-        .target(name: "CofferReconciler", dependencies: ["CofferModel"], exclude: ["README.md"]),
+        .target(name: "CofferReconciler", dependencies: ["CofferModel", "CofferSystem"], exclude: ["README.md"]),
         .target(name: "CofferGit", dependencies: ["CGit2", "CofferModel"], exclude: ["README.md"]),
         .target(
             name: "CofferCLI",
@@ -72,6 +74,7 @@ let package = Package(
 
         // One test target per library module.
         .testTarget(name: "CofferModelTests", dependencies: ["CofferModel", "CofferTestSupport"]),
+        .testTarget(name: "CofferSystemTests", dependencies: ["CofferSystem", "CofferTestSupport"]),
         .testTarget(name: "CofferCryptoTests", dependencies: ["CofferCrypto", "CofferTestSupport"]),
         .testTarget(name: "CofferSnapshotTests", dependencies: ["CofferSnapshot", "CofferTestSupport"]),
         .testTarget(name: "CofferPlatformTests", dependencies: ["CofferPlatform", "CofferTestSupport"]),
