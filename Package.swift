@@ -77,7 +77,8 @@ let package = Package(
         .testTarget(name: "CofferSystemTests", dependencies: ["CofferSystem", "CofferTestSupport"]),
         .testTarget(name: "CofferCryptoTests", dependencies: ["CofferCrypto", "CofferTestSupport"]),
         .testTarget(name: "CofferSnapshotTests", dependencies: ["CofferSnapshot", "CofferTestSupport"]),
-        .testTarget(name: "CofferPlatformTests", dependencies: ["CofferPlatform", "CofferTestSupport"]),
+        // The platform's tests also load the shipped manifests, to drive its provider with them.
+        .testTarget(name: "CofferPlatformTests", dependencies: ["CofferPlatform", "CofferManifest", "CofferTestSupport"]),
         .testTarget(name: "CofferManifestTests", dependencies: ["CofferManifest", "CofferTestSupport"]),
         .testTarget(name: "CofferReconcilerTests", dependencies: ["CofferReconciler", "CofferTestSupport"]),
         .testTarget(name: "CofferGitTests", dependencies: ["CofferGit", "CofferTestSupport"]),
