@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "CofferModel", targets: ["CofferModel"]),
         .library(name: "CofferYAML", targets: ["CofferYAML"]),
         .library(name: "CofferCrypto", targets: ["CofferCrypto"]),
+        .library(name: "CofferSystem", targets: ["CofferSystem"]),
         .library(name: "CofferSnapshot", targets: ["CofferSnapshot"]),
         .library(name: "CofferPlatform", targets: ["CofferPlatform"]),
         .library(name: "CofferManifest", targets: ["CofferManifest"]),
@@ -43,13 +44,13 @@ let package = Package(
         // Library modules, dependencies pointing down only (see DESIGN.md).
         .target(name: "CofferModel", exclude: ["README.md"]),
         .target(name: "CofferYAML", dependencies: ["CLibYAML"], exclude: ["README.md"]),
-        .target(name: "CofferCrypto", dependencies: ["COpenSSL"], exclude: ["README.md"]),
-        .target(name: "CofferSnapshot", dependencies: ["CofferCrypto"], exclude: ["README.md"]),
+        .target(name: "CofferSystem", exclude: ["README.md"]),
+        .target(name: "CofferCrypto", dependencies: ["COpenSSL", "CofferModel"], exclude: ["README.md"]),
+        .target(name: "CofferSnapshot", dependencies: ["CofferSystem", "CofferCrypto", "CofferModel"], exclude: ["README.md"]),
         .target(
             name: "CofferPlatform",
             dependencies: [
-                "CofferModel", "CofferSnapshot", "CofferCrypto",
-                "CofferYAML",
+                "CofferModel", "CofferSystem", "CofferSnapshot", "CofferCrypto", "CofferYAML",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["README.md"]
@@ -59,7 +60,7 @@ let package = Package(
             dependencies: ["CofferModel", "CofferYAML"],
             exclude: ["README.md"]
         ),
-        .target(name: "CofferReconciler", dependencies: ["CofferModel"], exclude: ["README.md"]),
+        .target(name: "CofferReconciler", dependencies: ["CofferModel", "CofferSystem"], exclude: ["README.md"]),
         .target(name: "CofferGit", dependencies: ["CGit2", "CofferModel"], exclude: ["README.md"]),
         .target(
             name: "CofferCLI",
@@ -79,9 +80,11 @@ let package = Package(
         // One test target per library module.
         .testTarget(name: "CofferModelTests", dependencies: ["CofferModel", "CofferTestSupport"]),
         .testTarget(name: "CofferYAMLTests", dependencies: ["CofferYAML"]),
+        .testTarget(name: "CofferSystemTests", dependencies: ["CofferSystem", "CofferTestSupport"]),
         .testTarget(name: "CofferCryptoTests", dependencies: ["CofferCrypto", "CofferTestSupport"]),
         .testTarget(name: "CofferSnapshotTests", dependencies: ["CofferSnapshot", "CofferTestSupport"]),
-        .testTarget(name: "CofferPlatformTests", dependencies: ["CofferPlatform", "CofferYAML", "CofferTestSupport"]),
+        // The platform's tests also load the shipped manifests, to drive its provider with them.
+        .testTarget(name: "CofferPlatformTests", dependencies: ["CofferPlatform", "CofferManifest", "CofferYAML", "CofferTestSupport"]),
         .testTarget(name: "CofferManifestTests", dependencies: ["CofferManifest", "CofferYAML", "CofferTestSupport"]),
         .testTarget(name: "CofferReconcilerTests", dependencies: ["CofferReconciler", "CofferTestSupport"]),
         .testTarget(name: "CofferGitTests", dependencies: ["CofferGit", "CofferTestSupport"]),

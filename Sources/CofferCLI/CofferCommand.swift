@@ -79,11 +79,24 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
 }
 
 /// An error that the CLI prints as `error[CODE]: message` with a hint, and exits with.
-struct CLIError: Error, CustomStringConvertible {
+struct CLIError: CofferError {
     var code: String
     var message: String
     var hint: String?
+    /// The exit code; for an error from the layers below, `ExitStatus` chose it.
     var exitCode: CofferExitCode
+    /// The error from the layers below that this one presents, when there is one.
+    var underlying: (any Error)?
+
+    init(code: String, message: String, hint: String?, exitCode: CofferExitCode, underlying: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.hint = hint
+        self.exitCode = exitCode
+        self.underlying = underlying
+    }
+
+    var errorCode: String { code }
 
     var description: String {
         "error[\(code)]: \(message)" + (hint.map { "\n  = hint: \($0)" } ?? "")

@@ -9,25 +9,26 @@ public func runCoffer(_ arguments: [String]) -> Int32 {
         var command = try CofferCommand.parseAsRoot(arguments)
         try command.run()
         return CofferExitCode.success.rawValue
-    } catch let error as CLIError {
-        FileHandle.standardError.write(Data((error.description + "\n").utf8))
-        return error.exitCode.rawValue
-    } catch let exit as ExitCode {
-        return exit.rawValue
     } catch {
-        let code = CofferCommand.exitCode(for: error)
-        if code == .validationFailure {
-            // Usage errors keep argument-parser's message and help, with the contract's exit code 64.
-            FileHandle.standardError.write(Data((CofferCommand.fullMessage(for: error) + "\n").utf8))
-            return CofferExitCode.usage.rawValue
+        let status = ExitStatus.code(for: error)
+        switch error {
+        case let error as CLIError:
+            Console.current.printError(error.description)
+        case let error as any CofferError:
+            // An error from the layers below that no command wrapped: printed like the wrapped ones.
+            Console.current.printError(CLIError.from(error).description)
+        case is ExitCode:
+            // The command printed what it had to say.
+            break
+        default:
+            // argument-parser's message: usage errors with their help, --help and --version on standard output.
+            let message = CofferCommand.fullMessage(for: error)
+            if status == CofferExitCode.success.rawValue {
+                Console.current.print(message)
+            } else {
+                Console.current.printError(message)
+            }
         }
-        let message = CofferCommand.fullMessage(for: error)
-        if code == .success {
-            // --help and --version.
-            print(message)
-            return CofferExitCode.success.rawValue
-        }
-        FileHandle.standardError.write(Data((message + "\n").utf8))
-        return code.rawValue
+        return status
     }
 }

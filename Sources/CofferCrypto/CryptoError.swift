@@ -1,7 +1,8 @@
-import COpenSSL
+import CofferModel
+internal import COpenSSL
 
 /// An error from CofferCrypto: what failed, the OpenSSL function that failed, and OpenSSL's reason.
-public struct CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct CryptoError: CofferError, Hashable {
     /// A stable code for what went wrong.
     public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
         /// The code as text, such as `invalid-key`.
@@ -39,6 +40,9 @@ public struct CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
         self.function = function
         self.reason = reason
     }
+
+    /// The code as text.
+    public var errorCode: String { code.rawValue }
 
     /// The code, the message, and the OpenSSL function and reason when there are any.
     public var description: String {

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// AES-256-GCM authenticated encryption with associated data, with 12-byte nonces and 16-byte tags.
 ///

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// The cipher implementation of the provider OpenSSL fetched, driven through its dispatch table
 /// (`OSSL_PROVIDER_query_operation`, `provider-cipher(7)`), as libcrypto's EVP layer itself drives it.

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// The OAEP digest of an RSA key wrap, named as Key Vault names its algorithms.
 public enum OAEPDigest: String, Sendable, CaseIterable {

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// Bytes that are zeroed (OPENSSL_cleanse) when freed. Used for every key.
 ///

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// AES-256-XTS over fixed-size data units, in dm-crypt's `aes-xts-plain64` form: the tweak of a data unit
 /// is its sector number as a 64-bit little-endian integer, zero-padded to 16 bytes.

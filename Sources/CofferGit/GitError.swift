@@ -1,7 +1,8 @@
-import CGit2
+import CofferModel
+internal import CGit2
 
 /// An error from CofferGit: what failed and how to fix it, the libgit2 function that failed, and libgit2's message.
-public struct GitError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct GitError: CofferError, Hashable {
     /// The kind of failure, for callers that react to some of them (a growable set of names).
     public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
         public var rawValue: String
@@ -38,13 +39,31 @@ public struct GitError: Error, Hashable, Sendable, CustomStringConvertible {
     public var function: String?
     /// libgit2's message for the failure, read on the failing thread right after the call.
     public var reason: String?
+    /// The error that caused this one when it did not come from libgit2 (such as a failed mkdir); not part
+    /// of equality or hashing.
+    public var underlying: (any Error)?
 
     /// Makes an error; `function` and `reason` are set when it comes from a libgit2 call.
-    public init(code: Code, message: String, function: String? = nil, reason: String? = nil) {
+    public init(code: Code, message: String, function: String? = nil, reason: String? = nil, underlying: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.function = function
         self.reason = reason
+        self.underlying = underlying
+    }
+
+    /// The code as text.
+    public var errorCode: String { code.rawValue }
+
+    public static func == (lhs: GitError, rhs: GitError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message && lhs.function == rhs.function && lhs.reason == rhs.reason
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(message)
+        hasher.combine(function)
+        hasher.combine(reason)
     }
 
     /// The message, followed by the failing C function and libgit2's reason when there are.

@@ -1,4 +1,4 @@
-import CGit2
+internal import CGit2
 import Foundation
 
 /// Writing commits, branches and tags straight into the object database, to build repositories for tests,

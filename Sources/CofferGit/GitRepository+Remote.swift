@@ -1,4 +1,4 @@
-import CGit2
+internal import CGit2
 import Foundation
 
 extension GitRepository {
@@ -70,7 +70,8 @@ extension GitRepository {
             throw GitError(
                 code: .libgit2,
                 message: "could not create the cache folder '\(cacheDirectory)': \(error.localizedDescription); "
-                    + "check that it is writable")
+                    + "check that it is writable",
+                underlying: error)
         }
         let partial = (cacheDirectory as NSString).appendingPathComponent(".partial-\(UUID().uuidString).git")
         do {

@@ -1,4 +1,4 @@
-import CGit2
+internal import CGit2
 import Foundation
 
 /// A git repository opened through libgit2: resolves revisions and reads commits, trees, the log and notes

@@ -109,18 +109,39 @@ public struct KeyVaultFacts: Codable, Sendable, Hashable {
 
 /// An error from a provider, with the platform's error code (`UserErrorKeyVaultPermissionsNotConfigured`,
 /// `StorageModelModifyError`, ...).
-public struct ProviderError: Error, Sendable, Hashable, Codable, CustomStringConvertible {
+public struct ProviderError: CofferError, Hashable, Codable {
     public var code: String
     public var message: String
     public var hint: String?
     /// Whether trying again later may succeed (a busy resource), as opposed to a rule that refuses.
     public var retryable: Bool
+    /// The error that caused this one, in this process only: it is neither encoded nor compared.
+    public var underlying: (any Error)?
 
-    public init(code: String, message: String, hint: String? = nil, retryable: Bool = false) {
+    public init(code: String, message: String, hint: String? = nil, retryable: Bool = false, underlying: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.hint = hint
         self.retryable = retryable
+        self.underlying = underlying
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case code, message, hint, retryable
+    }
+
+    /// The provider's error code.
+    public var errorCode: String { code }
+
+    public static func == (lhs: ProviderError, rhs: ProviderError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message && lhs.hint == rhs.hint && lhs.retryable == rhs.retryable
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(message)
+        hasher.combine(hint)
+        hasher.combine(retryable)
     }
 
     public var description: String { "\(code): \(message)" }

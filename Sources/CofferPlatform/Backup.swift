@@ -86,7 +86,8 @@ extension Platform {
             throw crash
         } catch {
             let failure = error as? PlatformError
-                ?? PlatformError(PlatformErrorCode.backupOperationFailed, "the backup failed: \(error)", hint: "retry in a few minutes")
+                ?? PlatformError(PlatformErrorCode.backupOperationFailed, "the backup failed: \(error)", hint: "retry in a few minutes",
+                                   underlying: error)
             try pool.write { db in
                 try db.execute(sql: "UPDATE job SET status = ?, \"end\" = ?, errorCode = ?, errorMessage = ? WHERE id = ?",
                                arguments: [JobStatus.failed.rawValue, time, failure.code, failure.message, job.id])

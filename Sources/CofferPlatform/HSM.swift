@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import CofferCrypto
+import CofferSystem
 import Foundation
 
 /// The simulated HSM: the platform's root key, a 32-byte random file `hsm.key` (mode 0600) in the state
@@ -19,15 +20,18 @@ struct HSM: Sendable {
     static func create(directory: String) throws -> HSM {
         let path = (directory as NSString).appendingPathComponent(fileName)
         let key = try SecureBytes(randomCount: keyLength)
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw PlatformError(PlatformErrorCode.storageError, "cannot create \(path): \(String(cString: strerror(errno)))",
-                                hint: "check that the state directory is writable and holds no platform yet")
+        let file: SystemFile
+        do {
+            file = try SystemFile.open(path, flags: O_WRONLY | O_CREAT | O_EXCL)
+        } catch let error as SystemError {
+            throw PlatformError(PlatformErrorCode.storageError, "cannot create \(path): \(error.reason)",
+                                hint: "check that the state directory is writable and holds no platform yet", underlying: error)
         }
-        defer { close(fd) }
-        let written = key.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == keyLength, fsync(fd) == 0 else {
-            throw PlatformError(PlatformErrorCode.storageError, "cannot write \(path): \(String(cString: strerror(errno)))")
+        do {
+            try key.withUnsafeBytes { try file.write($0, at: 0) }
+            try file.sync()
+        } catch let error as SystemError {
+            throw PlatformError(PlatformErrorCode.storageError, "cannot write \(path): \(error.reason)", underlying: error)
         }
         return HSM(root: key)
     }

@@ -6,6 +6,7 @@ import Darwin
 import CofferCrypto
 import CofferModel
 import CofferSnapshot
+import CofferSystem
 import Foundation
 import GRDB
 
@@ -51,7 +52,7 @@ public final class Platform: Sendable {
         do {
             store = try PlatformStore(directory: stateDirectory)
         } catch {
-            throw PlatformError(PlatformErrorCode.storageError, "cannot open the platform database: \(error)")
+            throw PlatformError(PlatformErrorCode.storageError, "cannot open the platform database: \(error)", underlying: error)
         }
         hsm = try HSM.open(directory: stateDirectory)
         guard try store.meta(requireComplete ? "complete" : "tenant") != nil else {
@@ -258,29 +259,33 @@ public final class Platform: Sendable {
     static func objectVersion() -> String { UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") }
 }
 
-/// An exclusive `flock` on a file, released when the value is freed (or the process ends).
+/// An exclusive `flock` on a file (CofferSystem's `SystemFile.lock`), released when the value is freed (or
+/// the process ends).
 final class FileLock: @unchecked Sendable {
-    private let fd: Int32
+    private let file: SystemFile
 
-    private init(fd: Int32) { self.fd = fd }
+    private init(file: SystemFile) { self.file = file }
 
     /// Takes the lock without waiting; nil when another open file description holds it.
     static func tryAcquire(_ path: String) throws -> FileLock? {
-        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw PlatformError(PlatformErrorCode.storageError, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
+        let file: SystemFile
+        do {
+            file = try SystemFile.open(path, flags: O_RDWR | O_CREAT)
+        } catch let error as SystemError {
+            throw PlatformError(PlatformErrorCode.storageError, "cannot open the lock file \(path): \(error.reason)", underlying: error)
         }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let error = errno
-            close(fd)
-            if error == EWOULDBLOCK { return nil }
-            throw PlatformError(PlatformErrorCode.storageError, "cannot lock \(path): \(String(cString: strerror(error)))")
+        do {
+            guard try file.lock(exclusive: true, wait: false) else { return nil }
+        } catch let error as SystemError {
+            throw PlatformError(PlatformErrorCode.storageError, "cannot lock \(path): \(error.reason)", underlying: error)
         }
-        return FileLock(fd: fd)
+        return FileLock(file: file)
     }
 
-    deinit {
-        flock(fd, LOCK_UN)
-        close(fd)
-    }
+    deinit { file.unlock() }
+}
+
+extension SystemError {
+    /// The system's text for the failed call's `errno` (what `strerror` says), else the message.
+    var reason: String { systemCall?.reason ?? message }
 }

@@ -1,7 +1,8 @@
 import CofferModel
 
-/// An error from the simulated platform: the service's error code, what failed, and how to fix it.
-public struct PlatformError: Error, Sendable, Hashable, CustomStringConvertible {
+/// An error from the simulated platform: the service's error code, what failed, how to fix it, and the
+/// error that caused it (a storage or vault failure) when there is one.
+public struct PlatformError: CofferError, Hashable {
     /// The service's error code, such as `UserErrorKeyVaultPermissionsNotConfigured`.
     public var code: String
     /// What failed.
@@ -12,14 +13,36 @@ public struct PlatformError: Error, Sendable, Hashable, CustomStringConvertible 
     public var jobID: String?
     /// Whether trying again later may succeed (a busy resource), as opposed to a rule that refuses.
     public var retryable: Bool
+    /// The error that caused this one; not part of equality or hashing.
+    public var underlying: (any Error)?
 
-    /// An error with the code, what failed and how to fix it.
-    public init(_ code: String, _ message: String, hint: String? = nil, jobID: String? = nil, retryable: Bool = false) {
+    /// An error with the code, what failed, how to fix it, and what caused it.
+    public init(
+        _ code: String, _ message: String, hint: String? = nil, jobID: String? = nil, retryable: Bool = false,
+        underlying: (any Error)? = nil
+    ) {
         self.code = code
         self.message = message
         self.hint = hint
         self.jobID = jobID
         self.retryable = retryable
+        self.underlying = underlying
+    }
+
+    /// The service's error code.
+    public var errorCode: String { code }
+
+    public static func == (lhs: PlatformError, rhs: PlatformError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message && lhs.hint == rhs.hint && lhs.jobID == rhs.jobID
+            && lhs.retryable == rhs.retryable
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(message)
+        hasher.combine(hint)
+        hasher.combine(jobID)
+        hasher.combine(retryable)
     }
 
     public var description: String {
@@ -28,7 +51,7 @@ public struct PlatformError: Error, Sendable, Hashable, CustomStringConvertible 
 
     /// The same error as the provider protocol carries it.
     public var providerError: ProviderError {
-        ProviderError(code: code, message: message, hint: hint, retryable: retryable)
+        ProviderError(code: code, message: message, hint: hint, retryable: retryable, underlying: underlying)
     }
 }
 
@@ -92,6 +115,7 @@ public enum PlatformErrorCode {
     public static let crossSubscriptionRestoreNotSupported = "UserErrorCrossSubscriptionRestoreNotSupported"
     public static let replaceExistingNotSupported = "UserErrorReplaceExistingNotSupported"
     public static let recoveryPointNotFound = "UserErrorRecoveryPointNotFound"
+    public static let recoveryPointIntegrityCheckFailed = "RecoveryPointIntegrityCheckFailed"
     public static let keysAlreadyPresent = "UserErrorKeyVaultObjectConflict"
 
     // Key Vault operations (chosen names).

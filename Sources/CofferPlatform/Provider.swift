@@ -19,7 +19,8 @@ extension Platform: Provider {
         } catch let error as ProviderError {
             throw error
         } catch {
-            throw ProviderError(code: PlatformErrorCode.storageError, message: "the platform failed: \(error)", retryable: true)
+            throw ProviderError(code: PlatformErrorCode.storageError, message: "the platform failed: \(error)", retryable: true,
+                                underlying: error)
         }
     }
 

@@ -120,8 +120,10 @@ extension Platform {
             for output in plan.outputs where FileManager.default.fileExists(atPath: absolute(output.path)) {
                 try? FileManager.default.removeItem(atPath: absolute(output.path))
             }
-            let failure = error as? PlatformError
-                ?? PlatformError(PlatformErrorCode.backupOperationFailed, "the restore failed: \(error)", hint: "retry in a few minutes")
+            let failure = Self.integrityFailure(error, vm: vm.name, recoveryPoint: point.id, vault: vault.name)
+                ?? error as? PlatformError
+                ?? PlatformError(PlatformErrorCode.backupOperationFailed, "the restore failed: \(error)", hint: "retry in a few minutes",
+                                 underlying: error)
             try pool.write { db in
                 try db.execute(sql: "UPDATE job SET status = ?, \"end\" = ?, errorCode = ?, errorMessage = ? WHERE id = ?",
                                arguments: [JobStatus.failed.rawValue, now, failure.code, failure.message, job.id])
@@ -130,6 +132,25 @@ extension Platform {
             withJob.jobID = job.id
             throw withJob
         }
+    }
+
+    /// The error for a restore whose vault data failed authentication or a consistency check (a changed or
+    /// damaged pack, index or recovery point), or nil for any other failure. Retrying cannot help, so it is
+    /// not retryable and says so; the vault store's error is kept as the cause.
+    static func integrityFailure(_ error: any Error, vm: String, recoveryPoint: String, vault: String) -> PlatformError? {
+        let chain = [error] + ((error as? any CofferError)?.causes ?? [])
+        let damaged = chain.contains { cause in
+            if let snapshot = cause as? SnapshotError { return snapshot.code == .corrupted }
+            if let crypto = cause as? CryptoError { return crypto.code == .authenticationFailed }
+            return false
+        }
+        guard damaged else { return nil }
+        return PlatformError(
+            PlatformErrorCode.recoveryPointIntegrityCheckFailed,
+            "the data of recovery point \(recoveryPoint) of VM '\(vm)' in vault '\(vault)' failed authentication: "
+                + "it was changed or damaged (\(error))",
+            hint: "restore another recovery point; 'coffer verify VM --recovery-point ID' checks one without restoring it",
+            underlying: error)
     }
 
     struct RestoreOutput {
@@ -553,7 +574,13 @@ extension Platform {
                                   disks: [], chunksChecked: 0, problems: [])
         var store: VaultStore?
         if let vaultPoint = point.vaultPoint {
-            let opened = try openStore(vault, masterKey: masterKey)
+            let opened: VaultStore
+            do {
+                opened = try openStore(vault, masterKey: masterKey)
+            } catch {
+                // A damaged index is the recovery point's integrity failing, not a failure to try again.
+                throw Self.integrityFailure(error, vm: vm.name, recoveryPoint: point.id, vault: vault.name) ?? error
+            }
             let report = try opened.verify(RecoveryPointID(vaultPoint))
             result.chunksChecked = report.chunksChecked
             result.problems = report.problems

@@ -293,7 +293,8 @@ extension Platform {
         do {
             return try VaultStore.open(at: absolute(row.storePath), masterKey: masterKey)
         } catch {
-            throw PlatformError(PlatformErrorCode.storageError, "cannot open the store of vault '\(row.name)': \(error)")
+            throw PlatformError(PlatformErrorCode.storageError, "cannot open the store of vault '\(row.name)': \(error)",
+                                underlying: error)
         }
     }
 }

@@ -221,7 +221,7 @@ extension Platform {
             return try BlockDevice.open(at: absolute(disk.path), atRestKey: key)
         } catch {
             throw PlatformError(PlatformErrorCode.storageError, "cannot open disk \(disk.name) of VM \(disk.vm): \(error)",
-                                hint: "another command may be using the disk; try again", retryable: true)
+                                hint: "another command may be using the disk; try again", retryable: true, underlying: error)
         }
     }
 

@@ -3,8 +3,18 @@ import CofferYAML
 import Foundation
 
 /// The diagnostics that made a world file invalid (the CLI exits 65 with them).
-public struct WorldError: Error, Sendable, CustomStringConvertible {
+public struct WorldError: CofferError {
     public var diagnostics: [Diagnostic]
+
+    /// `world-invalid`; each diagnostic has its own code.
+    public var errorCode: String { "world-invalid" }
+
+    /// How many errors the world file has, and the first.
+    public var message: String {
+        let errors = diagnostics.filter { $0.severity == .error }
+        let count = "\(errors.count) error\(errors.count == 1 ? "" : "s") in the world file"
+        return errors.first.map { "\(count): \($0.summary)" } ?? count
+    }
 
     /// The error for these diagnostics, sorted for display.
     public init(diagnostics: [Diagnostic]) {

@@ -2,7 +2,7 @@ import CofferModel
 
 /// An error from the reconciler: a stable code (a platform error code when the platform refused a step),
 /// what failed, and how to fix it.
-public struct ReconcilerError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct ReconcilerError: CofferError, Hashable {
     public struct Code: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
         public var rawValue: String
         public init(rawValue: String) { self.rawValue = rawValue }
@@ -19,11 +19,27 @@ public struct ReconcilerError: Error, Sendable, Hashable, CustomStringConvertibl
     public var code: Code
     public var message: String
     public var hint: String?
+    /// The error that caused this one (a failed read or decode); not part of equality or hashing.
+    public var underlying: (any Error)?
 
-    public init(code: Code, message: String, hint: String? = nil) {
+    public init(code: Code, message: String, hint: String? = nil, underlying: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.hint = hint
+        self.underlying = underlying
+    }
+
+    /// The code as text.
+    public var errorCode: String { code.rawValue }
+
+    public static func == (lhs: ReconcilerError, rhs: ReconcilerError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message && lhs.hint == rhs.hint
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(message)
+        hasher.combine(hint)
     }
 
     public var description: String { "\(code): \(message)" }

@@ -1,3 +1,4 @@
+import CofferSystem
 import Foundation
 
 #if canImport(Glibc)
@@ -31,11 +32,11 @@ public struct LockOwner: Codable, Sendable, Hashable, CustomStringConvertible {
 /// killed, so a lock whose process is gone is never stuck; the file also records the owner (pid, host,
 /// operation, since) so that a waiting process can say who holds it.
 public final class StateLock: @unchecked Sendable {
-    private let fd: Int32
+    private let file: SystemFile
     public let owner: LockOwner
 
-    private init(fd: Int32, owner: LockOwner) {
-        self.fd = fd
+    private init(file: SystemFile, owner: LockOwner) {
+        self.file = file
         self.owner = owner
     }
 
@@ -45,17 +46,11 @@ public final class StateLock: @unchecked Sendable {
         let directory = (stateDirectory as NSString).appendingPathComponent("reconciler")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let path = (directory as NSString).appendingPathComponent("lock")
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StateFiles.ioError("open", path) }
+        let file = try StateFiles.presentingSystemErrors { try SystemFile.open(path, flags: O_RDWR | O_CREAT) }
         let deadline = Date().addingTimeInterval(timeout)
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            guard errno == EWOULDBLOCK || errno == EINTR else {
-                close(fd)
-                throw StateFiles.ioError("flock", path)
-            }
+        while try !StateFiles.presentingSystemErrors({ try file.lock(exclusive: true, wait: false) }) {
             if Date() >= deadline {
-                let holder = readOwner(fd)
-                close(fd)
+                let holder = readOwner(file)
                 throw ReconcilerError(
                     code: .locked,
                     message: "the state in '\(stateDirectory)' is locked by " + (holder?.description ?? "another process"),
@@ -68,30 +63,29 @@ public final class StateLock: @unchecked Sendable {
         let owner = LockOwner(
             pid: getpid(), host: String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
             operation: operation, since: Date())
+        // The owner record is for people only: the lock holds even when it cannot be written.
         if let data = try? JSONEncoder.iso.encode(owner) {
-            ftruncate(fd, 0)
-            _ = data.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-            fsync(fd)
+            try? file.truncate(to: 0)
+            try? file.write([UInt8](data), at: 0)
+            try? file.sync()
         }
-        return StateLock(fd: fd, owner: owner)
+        return StateLock(file: file, owner: owner)
     }
 
-    private static func readOwner(_ fd: Int32) -> LockOwner? {
+    private static func readOwner(_ file: SystemFile) -> LockOwner? {
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = pread(fd, &buffer, buffer.count, 0)
-        guard count > 0 else { return nil }
+        guard let count = try? buffer.withUnsafeMutableBytes({ try file.read(into: $0, at: 0) }), count > 0 else { return nil }
         return try? JSONDecoder.iso.decode(LockOwner.self, from: Data(buffer[0..<count]))
     }
 
     /// Releases the lock; also done when the value is freed.
     public func release() {
-        ftruncate(fd, 0)
-        flock(fd, LOCK_UN)
+        try? file.truncate(to: 0)
+        file.unlock()
     }
 
     deinit {
         release()
-        close(fd)
     }
 }
 

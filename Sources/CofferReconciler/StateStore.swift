@@ -156,7 +156,7 @@ public final class FileStateStore: ReconcilerStateStore, @unchecked Sendable {
             } catch {
                 throw ReconcilerError(
                     code: .stateCorrupt, message: "cannot read the inventory '\(inventoryPath)': \(error)",
-                    hint: "restore it from a backup of the state directory")
+                    hint: "restore it from a backup of the state directory", underlying: error)
             }
         }
         for change in try readLines(inventoryChangesPath, as: InventoryChange.self) {
@@ -209,10 +209,26 @@ public final class FileStateStore: ReconcilerStateStore, @unchecked Sendable {
         try readLines(historyPath, as: HistoryRecord.self)
     }
 
-    /// Reads a JSON-lines file; a torn last line (a crash mid-append) is ignored.
-    private func readLines<T: Decodable>(_ path: String, as type: T.Type) throws -> [T] {
+    /// Reads a JSON-lines file. A torn last line (no newline at its end: a crash mid-append) is dropped; any
+    /// other line that cannot be read is an error naming the file and the line.
+    func readLines<T: Decodable>(_ path: String, as type: T.Type) throws -> [T] {
         guard let data = FileManager.default.contents(atPath: path) else { return [] }
         let decoder = JSONDecoder.iso
-        return data.split(separator: 0x0a).compactMap { try? decoder.decode(T.self, from: Data($0)) }
+        let lines = data.split(separator: 0x0a, omittingEmptySubsequences: false)
+        var records: [T] = []
+        for (index, line) in lines.enumerated() where !line.isEmpty {
+            let isLast = index == lines.count - 1
+            do {
+                records.append(try decoder.decode(T.self, from: Data(line)))
+            } catch {
+                // Only the last line can be torn; it has no newline after it, so it is the last piece split.
+                if isLast { break }
+                throw ReconcilerError(
+                    code: .stateCorrupt, message: "line \(index + 1) of '\(path)' cannot be read: \(error)",
+                    hint: "the file was changed by hand or damaged: restore it from a backup of the state directory, "
+                        + "or remove that line", underlying: error)
+            }
+        }
+        return records
     }
 }

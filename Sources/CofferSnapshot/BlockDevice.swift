@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import CofferCrypto
+import CofferSystem
 import Foundation
 
 /// A virtual disk of fixed-size blocks kept in a directory, with copy-on-write snapshots that cost metadata,
@@ -86,71 +87,77 @@ public final class BlockDevice: @unchecked Sendable {
     public static func create(
         at path: String, size: UInt64, blockSize: Int = defaultBlockSize, atRestKey: SecureBytes? = nil
     ) throws -> BlockDevice {
-        guard blockSize >= minimumBlockSize, blockSize <= maximumBlockSize, blockSize & (blockSize - 1) == 0 else {
-            throw SnapshotError(
-                code: .invalidArgument,
-                message: "block size \(blockSize) is not a power of two from \(minimumBlockSize) to \(maximumBlockSize)")
+        return try presentingSystemErrors {
+            guard blockSize >= minimumBlockSize, blockSize <= maximumBlockSize, blockSize & (blockSize - 1) == 0 else {
+                throw SnapshotError(
+                    code: .invalidArgument,
+                    message: "block size \(blockSize) is not a power of two from \(minimumBlockSize) to \(maximumBlockSize)")
+            }
+            guard size > 0, size % UInt64(blockSize) == 0 else {
+                throw SnapshotError(
+                    code: .invalidArgument,
+                    message: "disk size \(size) is not a positive multiple of the block size \(blockSize); round it up")
+            }
+            let blockCount = size / UInt64(blockSize)
+            guard blockCount < UInt64(UInt32.max / 4) else {
+                throw SnapshotError(
+                    code: .invalidArgument,
+                    message: "a disk of \(size) bytes has \(blockCount) blocks of \(blockSize) bytes, more than a "
+                        + "device can map; use a larger block size")
+            }
+            var keyCheck = [UInt8](repeating: 0, count: 32)
+            let deviceID = try randomIdentifier()
+            if let atRestKey {
+                _ = try AtRestCipher(key: atRestKey)
+                keyCheck = AtRestCipher.keyCheck(atRestKey, deviceID: deviceID)
+            }
+            try FileSystem.makeDirectory(path)
+            try FileSystem.makeDirectory(FileSystem.join(path, snapshotsName))
+            _ = try SystemFile.open(FileSystem.join(path, dataName), flags: O_RDWR | O_CREAT | O_EXCL)
+            let header = Header(
+                size: size, blockSize: blockSize, encrypted: atRestKey != nil, deviceID: deviceID, keyCheck: keyCheck)
+            let metadata = encodeMetadata(
+                header: header, nextSequence: 1, live: [UInt32](repeating: 0, count: Int(blockCount)), snapshots: [])
+            try FileSystem.writeAtomically(metadata, to: FileSystem.join(path, metadataName))
+            try FileSystem.syncDirectory(path)
+            try FileSystem.syncDirectory(FileSystem.parent(path))
+            return try open(at: path, atRestKey: atRestKey)
         }
-        guard size > 0, size % UInt64(blockSize) == 0 else {
-            throw SnapshotError(
-                code: .invalidArgument,
-                message: "disk size \(size) is not a positive multiple of the block size \(blockSize); round it up")
-        }
-        let blockCount = size / UInt64(blockSize)
-        guard blockCount < UInt64(UInt32.max / 4) else {
-            throw SnapshotError(
-                code: .invalidArgument,
-                message: "a disk of \(size) bytes has \(blockCount) blocks of \(blockSize) bytes, more than a "
-                    + "device can map; use a larger block size")
-        }
-        var keyCheck = [UInt8](repeating: 0, count: 32)
-        let deviceID = try randomIdentifier()
-        if let atRestKey {
-            _ = try AtRestCipher(key: atRestKey)
-            keyCheck = AtRestCipher.keyCheck(atRestKey, deviceID: deviceID)
-        }
-        try FileSystem.makeDirectory(path)
-        try FileSystem.makeDirectory(FileSystem.join(path, snapshotsName))
-        _ = try SystemFile.open(FileSystem.join(path, dataName), flags: O_RDWR | O_CREAT | O_EXCL)
-        let header = Header(
-            size: size, blockSize: blockSize, encrypted: atRestKey != nil, deviceID: deviceID, keyCheck: keyCheck)
-        let metadata = encodeMetadata(
-            header: header, nextSequence: 1, live: [UInt32](repeating: 0, count: Int(blockCount)), snapshots: [])
-        try FileSystem.writeAtomically(metadata, to: FileSystem.join(path, metadataName))
-        try FileSystem.syncDirectory(path)
-        try FileSystem.syncDirectory(FileSystem.parent(path))
-        return try open(at: path, atRestKey: atRestKey)
     }
 
     /// Opens an existing device; `atRestKey` must be the key it was created with (nil when it has none).
     public static func open(at path: String, atRestKey: SecureBytes? = nil) throws -> BlockDevice {
-        guard FileSystem.isDirectory(path), FileSystem.exists(FileSystem.join(path, metadataName)) else {
-            throw SnapshotError(
-                code: .notFound,
-                message: "no block device at \(path) (expected a directory with \(metadataName)); "
-                    + "create one with BlockDevice.create")
+        return try presentingSystemErrors {
+            guard FileSystem.isDirectory(path), FileSystem.exists(FileSystem.join(path, metadataName)) else {
+                throw SnapshotError(
+                    code: .notFound,
+                    message: "no block device at \(path) (expected a directory with \(metadataName)); "
+                        + "create one with BlockDevice.create")
+            }
+            let data = try SystemFile.open(FileSystem.join(path, dataName), flags: O_RDWR)
+            guard try data.lock(exclusive: true, wait: false) else {
+                throw SnapshotError(
+                    code: .busy,
+                    message: "the block device at \(path) is already open, in this process or another; "
+                        + "close the other instance first")
+            }
+            return try BlockDevice(path: path, data: data, atRestKey: atRestKey)
         }
-        let data = try SystemFile.open(FileSystem.join(path, dataName), flags: O_RDWR)
-        guard try data.lock(exclusive: true, wait: false) else {
-            throw SnapshotError(
-                code: .busy,
-                message: "the block device at \(path) is already open, in this process or another; "
-                    + "close the other instance first")
-        }
-        return try BlockDevice(path: path, data: data, atRestKey: atRestKey)
     }
 
     /// Removes a device and all its snapshots; refuses while the device is open.
     public static func destroy(at path: String) throws {
-        guard FileSystem.exists(FileSystem.join(path, metadataName)) else {
-            throw SnapshotError(code: .notFound, message: "no block device at \(path)")
+        try presentingSystemErrors {
+            guard FileSystem.exists(FileSystem.join(path, metadataName)) else {
+                throw SnapshotError(code: .notFound, message: "no block device at \(path)")
+            }
+            let data = try SystemFile.open(FileSystem.join(path, dataName), flags: O_RDWR)
+            guard try data.lock(exclusive: true, wait: false) else {
+                throw SnapshotError(
+                    code: .busy, message: "the block device at \(path) is open; close it before destroying it")
+            }
+            try FileSystem.removeTree(path)
         }
-        let data = try SystemFile.open(FileSystem.join(path, dataName), flags: O_RDWR)
-        guard try data.lock(exclusive: true, wait: false) else {
-            throw SnapshotError(
-                code: .busy, message: "the block device at \(path) is open; close it before destroying it")
-        }
-        try FileSystem.removeTree(path)
     }
 
     private init(path: String, data: SystemFile, atRestKey: SecureBytes?) throws {
@@ -277,55 +284,65 @@ public final class BlockDevice: @unchecked Sendable {
 
     /// Reads `count` bytes at `offset` of the live disk; blocks never written read as zeros.
     public func read(at offset: UInt64, count: Int) throws -> [UInt8] {
-        lock.lock()
-        defer { lock.unlock() }
-        return try readRange(map: live, offset: offset, count: count)
+        return try presentingSystemErrors {
+            lock.lock()
+            defer { lock.unlock() }
+            return try readRange(map: live, offset: offset, count: count)
+        }
     }
 
     /// Reads `count` bytes at `offset` of the disk as it was when `snapshot` was taken.
     public func read(snapshot: SnapshotID, at offset: UInt64, count: Int) throws -> [UInt8] {
-        lock.lock()
-        defer { lock.unlock() }
-        return try readRange(map: try record(snapshot).map, offset: offset, count: count)
+        return try presentingSystemErrors {
+            lock.lock()
+            defer { lock.unlock() }
+            return try readRange(map: try record(snapshot).map, offset: offset, count: count)
+        }
     }
 
     /// Writes `bytes` at `offset`; a write that covers part of a block reads, changes and rewrites it.
     public func write(_ bytes: [UInt8], at offset: UInt64) throws {
-        try checkRange(offset: offset, count: bytes.count)
-        lock.lock()
-        defer { lock.unlock() }
-        try bytes.withUnsafeBytes { source in
-            var done = 0
-            for block in geometry.blocks(offset: offset, length: bytes.count) {
-                let blockStart = block * UInt64(blockSize)
-                let from = Int(max(offset, blockStart) - blockStart)
-                let to = Int(min(offset + UInt64(bytes.count), blockStart + UInt64(blockSize)) - blockStart)
-                let piece = UnsafeRawBufferPointer(rebasing: source[done..<done + (to - from)])
-                try writePiece(block: Int(block), at: from, piece)
-                done += to - from
+        try presentingSystemErrors {
+            try checkRange(offset: offset, count: bytes.count)
+            lock.lock()
+            defer { lock.unlock() }
+            try bytes.withUnsafeBytes { source in
+                var done = 0
+                for block in geometry.blocks(offset: offset, length: bytes.count) {
+                    let blockStart = block * UInt64(blockSize)
+                    let from = Int(max(offset, blockStart) - blockStart)
+                    let to = Int(min(offset + UInt64(bytes.count), blockStart + UInt64(blockSize)) - blockStart)
+                    let piece = UnsafeRawBufferPointer(rebasing: source[done..<done + (to - from)])
+                    try writePiece(block: Int(block), at: from, piece)
+                    done += to - from
+                }
             }
         }
     }
 
     /// Makes every write so far durable: syncs the data file, then commits the block map atomically.
     public func flush() throws {
-        lock.lock()
-        defer { lock.unlock() }
-        try commit()
+        try presentingSystemErrors {
+            lock.lock()
+            defer { lock.unlock() }
+            try commit()
+        }
     }
 
     /// The disk space the device really uses: its data file's allocated blocks plus its metadata files.
     public func allocatedBytes() throws -> UInt64 {
-        lock.lock()
-        defer { lock.unlock() }
-        var total = try data.allocatedBytes()
-        let snapshotDirectory = FileSystem.join(path, Self.snapshotsName)
-        for file in [FileSystem.join(path, Self.metadataName)]
-            + (try FileSystem.list(snapshotDirectory)).map({ FileSystem.join(snapshotDirectory, $0) })
-        {
-            total += try SystemFile.open(file, flags: O_RDONLY).allocatedBytes()
+        return try presentingSystemErrors {
+            lock.lock()
+            defer { lock.unlock() }
+            var total = try data.allocatedBytes()
+            let snapshotDirectory = FileSystem.join(path, Self.snapshotsName)
+            for file in [FileSystem.join(path, Self.metadataName)]
+                + (try FileSystem.list(snapshotDirectory)).map({ FileSystem.join(snapshotDirectory, $0) })
+            {
+                total += try SystemFile.open(file, flags: O_RDONLY).allocatedBytes()
+            }
+            return total
         }
-        return total
     }
 
     private func checkRange(offset: UInt64, count: Int) throws {
@@ -610,31 +627,33 @@ public final class BlockDevice: @unchecked Sendable {
 
     /// Freezes the disk as it is now: copies the block map and shares every slot with it, no data copied.
     public func takeSnapshot() throws -> SnapshotID {
-        lock.lock()
-        defer { lock.unlock() }
-        let id = SnapshotID(String(format: "snap-%06llu-", nextSequence) + randomHex(4))
-        let record = SnapshotRecord(id: id, created: Date(), map: live)
-        nextSequence += 1
-        for slot in live where slot != 0 { references[Int(slot)] += 1 }
-        snapshotOrder.append(id)
-        snapshotRecords[id] = record
-        let file = snapshotFile(id)
-        var committed = false
-        do {
-            try syncData()
-            try FileSystem.writeAtomically(encodeSnapshot(record), to: file) { try faultInjector?("snapshot.map.\($0)") }
-            try commit(force: true) { if $0 == "rename" { committed = true } }
-        } catch {
-            // Once the metadata naming the snapshot is in place the snapshot exists, error or not; before
-            // that, the map file is an orphan that the next open removes.
-            if !committed {
-                snapshotOrder.removeLast()
-                snapshotRecords[id] = nil
-                for slot in live where slot != 0 { references[Int(slot)] -= 1 }
+        return try presentingSystemErrors {
+            lock.lock()
+            defer { lock.unlock() }
+            let id = SnapshotID(String(format: "snap-%06llu-", nextSequence) + randomHex(4))
+            let record = SnapshotRecord(id: id, created: Date(), map: live)
+            nextSequence += 1
+            for slot in live where slot != 0 { references[Int(slot)] += 1 }
+            snapshotOrder.append(id)
+            snapshotRecords[id] = record
+            let file = snapshotFile(id)
+            var committed = false
+            do {
+                try syncData()
+                try FileSystem.writeAtomically(encodeSnapshot(record), to: file) { try faultInjector?("snapshot.map.\($0)") }
+                try commit(force: true) { if $0 == "rename" { committed = true } }
+            } catch {
+                // Once the metadata naming the snapshot is in place the snapshot exists, error or not; before
+                // that, the map file is an orphan that the next open removes.
+                if !committed {
+                    snapshotOrder.removeLast()
+                    snapshotRecords[id] = nil
+                    for slot in live where slot != 0 { references[Int(slot)] -= 1 }
+                }
+                throw error
             }
-            throw error
+            return id
         }
-        return id
     }
 
     /// The device's snapshots, oldest first.
@@ -646,59 +665,67 @@ public final class BlockDevice: @unchecked Sendable {
 
     /// When a snapshot was taken.
     public func snapshotDate(_ id: SnapshotID) throws -> Date {
-        lock.lock()
-        defer { lock.unlock() }
-        return try record(id).created
+        return try presentingSystemErrors {
+            lock.lock()
+            defer { lock.unlock() }
+            return try record(id).created
+        }
     }
 
     /// Deletes a snapshot: commits the list without it, then frees (punches holes in) the slots that no
     /// other map references.
     public func deleteSnapshot(_ id: SnapshotID) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        let record = try record(id)
-        let position = snapshotOrder.firstIndex(of: id)!
-        snapshotOrder.remove(at: position)
-        snapshotRecords[id] = nil
-        do {
-            try commit(force: true)
-        } catch {
-            snapshotOrder.insert(id, at: position)
-            snapshotRecords[id] = record
-            throw error
+        try presentingSystemErrors {
+            lock.lock()
+            defer { lock.unlock() }
+            let record = try record(id)
+            let position = snapshotOrder.firstIndex(of: id)!
+            snapshotOrder.remove(at: position)
+            snapshotRecords[id] = nil
+            do {
+                try commit(force: true)
+            } catch {
+                snapshotOrder.insert(id, at: position)
+                snapshotRecords[id] = record
+                throw error
+            }
+            // Committed: what follows only reclaims space, and opening the device redoes it after a crash.
+            try? FileSystem.remove(snapshotFile(id), missingOK: true)
+            var freed: [Int] = []
+            for slot in record.map where slot != 0 {
+                references[Int(slot)] -= 1
+                if references[Int(slot)] == 0 { freed.append(Int(slot)) }
+            }
+            freed.sort()
+            var start = 0
+            while start < freed.count {
+                var end = start + 1
+                while end < freed.count && freed[end] == freed[end - 1] + 1 { end += 1 }
+                try? punch(freed[start]..<(freed[end - 1] + 1))
+                start = end
+            }
+            freeSlots.append(contentsOf: freed.map { UInt32($0) })
+            freeSlots.sort(by: >)
         }
-        // Committed: what follows only reclaims space, and opening the device redoes it after a crash.
-        try? FileSystem.remove(snapshotFile(id), missingOK: true)
-        var freed: [Int] = []
-        for slot in record.map where slot != 0 {
-            references[Int(slot)] -= 1
-            if references[Int(slot)] == 0 { freed.append(Int(slot)) }
-        }
-        freed.sort()
-        var start = 0
-        while start < freed.count {
-            var end = start + 1
-            while end < freed.count && freed[end] == freed[end - 1] + 1 { end += 1 }
-            try? punch(freed[start]..<(freed[end - 1] + 1))
-            start = end
-        }
-        freeSlots.append(contentsOf: freed.map { UInt32($0) })
-        freeSlots.sort(by: >)
     }
 
     /// Blocks whose contents may differ, from metadata only; base nil = every written block of `snapshot`.
     public func changedBlocks(from base: SnapshotID?, to snapshot: SnapshotID) throws -> [UInt64] {
-        lock.lock()
-        defer { lock.unlock() }
-        let target = try record(snapshot).map
-        return Self.difference(from: try base.map { try record($0).map }, to: target)
+        return try presentingSystemErrors {
+            lock.lock()
+            defer { lock.unlock() }
+            let target = try record(snapshot).map
+            return Self.difference(from: try base.map { try record($0).map }, to: target)
+        }
     }
 
     /// Blocks of the live disk whose contents may differ from `base`, from metadata only.
     public func changedBlocks(since base: SnapshotID) throws -> [UInt64] {
-        lock.lock()
-        defer { lock.unlock() }
-        return Self.difference(from: try record(base).map, to: live)
+        return try presentingSystemErrors {
+            lock.lock()
+            defer { lock.unlock() }
+            return Self.difference(from: try record(base).map, to: live)
+        }
     }
 
     /// A block changed when its slot differs: a slot a snapshot shares is never written in place, and a slot

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CofferSystem
 
 /// The pack file format: a 44-byte header (`CFPACK01`, version, store identifier, pack identifier), then
 /// entries of a 32-byte chunk identifier, a 32-bit length and the sealed chunk (nonce, ciphertext, tag).

@@ -1,6 +1,9 @@
+import CofferModel
+import CofferSystem
+
 /// An error from CofferSnapshot: a stable code, a message that says what failed and how to fix it, and the
 /// underlying cause (a system call or a CofferCrypto error) when there is one.
-public struct SnapshotError: Error, Sendable, CustomStringConvertible {
+public struct SnapshotError: CofferError {
     /// A stable code for what went wrong.
     public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
         /// The code's text, such as `corrupted`.
@@ -41,6 +44,14 @@ public struct SnapshotError: Error, Sendable, CustomStringConvertible {
         self.underlying = underlying
     }
 
+    /// The code as text.
+    public var errorCode: String { code.rawValue }
+
+    /// A file-system failure from CofferSystem, with the same code, message and cause.
+    init(_ error: SystemError) {
+        self.init(code: Code(rawValue: error.code.rawValue), message: error.message, underlying: error.underlying)
+    }
+
     public var description: String {
         var text = "\(code): \(message)"
         if let underlying { text += " (\(underlying))" }
@@ -48,20 +59,12 @@ public struct SnapshotError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// A failed system call: the C function, the path it worked on and `errno`.
-///
-/// The corresponding C function is named in `function`.
-public struct SystemCallError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// The C function that failed, such as `pwrite`.
-    public var function: String
-    /// The value of `errno` right after the call.
-    public var errno: Int32
-
-    /// Makes an error from a function name and an `errno` value.
-    public init(function: String, errno: Int32) {
-        self.function = function
-        self.errno = errno
+/// Runs `body`, presenting a file-system failure from CofferSystem as a `SnapshotError`: every public entry
+/// point of the module goes through it, so that callers see one error type.
+func presentingSystemErrors<T>(_ body: () throws -> T) rethrows -> T {
+    do {
+        return try body()
+    } catch let error as SystemError {
+        throw SnapshotError(error)
     }
-
-    public var description: String { "\(function): \(systemErrorText(errno)) (errno \(errno))" }
 }

@@ -1,4 +1,5 @@
 import CofferCrypto
+import CofferSystem
 import Foundation
 
 /// A chunk's keyed identifier, HMAC-SHA256(store id key, plaintext), held as four words for cheap hashing.

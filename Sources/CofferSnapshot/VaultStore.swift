@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import CofferCrypto
+import CofferSystem
 import Foundation
 
 /// The vault's encrypted, deduplicated chunk store: a directory of content-addressed chunks in pack files,
@@ -49,59 +50,63 @@ public final class VaultStore: @unchecked Sendable {
 
     /// Creates an empty store in a new (or empty) directory, its keys derived from a 32-byte master key.
     public static func create(at path: String, masterKey: SecureBytes) throws -> VaultStore {
-        try checkMasterKey(masterKey)
-        if FileSystem.exists(path) {
-            guard FileSystem.isDirectory(path), try FileSystem.list(path).isEmpty else {
-                throw SnapshotError(
-                    code: .alreadyExists, message: "\(path) exists and is not an empty directory; choose another path")
+        return try presentingSystemErrors {
+            try checkMasterKey(masterKey)
+            if FileSystem.exists(path) {
+                guard FileSystem.isDirectory(path), try FileSystem.list(path).isEmpty else {
+                    throw SnapshotError(
+                        code: .alreadyExists, message: "\(path) exists and is not an empty directory; choose another path")
+                }
+            } else {
+                try FileSystem.makeDirectory(path)
             }
-        } else {
-            try FileSystem.makeDirectory(path)
+            try FileSystem.makeDirectory(FileSystem.join(path, packsName))
+            try FileSystem.makeDirectory(FileSystem.join(path, pointsName))
+            let storeID = try randomIdentifier()
+            let keys = try VaultKeys(master: masterKey, storeID: storeID)
+            let store = VaultStore(path: path, storeID: storeID, keys: keys)
+            try store.writeIndex(ChunkIndex(), step: "create.index")
+            // The config file is written last: a directory without one is not a store yet.
+            var writer = ByteWriter()
+            writer.append(bytes: configMagic)
+            writer.append(UInt32(1))
+            writer.append(bytes: storeID)
+            writer.append(Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+            writer.append(bytes: HMACSHA256.authenticationCode(for: writer.bytes, key: keys.config))
+            try FileSystem.writeAtomically(writer.bytes, to: FileSystem.join(path, configName))
+            try FileSystem.syncDirectory(FileSystem.parent(path))
+            return try open(at: path, masterKey: masterKey)
         }
-        try FileSystem.makeDirectory(FileSystem.join(path, packsName))
-        try FileSystem.makeDirectory(FileSystem.join(path, pointsName))
-        let storeID = try randomIdentifier()
-        let keys = try VaultKeys(master: masterKey, storeID: storeID)
-        let store = VaultStore(path: path, storeID: storeID, keys: keys)
-        try store.writeIndex(ChunkIndex(), step: "create.index")
-        // The config file is written last: a directory without one is not a store yet.
-        var writer = ByteWriter()
-        writer.append(bytes: configMagic)
-        writer.append(UInt32(1))
-        writer.append(bytes: storeID)
-        writer.append(Int64((Date().timeIntervalSince1970 * 1000).rounded()))
-        writer.append(bytes: HMACSHA256.authenticationCode(for: writer.bytes, key: keys.config))
-        try FileSystem.writeAtomically(writer.bytes, to: FileSystem.join(path, configName))
-        try FileSystem.syncDirectory(FileSystem.parent(path))
-        return try open(at: path, masterKey: masterKey)
     }
 
     /// Opens a store with its master key; a wrong key is refused before anything is read.
     public static func open(at path: String, masterKey: SecureBytes) throws -> VaultStore {
-        try checkMasterKey(masterKey)
-        let configPath = FileSystem.join(path, configName)
-        guard FileSystem.exists(configPath) else {
-            throw SnapshotError(
-                code: .notFound, message: "no vault store at \(path) (no \(configName) file); create one first")
+        return try presentingSystemErrors {
+            try checkMasterKey(masterKey)
+            let configPath = FileSystem.join(path, configName)
+            guard FileSystem.exists(configPath) else {
+                throw SnapshotError(
+                    code: .notFound, message: "no vault store at \(path) (no \(configName) file); create one first")
+            }
+            let bytes = try SystemFile.open(configPath, flags: O_RDONLY).readAll()
+            var reader = ByteReader(bytes, what: configPath)
+            try reader.expect(magic: configMagic)
+            guard try reader.uint32() == 1 else { throw reader.malformed("unknown format version") }
+            let storeID = try reader.bytes(16)
+            _ = try reader.int64()
+            let body = Array(bytes[..<reader.offset])
+            let mac = try reader.bytes(32)
+            try reader.expectEnd()
+            let keys = try VaultKeys(master: masterKey, storeID: storeID)
+            guard HMACSHA256.authenticationCode(for: body, key: keys.config) == mac else {
+                throw SnapshotError(
+                    code: .wrongKey,
+                    message: "the master key does not open the vault store at \(path) (or its config file was changed); "
+                        + "give the key the store was created with")
+            }
+            // The index is read, and authenticated, at the start of every operation.
+            return VaultStore(path: path, storeID: storeID, keys: keys)
         }
-        let bytes = try SystemFile.open(configPath, flags: O_RDONLY).readAll()
-        var reader = ByteReader(bytes, what: configPath)
-        try reader.expect(magic: configMagic)
-        guard try reader.uint32() == 1 else { throw reader.malformed("unknown format version") }
-        let storeID = try reader.bytes(16)
-        _ = try reader.int64()
-        let body = Array(bytes[..<reader.offset])
-        let mac = try reader.bytes(32)
-        try reader.expectEnd()
-        let keys = try VaultKeys(master: masterKey, storeID: storeID)
-        guard HMACSHA256.authenticationCode(for: body, key: keys.config) == mac else {
-            throw SnapshotError(
-                code: .wrongKey,
-                message: "the master key does not open the vault store at \(path) (or its config file was changed); "
-                    + "give the key the store was created with")
-        }
-        // The index is read, and authenticated, at the start of every operation.
-        return VaultStore(path: path, storeID: storeID, keys: keys)
     }
 
     private init(path: String, storeID: [UInt8], keys: VaultKeys) {
@@ -125,72 +130,74 @@ public final class VaultStore: @unchecked Sendable {
     public func backup(
         _ disks: [DiskSource], metadata: [String: String], progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> (RecoveryPointID, BackupStatistics) {
-        try exclusive {
-            _ = try removeLeftovers()
-            guard !disks.isEmpty else {
-                throw SnapshotError(code: .invalidArgument, message: "a backup needs at least one disk")
-            }
-            var names = Set<String>()
-            for disk in disks {
-                guard !disk.name.isEmpty, names.insert(disk.name).inserted else {
-                    throw SnapshotError(
-                        code: .invalidArgument, message: "disk names must be unique and not empty; \"\(disk.name)\" is not")
+        return try presentingSystemErrors {
+            try exclusive {
+                _ = try removeLeftovers()
+                guard !disks.isEmpty else {
+                    throw SnapshotError(code: .invalidArgument, message: "a backup needs at least one disk")
                 }
-            }
-            var statistics = BackupStatistics()
-            var bases: [RecoveryPointID: RecoveryPointRecord] = [:]
-            var plans: [(source: DiskSource, read: [UInt64], chunks: [ChunkID])] = []
-            for source in disks {
-                let device = source.device
-                guard let base = source.base else {
-                    let read = try device.changedBlocks(from: nil, to: source.snapshot)
-                    plans.append((source, read, [ChunkID](repeating: .hole, count: device.blockCount)))
-                    continue
+                var names = Set<String>()
+                for disk in disks {
+                    guard !disk.name.isEmpty, names.insert(disk.name).inserted else {
+                        throw SnapshotError(
+                            code: .invalidArgument, message: "disk names must be unique and not empty; \"\(disk.name)\" is not")
+                    }
                 }
-                if bases[base.recoveryPoint] == nil { bases[base.recoveryPoint] = try loadPoint(base.recoveryPoint) }
-                let chunks = try baseChunks(bases[base.recoveryPoint]!, for: source)
-                var read = try device.changedBlocks(from: base.snapshot, to: source.snapshot)
-                // A base chunk the index does not hold is read again rather than trusted.
-                let changed = Set(read)
-                var missing: [UInt64] = []
-                for (block, id) in chunks.enumerated()
-                where !id.isHole && index.entries[id] == nil && !changed.contains(UInt64(block)) {
-                    missing.append(UInt64(block))
+                var statistics = BackupStatistics()
+                var bases: [RecoveryPointID: RecoveryPointRecord] = [:]
+                var plans: [(source: DiskSource, read: [UInt64], chunks: [ChunkID])] = []
+                for source in disks {
+                    let device = source.device
+                    guard let base = source.base else {
+                        let read = try device.changedBlocks(from: nil, to: source.snapshot)
+                        plans.append((source, read, [ChunkID](repeating: .hole, count: device.blockCount)))
+                        continue
+                    }
+                    if bases[base.recoveryPoint] == nil { bases[base.recoveryPoint] = try loadPoint(base.recoveryPoint) }
+                    let chunks = try baseChunks(bases[base.recoveryPoint]!, for: source)
+                    var read = try device.changedBlocks(from: base.snapshot, to: source.snapshot)
+                    // A base chunk the index does not hold is read again rather than trusted.
+                    let changed = Set(read)
+                    var missing: [UInt64] = []
+                    for (block, id) in chunks.enumerated()
+                    where !id.isHole && index.entries[id] == nil && !changed.contains(UInt64(block)) {
+                        missing.append(UInt64(block))
+                    }
+                    if !missing.isEmpty { read = (read + missing).sorted() }
+                    statistics.blocksUnchanged += device.blockCount - read.count
+                    plans.append((source, read, chunks))
                 }
-                if !missing.isEmpty { read = (read + missing).sorted() }
-                statistics.blocksUnchanged += device.blockCount - read.count
-                plans.append((source, read, chunks))
-            }
-            let total = plans.reduce(UInt64(0)) { $0 + UInt64($1.read.count) * UInt64($1.source.device.blockSize) }
-            var done: UInt64 = 0
-            progress?(0, total)
+                let total = plans.reduce(UInt64(0)) { $0 + UInt64($1.read.count) * UInt64($1.source.device.blockSize) }
+                var done: UInt64 = 0
+                progress?(0, total)
 
-            let session = PackSession(store: self, firstNumber: UInt32(index.packs.count), stepPrefix: "backup.pack")
-            let pending = SharedBox<[ChunkID: IndexEntry]>([:])
-            var scheduled = Set<ChunkID>()
-            var recorded: [RecoveryPointRecord.Disk] = []
-            for plan in plans {
-                var chunks = plan.chunks
-                try store(plan.read, of: plan.source, into: &chunks, session: session, pending: pending,
-                    scheduled: &scheduled, statistics: &statistics) { bytes in
-                    done += bytes
-                    progress?(done, total)
+                let session = PackSession(store: self, firstNumber: UInt32(index.packs.count), stepPrefix: "backup.pack")
+                let pending = SharedBox<[ChunkID: IndexEntry]>([:])
+                var scheduled = Set<ChunkID>()
+                var recorded: [RecoveryPointRecord.Disk] = []
+                for plan in plans {
+                    var chunks = plan.chunks
+                    try store(plan.read, of: plan.source, into: &chunks, session: session, pending: pending,
+                        scheduled: &scheduled, statistics: &statistics) { bytes in
+                        done += bytes
+                        progress?(done, total)
+                    }
+                    statistics.holes += chunks.count(where: { $0.isHole })
+                    let device = plan.source.device
+                    recorded.append(
+                        RecoveryPointRecord.Disk(
+                            name: plan.source.name, size: device.size, blockSize: device.blockSize,
+                            snapshot: plan.source.snapshot, device: device.identifier, chunks: chunks))
                 }
-                statistics.holes += chunks.count(where: { $0.isHole })
-                let device = plan.source.device
-                recorded.append(
-                    RecoveryPointRecord.Disk(
-                        name: plan.source.name, size: device.size, blockSize: device.blockSize,
-                        snapshot: plan.source.snapshot, device: device.identifier, chunks: chunks))
+                try session.finish()
+                if !pending.value.isEmpty {
+                    try commitIndex(adding: pending.value, packs: session.names, step: "backup.index")
+                }
+                let record = RecoveryPointRecord(
+                    id: Self.newRecoveryPointID(), created: Date(), metadata: metadata, disks: recorded)
+                try writePoint(record)
+                return (record.id, statistics)
             }
-            try session.finish()
-            if !pending.value.isEmpty {
-                try commitIndex(adding: pending.value, packs: session.names, step: "backup.index")
-            }
-            let record = RecoveryPointRecord(
-                id: Self.newRecoveryPointID(), created: Date(), metadata: metadata, disks: recorded)
-            try writePoint(record)
-            return (record.id, statistics)
         }
     }
 
@@ -317,21 +324,27 @@ public final class VaultStore: @unchecked Sendable {
 
     /// Every recovery point in the store, oldest first; throws if any of them fails authentication.
     public func recoveryPoints() throws -> [RecoveryPointInfo] {
-        try pointIDs().map { try loadPoint($0).info }.sorted { ($0.created, $0.id.rawValue) < ($1.created, $1.id.rawValue) }
+        return try presentingSystemErrors {
+            try pointIDs().map { try loadPoint($0).info }.sorted { ($0.created, $0.id.rawValue) < ($1.created, $1.id.rawValue) }
+        }
     }
 
     /// One recovery point's description.
     public func recoveryPoint(_ id: RecoveryPointID) throws -> RecoveryPointInfo {
-        try loadPoint(id).info
+        return try presentingSystemErrors {
+            try loadPoint(id).info
+        }
     }
 
     /// Deletes a recovery point with one atomic unlink; garbage collection later reclaims chunks that no
     /// other recovery point references.
     public func deleteRecoveryPoint(_ id: RecoveryPointID) throws {
-        let file = try pointPath(id)
-        guard FileSystem.exists(file) else { throw notFound(id) }
-        try FileSystem.remove(file)
-        try FileSystem.syncDirectory(pointsDirectory)
+        try presentingSystemErrors {
+            let file = try pointPath(id)
+            guard FileSystem.exists(file) else { throw notFound(id) }
+            try FileSystem.remove(file)
+            try FileSystem.syncDirectory(pointsDirectory)
+        }
     }
 
     func pointIDs() throws -> [RecoveryPointID] {
@@ -388,24 +401,26 @@ public final class VaultStore: @unchecked Sendable {
         _ id: RecoveryPointID, disk name: String, to path: String, atRestKey: SecureBytes? = nil,
         progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> BlockDevice {
-        try shared {
-            let record = try loadPoint(id)
-            guard let disk = record.disks.first(where: { $0.name == name }) else {
-                throw SnapshotError(
-                    code: .notFound,
-                    message: "recovery point \(id) has no disk named \(name); it has "
-                        + record.disks.map(\.name).joined(separator: ", "))
-            }
-            var device: BlockDevice? = try BlockDevice.create(
-                at: path, size: disk.size, blockSize: disk.blockSize, atRestKey: atRestKey)
-            do {
-                try restore(disk, into: device!, progress: progress)
-                try device!.flush()
-                return device!
-            } catch {
-                device = nil
-                try? FileSystem.removeTree(path)
-                throw error
+        return try presentingSystemErrors {
+            try shared {
+                let record = try loadPoint(id)
+                guard let disk = record.disks.first(where: { $0.name == name }) else {
+                    throw SnapshotError(
+                        code: .notFound,
+                        message: "recovery point \(id) has no disk named \(name); it has "
+                            + record.disks.map(\.name).joined(separator: ", "))
+                }
+                var device: BlockDevice? = try BlockDevice.create(
+                    at: path, size: disk.size, blockSize: disk.blockSize, atRestKey: atRestKey)
+                do {
+                    try restore(disk, into: device!, progress: progress)
+                    try device!.flush()
+                    return device!
+                } catch {
+                    device = nil
+                    try? FileSystem.removeTree(path)
+                    throw error
+                }
             }
         }
     }
@@ -517,60 +532,62 @@ public final class VaultStore: @unchecked Sendable {
     /// and recomputes its HMAC identifier. Problems with chunks are collected in the report; a recovery
     /// point file that fails authentication throws.
     public func verify(_ id: RecoveryPointID) throws -> VerifyReport {
-        try shared {
-            let record = try loadPoint(id)
-            var report = VerifyReport()
-            var seen = Set<ChunkID>()
-            let reader = PackReader(directory: packsDirectory, storeID: storeID)
-            let (idKey, dataKey) = (keys.id, keys.data)
-            for disk in record.disks {
-                let blockSize = disk.blockSize
-                var unique: [(id: ChunkID, block: Int)] = []
-                for (block, chunk) in disk.chunks.enumerated() where !chunk.isHole && seen.insert(chunk).inserted {
-                    unique.append((chunk, block))
-                }
-                let batch = max(1, batchBytes / blockSize)
-                for start in stride(from: 0, to: unique.count, by: batch) {
-                    let work = Array(unique[start..<min(start + batch, unique.count)])
-                    var sealed = [[UInt8]?](repeating: nil, count: work.count)
-                    var problems = [String?](repeating: nil, count: work.count)
-                    for (k, item) in work.enumerated() {
-                        do {
-                            sealed[k] = try readSealed(item.id, reader: reader, context: "block \(item.block) of disk \(disk.name)")
-                        } catch {
-                            problems[k] = "block \(item.block) of disk \(disk.name): \(error)"
-                        }
+        return try presentingSystemErrors {
+            try shared {
+                let record = try loadPoint(id)
+                var report = VerifyReport()
+                var seen = Set<ChunkID>()
+                let reader = PackReader(directory: packsDirectory, storeID: storeID)
+                let (idKey, dataKey) = (keys.id, keys.data)
+                for disk in record.disks {
+                    let blockSize = disk.blockSize
+                    var unique: [(id: ChunkID, block: Int)] = []
+                    for (block, chunk) in disk.chunks.enumerated() where !chunk.isHole && seen.insert(chunk).inserted {
+                        unique.append((chunk, block))
                     }
-                    try problems.withUnsafeMutableBufferPointer { problems in
-                        try parallelForEach(work.count) { k in
-                            guard let box = sealed[k] else { return }
-                            let item = work[k]
+                    let batch = max(1, batchBytes / blockSize)
+                    for start in stride(from: 0, to: unique.count, by: batch) {
+                        let work = Array(unique[start..<min(start + batch, unique.count)])
+                        var sealed = [[UInt8]?](repeating: nil, count: work.count)
+                        var problems = [String?](repeating: nil, count: work.count)
+                        for (k, item) in work.enumerated() {
                             do {
-                                let plaintext = try Seal.open(
-                                    box, key: dataKey, associatedData: item.id.bytes, what: "chunk \(item.id)")
-                                if plaintext.count != blockSize {
-                                    problems[k] = "block \(item.block) of disk \(disk.name): chunk \(item.id) holds "
-                                        + "\(plaintext.count) bytes, not \(blockSize)"
-                                } else if ChunkID(HMACSHA256.authenticationCode(for: plaintext, key: idKey)) != item.id {
-                                    problems[k] = "block \(item.block) of disk \(disk.name): chunk \(item.id) does not "
-                                        + "hash to its identifier"
-                                }
+                                sealed[k] = try readSealed(item.id, reader: reader, context: "block \(item.block) of disk \(disk.name)")
                             } catch {
                                 problems[k] = "block \(item.block) of disk \(disk.name): \(error)"
                             }
                         }
-                    }
-                    for problem in problems {
-                        if let problem {
-                            report.problems.append(problem)
-                        } else {
-                            report.chunksChecked += 1
-                            report.bytesChecked += UInt64(blockSize)
+                        try problems.withUnsafeMutableBufferPointer { problems in
+                            try parallelForEach(work.count) { k in
+                                guard let box = sealed[k] else { return }
+                                let item = work[k]
+                                do {
+                                    let plaintext = try Seal.open(
+                                        box, key: dataKey, associatedData: item.id.bytes, what: "chunk \(item.id)")
+                                    if plaintext.count != blockSize {
+                                        problems[k] = "block \(item.block) of disk \(disk.name): chunk \(item.id) holds "
+                                            + "\(plaintext.count) bytes, not \(blockSize)"
+                                    } else if ChunkID(HMACSHA256.authenticationCode(for: plaintext, key: idKey)) != item.id {
+                                        problems[k] = "block \(item.block) of disk \(disk.name): chunk \(item.id) does not "
+                                            + "hash to its identifier"
+                                    }
+                                } catch {
+                                    problems[k] = "block \(item.block) of disk \(disk.name): \(error)"
+                                }
+                            }
+                        }
+                        for problem in problems {
+                            if let problem {
+                                report.problems.append(problem)
+                            } else {
+                                report.chunksChecked += 1
+                                report.bytesChecked += UInt64(blockSize)
+                            }
                         }
                     }
                 }
+                return report
             }
-            return report
         }
     }
 

@@ -64,18 +64,36 @@ import Testing
         let (platform, directory) = try TestWorld.platform()
         defer { withExtendedLifetime(directory) {} }
         try TestWorld.withVault(platform)
+        func vaults(of vm: String) throws -> [String] { try platform.protectedItems().filter { $0.vm == vm }.map(\.vault) }
+        // rsv-two shares the VMs' region (eastus) and subscription; rsv-eu has another region; rsv-other
+        // has the same region in another subscription.
         try platform.createVault(name: "rsv-two", spec: TestWorld.vaultSpec)
         try platform.createPolicy(name: "daily", spec: { var p = TestWorld.dailyPolicy; p.vault = "rsv-two"; return p }())
         try platform.createVault(name: "rsv-eu", spec: VaultSpec(resourceGroup: "rg-eu", location: "westeurope"))
         try platform.createPolicy(name: "daily", spec: { var p = TestWorld.dailyPolicy; p.vault = "rsv-eu"; return p }())
+        try platform.createVault(name: "rsv-other", spec: VaultSpec(subscription: "other", resourceGroup: "rg-other", location: "eastus"))
+        try platform.createPolicy(name: "daily", spec: { var p = TestWorld.dailyPolicy; p.vault = "rsv-other"; return p }())
+
+        // One vault only: a protected VM is refused by any other vault, even one that would otherwise take it.
         let item = try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "daily")
         #expect(item.state == .irPending)
         #expect(item.id.hasSuffix("/vaults/rsv-east/backupFabrics/Azure/protectionContainers/iaasvmcontainer;iaasvmcontainerv2;rg;lnx-pmk/protectedItems/VM;iaasvmcontainerv2;rg;lnx-pmk"))
         expectCode("UserErrorVmAlreadyProtectedInAnotherVault") { try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-two", policy: "daily") }
         expectCode("ResourceAlreadyExists") { try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "daily") }
+        #expect(try vaults(of: "lnx-pmk") == ["rsv-east"])
+
+        // The vault's region: refused in westeurope for a VM in eastus.
         expectCode("UserErrorVmAndVaultNotInSameSubscriptionAndRegion") {
             try platform.enableProtection(vm: "win-cmk", vault: "rsv-eu", policy: "daily")
         }
+        // The vault's subscription: refused in eastus under another subscription.
+        expectCode("UserErrorVmAndVaultNotInSameSubscriptionAndRegion") {
+            try platform.enableProtection(vm: "win-cmk", vault: "rsv-other", policy: "daily")
+        }
+        #expect(try vaults(of: "win-cmk").isEmpty)
+        // A vault of its region and subscription takes it.
+        try platform.enableProtection(vm: "win-cmk", vault: "rsv-two", policy: "daily")
+        #expect(try vaults(of: "win-cmk") == ["rsv-two"])
         expectCode("ResourceNotFound") { try platform.enableProtection(vm: "nope", vault: "rsv-east", policy: "daily") }
         expectCode("ResourceNotFound") { try platform.enableProtection(vm: "win-cmk", vault: "rsv-east", policy: "nope") }
         // Soft-deleted, it still holds the VM: not in another vault, and not again here until undeleted.

@@ -218,4 +218,28 @@ import Testing
         // The scratch space is gone.
         #expect((try? FileManager.default.contentsOfDirectory(atPath: directory.path("scratch")))?.isEmpty ?? true)
     }
+
+    @Test func aDamagedVaultCopyFailsTheRestoreAsAnIntegrityErrorNotARetry() throws {
+        let (platform, directory) = try backedUp(["lnx-pmk"])
+        defer { withExtendedLifetime(directory) {} }
+        let point = try #require(try platform.recoveryPoints(vm: "lnx-pmk").first)
+        let packs = directory.path("vaults/rsv-east/store/packs")
+        let pack = try #require(try FileManager.default.contentsOfDirectory(atPath: packs).first)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(packs)/\(pack)")))
+        bytes[bytes.count / 2] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: "\(packs)/\(pack)"))
+        // Cross-region restore reads the vault tier.
+        let error = try #require(throws: PlatformError.self) {
+            try platform.restore(vm: "lnx-pmk", recoveryPoint: point.id, mode: .restoreDisks,
+                                 target: RestoreTarget(resourceGroup: "rg-west", region: "westus"))
+        }
+        #expect(error.code == "RecoveryPointIntegrityCheckFailed")
+        #expect(!error.retryable)
+        #expect(error.message.contains("failed authentication"))
+        #expect(!(error.hint ?? "").contains("retry"))
+        #expect((error.underlying as? SnapshotError)?.code == .corrupted)
+        #expect(error.jobID != nil)
+        let job = try #require(try platform.jobs().first { $0.id == error.jobID })
+        #expect(job.status == .failed && job.errorCode == "RecoveryPointIntegrityCheckFailed")
+    }
 }

@@ -28,6 +28,52 @@ import Testing
         #expect(try store.unfinishedJournal().isEmpty)
     }
 
+    @Test func anAppendAfterATornLineCutsTheFragmentOff() throws {
+        let directory = try TemporaryDirectory()
+        let store = FileStateStore(stateDirectory: directory.path)
+        let first = HistoryRecord(time: Date(timeIntervalSince1970: 0), source: ApplySource(paths: ["manifests"]), summary: PlanSummary(add: 1), result: .succeeded, error: nil, steps: [])
+        var second = first
+        second.time = Date(timeIntervalSince1970: 60)
+        try store.appendHistory(first)
+        let path = directory.path("reconciler/history.jsonl")
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("{\"time\":".utf8))
+        try handle.close()
+        try store.appendHistory(second)
+        #expect(try store.history() == [first, second])
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+    }
+
+    @Test(arguments: ["history.jsonl", "journal.jsonl"])
+    func anUnreadableLineBeforeTheLastIsAnErrorNamingTheFileAndLine(file: String) throws {
+        let directory = try TemporaryDirectory()
+        let store = FileStateStore(stateDirectory: directory.path)
+        let record = HistoryRecord(time: Date(timeIntervalSince1970: 0), source: ApplySource(paths: ["manifests"]), summary: PlanSummary(add: 1), result: .succeeded, error: nil, steps: [])
+        let step = StepRecord(address: Fixture.vaultAddress, action: .create, status: .started)
+        func append() throws { if file == "history.jsonl" { try store.appendHistory(record) } else { try store.journal(step) } }
+        func read() throws -> Int { file == "history.jsonl" ? try store.history().count : try store.unfinishedJournal().count }
+        try append()
+        let path = directory.path("reconciler/\(file)")
+        #expect(FileManager.default.fileExists(atPath: path))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("not json\n".utf8))
+        try handle.close()
+        try append()
+        let error = try #require(throws: ReconcilerError.self) { _ = try read() }
+        #expect(error.code == .stateCorrupt)
+        #expect(error.message.contains("line 2 of '\(path)'"))
+        #expect(error.underlying is DecodingError)
+        // The same damage on the last line, ended by its newline, is not a torn append either.
+        try Data("not json\n".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: ReconcilerError.self) { _ = try read() }
+        // Torn (no newline after it) it is dropped.
+        try Data("not json".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(try read() == 0)
+    }
+
     @Test func inventoryChangesAreDurableOneByOneAndFoldedInBySave() throws {
         let directory = try TemporaryDirectory()
         let store = FileStateStore(stateDirectory: directory.path)

@@ -112,7 +112,7 @@ struct DiffCommand: ParsableCommand {
         } catch let error as CLIError {
             throw error
         } catch {
-            throw CLIError(code: "git", message: String(describing: error), hint: nil, exitCode: .failure)
+            throw CLIError(code: "git", message: String(describing: error), hint: nil, exitCode: ExitStatus.contract(for: error), underlying: error)
         }
     }
 }

@@ -295,7 +295,8 @@ struct ApplyRun {
             }
             try report(outcome, summary: plan.summary, terminal: terminal)
             if let error = outcome.error {
-                throw CLIError(code: error.code, message: error.message, hint: error.hint ?? "fix the cause and apply again: finished steps are not repeated", exitCode: .failure)
+                throw CLIError(code: error.code, message: error.message, hint: error.hint ?? "fix the cause and apply again: finished steps are not repeated",
+                               exitCode: ExitStatus.contract(for: error), underlying: error)
             }
             return outcome
         } catch let error as CLIError {

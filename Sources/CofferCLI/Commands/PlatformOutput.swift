@@ -28,18 +28,18 @@ enum PlatformCLI {
             return try body()
         } catch let error as PlatformError {
             throw CLIError(code: error.code, message: error.message + (error.jobID.map { " (job \($0))" } ?? ""), hint: error.hint,
-                           exitCode: .failure)
+                           exitCode: ExitStatus.contract(for: error), underlying: error)
         } catch let error as WorldError {
             let text = error.diagnostics.map { $0.rendered() }.joined(separator: "\n\n")
             let errors = error.diagnostics.filter { $0.severity == .error }.count
             Console.current.printError(text + "\n\n\(errors) error\(errors == 1 ? "" : "s") in the world file")
-            throw ExitCode(CofferExitCode.invalidInput.rawValue)
+            throw ExitCode(ExitStatus.code(for: error))
         } catch let error as CLIError {
             throw error
         } catch let error as ExitCode {
             throw error
         } catch {
-            throw CLIError(code: "PlatformError", message: "\(error)", hint: nil, exitCode: .failure)
+            throw CLIError(code: "PlatformError", message: "\(error)", hint: nil, exitCode: ExitStatus.contract(for: error), underlying: error)
         }
     }
 

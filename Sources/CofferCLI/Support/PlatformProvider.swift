@@ -6,6 +6,7 @@ func openPlatformProvider(stateDirectory: String) throws -> any Provider {
     do {
         return try Platform(stateDirectory: stateDirectory)
     } catch let error as PlatformError {
-        throw CLIError(code: error.code, message: error.message, hint: error.hint, exitCode: .failure)
+        throw CLIError(code: error.code, message: error.message, hint: error.hint, exitCode: ExitStatus.contract(for: error),
+                       underlying: error)
     }
 }

@@ -29,24 +29,26 @@ struct Workspace {
         do {
             return try StateLock.acquire(stateDirectory: stateDirectory, operation: operation, timeout: timeout)
         } catch let error as ReconcilerError where error.code == .locked {
-            throw CLIError(code: error.code.rawValue, message: error.message, hint: error.hint, exitCode: .locked)
+            throw CLIError.from(error)
         }
     }
 }
 
 extension CLIError {
-    /// The CLI form of an error from the layers below.
+    /// The CLI form of an error from the layers below, keeping it as the cause; `ExitStatus` picks the exit
+    /// code.
     static func from(_ error: Error) -> CLIError {
+        let exitCode = ExitStatus.contract(for: error)
         switch error {
         case let error as CLIError: return error
-        case let error as ProviderError:
-            return CLIError(code: error.code, message: error.message, hint: error.hint, exitCode: .failure)
         case let error as GitError:
-            return CLIError(code: "git-\(error.code)", message: error.description, hint: nil, exitCode: .failure)
+            return CLIError(code: "git-\(error.code)", message: error.description, hint: nil, exitCode: exitCode, underlying: error)
+        case let error as ProviderError:
+            return CLIError(code: error.code, message: error.message, hint: error.hint, exitCode: exitCode, underlying: error)
         case let error as ReconcilerError:
-            return CLIError(code: error.code.rawValue, message: error.message, hint: error.hint, exitCode: error.code == .locked ? .locked : .failure)
+            return CLIError(code: error.code.rawValue, message: error.message, hint: error.hint, exitCode: exitCode, underlying: error)
         default:
-            return CLIError(code: "error", message: String(describing: error), hint: nil, exitCode: .failure)
+            return CLIError(code: "error", message: String(describing: error), hint: nil, exitCode: exitCode, underlying: error)
         }
     }
 }

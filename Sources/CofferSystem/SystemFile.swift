@@ -5,28 +5,12 @@ import Darwin
 #endif
 import Foundation
 
-/// The text of an `errno` value.
-func systemErrorText(_ code: Int32) -> String { String(cString: strerror(code)) }
-
-/// An I/O error for a failed system call on `path`, reading `errno` at once.
-func ioError(_ function: String, _ what: String, path: String, errno code: Int32 = errno) -> SnapshotError {
-    let hint: String
-    switch code {
-    case ENOSPC: hint = "; free disk space and retry"
-    case EACCES, EPERM: hint = "; check the permissions of \(path)"
-    case ENOENT: hint = "; check that the path exists"
-    case EROFS: hint = "; the file system is read-only"
-    default: hint = ""
-    }
-    return SnapshotError(
-        code: code == ENOENT ? .notFound : .io, message: "could not \(what) \(path)\(hint)",
-        underlying: SystemCallError(function: function, errno: code))
-}
-
 /// An open file descriptor with positioned I/O; the one owner of the descriptor, closed on deinit.
-final class SystemFile: @unchecked Sendable {
-    let descriptor: Int32
-    let path: String
+public final class SystemFile: @unchecked Sendable {
+    /// The file descriptor, owned by this value.
+    public let descriptor: Int32
+    /// The path the file was opened at.
+    public let path: String
 
     private init(descriptor: Int32, path: String) {
         self.descriptor = descriptor
@@ -36,13 +20,13 @@ final class SystemFile: @unchecked Sendable {
     deinit { close(descriptor) }
 
     /// Opens `path` with `open(2)` flags; `O_CLOEXEC` is always added.
-    static func open(_ path: String, flags: Int32, mode: mode_t = 0o600) throws -> SystemFile {
+    public static func open(_ path: String, flags: Int32, mode: mode_t = 0o600) throws -> SystemFile {
         let fd = path.withCString { systemOpen($0, flags | O_CLOEXEC, mode) }
         guard fd >= 0 else {
             let code = errno
             if code == EEXIST {
-                throw SnapshotError(
-                    code: .alreadyExists, message: "\(path) already exists; choose another path or remove it",
+                throw SystemError(
+                    code: .alreadyExists, message: "\(path) already exists; choose another path or remove it", path: path,
                     underlying: SystemCallError(function: "open", errno: code))
             }
             throw ioError("open", "open", path: path, errno: code)
@@ -53,7 +37,7 @@ final class SystemFile: @unchecked Sendable {
     /// Reads up to `buffer.count` bytes at `offset`, stopping early only at the end of the file; returns the
     /// number of bytes read.
     @discardableResult
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
         var done = 0
         while done < buffer.count {
             let n = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
@@ -68,31 +52,31 @@ final class SystemFile: @unchecked Sendable {
     }
 
     /// Reads exactly `buffer.count` bytes at `offset`, or throws `corrupted` when the file is shorter.
-    func readExactly(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
+    public func readExactly(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
         let n = try read(into: buffer, at: offset)
         guard n == buffer.count else {
-            throw SnapshotError(
+            throw SystemError(
                 code: .corrupted,
                 message: "\(path) ends early: wanted \(buffer.count) bytes at offset \(offset), found \(n); "
-                    + "the file was truncated")
+                    + "the file was truncated", path: path)
         }
     }
 
     /// Reads exactly `count` bytes at `offset`.
-    func read(count: Int, at offset: UInt64) throws -> [UInt8] {
+    public func read(count: Int, at offset: UInt64) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         try bytes.withUnsafeMutableBytes { try readExactly(into: $0, at: offset) }
         return bytes
     }
 
     /// Reads the whole file.
-    func readAll() throws -> [UInt8] {
+    public func readAll() throws -> [UInt8] {
         let size = try self.size()
         return try read(count: Int(size), at: 0)
     }
 
     /// Writes all of `buffer` at `offset`.
-    func write(_ buffer: UnsafeRawBufferPointer, at offset: UInt64) throws {
+    public func write(_ buffer: UnsafeRawBufferPointer, at offset: UInt64) throws {
         var done = 0
         while done < buffer.count {
             let n = pwrite(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
@@ -105,12 +89,12 @@ final class SystemFile: @unchecked Sendable {
     }
 
     /// Writes all of `bytes` at `offset`.
-    func write(_ bytes: [UInt8], at offset: UInt64) throws {
+    public func write(_ bytes: [UInt8], at offset: UInt64) throws {
         try bytes.withUnsafeBytes { try write($0, at: offset) }
     }
 
     /// Makes what was written durable (`fsync`).
-    func sync() throws {
+    public func sync() throws {
         while fsync(descriptor) != 0 {
             if errno == EINTR { continue }
             throw ioError("fsync", "flush", path: path)
@@ -118,27 +102,27 @@ final class SystemFile: @unchecked Sendable {
     }
 
     /// Sets the file's length.
-    func truncate(to length: UInt64) throws {
+    public func truncate(to length: UInt64) throws {
         guard ftruncate(descriptor, off_t(length)) == 0 else { throw ioError("ftruncate", "resize", path: path) }
     }
 
     /// The file's status (`fstat`).
-    func status() throws -> stat {
+    public func status() throws -> stat {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw ioError("fstat", "stat", path: path) }
         return info
     }
 
     /// The file's length in bytes.
-    func size() throws -> UInt64 { UInt64(try status().st_size) }
+    public func size() throws -> UInt64 { UInt64(try status().st_size) }
 
     /// The disk space the file really takes (allocated 512-byte blocks).
-    func allocatedBytes() throws -> UInt64 { UInt64(try status().st_blocks) * 512 }
+    public func allocatedBytes() throws -> UInt64 { UInt64(try status().st_blocks) * 512 }
 
     /// Frees the disk space of a range so that it reads as zeros, keeping the file's length
     /// (`fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)`); returns false where the system cannot.
     @discardableResult
-    func punchHole(offset: UInt64, length: UInt64) throws -> Bool {
+    public func punchHole(offset: UInt64, length: UInt64) throws -> Bool {
         guard length > 0, let fallocate = Fallocate.function else { return false }
         let result = fallocate(descriptor, Fallocate.punchHole | Fallocate.keepSize, Int(offset), Int(length))
         if result == 0 { return true }
@@ -150,7 +134,7 @@ final class SystemFile: @unchecked Sendable {
     /// Reserves disk space for a range about to be written, without changing the file's length
     /// (`fallocate(FALLOC_FL_KEEP_SIZE)`): file systems that allocate lazily, such as ext4, then take large
     /// writes several times faster. A hint only: ignored where the system cannot.
-    func preallocate(offset: UInt64, length: UInt64) {
+    public func preallocate(offset: UInt64, length: UInt64) {
         guard length > 0, let fallocate = Fallocate.function else { return }
         _ = fallocate(descriptor, Fallocate.keepSize, Int(offset), Int(length))
     }
@@ -158,7 +142,7 @@ final class SystemFile: @unchecked Sendable {
     /// Starts writing the file's dirty pages in a range (all of it by default) to disk without waiting
     /// (`sync_file_range(SYNC_FILE_RANGE_WRITE)`), so that a later `sync()` has less to wait for; a hint
     /// only, ignored where the system has no such call.
-    func startWriteback(offset: UInt64 = 0, length: UInt64 = 0) {
+    public func startWriteback(offset: UInt64 = 0, length: UInt64 = 0) {
         guard let syncFileRange = SyncFileRange.function else { return }
         _ = syncFileRange(descriptor, Int(offset), Int(length), SyncFileRange.write)
     }
@@ -168,13 +152,13 @@ final class SystemFile: @unchecked Sendable {
     /// keeps the disk busy while the writer is held to its pace, so that the final `sync()` is short. It
     /// makes nothing durable by itself (no metadata, no cache flush); a hint only, ignored where the system
     /// has no such call.
-    func awaitWriteback(offset: UInt64, length: UInt64) {
+    public func awaitWriteback(offset: UInt64, length: UInt64) {
         guard length > 0, let syncFileRange = SyncFileRange.function else { return }
         _ = syncFileRange(descriptor, Int(offset), Int(length), SyncFileRange.waitBefore | SyncFileRange.write | SyncFileRange.waitAfter)
     }
 
     /// Takes an advisory `flock` lock; with `wait` false, returns false instead of waiting when it is held.
-    func lock(exclusive: Bool, wait: Bool) throws -> Bool {
+    public func lock(exclusive: Bool, wait: Bool) throws -> Bool {
         let operation = (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB)
         while flock(descriptor, Int32(operation)) != 0 {
             let code = errno
@@ -186,7 +170,7 @@ final class SystemFile: @unchecked Sendable {
     }
 
     /// Releases a `flock` lock.
-    func unlock() { _ = flock(descriptor, Int32(LOCK_UN)) }
+    public func unlock() { _ = flock(descriptor, Int32(LOCK_UN)) }
 }
 
 private func systemOpen(_ path: UnsafePointer<CChar>, _ flags: Int32, _ mode: mode_t) -> Int32 {
@@ -227,33 +211,33 @@ private enum SyncFileRange {
 }
 
 /// File-system operations that coffer's commit protocols are built from.
-enum FileSystem {
+public enum FileSystem {
     /// Whether something exists at `path`.
-    static func exists(_ path: String) -> Bool {
+    public static func exists(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0
     }
 
     /// Whether `path` is a directory.
-    static func isDirectory(_ path: String) -> Bool {
+    public static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// Creates one directory (not its parents).
-    static func makeDirectory(_ path: String) throws {
+    public static func makeDirectory(_ path: String) throws {
         guard mkdir(path, 0o700) == 0 else {
             let code = errno
             if code == EEXIST {
-                throw SnapshotError(
-                    code: .alreadyExists, message: "\(path) already exists; choose another path or remove it")
+                throw SystemError(
+                    code: .alreadyExists, message: "\(path) already exists; choose another path or remove it", path: path)
             }
             throw ioError("mkdir", "create the directory", path: path, errno: code)
         }
     }
 
     /// The names in a directory, sorted, without `.` and `..`.
-    static func list(_ path: String) throws -> [String] {
+    public static func list(_ path: String) throws -> [String] {
         guard let directory = opendir(path) else { throw ioError("opendir", "list", path: path) }
         defer { closedir(directory) }
         var names: [String] = []
@@ -267,18 +251,18 @@ enum FileSystem {
     }
 
     /// Makes renames and unlinks in a directory durable (`fsync` of the directory).
-    static func syncDirectory(_ path: String) throws {
+    public static func syncDirectory(_ path: String) throws {
         let directory = try SystemFile.open(path, flags: O_RDONLY | O_DIRECTORY)
         try directory.sync()
     }
 
     /// Renames atomically within one file system.
-    static func rename(_ from: String, to: String) throws {
+    public static func rename(_ from: String, to: String) throws {
         guard posixRename(from, to) == 0 else { throw ioError("rename", "rename \(from) to", path: to) }
     }
 
     /// Removes a file; with `missingOK`, a file that is already gone is not an error.
-    static func remove(_ path: String, missingOK: Bool = false) throws {
+    public static func remove(_ path: String, missingOK: Bool = false) throws {
         guard unlink(path) == 0 else {
             if missingOK && errno == ENOENT { return }
             throw ioError("unlink", "remove", path: path)
@@ -286,44 +270,44 @@ enum FileSystem {
     }
 
     /// Removes a directory tree.
-    static func removeTree(_ path: String) throws {
+    public static func removeTree(_ path: String) throws {
         do {
             try FileManager.default.removeItem(atPath: path)
         } catch {
-            throw SnapshotError(code: .io, message: "could not remove \(path): \(error.localizedDescription)")
+            throw SystemError(code: .io, message: "could not remove \(path): \(error.localizedDescription)", path: path, underlying: error)
         }
     }
 
     /// The last path component.
-    static func name(_ path: String) -> String { (path as NSString).lastPathComponent }
+    public static func name(_ path: String) -> String { (path as NSString).lastPathComponent }
 
     /// `directory/name`.
-    static func join(_ directory: String, _ name: String) -> String {
+    public static func join(_ directory: String, _ name: String) -> String {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 
     /// The directory holding `path`.
-    static func parent(_ path: String) -> String {
+    public static func parent(_ path: String) -> String {
         let parent = (path as NSString).deletingLastPathComponent
         return parent.isEmpty ? "." : parent
     }
 
     /// Whether a file name is a temporary file left by `writeAtomically`.
-    static func isTemporary(_ name: String) -> Bool { name.hasPrefix(".") && name.contains(".tmp-") }
+    public static func isTemporary(_ name: String) -> Bool { name.hasPrefix(".") && name.contains(".tmp-") }
 
     /// Replaces the file at `path` with `bytes` in one atomic step: write a temporary file in the same
     /// directory, fsync it, rename it over `path`, fsync the directory. A crash leaves the old file or the
     /// new one, never a mix; a leftover temporary file is named `.NAME.tmp-RANDOM`.
     ///
     /// `step` is called after each of the four steps with `write`, `sync`, `rename` and `sync-directory`.
-    static func writeAtomically(
+    public static func writeAtomically(
         _ bytes: [UInt8], to path: String, step: (String) throws -> Void = { _ in }
     ) throws {
         try writeAtomically(parts: [bytes], to: path, step: step)
     }
 
     /// `writeAtomically` of the concatenation of `parts`, without concatenating them in memory.
-    static func writeAtomically(
+    public static func writeAtomically(
         parts: [[UInt8]], to path: String, step: (String) throws -> Void = { _ in }
     ) throws {
         let directory = parent(path)
@@ -346,43 +330,43 @@ enum FileSystem {
     }
 }
 
+extension FileSystem {
+    /// Appends `line` and a newline to the file at `path` (created when missing) and fsyncs it, so that the
+    /// record survives a crash right after this returns.
+    ///
+    /// A crash in the middle of an earlier append leaves a torn line: no newline at the end of the file.
+    /// It is cut off first, so that it neither swallows this record nor stays behind in the middle of the
+    /// file, where a reader could not tell it from damage. Readers drop a torn last line.
+    public static func appendLine(_ line: [UInt8], to path: String) throws {
+        let file = try SystemFile.open(path, flags: O_RDWR | O_CREAT)
+        var end = try file.size()
+        if end > 0, try file.read(count: 1, at: end - 1) != [0x0a] {
+            end = try endOfLastCompleteLine(file, before: end)
+            try file.truncate(to: end)
+        }
+        try file.write(line + [0x0a], at: end)
+        try file.sync()
+    }
+
+    /// The offset just past the last newline before `end`, or 0 when there is none.
+    private static func endOfLastCompleteLine(_ file: SystemFile, before end: UInt64) throws -> UInt64 {
+        var end = end
+        while end > 0 {
+            let start = end >= 4096 ? end - 4096 : 0
+            let bytes = try file.read(count: Int(end - start), at: start)
+            if let newline = bytes.lastIndex(of: 0x0a) { return start + UInt64(newline) + 1 }
+            end = start
+        }
+        return 0
+    }
+}
+
 /// `count` random bytes as lower-case hexadecimal, for names that must not collide.
 func randomHex(_ count: Int) -> String {
     var generator = SystemRandomNumberGenerator()
-    return hexEncoded((0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
-}
-
-/// Lower-case hexadecimal of bytes.
-func hexEncoded<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-    let digits: [UInt8] = Array("0123456789abcdef".utf8)
-    var out = [UInt8]()
-    out.reserveCapacity(bytes.count * 2)
-    for byte in bytes {
-        out.append(digits[Int(byte >> 4)])
-        out.append(digits[Int(byte & 0x0f)])
-    }
-    return String(decoding: out, as: UTF8.self)
-}
-
-/// Bytes from lower-case or upper-case hexadecimal, or nil when the text is not hexadecimal.
-func bytes(fromHex text: String) -> [UInt8]? {
-    let digits = Array(text.utf8)
-    guard digits.count % 2 == 0 else { return nil }
-    func value(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 48...57: c - 48
-        case 97...102: c - 87
-        case 65...70: c - 55
-        default: nil
-        }
-    }
-    var out = [UInt8]()
-    out.reserveCapacity(digits.count / 2)
-    var i = 0
-    while i < digits.count {
-        guard let high = value(digits[i]), let low = value(digits[i + 1]) else { return nil }
-        out.append(high << 4 | low)
-        i += 2
-    }
-    return out
+    let digits = Array("0123456789abcdef")
+    return String((0..<count).flatMap { _ -> [Character] in
+        let byte = UInt8.random(in: 0...255, using: &generator)
+        return [digits[Int(byte >> 4)], digits[Int(byte & 0x0f)]]
+    })
 }

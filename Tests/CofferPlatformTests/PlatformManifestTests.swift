@@ -1,14 +1,14 @@
 import CofferManifest
 import CofferModel
-import CofferPlatform
 import CofferTestSupport
 import Foundation
+@testable import CofferPlatform
 import Testing
 
 /// The shipped manifests against the reference world, through the provider protocol as the reconciler
 /// drives it: every resource is created, and read back it equals its manifest (a plan shows no change).
 @Suite struct PlatformManifestTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = Fixtures.repositoryRoot
 
     @Test func theShippedManifestsConvergeOnTheReferenceWorld() throws {
         let loaded = ManifestLoader().load(paths: [Self.root.appendingPathComponent("manifests").path])

@@ -1,0 +1,58 @@
+import Foundation
+@testable import CofferPlatform
+import Testing
+
+/// docs/world-file.md keeps to what the platform does: its complete example loads, and its region table is
+/// the platform's.
+@Suite struct WorldFileDocsTests {
+    static func page(_ name: String) throws -> String {
+        try String(contentsOf: Fixtures.repositoryRoot.appendingPathComponent("docs/\(name)"), encoding: .utf8)
+    }
+
+    /// The fenced blocks of `language` in a Markdown page, in order.
+    static func blocks(_ language: String, in page: String) -> [String] {
+        var blocks: [String] = []
+        var current: [Substring]?
+        for line in page.split(separator: "\n", omittingEmptySubsequences: false) {
+            if current == nil, line == "```\(language)" {
+                current = []
+            } else if current != nil, line == "```" {
+                blocks.append(current!.joined(separator: "\n") + "\n")
+                current = nil
+            } else if current != nil {
+                current!.append(line)
+            }
+        }
+        return blocks
+    }
+
+    /// The complete example of docs/world-file.md is a valid world.
+    @Test func worldFileExampleLoads() throws {
+        let page = try Self.page("world-file.md")
+        let section = try #require(page.components(separatedBy: "## A complete example").last)
+        let example = try #require(Self.blocks("yaml", in: section).first)
+        let world = try WorldLoader.load(text: example, file: "docs/world-file.md")
+        #expect(world.virtualMachines.map(\.name) == ["win-app-01", "lnx-db-01", "win-cmk-01"])
+        #expect(world.keyVaults.count == 2 && world.diskEncryptionSets.count == 1)
+    }
+
+    /// The region table of docs/world-file.md is the platform's pairing table.
+    @Test func worldFileRegionTableIsThePlatformsTable() throws {
+        let page = try Self.page("world-file.md")
+        let section = try #require(page.components(separatedBy: "## Region pairs").last)
+        var documented: [String: (geography: String, pair: String?, restricted: Bool)] = [:]
+        for line in section.split(separator: "\n") where line.hasPrefix("| `") {
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count == 3 else { continue }
+            let restricted = cells[0].hasSuffix("*")
+            let name = cells[0].replacingOccurrences(of: "*", with: "").trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "`"))
+            let pair = cells[2] == "none" ? nil : cells[2].trimmingCharacters(in: CharacterSet(charactersIn: "`"))
+            documented[name] = (cells[1], pair, restricted)
+        }
+        #expect(Set(documented.keys) == Set(Regions.all.keys))
+        for (name, region) in Regions.all {
+            let row = documented[name]
+            #expect(row?.geography == region.geography && row?.pair == region.pair && row?.restricted == region.accessRestricted, "\(name)")
+        }
+    }
+}
