@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "CofferManifest", targets: ["CofferManifest"]),
         .library(name: "CofferReconciler", targets: ["CofferReconciler"]),
         .library(name: "CofferGit", targets: ["CofferGit"]),
+        .library(name: "CofferGitOps", targets: ["CofferGitOps"]),
         .library(name: "CofferCLI", targets: ["CofferCLI"]),
     ],
     dependencies: [
@@ -55,6 +56,11 @@ let package = Package(
         ),
         .target(name: "CofferReconciler", dependencies: ["CofferModel"], exclude: ["README.md"]),
         .target(name: "CofferGit", dependencies: ["CGit2", "CofferModel"], exclude: ["README.md"]),
+        .target(
+            name: "CofferGitOps",
+            dependencies: ["CofferReconciler", "CofferGit", "CofferManifest", "CofferModel"],
+            exclude: ["README.md"]
+        ),
         .target(
             name: "CofferCLI",
             dependencies: [
