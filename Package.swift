@@ -65,7 +65,7 @@ let package = Package(
             name: "CofferCLI",
             dependencies: [
                 "CofferModel", "CofferCrypto", "CofferSnapshot", "CofferPlatform",
-                "CofferManifest", "CofferReconciler", "CofferGit",
+                "CofferManifest", "CofferReconciler", "CofferGit", "CofferGitOps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -84,6 +84,7 @@ let package = Package(
         .testTarget(name: "CofferManifestTests", dependencies: ["CofferManifest", "CofferTestSupport"]),
         .testTarget(name: "CofferReconcilerTests", dependencies: ["CofferReconciler", "CofferTestSupport"]),
         .testTarget(name: "CofferGitTests", dependencies: ["CofferGit", "CofferTestSupport"]),
+        .testTarget(name: "CofferGitOpsTests", dependencies: ["CofferGitOps", "CofferTestSupport"]),
         .testTarget(name: "CofferCLITests", dependencies: ["CofferCLI", "CofferTestSupport"], exclude: ["Golden"]),
     ]
 )
