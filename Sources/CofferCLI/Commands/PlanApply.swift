@@ -157,8 +157,9 @@ struct ApplyCommand: ParsableCommand {
             Plans as 'coffer plan' does, asks for approval ('yes') on a terminal, then applies the steps in \
             dependency order, recording each one: an apply that fails or is killed continues from where it \
             stopped next time. Without a terminal, apply needs --auto-approve (else exit 64). With --plan it \
-            applies exactly that plan, and refuses it when the manifests or the platform changed since it was \
-            made. Each apply is recorded in the history, and in a git note on the commit with --repo.
+            applies exactly that plan, from the desired state saved in it (the manifests are not read again), \
+            and refuses it when the platform changed since it was made. Each apply is recorded in the history, \
+            and in a git note on the commit with --repo.
 
             Examples:
               coffer apply manifests/
