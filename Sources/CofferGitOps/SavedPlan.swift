@@ -120,13 +120,18 @@ public struct SavedPlan: Sendable {
                 desired.resources[index].spec = .vault(vault)
             }
         }
-        var saved = SavedPlan(
-            PlannedChanges(
-                plan: file.plan, desired: desired, source: file.source, applySource: file.applySource, commit: file.applySource.commit,
-                options: PlanOptions(prune: file.prune, allowPruneAll: file.pruneAll)),
-            created: file.created)
-        saved.plan = file.plan
-        return saved
+        return SavedPlan(
+            created: file.created, source: file.source, applySource: file.applySource,
+            options: PlanOptions(prune: file.prune, allowPruneAll: file.pruneAll), plan: file.plan, desired: desired)
+    }
+
+    private init(created: Date, source: ManifestSource, applySource: ApplySource, options: PlanOptions, plan: Plan, desired: DesiredState) {
+        self.created = created
+        self.source = source
+        self.applySource = applySource
+        self.options = options
+        self.plan = plan
+        self.desired = desired
     }
 
     private static func sensitiveDirectory(_ workspace: Workspace) -> String {
