@@ -5,8 +5,20 @@ import Foundation
 
 /// What to apply: the manifests of a source, planned now, or a saved plan.
 public enum ApplyInput: Sendable {
+    /// Load the manifests of the source under the lock, and plan them.
     case manifests(ManifestSource, PlanOptions)
+    /// Manifests loaded already from `source` (as the watch loop reads a commit before it takes the lock);
+    /// invalid ones throw `invalidManifests`.
+    case loaded(LoadedManifests, source: ManifestSource, options: PlanOptions)
+    /// A saved plan: planned again from its desired state, and refused when that plan differs.
     case savedPlan(SavedPlan)
+}
+
+/// Whether an apply goes on once its plan is made.
+public enum ApplyDecision: Sendable {
+    case apply
+    /// Stop here, changing nothing and recording nothing.
+    case skip
 }
 
 /// Follows an apply as it goes, for a view to render it; every method has a default that does nothing.
@@ -15,10 +27,10 @@ public protocol ApplyObserver: Sendable {
     /// Valid manifests were loaded (with their warnings, if any); not called for a saved plan.
     func manifestsLoaded(_ manifests: LoadedManifests)
     /// The plan was made (for a saved plan: made again and found to be the saved one), before its errors
-    /// are checked.
-    func planned(_ planned: PlannedChanges, fromSavedPlan: Bool) throws
-    /// Asked before a plan made from manifests changes anything; throws to refuse (a saved plan was
-    /// approved when it was saved).
+    /// are checked; the observer may end the apply there, or throw.
+    func planned(_ planned: PlannedChanges, fromSavedPlan: Bool) throws -> ApplyDecision
+    /// Asked before a plan made from `manifests` changes anything; throws to refuse (a saved plan was
+    /// approved when it was saved; manifests given `loaded` are the watch loop's, which asks no one).
     func approve(_ plan: Plan) throws
     /// A step finished: succeeded, failed or skipped.
     func stepFinished(_ record: StepRecord)
@@ -26,7 +38,7 @@ public protocol ApplyObserver: Sendable {
 
 extension ApplyObserver {
     public func manifestsLoaded(_ manifests: LoadedManifests) {}
-    public func planned(_ planned: PlannedChanges, fromSavedPlan: Bool) throws {}
+    public func planned(_ planned: PlannedChanges, fromSavedPlan: Bool) throws -> ApplyDecision { .apply }
     public func approve(_ plan: Plan) throws {}
     public func stepFinished(_ record: StepRecord) {}
 }
@@ -57,21 +69,34 @@ public struct ApplyHooks: Sendable {
 }
 
 extension Workspace {
-    /// One apply, as `apply`, `rollback` and `apply --plan` run it: take the lock, load the manifests and plan
-    /// (or make a saved plan again and refuse it when stale), refuse a plan with errors, ask for approval,
-    /// apply step by step (recorded in the history), and note the commit when the manifests came from git.
-    /// A failed step is not thrown: the outcome says so, for the caller to report.
+    /// One apply, as `apply`, `rollback`, `apply --plan` and each reconcile of `watch` run it: take the lock
+    /// (for `operation`), load the manifests and plan (or make a saved plan again and refuse it when stale),
+    /// let the observer see the plan, refuse a plan with errors, ask for approval, apply step by step
+    /// (recorded in the history), and note the commit when the manifests came from git. A failed step is not
+    /// thrown: the outcome says so, for the caller to report. Nil when the observer skipped the apply.
+    @discardableResult
     public func apply(
-        _ input: ApplyInput, lockTimeout: Double, observer: some ApplyObserver = SilentApplyObserver(), hooks: ApplyHooks = ApplyHooks()
-    ) throws -> AppliedPlan {
-        let lock = try lock("apply", timeout: lockTimeout)
+        _ input: ApplyInput, lockTimeout: Double, operation: String = "apply", observer: some ApplyObserver = SilentApplyObserver(),
+        hooks: ApplyHooks = ApplyHooks()
+    ) throws -> AppliedPlan? {
+        let lock = try lock(operation, timeout: lockTimeout)
         defer { lock.release() }
         let provider = try provider()
         let planned: PlannedChanges
+        let decision: ApplyDecision
         switch input {
         case .manifests(let source, let options):
             planned = try plan(source, provider: provider, options: options, loaded: observer.manifestsLoaded)
-            try observer.planned(planned, fromSavedPlan: false)
+            decision = try observer.planned(planned, fromSavedPlan: false)
+        case .loaded(let manifests, let source, let options):
+            let desired = try manifests.desiredState(
+                message: "the manifests have \(manifests.errorCount) error(s); nothing was planned", hint: "fix them (coffer validate shows the same list)")
+            let inventory = try store.inventory()
+            planned = PlannedChanges(
+                plan: try Planner(provider: provider).plan(desired: desired, inventory: inventory, options: options), desired: desired,
+                source: source, applySource: manifests.applySource, commit: manifests.commit, options: options,
+                diagnostics: manifests.result.diagnostics, inventory: inventory)
+            decision = try observer.planned(planned, fromSavedPlan: false)
         case .savedPlan(let saved):
             let inventory = try store.inventory()
             let fresh = try Planner(provider: provider).plan(desired: saved.desired, inventory: inventory, options: saved.options)
@@ -79,35 +104,25 @@ extension Workspace {
             planned = PlannedChanges(
                 plan: fresh, desired: saved.desired, source: saved.source, applySource: saved.applySource, commit: saved.commit,
                 options: saved.options, inventory: inventory)
-            try observer.planned(planned, fromSavedPlan: true)
+            decision = try observer.planned(planned, fromSavedPlan: true)
         }
+        guard decision == .apply else { return nil }
         if planned.plan.hasErrors {
             throw GitOpsError(code: .planHasErrors, message: "the plan has errors; nothing was applied", hint: "fix the errors above")
         }
         if case .manifests = input, planned.plan.changes.contains(where: { $0.action != .noOp }) {
             try observer.approve(planned.plan)
         }
-        let stateDirectory = self.stateDirectory
-        let outcome = try apply(planned, provider: provider, hooks: hooks, onStep: { observer.stepFinished($0) }) { repository in
-            try GitMirror.open(repository, stateDirectory: stateDirectory, fetch: false)
-        }
-        return AppliedPlan(planned: planned, outcome: outcome)
-    }
-
-    /// Applies a plan made under the lock the caller holds, recording it in the history, then adds the note
-    /// to the commit the manifests came from, if any (`repository` opens the repository it is in). A note
-    /// that cannot be written (a repository gone since) does not undo the apply.
-    func apply(
-        _ planned: PlannedChanges, provider: any Provider, hooks: ApplyHooks, onStep: (@Sendable (StepRecord) -> Void)? = nil,
-        repository: (String) throws -> GitRepository
-    ) throws -> ApplyOutcome {
-        var applier = Applier(provider: provider, store: store, onStep: onStep)
+        var applier = Applier(provider: provider, store: store) { observer.stepFinished($0) }
         applier.isCancelled = hooks.isCancelled
         applier.faultPoint = hooks.faultPoint
         let outcome = try applier.apply(planned.plan, source: planned.applySource, inventory: planned.inventory)
-        if let commit = planned.commit, let path = planned.applySource.repository, let repo = try? repository(path) {
+        // A note that cannot be written (a repository gone since) does not undo the apply.
+        if let commit = planned.commit, let repository = planned.applySource.repository,
+            let repo = try? GitMirror.open(repository, stateDirectory: stateDirectory, fetch: false)
+        {
             try? GitNote.add(to: commit, in: repo, outcome: outcome, summary: planned.plan.summary)
         }
-        return outcome
+        return AppliedPlan(planned: planned, outcome: outcome)
     }
 }

@@ -156,50 +156,63 @@ public final class WatchLoop: @unchecked Sendable {
         manifestLoads += 1
         let target = newCommit ? commit : appliedCommit!
         let loaded = try ManifestSource.load(repo: repo, repository: settings.repository, ref: settings.ref, commit: target, path: settings.path)
-        guard let desired = loaded.result.state else {
+        guard loaded.result.state != nil else {
             invalidCommit = commit
             events(.invalid(commit: commit, diagnostics: loaded.result.diagnostics))
             return
         }
 
-        let lock = try workspace.lock("watch", timeout: settings.lockTimeout)
-        defer { lock.release() }
-        let provider = try workspace.provider()
-        let inventory = try workspace.store.inventory()
-        let options = PlanOptions(prune: settings.prune)
-        let plan = try Planner(provider: provider).plan(desired: desired, inventory: inventory, options: options)
-        lastReconcile = clock.now()
-        if plan.hasErrors {
-            invalidCommit = commit
-            let first = plan.diagnostics.first { $0.severity == .error }
-            throw GitOpsError(
-                code: GitOpsError.Code(rawValue: first?.code ?? GitOpsError.Code.planHasErrors.rawValue),
-                message: "the plan for \(commit.prefix(10)) has errors: \(first?.summary ?? "")", hint: first?.hint)
-        }
-        if !newCommit && settings.reportOnly {
-            if !plan.drift.isEmpty || plan.hasChanges { events(.driftFound(commit: target, plan: plan)) }
-            return
-        }
-        if !plan.hasChanges && !plan.changes.contains(where: { $0.reason == .adopt }) {
-            if newCommit {
-                appliedCommit = commit
-                appliedTree = tree
-                events(.inSync(commit: commit))
-            }
-            return
-        }
-        let planned = PlannedChanges(
-            plan: plan, desired: desired, source: .git(repository: settings.repository, ref: settings.ref, path: settings.path),
-            applySource: loaded.applySource, commit: target, options: options, inventory: inventory)
         let stop = self.stop
-        let events = self.events
-        let outcome = try workspace.apply(
-            planned, provider: provider, hooks: ApplyHooks(isCancelled: { stop.isStopped }), onStep: { events(.stepFinished($0)) }
-        ) { _ in repo }
+        let applied = try workspace.apply(
+            .loaded(loaded, source: .git(repository: settings.repository, ref: settings.ref, path: settings.path), options: PlanOptions(prune: settings.prune)),
+            lockTimeout: settings.lockTimeout, operation: "watch",
+            observer: Reconcile(loop: self, commit: commit, tree: tree, newCommit: newCommit),
+            hooks: ApplyHooks(isCancelled: { stop.isStopped }))
+        guard let applied else { return }
         applies += 1
+        let outcome = applied.outcome
         if let error = outcome.error { throw error }
         appliedCommit = target
         appliedTree = tree
-        events(.applied(commit: target, message: loaded.applySource.summary, repairedDrift: !newCommit, summary: plan.summary))
+        events(.applied(commit: target, message: loaded.applySource.summary, repairedDrift: !newCommit, summary: applied.planned.plan.summary))
+    }
+
+    /// One reconcile's part in the apply sequence: it refuses a plan with errors as the loop does (the commit
+    /// is not tried again), only reports drift with `reportOnly`, and applies nothing when there is nothing
+    /// to do.
+    private struct Reconcile: ApplyObserver, @unchecked Sendable {
+        let loop: WatchLoop
+        let commit: String
+        let tree: String?
+        let newCommit: Bool
+
+        func planned(_ planned: PlannedChanges, fromSavedPlan: Bool) throws -> ApplyDecision {
+            let plan = planned.plan
+            loop.lastReconcile = loop.clock.now()
+            if plan.hasErrors {
+                loop.invalidCommit = commit
+                let first = plan.diagnostics.first { $0.severity == .error }
+                throw GitOpsError(
+                    code: GitOpsError.Code(rawValue: first?.code ?? GitOpsError.Code.planHasErrors.rawValue),
+                    message: "the plan for \(commit.prefix(10)) has errors: \(first?.summary ?? "")", hint: first?.hint)
+            }
+            if !newCommit && loop.settings.reportOnly {
+                if !plan.drift.isEmpty || plan.hasChanges { loop.events(.driftFound(commit: planned.commit ?? commit, plan: plan)) }
+                return .skip
+            }
+            if !plan.hasChanges && !plan.changes.contains(where: { $0.reason == .adopt }) {
+                if newCommit {
+                    loop.appliedCommit = commit
+                    loop.appliedTree = tree
+                    loop.events(.inSync(commit: commit))
+                }
+                return .skip
+            }
+            return .apply
+        }
+
+        func stepFinished(_ record: StepRecord) {
+            loop.events(.stepFinished(record))
+        }
     }
 }

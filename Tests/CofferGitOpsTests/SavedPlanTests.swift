@@ -28,7 +28,7 @@ private func writeManifests(in directory: String, days: Int = 30, tags: [String:
 
         let saved = try SavedPlan.read(from: file, workspace: workspace)
         #expect(saved.desired == planned.desired)
-        let applied = try workspace.apply(.savedPlan(saved), lockTimeout: 0)
+        let applied = try #require(try workspace.apply(.savedPlan(saved), lockTimeout: 0))
         #expect(applied.outcome.result == .succeeded)
         #expect(Set(provider.all.map(\.name)) == ["rsv-prod-eastus", "daily-standard-eastus"])
         let history = try workspace.history()
@@ -115,7 +115,7 @@ private func writeManifests(in directory: String, days: Int = 30, tags: [String:
         try SavedPlan(planned).write(to: file, workspace: workspace)
         try world.commit(GitOpsFixture.files(days: 45), "Keep 45 days")
 
-        let applied = try workspace.apply(.savedPlan(try SavedPlan.read(from: file, workspace: workspace)), lockTimeout: 0)
+        let applied = try #require(try workspace.apply(.savedPlan(try SavedPlan.read(from: file, workspace: workspace)), lockTimeout: 0))
         #expect(applied.outcome.result == .succeeded)
         #expect(world.policyDays == 30)
         #expect(try workspace.history().first?.source.commit == first)

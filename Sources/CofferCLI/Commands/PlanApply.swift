@@ -210,16 +210,19 @@ struct ApplyRun {
     var lockTimeout: Double
 
     @discardableResult
-    func run() throws -> ApplyOutcome {
+    func run() throws -> ApplyOutcome? {
         var hooks = ApplyHooks()
         if let killAt = ProcessInfo.processInfo.environment["COFFER_CRASH_AT_STEP_BOUNDARY"].flatMap(Double.init) {
             // Crash testing: die like `kill -9` at this step boundary (step k before it runs, k + 0.5 after).
             hooks.faultPoint = { point in if point == killAt { kill(getpid(), SIGKILL) } }
         }
         do {
-            let applied = try workspace.apply(
-                input, lockTimeout: lockTimeout, observer: ApplyView(output: output, autoApprove: autoApprove, terminal: .forStandardOutput()),
-                hooks: hooks)
+            // The view never skips: there is always an outcome.
+            guard
+                let applied = try workspace.apply(
+                    input, lockTimeout: lockTimeout, observer: ApplyView(output: output, autoApprove: autoApprove, terminal: .forStandardOutput()),
+                    hooks: hooks)
+            else { return nil }
             let outcome = applied.outcome
             try report(outcome, summary: applied.planned.plan.summary, terminal: .forStandardOutput())
             if let error = outcome.error {
@@ -272,13 +275,14 @@ struct ApplyView: ApplyObserver {
         printManifestWarnings(manifests, output: output)
     }
 
-    func planned(_ planned: PlannedChanges, fromSavedPlan: Bool) throws {
-        guard !fromSavedPlan else { return }
+    func planned(_ planned: PlannedChanges, fromSavedPlan: Bool) throws -> ApplyDecision {
+        guard !fromSavedPlan else { return .apply }
         if output == .json {
             printError(PlanRendering.text(planned.plan, terminal: .forStandardError()))
         } else {
             try printPlan(planned.plan, output: output)
         }
+        return .apply
     }
 
     func approve(_ plan: Plan) throws {
