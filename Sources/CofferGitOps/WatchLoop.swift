@@ -180,7 +180,7 @@ public final class WatchLoop: @unchecked Sendable {
     /// One reconcile's part in the apply sequence: it refuses a plan with errors as the loop does (the commit
     /// is not tried again), only reports drift with `reportOnly`, and applies nothing when there is nothing
     /// to do.
-    private struct Reconcile: ApplyObserver, @unchecked Sendable {
+    private struct Reconcile: ApplyObserver {
         let loop: WatchLoop
         let commit: String
         let tree: String?
