@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "CofferManifest", targets: ["CofferManifest"]),
         .library(name: "CofferReconciler", targets: ["CofferReconciler"]),
         .library(name: "CofferGit", targets: ["CofferGit"]),
+        .library(name: "CofferGitOps", targets: ["CofferGitOps"]),
         .library(name: "CofferCLI", targets: ["CofferCLI"]),
     ],
     dependencies: [
@@ -63,10 +64,15 @@ let package = Package(
         .target(name: "CofferReconciler", dependencies: ["CofferModel", "CofferSystem"], exclude: ["README.md"]),
         .target(name: "CofferGit", dependencies: ["CGit2", "CofferModel"], exclude: ["README.md"]),
         .target(
+            name: "CofferGitOps",
+            dependencies: ["CofferReconciler", "CofferGit", "CofferManifest", "CofferModel"],
+            exclude: ["README.md"]
+        ),
+        .target(
             name: "CofferCLI",
             dependencies: [
                 "CofferModel", "CofferCrypto", "CofferSnapshot", "CofferPlatform",
-                "CofferManifest", "CofferReconciler", "CofferGit",
+                "CofferManifest", "CofferReconciler", "CofferGit", "CofferGitOps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -88,6 +94,7 @@ let package = Package(
         .testTarget(name: "CofferManifestTests", dependencies: ["CofferManifest", "CofferYAML", "CofferTestSupport"]),
         .testTarget(name: "CofferReconcilerTests", dependencies: ["CofferReconciler", "CofferTestSupport"]),
         .testTarget(name: "CofferGitTests", dependencies: ["CofferGit", "CofferTestSupport"]),
+        .testTarget(name: "CofferGitOpsTests", dependencies: ["CofferGitOps", "CofferTestSupport"]),
         .testTarget(name: "CofferCLITests", dependencies: ["CofferCLI", "CofferTestSupport"], exclude: ["Golden"]),
     ]
 )

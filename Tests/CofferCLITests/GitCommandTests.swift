@@ -45,34 +45,47 @@ import Testing
         #expect(runCoffer(["rollback", "--state", state, "0000000", "--auto-approve"]) == 1)
     }
 
-    @Test func diffIsSemanticNotLineByLine() throws {
+    /// `coffer diff` prints the semantic difference as text, and as JSON laid out as before the document
+    /// became a value.
+    @Test func diffPrintsTheSemanticDifference() throws {
         let directory = try TemporaryDirectory()
         let (repo, first, second) = try repository(in: directory)
-        let old = try DesiredStateDiffTests.load(repo: repo, commit: first, state: directory.path("state"))
-        let new = try DesiredStateDiffTests.load(repo: repo, commit: second, state: directory.path("state"))
-        let diff = try DesiredStateDiff(from: old, to: new)
-        #expect(diff.added.isEmpty && diff.removed.isEmpty)
-        #expect(diff.changed.map(\.0.name) == ["daily-standard-eastus", "daily-standard-westeurope", "hourly-enhanced-eastus", "hourly-enhanced-westeurope"])
-        #expect(diff.changed.allSatisfy { $0.1.map(\.path) == ["retention.daily.count"] })
-        #expect(diff.text(terminal: .plain).contains("~ retention.daily.count: 30 -> 45"))
-        let json = try diff.json()
-        #expect(json["format_version"] as? String == "1")
+        let arguments = ["diff", "--repo", repo, "--path", "manifests", "--state", directory.path("state"), first, second]
+        let text = try runCofferProcess(arguments)
+        #expect(text.status == 0)
+        #expect(text.output.contains("~ BackupPolicy/daily-standard-eastus\n    ~ retention.daily.count: 30 -> 45\n"))
+        #expect(text.output.hasSuffix("0 added, 4 changed, 0 removed.\n"))
+        let json = try runCofferProcess(arguments + ["--output", "json"])
+        #expect(json.status == 0)
+        let changed = ["daily-standard-eastus", "daily-standard-westeurope", "hourly-enhanced-eastus", "hourly-enhanced-westeurope"].map { name in
+            """
+                {
+                  "address" : "BackupPolicy/\(name)",
+                  "changes" : [
+                    {
+                      "after" : 45,
+                      "before" : 30,
+                      "path" : "retention.daily.count"
+                    }
+                  ]
+                }
+            """
+        }
+        #expect(
+            json.output == """
+                {
+                  "added" : [
 
-        // Reformatting and moving documents between files is no difference at all.
-        let repository = try GitRepository.open(at: repo)
-        var files: [String: Data] = [:]
-        for file in try repository.files(at: second, under: "manifests") { files["manifests/\(file.path)"] = Data(file.contents) }
-        let all = files.keys.sorted().map { String(decoding: files[$0]!, as: UTF8.self) }.joined(separator: "\n---\n")
-        let third = try repository.commit(files: ["manifests/everything.yaml": Data(all.utf8)], message: "One file", branch: "main")
-        let merged = try DesiredStateDiffTests.load(repo: repo, commit: third, state: directory.path("state"))
-        #expect(try DesiredStateDiff(from: new, to: merged).isEmpty)
-        #expect(runCoffer(["diff", "--repo", repo, "--path", "manifests", "--state", directory.path("state"), first, second]) == 0)
-    }
-}
+                  ],
+                  "changed" : [
+                \(changed.joined(separator: ",\n"))
+                  ],
+                  "format_version" : "1",
+                  "removed" : [
 
-enum DesiredStateDiffTests {
-    static func load(repo: String, commit: String, state: String) throws -> DesiredState {
-        let loaded = try ManifestSource.git(repository: repo, ref: commit, path: "manifests").load(stateDirectory: state)
-        return try #require(loaded.result.state, "invalid manifests: \(loaded.result.diagnostics.map { $0.rendered() })")
+                  ]
+                }
+
+                """)
     }
 }

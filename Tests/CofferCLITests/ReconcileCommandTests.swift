@@ -81,25 +81,35 @@ func platformSnapshot(_ state: String) throws -> String {
         let state = try ReferencePlatform.copy(into: directory)
         let copy = directory.path("manifests")
         try FileManager.default.copyItem(atPath: manifests, toPath: copy)
-        // Stale because the manifests changed.
+        // The plan file carries its desired state: edited or deleted manifests change nothing about it.
         let planFile = directory.path("a.plan")
         #expect(runCoffer(["plan", "--state", state, copy, "--out", planFile]) == 0)
         let policies = directory.path("manifests/policies.yaml")
         let original = try String(contentsOfFile: policies, encoding: .utf8)
-        try original.replacingOccurrences(of: "count: 30", with: "count: 31").write(toFile: policies, atomically: true, encoding: .utf8)
-        #expect(runCoffer(["apply", "--state", state, "--plan", planFile]) == 1)
-        #expect(try FileStateStore(stateDirectory: state).history().isEmpty)
+        try FileManager.default.removeItem(atPath: copy)
+        let applied = try runCofferProcess(["apply", "--state", state, "--plan", planFile, "--output", "json"])
+        #expect(applied.status == 0, "\(applied.output)")
+        #expect(try FileStateStore(stateDirectory: state).history().map(\.summary) == [PlanSummary(add: 11)])
+        try FileManager.default.copyItem(atPath: manifests, toPath: copy)
+        #expect(runCoffer(["plan", "--state", state, copy, "--detailed-exitcode"]) == 0)
         // Stale because the platform changed: an access policy removed out of band after the plan was saved.
-        try original.write(toFile: policies, atomically: true, encoding: .utf8)
-        #expect(runCoffer(["apply", "--state", state, "--auto-approve", copy]) == 0)
+        try original.replacingOccurrences(of: "count: 30", with: "count: 31").write(toFile: policies, atomically: true, encoding: .utf8)
         #expect(runCoffer(["plan", "--state", state, copy, "--out", planFile]) == 0)
         #expect(runCoffer(["platform", "keyvault", "remove-access", "--state", state, "kv-app-eastus", "BackupManagementService"]) == 0)
-        #expect(runCoffer(["apply", "--state", state, "--plan", planFile]) == 1)
+        let stale = try runCofferProcess(["apply", "--state", state, "--plan", planFile])
+        #expect(stale.status == 1)
+        #expect(stale.output.contains("error[stale-plan]: the saved plan is stale: the platform changed since it was made"))
+        #expect(try FileStateStore(stateDirectory: state).history().count == 1)
         // A fresh plan sees the drift, and applying it repairs it.
         let repair = directory.path("c.plan")
         #expect(runCoffer(["plan", "--state", state, copy, "--out", repair]) == 0)
         #expect(runCoffer(["apply", "--state", state, "--plan", repair]) == 0)
         #expect(runCoffer(["plan", "--state", state, copy, "--detailed-exitcode"]) == 0)
+        // A file that is not a plan of this format is refused.
+        try "{\"format_version\": \"1\"}".write(toFile: planFile, atomically: true, encoding: .utf8)
+        let old = try runCofferProcess(["apply", "--state", state, "--plan", planFile])
+        #expect(old.status == 1)
+        #expect(old.output.contains("error[plan-file]: '\(planFile)' is a coffer plan file of format version 1, which this coffer does not read"))
     }
 
     @Test func planFilesAndOutputsHoldNoSecretTagValues() throws {

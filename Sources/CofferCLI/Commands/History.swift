@@ -1,5 +1,5 @@
 import ArgumentParser
-import CofferGit
+import CofferGitOps
 import CofferModel
 import CofferReconciler
 import Foundation
@@ -22,8 +22,7 @@ struct HistoryCommand: ParsableCommand {
 
     func run() throws {
         let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
-        var records = Array(try workspace.store.history().reversed())
-        if let limit { records = Array(records.prefix(limit)) }
+        let records = try workspace.history(limit: limit)
         switch output {
         case .json:
             try JSONOutput.print(records, under: "applies")
@@ -67,18 +66,21 @@ struct RollbackCommand: ParsableCommand {
 
     func run() throws {
         let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
-        let history = try workspace.store.history()
-        guard let record = history.last(where: { ($0.source.commit?.hasPrefix(revision) ?? false) && $0.source.repository != nil }) else {
-            throw CLIError(
-                code: "unknown-revision", message: "no apply of a revision '\(revision)' from git is in the history",
-                hint: "pick a commit from coffer history", exitCode: .failure)
+        let (record, source) = try rollbackTarget(workspace)
+        if output == .text {
+            Console.current.print("Rolling back to \(record.source.commit?.prefix(10) ?? "") (\(record.source.summary ?? "")), applied \(ISO8601DateFormatter().string(from: record.time)).\n")
         }
-        guard let repository = record.source.repository, let commit = record.source.commit else { return }
-        let source = ManifestSource.git(repository: repository, ref: commit, path: record.source.subdirectory)
-        if output == .text { Console.current.print("Rolling back to \(commit.prefix(10)) (\(record.source.summary ?? "")), applied \(ISO8601DateFormatter().string(from: record.time)).\n") }
         try ApplyRun(
-            workspace: workspace, source: source, options: reconcile.planOptions, saved: nil, autoApprove: autoApprove,
-            output: output, lockTimeout: reconcile.lockTimeout.seconds
+            workspace: workspace, input: .manifests(source, reconcile.planOptions), autoApprove: autoApprove, output: output,
+            lockTimeout: reconcile.lockTimeout.seconds
         ).run()
+    }
+
+    private func rollbackTarget(_ workspace: Workspace) throws -> (record: HistoryRecord, source: ManifestSource) {
+        do {
+            return try workspace.rollbackTarget(revision)
+        } catch let error as GitOpsError {
+            throw CLIError.from(error)
+        }
     }
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CofferGit
+import CofferGitOps
 import CofferManifest
 import CofferModel
 import CofferReconciler
@@ -47,35 +47,31 @@ struct ReconcileOptions: ParsableArguments {
     var planOptions: PlanOptions { PlanOptions(prune: prune, allowPruneAll: pruneAll) }
 }
 
-/// A plan saved by `plan --out`, applied by `apply --plan`. It holds no secret values: before/after are
-/// masked and the specs to apply are taken from the manifests again, which must be unchanged.
-struct SavedPlan: Codable {
-    var format_version: String
-    var created: Date
-    var source: ManifestSource
-    var prune: Bool
-    var pruneAll: Bool
-    var plan: Plan
+/// Prints the diagnostics of manifests that do not load: a document with `"valid": false` on standard
+/// output with `--output json`, else the list on standard error.
+func printInvalidManifests(_ diagnostics: [Diagnostic], output: OutputFormat) throws {
+    if output == .json {
+        try JSONOutput.print(InvalidManifestsJSON(diagnostics: diagnostics.sortedForDisplay().map(DiagnosticJSON.init)))
+    } else {
+        printError(DiagnosticRendering.render(diagnostics, terminal: .forStandardError()))
+    }
 }
 
-/// Loads manifests, printing diagnostics; exits 65 when they are invalid.
-func loadManifests(_ source: ManifestSource, stateDirectory: String, output: OutputFormat) throws -> (DesiredState, ManifestSource.Loaded) {
-    let loaded = try source.load(stateDirectory: stateDirectory)
-    let diagnostics = loaded.result.diagnostics
-    guard let state = loaded.result.state else {
-        if output == .json {
-            try JSONOutput.print(InvalidManifestsJSON(diagnostics: diagnostics.sortedForDisplay().map(DiagnosticJSON.init)))
-        } else {
-            printError(DiagnosticRendering.render(diagnostics, terminal: .forStandardError()))
-        }
-        throw CLIError(
-            code: "invalid-manifests", message: "the manifests have \(diagnostics.filter { $0.severity == .error }.count) error(s); nothing was planned",
-            hint: "fix them (coffer validate shows the same list)", exitCode: .invalidInput)
-    }
+/// Prints the warnings of manifests that loaded, as text on standard error (JSON output has them in its
+/// document).
+func printManifestWarnings(_ manifests: LoadedManifests, output: OutputFormat) {
+    let diagnostics = manifests.result.diagnostics
     if !diagnostics.isEmpty && output == .text {
         printError(DiagnosticRendering.render(diagnostics, terminal: .forStandardError()))
     }
-    return (state, loaded)
+}
+
+/// The CLI form of an error of a reconciling command; the diagnostics of invalid manifests are printed first.
+func reconcileFailure(_ error: Error, output: OutputFormat) -> CLIError {
+    if let error = error as? GitOpsError, error.code == .invalidManifests {
+        do { try printInvalidManifests(error.diagnostics, output: output) } catch { return CLIError.from(error) }
+    }
+    return CLIError.from(error)
 }
 
 struct PlanCommand: ParsableCommand {
@@ -112,28 +108,18 @@ struct PlanCommand: ParsableCommand {
 
     func run() throws {
         let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
-        let manifestSource = source.source!
-        let lock = try workspace.lock("plan", timeout: reconcile.lockTimeout.seconds)
-        defer { lock.release() }
-        let plan: Plan
+        let planned: PlannedChanges
         do {
-            let store = workspace.store
-            plan = try Planner(provider: try workspace.provider()).plan(options: reconcile.planOptions) {
-                try loadManifests(manifestSource, stateDirectory: workspace.stateDirectory, output: output).0
-            } inventory: {
-                try store.inventory()
+            planned = try workspace.plan(source.source!, options: reconcile.planOptions, lockTimeout: reconcile.lockTimeout.seconds) {
+                printManifestWarnings($0, output: output)
             }
         } catch {
-            throw CLIError.from(error)
+            throw reconcileFailure(error, output: output)
         }
+        let plan = planned.plan
         try printPlan(plan, output: output)
         if let out {
-            var saved = SavedPlan(format_version: "1", created: Date(), source: manifestSource, prune: reconcile.prune, pruneAll: reconcile.pruneAll, plan: plan)
-            saved.plan.changes = saved.plan.changes.map { var change = $0; change.spec = nil; return change }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            encoder.dateEncodingStrategy = .iso8601
-            try encoder.encode(saved).write(to: URL(fileURLWithPath: out))
+            try SavedPlan(planned).write(to: out, workspace: workspace)
             if output == .text { Console.current.print("\nSaved the plan to \(out). Apply exactly this plan with: coffer apply --plan \(out)") }
         }
         if plan.hasErrors {
@@ -164,8 +150,9 @@ struct ApplyCommand: ParsableCommand {
             Plans as 'coffer plan' does, asks for approval ('yes') on a terminal, then applies the steps in \
             dependency order, recording each one: an apply that fails or is killed continues from where it \
             stopped next time. Without a terminal, apply needs --auto-approve (else exit 64). With --plan it \
-            applies exactly that plan, and refuses it when the manifests or the platform changed since it was \
-            made. Each apply is recorded in the history, and in a git note on the commit with --repo.
+            applies exactly that plan, from the desired state saved in it (the manifests are not read again), \
+            and refuses it when the platform changed since it was made. Each apply is recorded in the history, \
+            and in a git note on the commit with --repo.
 
             Examples:
               coffer apply manifests/
@@ -191,118 +178,53 @@ struct ApplyCommand: ParsableCommand {
 
     func run() throws {
         let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
-        var options = reconcile.planOptions
-        var manifestSource = source.source
-        var saved: SavedPlan?
+        let input: ApplyInput
         if let plan {
-            guard let data = FileManager.default.contents(atPath: plan) else {
-                throw CLIError(code: "plan-file", message: "cannot read the plan file '\(plan)'", hint: "make it with coffer plan --out FILE", exitCode: .failure)
+            do {
+                input = .savedPlan(try SavedPlan.read(from: plan, workspace: workspace))
+            } catch {
+                throw CLIError.from(error)
             }
-            let decoder = JSONDecoder()
-            decoder.dateDecodingStrategy = .iso8601
-            guard let decoded = try? decoder.decode(SavedPlan.self, from: data), decoded.format_version == "1" else {
-                throw CLIError(code: "plan-file", message: "'\(plan)' is not a coffer plan file", hint: "make it with coffer plan --out FILE", exitCode: .failure)
-            }
-            saved = decoded
-            manifestSource = decoded.source
-            options = PlanOptions(prune: decoded.prune, allowPruneAll: decoded.pruneAll)
+        } else {
+            input = .manifests(source.source!, reconcile.planOptions)
         }
-        try ApplyRun(
-            workspace: workspace, source: manifestSource!, options: options, saved: saved?.plan, autoApprove: autoApprove || saved != nil,
-            output: output, lockTimeout: reconcile.lockTimeout.seconds
-        ).run()
+        try ApplyRun(workspace: workspace, input: input, autoApprove: autoApprove, output: output, lockTimeout: reconcile.lockTimeout.seconds)
+            .run()
     }
 }
 
-/// One apply: load, lock, plan (or check a saved plan), approve, apply, record, note.
+/// One apply as `apply`, `apply --plan` and `rollback` show it: the plan, the approval, each step, and the
+/// report.
 struct ApplyRun {
     var workspace: Workspace
-    var source: ManifestSource
-    var options: PlanOptions
-    var saved: Plan?
+    var input: ApplyInput
     var autoApprove: Bool
     var output: OutputFormat
     var lockTimeout: Double
-    var quiet = false
 
     @discardableResult
     func run() throws -> ApplyOutcome? {
-        let lock = try workspace.lock("apply", timeout: lockTimeout)
-        defer { lock.release() }
+        var hooks = ApplyHooks()
+        if let killAt = ProcessInfo.processInfo.environment["COFFER_CRASH_AT_STEP_BOUNDARY"].flatMap(Double.init) {
+            // Crash testing: die like `kill -9` at this step boundary (step k before it runs, k + 0.5 after).
+            hooks.faultPoint = { point in if point == killAt { kill(getpid(), SIGKILL) } }
+        }
         do {
-            let provider = try workspace.provider()
-            var loadedManifests: ManifestSource.Loaded?
-            let store = workspace.store
-            // The inventory the plan is made from, handed from the planner's loading thread to the apply
-            // that follows under the same lock, so that it is not read twice.
-            let planned = LockedBox<[ResourceAddress: InventoryEntry]?>(nil)
-            let plan = try Planner(provider: provider).plan(options: options) {
-                let (desired, loaded) = try loadManifests(source, stateDirectory: workspace.stateDirectory, output: output)
-                loadedManifests = loaded
-                return desired
-            } inventory: {
-                let inventory = try store.inventory()
-                planned.value = inventory
-                return inventory
-            }
-            guard let loaded = loadedManifests else { throw CLIError(code: "internal", message: "the manifests were not loaded", hint: nil, exitCode: .failure) }
-            if let saved {
-                let stripped = plan.changes.map { var change = $0; change.spec = nil; return change }
-                guard saved.desiredFingerprint == plan.desiredFingerprint, saved.observedFingerprint == plan.observedFingerprint, saved.changes == stripped else {
-                    throw CLIError(
-                        code: ReconcilerError.Code.stalePlan.rawValue,
-                        message: saved.desiredFingerprint != plan.desiredFingerprint
-                            ? "the saved plan is stale: the manifests changed since it was made"
-                            : "the saved plan is stale: the platform changed since it was made",
-                        hint: "make a new plan with coffer plan --out FILE", exitCode: .failure)
-                }
-            } else if !quiet {
-                try printPlan(plan, output: output == .json ? .text : output, toStandardError: output == .json)
-            }
-            if plan.hasErrors {
-                throw CLIError(code: "plan-has-errors", message: "the plan has errors; nothing was applied", hint: "fix the errors above", exitCode: .failure)
-            }
-            let needsApproval = plan.changes.contains { $0.action != .noOp }
-            if needsApproval && !autoApprove {
-                guard isatty(STDIN_FILENO) == 1 else {
-                    throw CLIError(
-                        code: "approval-required", message: "apply needs approval and there is no terminal to ask",
-                        hint: "review the plan, then run again with --auto-approve (or apply a saved plan with --plan)", exitCode: .usage)
-                }
-                Console.current.write("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
-                guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
-                    throw CLIError(code: "apply-cancelled", message: "apply cancelled", hint: nil, exitCode: .failure)
-                }
-            }
-            let terminal = Terminal.forStandardOutput()
-            let textOutput = output == .text && !quiet
-            var applier = Applier(provider: provider, store: workspace.store) { record in
-                guard textOutput else { return }
-                switch record.status {
-                case .succeeded: Console.current.print("\(record.address): \(record.action.rawValue) complete")
-                case .failed: Console.current.print(terminal.paint("\(record.address): \(record.action.rawValue) failed: \(record.errorCode ?? ""): \(record.message ?? "")", .red))
-                case .skipped: Console.current.print("\(record.address): skipped (\(record.message ?? ""))")
-                case .started: break
-                }
-            }
-            if let killAt = ProcessInfo.processInfo.environment["COFFER_CRASH_AT_STEP_BOUNDARY"].flatMap(Double.init) {
-                // Crash testing: die like `kill -9` at this step boundary (step k before it runs, k + 0.5 after).
-                applier.faultPoint = { point in if point == killAt { kill(getpid(), SIGKILL) } }
-            }
-            let outcome = try applier.apply(plan, source: loaded.applySource, inventory: planned.value)
-            if case .git(let repository, _, _) = source, let commit = loaded.commit {
-                try? noteApply(repository: repository, commit: commit, outcome: outcome, summary: plan.summary)
-            }
-            try report(outcome, summary: plan.summary, terminal: terminal)
+            // The view never skips: there is always an outcome.
+            guard
+                let applied = try workspace.apply(
+                    input, lockTimeout: lockTimeout, observer: ApplyView(output: output, autoApprove: autoApprove, terminal: .forStandardOutput()),
+                    hooks: hooks)
+            else { return nil }
+            let outcome = applied.outcome
+            try report(outcome, summary: applied.planned.plan.summary, terminal: .forStandardOutput())
             if let error = outcome.error {
                 throw CLIError(code: error.code, message: error.message, hint: error.hint ?? "fix the cause and apply again: finished steps are not repeated",
                                exitCode: ExitStatus.contract(for: error), underlying: error)
             }
             return outcome
-        } catch let error as CLIError {
-            throw error
         } catch {
-            throw CLIError.from(error)
+            throw reconcileFailure(error, output: output)
         }
     }
 
@@ -311,7 +233,6 @@ struct ApplyRun {
             try JSONOutput.print(ApplyJSON(outcome: outcome, summary: summary))
             return
         }
-        guard !quiet else { return }
         if !outcome.resumed.isEmpty {
             Console.current.print("Repaired an apply that was interrupted during: " + Set(outcome.resumed.map(\.address.description)).sorted().joined(separator: ", "))
         }
@@ -324,23 +245,49 @@ struct ApplyRun {
             Console.current.print(terminal.paint("\nApply failed. Finished steps are recorded; the next apply continues from the platform as it is.", .red))
         }
     }
-
-    /// Adds a note to the commit in the repository: what was applied, when, and how it went.
-    private func noteApply(repository: String, commit: String, outcome: ApplyOutcome, summary: PlanSummary) throws {
-        let repo = try GitSource.open(repository, stateDirectory: workspace.stateDirectory, fetch: false)
-        let time = ISO8601DateFormatter().string(from: Date())
-        var lines = ["coffer apply \(outcome.result.rawValue) at \(time)", summary.line]
-        if let error = outcome.error { lines.append("error[\(error.code)]: \(error.message)") }
-        try repo.addNote(to: commit, message: lines.joined(separator: "\n"))
-    }
 }
 
-extension ApplyRun {
-    fileprivate func printPlan(_ plan: Plan, output: OutputFormat, toStandardError: Bool) throws {
-        if toStandardError {
-            printError(PlanRendering.text(plan, terminal: .forStandardError()))
+/// Shows an apply as it goes: the manifests' warnings, the plan (on standard error with `--output json`),
+/// the approval prompt on a terminal, and each step with `--output text`.
+struct ApplyView: ApplyObserver {
+    var output: OutputFormat
+    var autoApprove: Bool
+    var terminal: Terminal
+
+    func manifestsLoaded(_ manifests: LoadedManifests) {
+        printManifestWarnings(manifests, output: output)
+    }
+
+    func planned(_ planned: PlannedChanges, fromSavedPlan: Bool) throws -> ApplyDecision {
+        guard !fromSavedPlan else { return .apply }
+        if output == .json {
+            printError(PlanRendering.text(planned.plan, terminal: .forStandardError()))
         } else {
-            try CofferCLI.printPlan(plan, output: output)
+            try printPlan(planned.plan, output: output)
+        }
+        return .apply
+    }
+
+    func approve(_ plan: Plan) throws {
+        guard !autoApprove else { return }
+        guard isatty(STDIN_FILENO) == 1 else {
+            throw CLIError(
+                code: "approval-required", message: "apply needs approval and there is no terminal to ask",
+                hint: "review the plan, then run again with --auto-approve (or apply a saved plan with --plan)", exitCode: .usage)
+        }
+        Console.current.write("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
+        guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
+            throw CLIError(code: "apply-cancelled", message: "apply cancelled", hint: nil, exitCode: .failure)
+        }
+    }
+
+    func stepFinished(_ record: StepRecord) {
+        guard output == .text else { return }
+        switch record.status {
+        case .succeeded: Console.current.print("\(record.address): \(record.action.rawValue) complete")
+        case .failed: Console.current.print(terminal.paint("\(record.address): \(record.action.rawValue) failed: \(record.errorCode ?? ""): \(record.message ?? "")", .red))
+        case .skipped: Console.current.print("\(record.address): skipped (\(record.message ?? ""))")
+        case .started: break
         }
     }
 }

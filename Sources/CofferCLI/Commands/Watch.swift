@@ -1,5 +1,5 @@
 import ArgumentParser
-import CofferGit
+import CofferGitOps
 import CofferModel
 import CofferReconciler
 import Dispatch
@@ -10,182 +10,40 @@ import Logging
     import Glibc
 #endif
 
-/// Settings of a watch loop.
-struct WatchSettings: Sendable {
-    var repository: String
-    var ref: String
-    var path: String?
-    var interval: Double
-    var driftInterval: Double
-    /// Report drift found between commits instead of repairing it.
-    var reportOnly: Bool
-    var once: Bool
-    var prune: Bool
-    var lockTimeout: Double
-    /// Backoff after errors: base, cap, and ± jitter fraction.
-    var backoffBase: Double = 1
-    var backoffCap: Double = 300
-    var jitter: Double = 0.1
-}
+/// Turns a watch loop's events into log lines, as `coffer watch` prints them.
+struct WatchLog: Sendable {
+    var logger: Logger
 
-/// A flag that a signal handler sets and a sleeper can wait on.
-final class StopSignal: @unchecked Sendable {
-    private let semaphore = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
-    private var stopped = false
-
-    var isStopped: Bool { lock.withLock { stopped } }
-
-    func stop() {
-        let first = lock.withLock { () -> Bool in
-            defer { stopped = true }
-            return !stopped
-        }
-        if first { semaphore.signal() }
-    }
-
-    /// Sleeps up to `seconds`, waking at once when stopped. Returns false when stopped.
-    @discardableResult
-    func sleep(_ seconds: Double) -> Bool {
-        if isStopped { return false }
-        if semaphore.wait(timeout: .now() + seconds) == .success {
-            semaphore.signal()  // stay signalled for later waits
-            return false
-        }
-        return !isStopped
-    }
-}
-
-/// The GitOps loop: poll the ref, apply each new commit, re-plan every drift interval, back off on errors,
-/// stop cleanly on request. Polls that find nothing new read no manifests. One thread runs it; only `stop`
-/// is touched from others.
-final class WatchLoop: @unchecked Sendable {
-    let settings: WatchSettings
-    let workspace: Workspace
-    let logger: Logger
-    let stop: StopSignal
-    /// The randomness of the jitter, replaceable in tests.
-    var random: () -> Double = { Double.random(in: 0..<1) }
-
-    private(set) var appliedCommit: String?
-    private var appliedTree: String?
-    private var invalidCommit: String?
-    private var lastReconcile: Date?
-    private(set) var consecutiveFailures = 0
-    /// Counts, for tests and the final log line.
-    private(set) var polls = 0
-    private(set) var manifestLoads = 0
-    private(set) var applies = 0
-
-    init(settings: WatchSettings, workspace: Workspace, logger: Logger, stop: StopSignal) {
-        self.settings = settings
-        self.workspace = workspace
-        self.logger = logger
-        self.stop = stop
-    }
-
-    /// Runs until stopped (or once). Returns whether the last reconcile succeeded.
-    @discardableResult
-    func run() -> Bool {
-        logger.info("watch started", metadata: ["event": "start", "repo": "\(settings.repository)", "ref": "\(settings.ref)", "interval": "\(settings.interval)s"])
-        var healthy = true
-        while !stop.isStopped {
-            do {
-                try poll()
-                consecutiveFailures = 0
-                healthy = true
-            } catch {
-                consecutiveFailures += 1
-                healthy = false
-                let delay = backoff(consecutiveFailures)
-                let cli = CLIError.from(error)
-                logger.error("\(cli.message)", metadata: ["event": "error", "code": "\(cli.code)", "retry_in": "\(String(format: "%.1f", delay))s"])
-                if settings.once { break }
-                stop.sleep(delay)
-                continue
-            }
-            if settings.once { break }
-            stop.sleep(settings.interval)
-        }
-        logger.info("watch stopped", metadata: ["event": "stop", "polls": "\(polls)", "applies": "\(applies)"])
-        return healthy
-    }
-
-    /// The delay before retry `n` (1-based): exponential from the base, capped, with ± jitter.
-    func backoff(_ n: Int) -> Double {
-        let raw = min(settings.backoffCap, settings.backoffBase * pow(2, Double(n - 1)))
-        return raw * (1 + settings.jitter * (2 * random() - 1))
-    }
-
-    /// One poll: fetch, resolve, and reconcile when there is a new commit or drift is due.
-    func poll() throws {
-        polls += 1
-        let repo = try GitSource.open(settings.repository, stateDirectory: workspace.stateDirectory, fetch: true)
-        let commit = try repo.resolve(settings.ref)
-        let driftDue = lastReconcile.map { Date().timeIntervalSince($0) >= settings.driftInterval } ?? true
-        let newCommit = commit != appliedCommit && commit != invalidCommit
-        guard newCommit || (driftDue && appliedCommit != nil) else { return }
-
-        if newCommit, let previous = appliedCommit, !(try repo.isAncestor(previous, of: commit)) {
+    func log(_ event: WatchEvent) {
+        switch event {
+        case .started(let repository, let ref, let interval):
+            logger.info("watch started", metadata: ["event": "start", "repo": "\(repository)", "ref": "\(ref)", "interval": "\(interval)s"])
+        case .failed(let error, let delay):
+            let cli = CLIError.from(error)
+            logger.error("\(cli.message)", metadata: ["event": "error", "code": "\(cli.code)", "retry_in": "\(String(format: "%.1f", delay))s"])
+        case .forcePushed(let previous, let commit):
             logger.warning("the ref was rewritten (force-push): \(previous.prefix(10)) is not an ancestor of \(commit.prefix(10))", metadata: ["event": "force-push", "commit": "\(commit)"])
-        }
-        let tree = try repo.treeID(at: commit, under: settings.path)
-        if newCommit, tree == appliedTree, !driftDue {
+        case .unchanged(let commit):
             logger.info("commit \(commit.prefix(10)) does not change the manifests", metadata: ["event": "unchanged", "commit": "\(commit)"])
-            appliedCommit = commit
-            return
-        }
-
-        manifestLoads += 1
-        let target = newCommit ? commit : appliedCommit!
-        let loaded = try ManifestSource.load(repo: repo, repository: settings.repository, ref: settings.ref, commit: target, path: settings.path)
-        guard let desired = loaded.result.state else {
-            invalidCommit = commit
-            let errors = loaded.result.diagnostics.filter { $0.severity == .error }
+        case .invalid(let commit, let diagnostics):
+            let errors = diagnostics.filter { $0.severity == .error }
             logger.error(
                 "commit \(commit.prefix(10)) has invalid manifests; waiting for the next commit",
                 metadata: ["event": "invalid", "commit": "\(commit)", "errors": "\(errors.count)",
                            "first": "\(errors.first.map { "\($0.location.map(\.description) ?? ""): \($0.summary)" } ?? "")"])
-            return
+        case .driftFound(let commit, let plan):
+            logger.warning("drift found: \(plan.drift.map(\.address.description).joined(separator: ", ")) (\(plan.summary.line))", metadata: ["event": "drift", "commit": "\(commit)"])
+        case .inSync(let commit):
+            logger.info("commit \(commit.prefix(10)) is already applied: no changes", metadata: ["event": "in-sync", "commit": "\(commit)"])
+        case .stepFinished:
+            break
+        case .applied(let commit, let message, let repairedDrift, let summary):
+            logger.info(
+                "applied \(commit.prefix(10)) \(message.map { "(\($0)) " } ?? "")\(repairedDrift ? "to repair drift " : ""): \(summary.line)",
+                metadata: ["event": repairedDrift ? "repaired" : "applied", "commit": "\(commit)", "add": "\(summary.add)", "change": "\(summary.change)", "destroy": "\(summary.destroy)"])
+        case .stopped(let polls, let applies):
+            logger.info("watch stopped", metadata: ["event": "stop", "polls": "\(polls)", "applies": "\(applies)"])
         }
-
-        let lock = try workspace.lock("watch", timeout: settings.lockTimeout)
-        defer { lock.release() }
-        let provider = try workspace.provider()
-        let plan = try Planner(provider: provider).plan(desired: desired, inventory: try workspace.store.inventory(), options: PlanOptions(prune: settings.prune))
-        lastReconcile = Date()
-        if plan.hasErrors {
-            invalidCommit = commit
-            let first = plan.diagnostics.first { $0.severity == .error }
-            throw CLIError(code: first?.code ?? "plan-has-errors", message: "the plan for \(commit.prefix(10)) has errors: \(first?.summary ?? "")", hint: first?.hint, exitCode: .failure)
-        }
-        if !newCommit && settings.reportOnly {
-            if !plan.drift.isEmpty || plan.hasChanges {
-                logger.warning("drift found: \(plan.drift.map(\.address.description).joined(separator: ", ")) (\(plan.summary.line))", metadata: ["event": "drift", "commit": "\(target)"])
-            }
-            return
-        }
-        if !plan.hasChanges && !plan.changes.contains(where: { $0.reason == .adopt }) {
-            if newCommit {
-                appliedCommit = commit
-                appliedTree = tree
-                logger.info("commit \(commit.prefix(10)) is already applied: no changes", metadata: ["event": "in-sync", "commit": "\(commit)"])
-            }
-            return
-        }
-        var applier = Applier(provider: provider, store: workspace.store)
-        let stop = self.stop
-        applier.isCancelled = { stop.isStopped }
-        let outcome = try applier.apply(plan, source: loaded.applySource)
-        applies += 1
-        let summary = plan.summary
-        try? repo.addNote(to: target, message: "coffer apply \(outcome.result.rawValue) at \(ISO8601DateFormatter().string(from: Date()))\n\(summary.line)" + (outcome.error.map { "\nerror[\($0.code)]: \($0.message)" } ?? ""))
-        if let error = outcome.error { throw error }
-        appliedCommit = target
-        appliedTree = tree
-        logger.info(
-            "applied \(target.prefix(10)) \(loaded.applySource.summary.map { "(\($0)) " } ?? "")\(newCommit ? "" : "to repair drift "): \(summary.line)",
-            metadata: ["event": newCommit ? "applied" : "repaired", "commit": "\(target)", "add": "\(summary.add)", "change": "\(summary.change)", "destroy": "\(summary.destroy)"])
     }
 }
 
@@ -280,7 +138,8 @@ struct WatchCommand: ParsableCommand {
         let settings = WatchSettings(
             repository: repo, ref: ref, path: path, interval: interval.seconds, driftInterval: driftInterval.seconds,
             reportOnly: reportOnly, once: once, prune: prune, lockTimeout: lockTimeout.seconds)
-        let healthy = WatchLoop(settings: settings, workspace: workspace, logger: logger, stop: stop).run()
+        let log = WatchLog(logger: logger)
+        let healthy = WatchLoop(settings: settings, workspace: workspace, stop: stop, events: log.log).run()
         if once && !healthy { throw ExitCode(CofferExitCode.failure.rawValue) }
     }
 }
