@@ -3,7 +3,7 @@ import CofferModel
 /// A use case that could not go on: invalid manifests, a stale or unreadable saved plan, a plan with errors,
 /// a revision that is not in the history. Errors of the layers below (the reconciler, the provider, git) pass
 /// through unchanged.
-public struct GitOpsError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct GitOpsError: CofferError, Hashable {
     /// What went wrong, as a stable, growable code.
     public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
         public var rawValue: String
@@ -38,6 +38,8 @@ public struct GitOpsError: Error, Sendable, Hashable, CustomStringConvertible {
         self.hint = hint
         self.diagnostics = diagnostics
     }
+
+    public var errorCode: String { code.rawValue }
 
     public var description: String { "\(code): \(message)" }
 }

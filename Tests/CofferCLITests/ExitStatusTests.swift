@@ -1,4 +1,5 @@
 import ArgumentParser
+import CofferGitOps
 import CofferModel
 import CofferPlatform
 import CofferReconciler
@@ -13,6 +14,9 @@ import Testing
         #expect(ExitStatus.code(for: CLIError(code: "x", message: "m", hint: nil, exitCode: .invalidInput)) == 65)
         #expect(ExitStatus.code(for: ExitCode(CofferExitCode.changesPresent.rawValue)) == 2)
         #expect(ExitStatus.code(for: WorldError(diagnostics: [])) == 65)
+        #expect(ExitStatus.code(for: GitOpsError(code: .invalidManifests, message: "invalid")) == 65)
+        #expect(CLIError.from(GitOpsError(code: .invalidManifests, message: "invalid")).exitCode == .invalidInput)
+        #expect(ExitStatus.code(for: GitOpsError(code: .stalePlan, message: "stale")) == 1)
         #expect(ExitStatus.code(for: ReconcilerError(code: .locked, message: "locked")) == 75)
         #expect(ExitStatus.code(for: ReconcilerError(code: .stateCorrupt, message: "bad")) == 1)
         #expect(ExitStatus.code(for: ProviderError(code: "ResourceNotFound", message: "gone")) == 1)

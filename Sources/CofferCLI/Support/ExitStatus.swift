@@ -1,4 +1,5 @@
 import ArgumentParser
+import CofferGitOps
 import CofferModel
 import CofferPlatform
 import CofferReconciler
@@ -9,7 +10,7 @@ enum ExitStatus {
     /// The exit code for `error`:
     /// - a `CLIError` exits with the code it was given (a usage error 64, invalid manifests 65, else 1);
     /// - argument-parser's `ExitCode` exits with its value (`--detailed-exitcode`'s 2, a failed check's 1);
-    /// - an invalid world file (`WorldError`) exits 65;
+    /// - an invalid world file (`WorldError`) or invalid manifests (`GitOpsError.invalidManifests`) exit 65;
     /// - a held state lock (`ReconcilerError.locked`) exits 75;
     /// - any other coffer error exits 1;
     /// - argument-parser's own errors exit 64 when the command line was wrong, 0 for `--help` and
@@ -21,6 +22,8 @@ enum ExitStatus {
         case let exit as ExitCode:
             return exit.rawValue
         case is WorldError:
+            return CofferExitCode.invalidInput.rawValue
+        case let error as GitOpsError where error.code == .invalidManifests:
             return CofferExitCode.invalidInput.rawValue
         case let error as ReconcilerError where error.code == .locked:
             return CofferExitCode.locked.rawValue
