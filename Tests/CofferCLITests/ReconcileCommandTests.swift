@@ -13,8 +13,14 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 enum ReferencePlatform {
     static let pristine: String = {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("coffer-reference-\(UUID().uuidString)").path
-        let code = runCoffer(["platform", "init", "--state", directory, "--world", packageRoot.appendingPathComponent("examples/reference/world.yaml").path])
-        precondition(code == 0, "platform init of the reference world failed")
+        // platform init is synchronous: run the command itself, outside of any task.
+        do {
+            var command = try CofferCommand.parseAsRoot(
+                ["platform", "init", "--state", directory, "--world", packageRoot.appendingPathComponent("examples/reference/world.yaml").path])
+            try command.run()
+        } catch {
+            preconditionFailure("platform init of the reference world failed: \(error)")
+        }
         return directory
     }()
 
@@ -65,41 +71,41 @@ func platformSnapshot(_ state: String) throws -> String {
 @Suite(.serialized) struct ReconcileCommandTests {
     let manifests = packageRoot.appendingPathComponent("manifests").path
 
-    @Test func applyThenPlanHasNoChangesForTheShippedManifests() throws {
+    @Test func applyThenPlanHasNoChangesForTheShippedManifests() async throws {
         let directory = try TemporaryDirectory()
         let state = try ReferencePlatform.copy(into: directory)
-        #expect(runCoffer(["plan", "--state", state, manifests, "--detailed-exitcode"]) == CofferExitCode.changesPresent.rawValue)
-        #expect(runCoffer(["apply", "--state", state, "--auto-approve", manifests]) == 0)
-        #expect(runCoffer(["plan", "--state", state, manifests, "--detailed-exitcode"]) == 0)
+        #expect(await runCoffer(["plan", "--state", state, manifests, "--detailed-exitcode"]) == CofferExitCode.changesPresent.rawValue)
+        #expect(await runCoffer(["apply", "--state", state, "--auto-approve", manifests]) == 0)
+        #expect(await runCoffer(["plan", "--state", state, manifests, "--detailed-exitcode"]) == 0)
         let history = try FileStateStore(stateDirectory: state).history()
         #expect(history.map(\.result) == [.succeeded])
         #expect(history.first?.summary == PlanSummary(add: 11))
     }
 
-    @Test func savedPlanIsAppliedExactlyAndRefusedWhenStale() throws {
+    @Test func savedPlanIsAppliedExactlyAndRefusedWhenStale() async throws {
         let directory = try TemporaryDirectory()
         let state = try ReferencePlatform.copy(into: directory)
         let copy = directory.path("manifests")
         try FileManager.default.copyItem(atPath: manifests, toPath: copy)
         // Stale because the manifests changed.
         let planFile = directory.path("a.plan")
-        #expect(runCoffer(["plan", "--state", state, copy, "--out", planFile]) == 0)
+        #expect(await runCoffer(["plan", "--state", state, copy, "--out", planFile]) == 0)
         let policies = directory.path("manifests/policies.yaml")
         let original = try String(contentsOfFile: policies, encoding: .utf8)
         try original.replacingOccurrences(of: "count: 30", with: "count: 31").write(toFile: policies, atomically: true, encoding: .utf8)
-        #expect(runCoffer(["apply", "--state", state, "--plan", planFile]) == 1)
+        #expect(await runCoffer(["apply", "--state", state, "--plan", planFile]) == 1)
         #expect(try FileStateStore(stateDirectory: state).history().isEmpty)
         // Stale because the platform changed: an access policy removed out of band after the plan was saved.
         try original.write(toFile: policies, atomically: true, encoding: .utf8)
-        #expect(runCoffer(["apply", "--state", state, "--auto-approve", copy]) == 0)
-        #expect(runCoffer(["plan", "--state", state, copy, "--out", planFile]) == 0)
-        #expect(runCoffer(["platform", "keyvault", "remove-access", "--state", state, "kv-app-eastus", "BackupManagementService"]) == 0)
-        #expect(runCoffer(["apply", "--state", state, "--plan", planFile]) == 1)
+        #expect(await runCoffer(["apply", "--state", state, "--auto-approve", copy]) == 0)
+        #expect(await runCoffer(["plan", "--state", state, copy, "--out", planFile]) == 0)
+        #expect(await runCoffer(["platform", "keyvault", "remove-access", "--state", state, "kv-app-eastus", "BackupManagementService"]) == 0)
+        #expect(await runCoffer(["apply", "--state", state, "--plan", planFile]) == 1)
         // A fresh plan sees the drift, and applying it repairs it.
         let repair = directory.path("c.plan")
-        #expect(runCoffer(["plan", "--state", state, copy, "--out", repair]) == 0)
-        #expect(runCoffer(["apply", "--state", state, "--plan", repair]) == 0)
-        #expect(runCoffer(["plan", "--state", state, copy, "--detailed-exitcode"]) == 0)
+        #expect(await runCoffer(["plan", "--state", state, copy, "--out", repair]) == 0)
+        #expect(await runCoffer(["apply", "--state", state, "--plan", repair]) == 0)
+        #expect(await runCoffer(["plan", "--state", state, copy, "--detailed-exitcode"]) == 0)
     }
 
     @Test func planFilesAndOutputsHoldNoSecretTagValues() throws {

@@ -30,19 +30,19 @@ import Testing
         ManifestLoader().load(files: [(path: "m/broken.yaml", contents: Array(Self.broken.utf8))])
     }
 
-    @Test func exitCodes() throws {
-        #expect(runCoffer(["validate", Self.manifests]) == CofferExitCode.success.rawValue)
-        #expect(runCoffer(["validate", Self.manifests, "--output", "json"]) == 0)
+    @Test func exitCodes() async throws {
+        #expect(await runCoffer(["validate", Self.manifests]) == CofferExitCode.success.rawValue)
+        #expect(await runCoffer(["validate", Self.manifests, "--output", "json"]) == 0)
         let directory = try TemporaryDirectory()
         try directory.write(Self.broken, to: "broken.yaml")
-        #expect(runCoffer(["validate", directory.path]) == CofferExitCode.invalidInput.rawValue)
-        #expect(runCoffer(["validate", directory.path, "--output", "json"]) == 65)
-        #expect(runCoffer(["validate", directory.path("missing")]) == 65)
-        #expect(runCoffer(["validate"]) == CofferExitCode.usage.rawValue)
-        #expect(runCoffer(["schema"]) == 0)
+        #expect(await runCoffer(["validate", directory.path]) == CofferExitCode.invalidInput.rawValue)
+        #expect(await runCoffer(["validate", directory.path, "--output", "json"]) == 65)
+        #expect(await runCoffer(["validate", directory.path("missing")]) == 65)
+        #expect(await runCoffer(["validate"]) == CofferExitCode.usage.rawValue)
+        #expect(await runCoffer(["schema"]) == 0)
     }
 
-    @Test func warningsAloneAreValid() throws {
+    @Test func warningsAloneAreValid() async throws {
         let directory = try TemporaryDirectory()
         try directory.write(
             """
@@ -51,7 +51,7 @@ import Testing
             metadata: {name: kv-c}
             spec: {keyVault: kv-app, principal: {name: Backup Management Service}}
             """, to: "kv.yaml")
-        #expect(runCoffer(["validate", directory.path]) == 0)
+        #expect(await runCoffer(["validate", directory.path]) == 0)
     }
 
     @Test func textIsCompilerStyleWithASummary() {

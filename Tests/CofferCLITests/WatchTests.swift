@@ -71,7 +71,7 @@ enum GitOpsFixture {
 }
 
 @Suite struct WatchTests {
-    @Test func followsCommitsSkipsInvalidOnesAndCopesWithAForcePush() throws {
+    @Test func followsCommitsSkipsInvalidOnesAndCopesWithAForcePush() async throws {
         let directory = try TemporaryDirectory()
         let origin = try GitRepository.create(at: directory.path("origin"))
         let provider = InMemoryProvider()
@@ -81,21 +81,21 @@ enum GitOpsFixture {
 
         // 1: a vault.
         let first = try origin.commit(files: GitOpsFixture.files(["manifests/vault.yaml": GitOpsFixture.vault()]), message: "Add the vault", branch: "main")
-        try loop.poll()
+        try await loop.poll()
         #expect(provider.all.map(\.name) == ["rsv-prod-eastus"])
         #expect(try store.history().map(\.source.commit) == [first])
         #expect(try origin.note(for: first)?.contains("coffer apply succeeded") == true)
 
         // Nothing new: no manifests are read.
         let loads = loop.manifestLoads
-        try loop.poll()
+        try await loop.poll()
         #expect(loop.manifestLoads == loads)
 
         // 2: a policy.
         let second = try origin.commit(
             files: GitOpsFixture.files(["manifests/vault.yaml": GitOpsFixture.vault(), "manifests/policy.yaml": GitOpsFixture.policy(days: 30)]),
             message: "Add a daily policy", branch: "main")
-        try loop.poll()
+        try await loop.poll()
         #expect(Set(provider.all.map(\.name)) == ["rsv-prod-eastus", "daily-standard-eastus"])
         #expect(try store.history().last?.source.commit == second)
         #expect(try store.history().last?.source.summary == "Add a daily policy")
@@ -104,30 +104,30 @@ enum GitOpsFixture {
         _ = try origin.commit(
             files: GitOpsFixture.files(["manifests/vault.yaml": GitOpsFixture.vault(), "manifests/policy.yaml": "kind: [unclosed\n"]),
             message: "Break it", branch: "main")
-        try loop.poll()
+        try await loop.poll()
         #expect(try store.history().count == 2)
         #expect(lines.all.contains { $0.contains("invalid manifests") })
         let afterInvalid = loop.manifestLoads
-        try loop.poll()
+        try await loop.poll()
         #expect(loop.manifestLoads == afterInvalid)
 
         // 4: the fix is applied.
         let fourth = try origin.commit(
             files: GitOpsFixture.files(["manifests/vault.yaml": GitOpsFixture.vault(), "manifests/policy.yaml": GitOpsFixture.policy(days: 60)]),
             message: "Fix it, keep 60 days", branch: "main")
-        try loop.poll()
+        try await loop.poll()
         #expect(try store.history().last?.source.commit == fourth)
         #expect(policyDays(provider) == 60)
 
         // A force-push back to the second commit: the rewritten branch is followed.
         try origin.setBranch("main", to: second)
-        try loop.poll()
+        try await loop.poll()
         #expect(policyDays(provider) == 30)
         #expect(lines.all.contains { $0.contains("force-push") })
         #expect(try store.history().last?.source.commit == second)
     }
 
-    @Test func driftIsRepairedOnTheDriftIntervalOrOnlyReported() throws {
+    @Test func driftIsRepairedOnTheDriftIntervalOrOnlyReported() async throws {
         for reportOnly in [false, true] {
             let directory = try TemporaryDirectory()
             let origin = try GitRepository.create(at: directory.path("origin"))
@@ -139,7 +139,7 @@ enum GitOpsFixture {
             _ = try origin.commit(
                 files: GitOpsFixture.files(["manifests/vault.yaml": GitOpsFixture.vault(), "manifests/policy.yaml": GitOpsFixture.policy(days: 30)]),
                 message: "Vault and policy", branch: "main")
-            try loop.poll()
+            try await loop.poll()
             let policyID = try #require(provider.all.first { $0.name == "daily-standard-eastus" }?.id)
             provider.tamper(id: policyID) { spec in
                 if case .backupPolicy(var policy) = spec {
@@ -147,13 +147,13 @@ enum GitOpsFixture {
                     spec = .backupPolicy(policy)
                 }
             }
-            try loop.poll()
+            try await loop.poll()
             #expect(policyDays(provider) == (reportOnly ? 7 : 30))
             #expect(lines.all.contains { $0.contains(reportOnly ? "drift found" : "to repair drift") })
         }
     }
 
-    @Test func followsAFileURLRemoteThroughAMirrorInTheStateDirectory() throws {
+    @Test func followsAFileURLRemoteThroughAMirrorInTheStateDirectory() async throws {
         let directory = try TemporaryDirectory()
         let origin = try GitRepository.create(at: directory.path("origin"), bare: true)
         let provider = InMemoryProvider()
@@ -162,7 +162,7 @@ enum GitOpsFixture {
         let loop = GitOpsFixture.loop(repository: url, state: directory.path("state"), provider: provider, lines: lines, json: true)
         let commit = try origin.commit(files: GitOpsFixture.files(["manifests/vault.yaml": GitOpsFixture.vault()]), message: "Vault", branch: "main")
         try origin.setHead(branch: "main")
-        try loop.poll()
+        try await loop.poll()
         #expect(provider.all.map(\.name) == ["rsv-prod-eastus"])
         #expect(FileManager.default.fileExists(atPath: directory.path("state/git")))
         // The note reaches the origin.
@@ -174,23 +174,18 @@ enum GitOpsFixture {
         }
         _ = try origin.commit(
             files: GitOpsFixture.files(["manifests/vault.yaml": GitOpsFixture.vault(crr: true)]), message: "CRR on", branch: "main")
-        try loop.poll()
+        try await loop.poll()
         if case .vault(let vault)? = provider.all.first?.spec { #expect(vault.crossRegionRestore) } else { Issue.record("no vault") }
     }
 
-    @Test func runLoopAppliesThreeCommitsAndStopsOnRequest() throws {
+    @Test func runLoopAppliesThreeCommitsAndStopsOnRequest() async throws {
         let directory = try TemporaryDirectory()
         let origin = try GitRepository.create(at: directory.path("origin"))
         let provider = InMemoryProvider()
         let lines = LogLines()
         let loop = GitOpsFixture.loop(repository: directory.path("origin"), state: directory.path("state"), provider: provider, lines: lines)
         let store = FileStateStore(stateDirectory: directory.path("state"))
-        let finished = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            loop.run()
-            finished.signal()
-        }
-        thread.start()
+        let running = Task.detached { await loop.run() }
         var commits: [String] = []
         for days in [30, 45, 60] {
             commits.append(
@@ -200,20 +195,20 @@ enum GitOpsFixture {
             // Wait (bounded: 60 s, for a loaded machine) until watch has applied it.
             var waited = 0
             while (try store.history().last?.source.commit) != commits.last && waited < 2400 {
-                Thread.sleep(forTimeInterval: 0.025)
+                try await Task.sleep(for: .milliseconds(25))
                 waited += 1
             }
             #expect(try store.history().last?.source.commit == commits.last)
             #expect(policyDays(provider) == days)
         }
         loop.stop.stop()
-        #expect(finished.wait(timeout: .now() + 10) == .success)
+        _ = await running.value
         #expect(lines.all.last?.contains("watch stopped") == true)
         // The lock is free again.
         _ = try StateLock.acquire(stateDirectory: directory.path("state"), operation: "test")
     }
 
-    @Test func backoffGrowsExponentiallyWithBoundedJitter() throws {
+    @Test func backoffGrowsExponentiallyWithBoundedJitter() async throws {
         let directory = try TemporaryDirectory()
         let workspace = Workspace(stateDirectory: directory.path("state"), makeProvider: { _ in InMemoryProvider() })
         let settings = WatchSettings(
@@ -229,7 +224,7 @@ enum GitOpsFixture {
         loop.random = { 0 }
         #expect(loop.backoff(2) == 1.8)
         // A missing repository is an error that the loop reports and retries, not a crash.
-        #expect(throws: (any Error).self) { try loop.poll() }
+        await #expect(throws: (any Error).self) { try await loop.poll() }
     }
 }
 

@@ -47,7 +47,7 @@ struct HistoryCommand: ParsableCommand {
     }
 }
 
-struct RollbackCommand: ParsableCommand {
+struct RollbackCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollback", abstract: "Plan and apply the manifests of an earlier applied revision.",
         discussion: """
@@ -68,7 +68,7 @@ struct RollbackCommand: ParsableCommand {
     @OptionGroup var reconcile: ReconcileOptions
     @Option(help: OutputFormat.help("the apply's result, summary and steps, as 'coffer apply' prints them.")) var output: OutputFormat = .text
 
-    func run() throws {
+    func run() async throws {
         let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
         let history = try workspace.store.history()
         guard let record = history.last(where: { ($0.source.commit?.hasPrefix(revision) ?? false) && $0.source.repository != nil }) else {
@@ -79,7 +79,7 @@ struct RollbackCommand: ParsableCommand {
         guard let repository = record.source.repository, let commit = record.source.commit else { return }
         let source = ManifestSource.git(repository: repository, ref: commit, path: record.source.subdirectory)
         if output == .text { print("Rolling back to \(commit.prefix(10)) (\(record.source.summary ?? "")), applied \(ISO8601DateFormatter().string(from: record.time)).\n") }
-        try ApplyRun(
+        try await ApplyRun(
             workspace: workspace, source: source, options: reconcile.planOptions, saved: nil, autoApprove: autoApprove,
             output: output, lockTimeout: parseDuration(reconcile.lockTimeout) ?? 0
         ).run()

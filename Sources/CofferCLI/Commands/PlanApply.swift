@@ -85,7 +85,7 @@ func loadManifests(_ source: ManifestSource, stateDirectory: String, output: Out
     return (state, loaded)
 }
 
-struct PlanCommand: ParsableCommand {
+struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan", abstract: "Show what apply would change, without changing anything.",
         discussion: """
@@ -117,7 +117,7 @@ struct PlanCommand: ParsableCommand {
         if source.source == nil { throw ValidationError("give manifest paths or --repo") }
     }
 
-    func run() throws {
+    func run() async throws {
         let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
         let manifestSource = source.source!
         let lock = try workspace.lock("plan", timeout: parseDuration(reconcile.lockTimeout) ?? 0)
@@ -125,7 +125,7 @@ struct PlanCommand: ParsableCommand {
         let plan: Plan
         do {
             let store = workspace.store
-            plan = try Planner(provider: try workspace.provider()).plan(options: reconcile.planOptions) {
+            plan = try await Planner(provider: try workspace.provider()).plan(options: reconcile.planOptions) {
                 try loadManifests(manifestSource, stateDirectory: workspace.stateDirectory, output: output).0
             } inventory: {
                 try store.inventory()
@@ -164,7 +164,7 @@ func printPlan(_ plan: Plan, output: OutputFormat) throws {
     }
 }
 
-struct ApplyCommand: ParsableCommand {
+struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply", abstract: "Make the platform match the manifests, or apply a saved plan.",
         discussion: """
@@ -196,7 +196,7 @@ struct ApplyCommand: ParsableCommand {
         if plan == nil && source.source == nil { throw ValidationError("give manifest paths, --repo or --plan") }
     }
 
-    func run() throws {
+    func run() async throws {
         let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
         var options = reconcile.planOptions
         var manifestSource = source.source
@@ -214,7 +214,7 @@ struct ApplyCommand: ParsableCommand {
             manifestSource = decoded.source
             options = PlanOptions(prune: decoded.prune, allowPruneAll: decoded.pruneAll)
         }
-        try ApplyRun(
+        try await ApplyRun(
             workspace: workspace, source: manifestSource!, options: options, saved: saved?.plan, autoApprove: autoApprove || saved != nil,
             output: output, lockTimeout: parseDuration(reconcile.lockTimeout) ?? 0
         ).run()
@@ -233,17 +233,17 @@ struct ApplyRun {
     var quiet = false
 
     @discardableResult
-    func run() throws -> ApplyOutcome? {
+    func run() async throws -> ApplyOutcome? {
         let lock = try workspace.lock("apply", timeout: lockTimeout)
         defer { lock.release() }
         do {
             let provider = try workspace.provider()
             var loadedManifests: ManifestSource.Loaded?
             let store = workspace.store
-            // The inventory the plan is made from, handed from the planner's loading thread to the apply
-            // that follows under the same lock, so that it is not read twice.
+            // The inventory the plan is made from, handed from the planner's loading task to the apply that
+            // follows under the same lock, so that it is not read twice.
             let planned = LockedBox<[ResourceAddress: InventoryEntry]?>(nil)
-            let plan = try Planner(provider: provider).plan(options: options) {
+            let plan = try await Planner(provider: provider).plan(options: options) {
                 let (desired, loaded) = try loadManifests(source, stateDirectory: workspace.stateDirectory, output: output)
                 loadedManifests = loaded
                 return desired
@@ -296,7 +296,7 @@ struct ApplyRun {
                 // Crash testing: die like `kill -9` at this step boundary (step k before it runs, k + 0.5 after).
                 applier.faultPoint = { point in if point == killAt { kill(getpid(), SIGKILL) } }
             }
-            let outcome = try applier.apply(plan, source: loaded.applySource, inventory: planned.value)
+            let outcome = try await applier.apply(plan, source: loaded.applySource, inventory: planned.value)
             if case .git(let repository, _, _) = source, let commit = loaded.commit {
                 try? noteApply(repository: repository, commit: commit, outcome: outcome, summary: plan.summary)
             }

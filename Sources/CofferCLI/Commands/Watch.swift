@@ -30,34 +30,31 @@ struct WatchSettings: Sendable {
 
 /// A flag that a signal handler sets and a sleeper can wait on.
 final class StopSignal: @unchecked Sendable {
-    private let semaphore = DispatchSemaphore(value: 0)
     private let lock = NSLock()
     private var stopped = false
 
     var isStopped: Bool { lock.withLock { stopped } }
 
     func stop() {
-        let first = lock.withLock { () -> Bool in
-            defer { stopped = true }
-            return !stopped
-        }
-        if first { semaphore.signal() }
+        lock.withLock { stopped = true }
     }
 
-    /// Sleeps up to `seconds`, waking at once when stopped. Returns false when stopped.
+    /// Sleeps up to `seconds` without holding a thread, waking within a few milliseconds when stopped.
+    /// Returns false when stopped.
     @discardableResult
-    func sleep(_ seconds: Double) -> Bool {
-        if isStopped { return false }
-        if semaphore.wait(timeout: .now() + seconds) == .success {
-            semaphore.signal()  // stay signalled for later waits
-            return false
+    func sleep(_ seconds: Double) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, seconds) * 1000))
+        while !isStopped {
+            let left = deadline - ContinuousClock.now
+            if left <= .zero { return true }
+            try? await Task.sleep(for: min(left, .milliseconds(20)))
         }
-        return !isStopped
+        return false
     }
 }
 
 /// The GitOps loop: poll the ref, apply each new commit, re-plan every drift interval, back off on errors,
-/// stop cleanly on request. Polls that find nothing new read no manifests. One thread runs it; only `stop`
+/// stop cleanly on request. Polls that find nothing new read no manifests. One task runs it; only `stop`
 /// is touched from others.
 final class WatchLoop: @unchecked Sendable {
     let settings: WatchSettings
@@ -86,12 +83,12 @@ final class WatchLoop: @unchecked Sendable {
 
     /// Runs until stopped (or once). Returns whether the last reconcile succeeded.
     @discardableResult
-    func run() -> Bool {
+    func run() async -> Bool {
         logger.info("watch started", metadata: ["event": "start", "repo": "\(settings.repository)", "ref": "\(settings.ref)", "interval": "\(settings.interval)s"])
         var healthy = true
         while !stop.isStopped {
             do {
-                try poll()
+                try await poll()
                 consecutiveFailures = 0
                 healthy = true
             } catch {
@@ -101,11 +98,11 @@ final class WatchLoop: @unchecked Sendable {
                 let cli = CLIError.from(error)
                 logger.error("\(cli.message)", metadata: ["event": "error", "code": "\(cli.code)", "retry_in": "\(String(format: "%.1f", delay))s"])
                 if settings.once { break }
-                stop.sleep(delay)
+                await stop.sleep(delay)
                 continue
             }
             if settings.once { break }
-            stop.sleep(settings.interval)
+            await stop.sleep(settings.interval)
         }
         logger.info("watch stopped", metadata: ["event": "stop", "polls": "\(polls)", "applies": "\(applies)"])
         return healthy
@@ -118,7 +115,7 @@ final class WatchLoop: @unchecked Sendable {
     }
 
     /// One poll: fetch, resolve, and reconcile when there is a new commit or drift is due.
-    func poll() throws {
+    func poll() async throws {
         polls += 1
         let repo = try GitSource.open(settings.repository, stateDirectory: workspace.stateDirectory, fetch: true)
         let commit = try repo.resolve(settings.ref)
@@ -152,7 +149,7 @@ final class WatchLoop: @unchecked Sendable {
         let lock = try workspace.lock("watch", timeout: settings.lockTimeout)
         defer { lock.release() }
         let provider = try workspace.provider()
-        let plan = try Planner(provider: provider).plan(desired: desired, inventory: try workspace.store.inventory(), options: PlanOptions(prune: settings.prune))
+        let plan = try await Planner(provider: provider).plan(desired: desired, inventory: try workspace.store.inventory(), options: PlanOptions(prune: settings.prune))
         lastReconcile = Date()
         if plan.hasErrors {
             invalidCommit = commit
@@ -176,7 +173,7 @@ final class WatchLoop: @unchecked Sendable {
         var applier = Applier(provider: provider, store: workspace.store)
         let stop = self.stop
         applier.isCancelled = { stop.isStopped }
-        let outcome = try applier.apply(plan, source: loaded.applySource)
+        let outcome = try await applier.apply(plan, source: loaded.applySource)
         applies += 1
         let summary = plan.summary
         try? repo.addNote(to: target, message: "coffer apply \(outcome.result.rawValue) at \(ISO8601DateFormatter().string(from: Date()))\n\(summary.line)" + (outcome.error.map { "\nerror[\($0.code)]: \($0.message)" } ?? ""))
@@ -217,7 +214,7 @@ struct EventLogHandler: LogHandler {
     }
 }
 
-struct WatchCommand: ParsableCommand {
+struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch", abstract: "Follow a git branch and keep the platform converged.",
         discussion: """
@@ -261,7 +258,7 @@ struct WatchCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
         let json = output == .json
         let logger = Logger(label: "coffer.watch") { _ in
@@ -285,7 +282,7 @@ struct WatchCommand: ParsableCommand {
         let settings = WatchSettings(
             repository: repo, ref: ref, path: path, interval: parseDuration(interval)!, driftInterval: parseDuration(driftInterval)!,
             reportOnly: reportOnly, once: once, prune: prune, lockTimeout: parseDuration(lockTimeout)!)
-        let healthy = WatchLoop(settings: settings, workspace: workspace, logger: logger, stop: stop).run()
+        let healthy = await WatchLoop(settings: settings, workspace: workspace, logger: logger, stop: stop).run()
         if once && !healthy { throw ExitCode(CofferExitCode.failure.rawValue) }
     }
 }
