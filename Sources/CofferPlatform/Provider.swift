@@ -8,7 +8,8 @@ import GRDB
 ///
 /// This file is the read side (reads, snapshots, facts) and the ids; the create, update and delete recipes
 /// are in `PlatformProvider+Recipes.swift`. The platform itself is synchronous (GRDB): each `async` call
-/// runs its work in one database transaction on the caller's task.
+/// runs the platform's synchronous operations on the caller's task; a read or a snapshot is one read
+/// transaction.
 ///
 /// Ids are ARM-style. Vault names are unique in the platform, so a policy or protected item is found by
 /// its vault's name and its own; the id of a child whose vault does not exist yet is built from the vault

@@ -117,7 +117,9 @@ public struct Planner: Sendable {
         async let snapshot = provider.snapshot()
         async let owned = inventory()
         let desired = try await manifests()
-        return try await Self.plan(desired: desired, inventory: try await owned, snapshot: try await snapshot, options: options)
+        // The platform's failure first, then the inventory's, as when they ran one after the other.
+        let taken = try await snapshot
+        return try await Self.plan(desired: desired, inventory: try await owned, snapshot: taken, options: options)
     }
 
     /// Refresh, then plan.
