@@ -5,7 +5,7 @@ import CofferModel
 public let cofferVersion = "0.1.0"
 
 /// The root of the command tree: `coffer`.
-public struct CofferCommand: ParsableCommand {
+public struct CofferCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "coffer",
         abstract: "Declarative, GitOps-style backup configuration for encrypted virtual machines.",

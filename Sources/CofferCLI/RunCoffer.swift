@@ -4,10 +4,14 @@ import Foundation
 
 /// Runs coffer with `arguments` (without the program name) and returns the process exit code, printing
 /// errors in coffer's `error[CODE]: message` form.
-public func runCoffer(_ arguments: [String]) -> Int32 {
+public func runCoffer(_ arguments: [String]) async -> Int32 {
     do {
         var command = try CofferCommand.parseAsRoot(arguments)
-        try command.run()
+        if var command = command as? any AsyncParsableCommand {
+            try await command.run()
+        } else {
+            try command.run()
+        }
         return CofferExitCode.success.rawValue
     } catch {
         let status = ExitStatus.code(for: error)

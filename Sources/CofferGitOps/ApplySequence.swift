@@ -78,7 +78,7 @@ extension Workspace {
     public func apply(
         _ input: ApplyInput, lockTimeout: Double, operation: String = "apply", observer: some ApplyObserver = SilentApplyObserver(),
         hooks: ApplyHooks = ApplyHooks()
-    ) throws -> AppliedPlan? {
+    ) async throws -> AppliedPlan? {
         let lock = try lock(operation, timeout: lockTimeout)
         defer { lock.release() }
         let provider = try provider()
@@ -86,20 +86,20 @@ extension Workspace {
         let decision: ApplyDecision
         switch input {
         case .manifests(let source, let options):
-            planned = try plan(source, provider: provider, options: options, loaded: observer.manifestsLoaded)
+            planned = try await plan(source, provider: provider, options: options, loaded: observer.manifestsLoaded)
             decision = try observer.planned(planned, fromSavedPlan: false)
         case .loaded(let manifests, let source, let options):
             let desired = try manifests.desiredState(
                 message: "the manifests have \(manifests.errorCount) error(s); nothing was planned", hint: "fix them (coffer validate shows the same list)")
             let inventory = try store.inventory()
             planned = PlannedChanges(
-                plan: try Planner(provider: provider).plan(desired: desired, inventory: inventory, options: options), desired: desired,
+                plan: try await Planner(provider: provider).plan(desired: desired, inventory: inventory, options: options), desired: desired,
                 source: source, applySource: manifests.applySource, commit: manifests.commit, options: options,
                 diagnostics: manifests.result.diagnostics, inventory: inventory)
             decision = try observer.planned(planned, fromSavedPlan: false)
         case .savedPlan(let saved):
             let inventory = try store.inventory()
-            let fresh = try Planner(provider: provider).plan(desired: saved.desired, inventory: inventory, options: saved.options)
+            let fresh = try await Planner(provider: provider).plan(desired: saved.desired, inventory: inventory, options: saved.options)
             if let stale = saved.staleness(of: fresh) { throw stale }
             planned = PlannedChanges(
                 plan: fresh, desired: saved.desired, source: saved.source, applySource: saved.applySource, commit: saved.commit,
@@ -116,7 +116,7 @@ extension Workspace {
         var applier = Applier(provider: provider, store: store) { observer.stepFinished($0) }
         applier.isCancelled = hooks.isCancelled
         applier.faultPoint = hooks.faultPoint
-        let outcome = try applier.apply(planned.plan, source: planned.applySource, inventory: planned.inventory)
+        let outcome = try await applier.apply(planned.plan, source: planned.applySource, inventory: planned.inventory)
         // A note that cannot be written (a repository gone since) does not undo the apply.
         if let commit = planned.commit, let repository = planned.applySource.repository,
             let repo = try? GitMirror.open(repository, stateDirectory: stateDirectory, fetch: false)

@@ -45,21 +45,22 @@ extension Workspace {
     public func plan(
         _ source: ManifestSource, options: PlanOptions, lockTimeout: Double, operation: String = "plan",
         loaded: (LoadedManifests) -> Void = { _ in }
-    ) throws -> PlannedChanges {
+    ) async throws -> PlannedChanges {
         let lock = try lock(operation, timeout: lockTimeout)
         defer { lock.release() }
-        return try plan(source, provider: try provider(), options: options, loaded: loaded)
+        return try await plan(source, provider: try provider(), options: options, loaded: loaded)
     }
 
     /// Plans `source` with `provider`; the caller holds the state lock.
-    func plan(_ source: ManifestSource, provider: any Provider, options: PlanOptions, loaded: (LoadedManifests) -> Void) throws -> PlannedChanges {
+    func plan(_ source: ManifestSource, provider: any Provider, options: PlanOptions, loaded: (LoadedManifests) -> Void) async throws -> PlannedChanges {
         let store = self.store
         let stateDirectory = self.stateDirectory
         var manifests: LoadedManifests?
         var desired: DesiredState?
-        // The inventory is read on the planner's second thread; it is kept for the apply that may follow.
-        let inventory = LockedBox<[ResourceAddress: InventoryEntry]?>(nil)
-        let plan = try Planner(provider: provider).plan(options: options) {
+        // The inventory loads in a task of its own while the manifests load; it is kept for the apply that
+        // may follow.
+        let inventory = Task { try store.inventory() }
+        let plan = try await Planner(provider: provider).plan(options: options) {
             let found = try source.load(stateDirectory: stateDirectory)
             let state = try found.desiredState(
                 message: "the manifests have \(found.errorCount) error(s); nothing was planned", hint: "fix them (coffer validate shows the same list)")
@@ -68,13 +69,11 @@ extension Workspace {
             desired = state
             return state
         } inventory: {
-            let entries = try store.inventory()
-            inventory.value = entries
-            return entries
+            try await inventory.value
         }
         guard let manifests, let desired else { throw GitOpsError(code: .internal, message: "the manifests were not loaded") }
         return PlannedChanges(
             plan: plan, desired: desired, source: source, applySource: manifests.applySource, commit: manifests.commit, options: options,
-            diagnostics: manifests.result.diagnostics, inventory: inventory.value)
+            diagnostics: manifests.result.diagnostics, inventory: try await inventory.value)
     }
 }

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 
 /// The time of a watch loop: what time it is, and waiting between polls. The loop reads no other clock, so
@@ -6,13 +5,13 @@ import Foundation
 public protocol WatchClock: Sendable {
     /// The current time.
     func now() -> Date
-    /// Waits `seconds`, or less when the watch is asked to stop; returns false when it was.
-    func sleep(seconds: Double) -> Bool
+    /// Waits `seconds` without holding a thread, or less when the watch is asked to stop; returns false
+    /// when it was.
+    func sleep(seconds: Double) async -> Bool
 }
 
 /// A flag that a signal handler sets and a sleeper can wait on.
 public final class StopSignal: @unchecked Sendable {
-    private let semaphore = DispatchSemaphore(value: 0)
     private let lock = NSLock()
     private var stopped = false
 
@@ -23,22 +22,20 @@ public final class StopSignal: @unchecked Sendable {
 
     /// Requests the stop; safe from any thread, more than once.
     public func stop() {
-        let first = lock.withLock { () -> Bool in
-            defer { stopped = true }
-            return !stopped
-        }
-        if first { semaphore.signal() }
+        lock.withLock { stopped = true }
     }
 
-    /// Sleeps up to `seconds`, waking at once when stopped. Returns false when stopped.
+    /// Sleeps up to `seconds` without holding a thread, waking within a few milliseconds when stopped.
+    /// Returns false when stopped.
     @discardableResult
-    public func sleep(_ seconds: Double) -> Bool {
-        if isStopped { return false }
-        if semaphore.wait(timeout: .now() + seconds) == .success {
-            semaphore.signal()  // stay signalled for later waits
-            return false
+    public func sleep(_ seconds: Double) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, seconds) * 1000))
+        while !isStopped {
+            let left = deadline - ContinuousClock.now
+            if left <= .zero { return true }
+            try? await Task.sleep(for: min(left, .milliseconds(20)))
         }
-        return !isStopped
+        return false
     }
 }
 
@@ -52,7 +49,7 @@ public struct SystemWatchClock: WatchClock {
 
     public func now() -> Date { Date() }
 
-    public func sleep(seconds: Double) -> Bool { stop.sleep(seconds) }
+    public func sleep(seconds: Double) async -> Bool { await stop.sleep(seconds) }
 }
 
 /// A clock that only moves when slept on or advanced, and records every sleep asked of it: tests see the
@@ -81,7 +78,7 @@ public final class ManualWatchClock: WatchClock, @unchecked Sendable {
         lock.withLock { current += seconds }
     }
 
-    public func sleep(seconds: Double) -> Bool {
+    public func sleep(seconds: Double) async -> Bool {
         let index = lock.withLock { () -> Int in
             requested.append(seconds)
             current += seconds

@@ -105,13 +105,13 @@ public final class WatchLoop: @unchecked Sendable {
 
     /// Runs until stopped (or once). Returns whether the last reconcile succeeded.
     @discardableResult
-    public func run() -> Bool {
+    public func run() async -> Bool {
         events(.started(repository: settings.repository, ref: settings.ref, interval: settings.interval))
         var healthy = true
         while !stop.isStopped {
             let delay: Double
             do {
-                try poll()
+                try await poll()
                 consecutiveFailures = 0
                 healthy = true
                 delay = settings.interval
@@ -121,7 +121,8 @@ public final class WatchLoop: @unchecked Sendable {
                 delay = backoff(consecutiveFailures)
                 events(.failed(error, retryIn: delay))
             }
-            if settings.once || stop.isStopped || !clock.sleep(seconds: delay) { break }
+            if settings.once || stop.isStopped { break }
+            if !(await clock.sleep(seconds: delay)) { break }
         }
         events(.stopped(polls: polls, applies: applies))
         return healthy
@@ -134,7 +135,7 @@ public final class WatchLoop: @unchecked Sendable {
     }
 
     /// One poll: fetch, resolve, and reconcile when there is a new commit or drift is due.
-    public func poll() throws {
+    public func poll() async throws {
         polls += 1
         let repo = try GitMirror.open(settings.repository, stateDirectory: workspace.stateDirectory, fetch: true)
         let commit = try repo.resolve(settings.ref)
@@ -163,7 +164,7 @@ public final class WatchLoop: @unchecked Sendable {
         }
 
         let stop = self.stop
-        let applied = try workspace.apply(
+        let applied = try await workspace.apply(
             .loaded(loaded, source: .git(repository: settings.repository, ref: settings.ref, path: settings.path), options: PlanOptions(prune: settings.prune)),
             lockTimeout: settings.lockTimeout, operation: "watch",
             observer: Reconcile(loop: self, commit: commit, tree: tree, newCommit: newCommit),

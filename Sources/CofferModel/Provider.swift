@@ -9,19 +9,97 @@ public struct ObservedResource: Codable, Sendable, Hashable {
     public var name: String
     /// Tags on the platform resource; `managed-by: coffer` marks what coffer created.
     public var tags: [String: String]
-    /// Read-only facts the plan may need: `registeredItems` for a vault, `protectionStatus`, and the like.
-    public var computed: [String: String]
+    /// Read-only facts the plan may need, typed by kind: a vault's registered items, a protected item's
+    /// protection status, and the like.
+    public var status: ObservedStatus
 
-    public init(id: String, spec: ResourceSpec, name: String, tags: [String: String] = [:], computed: [String: String] = [:]) {
+    public init(id: String, spec: ResourceSpec, name: String, tags: [String: String] = [:], status: ObservedStatus = .none) {
         self.id = id
         self.spec = spec
         self.name = name
         self.tags = tags
-        self.computed = computed
+        self.status = status
     }
 
     public static let managedByTag = "managed-by"
     public static let managedByValue = "coffer"
+}
+
+/// The read-only status of an observed resource, one shape per kind (ARM's `properties` that a spec does
+/// not set).
+public enum ObservedStatus: Codable, Sendable, Hashable {
+    /// No status (a key vault access policy has none).
+    case none
+    case vault(VaultStatus)
+    case backupPolicy(BackupPolicyStatus)
+    case protectedVM(ProtectedItemStatus)
+
+    public var vault: VaultStatus? { if case .vault(let status) = self { status } else { nil } }
+    public var backupPolicy: BackupPolicyStatus? { if case .backupPolicy(let status) = self { status } else { nil } }
+    public var protectedVM: ProtectedItemStatus? { if case .protectedVM(let status) = self { status } else { nil } }
+}
+
+/// What a Recovery Services vault reports beyond its spec.
+public struct VaultStatus: Codable, Sendable, Hashable {
+    /// Backup items registered in the vault, soft-deleted ones included.
+    public var registeredItems: Int
+    /// The principal id of the vault's system-assigned identity, when it has one.
+    public var identityPrincipalID: String?
+
+    /// Storage redundancy can no longer change once an item is registered.
+    public var storageRedundancyLocked: Bool { registeredItems > 0 }
+
+    public init(registeredItems: Int = 0, identityPrincipalID: String? = nil) {
+        self.registeredItems = registeredItems
+        self.identityPrincipalID = identityPrincipalID
+    }
+}
+
+/// What a backup policy reports beyond its spec.
+public struct BackupPolicyStatus: Codable, Sendable, Hashable {
+    /// Protected items that use the policy.
+    public var protectedItems: Int
+
+    public init(protectedItems: Int = 0) {
+        self.protectedItems = protectedItems
+    }
+}
+
+/// The protection state of a backup item, as the service names it.
+public enum ProtectionStatus: String, Codable, Sendable, Hashable, CaseIterable {
+    /// Protection enabled, no recovery point yet.
+    case irPending = "IRPending"
+    case protected = "Protected"
+    /// Stopped, data retained forever.
+    case protectionStopped = "ProtectionStopped"
+    /// Stopped, data retained as per policy (immutable vaults).
+    case backupsSuspended = "BackupsSuspended"
+    /// Stopped with data deleted, within the vault's soft-delete period.
+    case softDeleted = "SoftDeleted"
+}
+
+/// What a protected item reports beyond its spec.
+public struct ProtectedItemStatus: Codable, Sendable, Hashable {
+    public var protectionStatus: ProtectionStatus
+    /// The number of recovery points the item has.
+    public var recoveryPoints: Int
+    /// The id of the protected VM.
+    public var vmID: String
+    /// The status of the newest finished backup job (`Completed`, `Failed`, ...), if any ran.
+    public var lastBackupStatus: String?
+    /// When the newest backup was taken: an ISO 8601 UTC time, as the service reports it.
+    public var lastBackupTime: String?
+
+    public init(
+        protectionStatus: ProtectionStatus, recoveryPoints: Int = 0, vmID: String, lastBackupStatus: String? = nil,
+        lastBackupTime: String? = nil
+    ) {
+        self.protectionStatus = protectionStatus
+        self.recoveryPoints = recoveryPoints
+        self.vmID = vmID
+        self.lastBackupStatus = lastBackupStatus
+        self.lastBackupTime = lastBackupTime
+    }
 }
 
 /// How a VM's disks are encrypted, as far as the backup service cares.
@@ -147,87 +225,127 @@ public struct ProviderError: CofferError, Hashable, Codable {
     public var description: String { "\(code): \(message)" }
 }
 
+/// A resource to resolve the id of: its manifest name (the platform name) and spec.
+public struct ResourceDeclaration: Sendable, Hashable {
+    public var name: String
+    public var spec: ResourceSpec
+
+    public init(name: String, spec: ResourceSpec) {
+        self.name = name
+        self.spec = spec
+    }
+}
+
+/// A resource to read: its kind and id.
+public struct ResourceReference: Sendable, Hashable {
+    public var kind: ResourceKind
+    public var id: String
+
+    public init(kind: ResourceKind, id: String) {
+        self.kind = kind
+        self.id = id
+    }
+}
+
+/// The parents a child's id derives from when the platform does not hold them yet: the vaults the
+/// desired state declares, by name. ARM builds a policy's or protected item's id from its vault's id, and a
+/// vault's id from its spec (subscription, resource group, name), so a child of a vault that is not created
+/// yet has the id it will really have.
+public struct ResourceParents: Sendable, Hashable {
+    public var vaults: [String: VaultSpec]
+
+    public init(vaults: [String: VaultSpec] = [:]) {
+        self.vaults = vaults
+    }
+
+    /// The vaults `desired` declares (the first of a name).
+    public init(desired: DesiredState) {
+        var vaults: [String: VaultSpec] = [:]
+        for resource in desired.resources {
+            if case .vault(let spec) = resource.spec, vaults[resource.address.name] == nil { vaults[resource.address.name] = spec }
+        }
+        self.vaults = vaults
+    }
+
+    /// The vaults among `specs` (the first of a name).
+    public init(_ specs: [(name: String, spec: ResourceSpec)]) {
+        var vaults: [String: VaultSpec] = [:]
+        for (name, spec) in specs {
+            if case .vault(let vault) = spec, vaults[name] == nil { vaults[name] = vault }
+        }
+        self.vaults = vaults
+    }
+
+    /// The vault spec declared under `name`, matching names case-insensitively as the platform does.
+    public func vault(_ name: String) -> VaultSpec? {
+        if let exact = vaults[name] { return exact }
+        let lowered = name.lowercased()
+        return vaults.first { $0.key.lowercased() == lowered }?.value
+    }
+}
+
+/// The platform as the reconciler sees it, at one moment: what a plan reads, answered from one consistent
+/// view. A provider takes it with `Provider.snapshot()`; an embedded platform answers it from one read
+/// transaction, an HTTP provider from a few list calls (vaults, policies, protected items, VMs, key vaults
+/// and their access policies). It is a value: nothing in it changes once taken, and nothing is cached in
+/// the provider.
+///
+/// Every batch method answers in the order asked.
+public protocol ProviderSnapshot: Sendable {
+    /// The ids of many resources (see `Provider.resourceID(name:spec:parents:)`), resolved against this
+    /// view of the platform and `parents`; nil where the id cannot be known.
+    func resourceIDs(_ resources: [ResourceDeclaration], parents: ResourceParents) async throws -> [String?]
+
+    /// Many resources by kind and id (see `Provider.read(kind:id:)`).
+    func read(_ requests: [ResourceReference]) async throws -> [ObservedResource?]
+
+    /// Facts about many VMs; nil for a VM the platform does not have.
+    func virtualMachines(_ references: [VMReference]) async throws -> [VirtualMachineFacts?]
+
+    /// Facts about many key vaults; nil for a key vault the platform does not have.
+    func keyVaults(named names: [String]) async throws -> [KeyVaultFacts?]
+
+    /// Whether enabling protection of an ADE VM grants the Backup Management Service its Key Vault access
+    /// by itself: true when the operator is a member of the key vault's tenant, false for a guest.
+    var operatorGrantsKeyVaultAccess: Bool { get }
+}
+
 /// The platform as the reconciler sees it: read, create, update and delete for the four manifest kinds,
-/// plus the facts that plan-time checks need. The simulated platform implements it; a REST client of an
-/// ARM-like API could too, without touching the reconciler.
+/// and a snapshot of what a plan reads. The embedded platform implements it; a REST client of an ARM-like
+/// API can too, without touching the reconciler. Every call is `async`: a remote provider waits on the
+/// network, the embedded one on its database.
 ///
 /// Name references inside specs (a policy's `vault`, a protected VM's `vault` and `policy`) are platform
 /// names: the reconciler passes manifest names, which are the platform names of vaults and policies.
 public protocol Provider: Sendable {
-    /// The id the resource with this name and spec has, or would have once created. Pure: no I/O beyond
-    /// reading defaults such as the default subscription.
-    func resourceID(name: String, spec: ResourceSpec) throws -> String
+    /// The id the resource with this name and spec has, or would have once created, built the way ARM
+    /// builds it: a child's id from its vault's (the platform's vault, else the one in `parents`). Nil when
+    /// it cannot be known: a child of a vault neither on the platform nor in `parents`, or an access policy
+    /// of a key vault the platform does not have. Never a made-up id. Throws when a subscription is unknown.
+    func resourceID(name: String, spec: ResourceSpec, parents: ResourceParents) async throws -> String?
 
     /// The resource with this id, or nil when the platform has none (soft-deleted protected items count as
     /// gone).
-    func read(kind: ResourceKind, id: String) throws -> ObservedResource?
+    func read(kind: ResourceKind, id: String) async throws -> ObservedResource?
 
     /// Creates the resource, tagging it `managed-by: coffer` where the kind has tags; fails with the
     /// platform's code when a rule refuses it.
-    func create(name: String, spec: ResourceSpec) throws -> ObservedResource
+    func create(name: String, spec: ResourceSpec) async throws -> ObservedResource
 
     /// Updates the resource in place.
-    func update(id: String, name: String, spec: ResourceSpec) throws -> ObservedResource
+    func update(id: String, name: String, spec: ResourceSpec) async throws -> ObservedResource
 
     /// Deletes the resource. For a protected VM, `deletionPolicy` says whether the data is kept (stop
     /// protection, retain data) or deleted.
-    func delete(kind: ResourceKind, id: String, deletionPolicy: DeletionPolicy) throws
+    func delete(kind: ResourceKind, id: String, deletionPolicy: DeletionPolicy) async throws
 
-    /// Facts about a VM, or nil when there is no such VM.
-    func virtualMachine(_ reference: VMReference) throws -> VirtualMachineFacts?
-
-    /// Facts about a key vault, or nil when there is none with that name.
-    func keyVault(named name: String) throws -> KeyVaultFacts?
-
-    /// Whether enabling protection of an ADE VM grants the Backup Management Service its Key Vault access
-    /// by itself: true when the operator is a member of the key vault's tenant, false for a guest.
-    func operatorGrantsKeyVaultAccess() throws -> Bool
-
-    // Batch forms, which a refresh of many resources uses. Each answers in the order asked; a provider
-    // that can should answer from one consistent view of the platform and in one round trip. The defaults
-    // ask one at a time.
-
-    /// The ids of many resources (see `resourceID(name:spec:)`).
-    func resourceIDs(_ resources: [(name: String, spec: ResourceSpec)]) throws -> [String]
-
-    /// Many resources by kind and id (see `read(kind:id:)`).
-    func read(_ requests: [(kind: ResourceKind, id: String)]) throws -> [ObservedResource?]
-
-    /// Facts about many VMs (see `virtualMachine(_:)`).
-    func virtualMachines(_ references: [VMReference]) throws -> [VirtualMachineFacts?]
-
-    /// Facts about many key vaults (see `keyVault(named:)`).
-    func keyVaults(named names: [String]) throws -> [KeyVaultFacts?]
-
-    /// Starts a refresh of many resources. The planner calls it on a second thread while it loads the
-    /// manifests; a provider may read the platform now and answer the batch reads that follow from that one
-    /// consistent read, until `endRefresh` or until it changes the platform itself.
-    func beginRefresh() throws
-
-    /// Ends what `beginRefresh` started; the reads that follow see the platform as it is again.
-    func endRefresh()
+    /// The platform as it is now, for a plan: see `ProviderSnapshot`.
+    func snapshot() async throws -> any ProviderSnapshot
 }
 
 extension Provider {
-    /// By default nothing is granted automatically: the manifests must declare the access.
-    public func operatorGrantsKeyVaultAccess() throws -> Bool { false }
-
-    public func resourceIDs(_ resources: [(name: String, spec: ResourceSpec)]) throws -> [String] {
-        try resources.map { try resourceID(name: $0.name, spec: $0.spec) }
+    /// The id of a resource whose parents are on the platform (or that has none).
+    public func resourceID(name: String, spec: ResourceSpec) async throws -> String? {
+        try await resourceID(name: name, spec: spec, parents: ResourceParents())
     }
-
-    public func read(_ requests: [(kind: ResourceKind, id: String)]) throws -> [ObservedResource?] {
-        try requests.map { try read(kind: $0.kind, id: $0.id) }
-    }
-
-    public func virtualMachines(_ references: [VMReference]) throws -> [VirtualMachineFacts?] {
-        try references.map { try virtualMachine($0) }
-    }
-
-    public func keyVaults(named names: [String]) throws -> [KeyVaultFacts?] {
-        try names.map { try keyVault(named: $0) }
-    }
-
-    public func beginRefresh() throws {}
-    public func endRefresh() {}
 }

@@ -7,8 +7,6 @@ public final class PlatformStore: Sendable {
     public static let fileName = "platform.sqlite"
 
     let pool: DatabasePool
-    /// The tables a refresh reads, loaded by `Platform.beginRefresh`; every commit through this store drops it.
-    let refreshCache = RefreshCache()
 
     /// Opens (creating when needed) the platform database in `directory`, and migrates it to the current schema.
     public init(directory: String) throws {
@@ -18,7 +16,6 @@ public final class PlatformStore: Sendable {
         pool = try DatabasePool(path: (directory as NSString).appendingPathComponent(Self.fileName),
                                 configuration: configuration)
         try Self.migrator.migrate(pool)
-        pool.add(transactionObserver: refreshCache, extent: .observerLifetime)
     }
 
     static var migrator: DatabaseMigrator {
@@ -261,34 +258,4 @@ public final class PlatformStore: Sendable {
     static func meta(_ db: Database, _ key: String) throws -> String? {
         try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])
     }
-}
-
-/// Holds the preloaded lookup of a refresh in progress. A commit through the pool drops it (and bumps the
-/// generation, so that a preload that raced with the commit is not kept).
-final class RefreshCache: TransactionObserver, @unchecked Sendable {
-    private let lock = NSLock()
-    private var lookup: Lookup?
-    private var generation = 0
-
-    /// The current generation, to pass back to `store`.
-    func currentGeneration() -> Int { lock.withLock { generation } }
-
-    /// Keeps `lookup` unless a commit happened since `generation` was read.
-    func store(_ lookup: Lookup, ifStill generation: Int) {
-        lock.withLock { if self.generation == generation { self.lookup = lookup } }
-    }
-
-    func current() -> Lookup? { lock.withLock { lookup } }
-
-    func clear() {
-        lock.withLock {
-            lookup = nil
-            generation += 1
-        }
-    }
-
-    func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { false }
-    func databaseDidChange(with event: DatabaseEvent) {}
-    func databaseDidCommit(_ db: Database) { clear() }
-    func databaseDidRollback(_ db: Database) {}
 }

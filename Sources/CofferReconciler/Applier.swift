@@ -40,7 +40,7 @@ public struct Applier: Sendable {
     /// again when it is nil).
     public func apply(
         _ plan: Plan, source: ApplySource, now: Date = Date(), inventory known: [ResourceAddress: InventoryEntry]? = nil
-    ) throws -> ApplyOutcome {
+    ) async throws -> ApplyOutcome {
         guard !plan.hasErrors else {
             throw ReconcilerError(
                 code: .planHasErrors, message: "the plan has errors; nothing was applied",
@@ -53,6 +53,8 @@ public struct Applier: Sendable {
         var failedAddresses: Set<ResourceAddress> = []
         var firstError: ProviderError?
         var inventoryChanged = false
+        // The vaults the plan declares, from which the id of a replaced child is built.
+        let parents = ResourceParents(plan.changes.compactMap { change in change.spec.map { (name: change.address.name, spec: $0) } })
         /// Records the inventory entry of `address` as it now is.
         func recordInventory(_ address: ResourceAddress) throws {
             try store.updateInventory(address, to: inventory[address])
@@ -94,7 +96,7 @@ public struct Applier: Sendable {
             try faultPoint?(Double(index))
             try store.journal(StepRecord(address: change.address, action: change.action, status: .started))
             do {
-                try run(change, inventory: &inventory, now: now)
+                try await run(change, inventory: &inventory, parents: parents, now: now)
                 try recordInventory(change.address)
                 let record = StepRecord(address: change.address, action: change.action, status: .succeeded)
                 try store.journal(record)
@@ -124,35 +126,48 @@ public struct Applier: Sendable {
         return ApplyOutcome(steps: records, result: result, error: firstError, resumed: resumed)
     }
 
-    private func run(_ change: ResourceChange, inventory: inout [ResourceAddress: InventoryEntry], now: Date) throws {
+    private func run(
+        _ change: ResourceChange, inventory: inout [ResourceAddress: InventoryEntry], parents: ResourceParents, now: Date
+    ) async throws {
         let name = change.address.name
         switch change.action {
         case .create:
             guard let spec = change.spec else { return }
             // A create interrupted after the platform made the resource is finished by reading it back.
-            let existing = try provider.read(kind: change.address.kind, id: change.id)
-            let created = try existing ?? provider.create(name: name, spec: spec)
+            let existing = change.id.isEmpty ? nil : try await provider.read(kind: change.address.kind, id: change.id)
+            let created: ObservedResource
+            if let existing {
+                created = existing
+            } else {
+                created = try await provider.create(name: name, spec: spec)
+            }
             if existing != nil, existing.map({ ResourceRules.normalise($0.spec, against: spec) }) != spec {
-                _ = try provider.update(id: created.id, name: name, spec: spec)
+                _ = try await provider.update(id: created.id, name: name, spec: spec)
             }
             inventory[change.address] = InventoryEntry(address: change.address, id: created.id, lastApplied: spec, adopted: false, updated: now)
         case .update:
             guard let spec = change.spec else { return }
-            let updated = try provider.update(id: change.id, name: name, spec: spec)
+            let updated = try await provider.update(id: change.id, name: name, spec: spec)
             let adopted = inventory[change.address]?.adopted ?? true
             inventory[change.address] = InventoryEntry(address: change.address, id: updated.id, lastApplied: spec, adopted: adopted, updated: now)
         case .replace:
             guard let spec = change.spec else { return }
             let policy: DeletionPolicy = if case .protectedVM(let old) = inventory[change.address]?.lastApplied { old.deletionPolicy } else { .retain }
-            if try provider.read(kind: change.address.kind, id: change.id) != nil {
-                try provider.delete(kind: change.address.kind, id: change.id, deletionPolicy: policy)
+            if try await provider.read(kind: change.address.kind, id: change.id) != nil {
+                try await provider.delete(kind: change.address.kind, id: change.id, deletionPolicy: policy)
             }
-            let newID = try provider.resourceID(name: name, spec: spec)
-            let created = try provider.read(kind: change.address.kind, id: newID) ?? provider.create(name: name, spec: spec)
+            let newID = try await provider.resourceID(name: name, spec: spec, parents: parents)
+            let found = try await newID.asyncFlatMap { try await provider.read(kind: change.address.kind, id: $0) }
+            let created: ObservedResource
+            if let found {
+                created = found
+            } else {
+                created = try await provider.create(name: name, spec: spec)
+            }
             inventory[change.address] = InventoryEntry(address: change.address, id: created.id, lastApplied: spec, adopted: false, updated: now)
         case .delete:
-            if try provider.read(kind: change.address.kind, id: change.id) != nil {
-                try provider.delete(kind: change.address.kind, id: change.id, deletionPolicy: change.deletionPolicy ?? .retain)
+            if try await provider.read(kind: change.address.kind, id: change.id) != nil {
+                try await provider.delete(kind: change.address.kind, id: change.id, deletionPolicy: change.deletionPolicy ?? .retain)
             }
             inventory[change.address] = nil
         case .noOp:
@@ -174,5 +189,13 @@ public struct Applier: Sendable {
                 ResourceAddress(kind: .backupPolicy, name: vm.policy),
             ]
         }
+    }
+}
+
+extension Optional {
+    /// `flatMap` with an asynchronous transform.
+    fileprivate func asyncFlatMap<U>(_ transform: (Wrapped) async throws -> U?) async rethrows -> U? {
+        guard let self else { return nil }
+        return try await transform(self)
     }
 }

@@ -1,15 +1,14 @@
 import CofferModel
 
 /// Checks at plan time for what the platform would refuse at apply or backup time, reported at the
-/// manifest's location so that a failing 2 a.m. backup becomes a red pull request instead.
+/// manifest's location so that a failing 2 a.m. backup becomes a red pull request instead. Pure: every fact
+/// comes from the refresh (`ObservedState`), which read them from the provider's snapshot.
 struct PlanChecks {
-    let provider: any Provider
-
     /// The access the Backup Management Service needs on the key vault of an ADE VM (reference 3.1).
     static let requiredSecretPermissions: Set<SecretPermission> = [.get, .list, .backup]
     static let requiredKeyPermissions: Set<KeyPermission> = [.get, .list, .backup]
 
-    func check(desired: DesiredState, observed: ObservedState) throws -> [Diagnostic] {
+    func check(desired: DesiredState, observed: ObservedState) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
         let vaults = Dictionary(
             desired.resources.compactMap { resource -> (String, (DesiredResource, VaultSpec))? in
@@ -20,7 +19,7 @@ struct PlanChecks {
         // Vault changes the platform refuses.
         for (name, (resource, spec)) in vaults.sorted(by: { $0.key < $1.key }) {
             guard let found = observed.byAddress[resource.address], case .vault(let current) = found.spec else { continue }
-            let items = Int(found.computed["registeredItems"] ?? "0") ?? 0
+            let items = found.status.vault?.registeredItems ?? 0
             if current.storageRedundancy != spec.storageRedundancy && items > 0 {
                 diagnostics.append(
                     .error(
@@ -76,25 +75,27 @@ struct PlanChecks {
                 if case .keyVaultAccessPolicy(let spec) = resource.spec { return spec }
                 return nil
             }, by: \.keyVault)
-        // The facts come in two batch reads: every protected VM, then every key vault involved.
         let protected = desired.resources.compactMap { resource -> (DesiredResource, ProtectedVMSpec)? in
             if case .protectedVM(let spec) = resource.spec { return (resource, spec) }
             return nil
         }
-        let machines = try provider.virtualMachines(protected.map(\.1.vm))
-        var keyVaultNames = Set(machines.compactMap { $0?.keyVault })
-        keyVaultNames.formUnion(accessPolicies.keys)
-        let names = keyVaultNames.sorted()
-        var keyVaults: [String: KeyVaultFacts] = [:]
-        for (name, facts) in zip(names, try provider.keyVaults(named: names)) {
-            if let facts { keyVaults[name] = facts }
+        let machines = protected.map { observed.virtualMachines[$0.1.vm] }
+        let keyVaults = observed.keyVaults
+
+        // Access policies of key vaults the platform does not have: coffer does not create key vaults.
+        for resource in desired.resources {
+            guard case .keyVaultAccessPolicy(let spec) = resource.spec, keyVaults[spec.keyVault] == nil else { continue }
+            diagnostics.append(
+                .error(
+                    "KeyVaultNotFound", "\(resource.address): there is no key vault '\(spec.keyVault)'",
+                    at: resource.location(of: "spec.keyVault"),
+                    hint: "check the key vault's name; coffer grants access to existing key vaults, it does not create them"))
         }
         let policyTypes = Dictionary(
             desired.resources.compactMap { resource -> (String, PolicyType)? in
                 if case .backupPolicy(let spec) = resource.spec { return (resource.address.name, spec.policyType) }
                 return nil
             }, uniquingKeysWith: { first, _ in first })
-        var operatorGrants: Bool?
         var bekOnlyKeyVaults: [String: Bool] = [:]  // key vault → every ADE VM using it is BEK-only
         for ((resource, spec), facts) in zip(protected, machines) {
             guard let vm = facts else {
@@ -109,7 +110,6 @@ struct PlanChecks {
                 // subscriptions of the ids, which the provider resolves (names, ids and the default alike).
                 // Refresh resolved every declared resource's id already.
                 let vaultID = observed.ids[ResourceAddress(kind: .recoveryServicesVault, name: spec.vault)]
-                    ?? (try? provider.resourceID(name: spec.vault, spec: .vault(vault)))
                 let vaultSubscription = vaultID.flatMap { Self.subscriptionSegment(of: $0) }
                 let otherSubscription: Bool
                 if let vaultSubscription, let vmSubscription = Self.subscriptionSegment(of: vm.id) {
@@ -166,8 +166,7 @@ struct PlanChecks {
             let missingSecrets = Self.requiredSecretPermissions.subtracting(secrets)
             let missingKeys = needsKeys ? Self.requiredKeyPermissions.subtracting(keys) : []
             if !missingSecrets.isEmpty || !missingKeys.isEmpty {
-                if operatorGrants == nil { operatorGrants = try provider.operatorGrantsKeyVaultAccess() }
-                let severity: Severity = operatorGrants == true ? .warning : .error
+                let severity: Severity = observed.operatorGrantsKeyVaultAccess ? .warning : .error
                 var missing: [String] = []
                 if !missingKeys.isEmpty { missing.append("keys " + missingKeys.map(\.rawValue).sorted().joined(separator: ", ")) }
                 if !missingSecrets.isEmpty { missing.append("secrets " + missingSecrets.map(\.rawValue).sorted().joined(separator: ", ")) }

@@ -14,15 +14,30 @@ public struct PlanOptions: Sendable, Hashable {
     }
 }
 
-/// What refresh read from the provider: the observed resources by address, and by id for owned resources
-/// that left the manifests.
+/// What refresh read from the provider's snapshot: the observed resources by address, the ids of the
+/// declared resources and of owned resources that left the manifests, and the facts the plan checks need.
 public struct ObservedState: Sendable, Hashable, Codable {
     public var byAddress: [ResourceAddress: ObservedResource]
+    /// The id of each resource; a declared resource whose id cannot be known (an access policy of a key
+    /// vault the platform does not have) has none.
     public var ids: [ResourceAddress: String]
+    /// Facts about the VMs the manifests protect, by the reference the manifests use.
+    public var virtualMachines: [VMReference: VirtualMachineFacts]
+    /// Facts about the key vaults of those VMs and of the declared access policies, by name as referenced.
+    public var keyVaults: [String: KeyVaultFacts]
+    /// Whether enabling protection grants the Backup Management Service its Key Vault access by itself.
+    public var operatorGrantsKeyVaultAccess: Bool
 
-    public init(byAddress: [ResourceAddress: ObservedResource], ids: [ResourceAddress: String]) {
+    public init(
+        byAddress: [ResourceAddress: ObservedResource], ids: [ResourceAddress: String],
+        virtualMachines: [VMReference: VirtualMachineFacts] = [:], keyVaults: [String: KeyVaultFacts] = [:],
+        operatorGrantsKeyVaultAccess: Bool = false
+    ) {
         self.byAddress = byAddress
         self.ids = ids
+        self.virtualMachines = virtualMachines
+        self.keyVaults = keyVaults
+        self.operatorGrantsKeyVaultAccess = operatorGrantsKeyVaultAccess
     }
 }
 
@@ -34,65 +49,92 @@ public struct Planner: Sendable {
         self.provider = provider
     }
 
-    /// Reads, through the provider, every resource the manifests declare and every owned resource.
-    public func refresh(desired: DesiredState, inventory: [ResourceAddress: InventoryEntry]) throws -> ObservedState {
+    /// Reads, through a snapshot of the provider, every resource the manifests declare and every owned
+    /// resource, and the facts the plan checks need.
+    public func refresh(desired: DesiredState, inventory: [ResourceAddress: InventoryEntry]) async throws -> ObservedState {
+        try await Self.refresh(desired: desired, inventory: inventory, snapshot: try await provider.snapshot())
+    }
+
+    /// Refresh from `snapshot`: ids, then the resources in one batch read, then the VMs the manifests
+    /// protect and the key vaults involved.
+    static func refresh(
+        desired: DesiredState, inventory: [ResourceAddress: InventoryEntry], snapshot: any ProviderSnapshot
+    ) async throws -> ObservedState {
         var ids: [ResourceAddress: String] = [:]
-        var requests: [(kind: ResourceKind, id: String)] = []
+        var requests: [ResourceReference] = []
         var addresses: [ResourceAddress] = []
-        let declaredIDs = try provider.resourceIDs(desired.resources.map { (name: $0.address.name, spec: $0.spec) })
+        let declaredIDs = try await snapshot.resourceIDs(
+            desired.resources.map { ResourceDeclaration(name: $0.address.name, spec: $0.spec) }, parents: ResourceParents(desired: desired))
         for (resource, id) in zip(desired.resources, declaredIDs) {
+            guard let id else { continue }
             ids[resource.address] = id
-            requests.append((resource.address.kind, id))
+            requests.append(ResourceReference(kind: resource.address.kind, id: id))
             addresses.append(resource.address)
         }
         let declared = Set(desired.resources.map(\.address))
         for (address, entry) in inventory.sorted(by: { $0.key < $1.key }) where !declared.contains(address) {
             ids[address] = entry.id
-            requests.append((address.kind, entry.id))
+            requests.append(ResourceReference(kind: address.kind, id: entry.id))
             addresses.append(address)
         }
         var observed: [ResourceAddress: ObservedResource] = [:]
-        for (address, found) in zip(addresses, try provider.read(requests)) {
+        for (address, found) in zip(addresses, try await snapshot.read(requests)) {
             if let found { observed[address] = found }
         }
-        return ObservedState(byAddress: observed, ids: ids)
-    }
 
-    /// Loads the manifests with `manifests` while a second thread has the provider read the platform
-    /// (`beginRefresh`) and loads the inventory, then refreshes and plans. On two cores this hides the
-    /// platform's read and the inventory's behind the manifests' parse.
-    public func plan(
-        options: PlanOptions = PlanOptions(), manifests: () throws -> DesiredState,
-        inventory: @escaping @Sendable () throws -> [ResourceAddress: InventoryEntry]
-    ) throws -> Plan {
-        let provider = self.provider
-        let background = DispatchGroup()
-        let loaded = LockedBox<Result<[ResourceAddress: InventoryEntry], any Error>?>(nil)
-        DispatchQueue.global().async(group: background) {
-            loaded.value = Result {
-                try provider.beginRefresh()
-                return try inventory()
+        // The facts come in two batch reads: every protected VM, then every key vault involved.
+        var references: [VMReference] = []
+        var accessKeyVaults = Set<String>()
+        for resource in desired.resources {
+            switch resource.spec {
+            case .protectedVM(let spec): references.append(spec.vm)
+            case .keyVaultAccessPolicy(let spec): accessKeyVaults.insert(spec.keyVault)
+            default: break
             }
         }
-        defer { provider.endRefresh() }
-        let desired: DesiredState
-        do {
-            desired = try manifests()
-        } catch {
-            background.wait()
-            throw error
+        var machines: [VMReference: VirtualMachineFacts] = [:]
+        for (reference, facts) in zip(references, try await snapshot.virtualMachines(references)) {
+            if let facts { machines[reference] = facts }
         }
-        background.wait()
-        return try plan(desired: desired, inventory: try loaded.value!.get(), options: options)
+        let names = accessKeyVaults.union(machines.values.compactMap(\.keyVault)).sorted()
+        var keyVaults: [String: KeyVaultFacts] = [:]
+        for (name, facts) in zip(names, try await snapshot.keyVaults(named: names)) {
+            if let facts { keyVaults[name] = facts }
+        }
+        return ObservedState(
+            byAddress: observed, ids: ids, virtualMachines: machines, keyVaults: keyVaults,
+            operatorGrantsKeyVaultAccess: snapshot.operatorGrantsKeyVaultAccess)
+    }
+
+    /// Loads the manifests with `manifests` while the provider takes its snapshot of the platform and the
+    /// inventory loads, in child tasks, then refreshes and plans. On two cores this hides the platform's
+    /// read and the inventory's behind the manifests' parse.
+    public func plan(
+        options: PlanOptions = PlanOptions(), manifests: () async throws -> DesiredState,
+        inventory: @escaping @Sendable () async throws -> [ResourceAddress: InventoryEntry]
+    ) async throws -> Plan {
+        let provider = self.provider
+        async let snapshot = provider.snapshot()
+        async let owned = inventory()
+        let desired = try await manifests()
+        // The platform's failure first, then the inventory's, as when they ran one after the other.
+        let taken = try await snapshot
+        return try await Self.plan(desired: desired, inventory: try await owned, snapshot: taken, options: options)
     }
 
     /// Refresh, then plan.
     public func plan(
         desired: DesiredState, inventory: [ResourceAddress: InventoryEntry], options: PlanOptions = PlanOptions()
-    ) throws -> Plan {
-        let observed = try refresh(desired: desired, inventory: inventory)
-        var diagnostics = try PlanChecks(provider: provider).check(desired: desired, observed: observed)
-        var plan = try Self.plan(desired: desired, observed: observed, inventory: inventory, options: options)
+    ) async throws -> Plan {
+        try await Self.plan(desired: desired, inventory: inventory, snapshot: try await provider.snapshot(), options: options)
+    }
+
+    static func plan(
+        desired: DesiredState, inventory: [ResourceAddress: InventoryEntry], snapshot: any ProviderSnapshot, options: PlanOptions
+    ) async throws -> Plan {
+        let observed = try await refresh(desired: desired, inventory: inventory, snapshot: snapshot)
+        var diagnostics = PlanChecks().check(desired: desired, observed: observed)
+        var plan = try await Self.plan(desired: desired, observed: observed, inventory: inventory, options: options)
         diagnostics += plan.diagnostics
         plan.diagnostics = diagnostics.sortedForDisplay()
         return plan
@@ -193,7 +235,7 @@ public struct Planner: Sendable {
     public static func plan(
         desired: DesiredState, observed: ObservedState, inventory: [ResourceAddress: InventoryEntry],
         options: PlanOptions = PlanOptions()
-    ) throws -> Plan {
+    ) async throws -> Plan {
         var changes: [ResourceChange] = []
         var deletes: [ResourceChange] = []
         var drift: [DriftEntry] = []
@@ -205,7 +247,7 @@ public struct Planner: Sendable {
 
         // Each resource is assessed on its own (on every core for a large plan), then the results are
         // gathered in the manifests' order.
-        let assessments = try desired.resources.concurrentMap { resource in
+        let assessments = try await desired.resources.parallelMap { resource in
             try assess(resource, observed: observed, owned: inventory[resource.address])
         }
         for assessment in assessments {
@@ -251,14 +293,15 @@ public struct Planner: Sendable {
         changes.sort { $0.address < $1.address }
         deletes.sort { $1.address < $0.address }
         var observedFingerprint = Fingerprinter()
-        let observedDigests = try observed.byAddress.keys.sorted().concurrentMap { address in
+        let trees = observedTrees
+        let observedDigests = try await observed.byAddress.keys.sorted().parallelMap { address in
             let found = observed.byAddress[address]!
             var digest = Fingerprinter()
             digest.feed(.string(address.description))
             digest.feed(.array([.string(found.id), .string(found.name)]))
             digest.feed(.object(found.tags.mapValues(AttributeValue.string)))
-            digest.feed(.object(found.computed.mapValues(AttributeValue.string)))
-            digest.feed(try observedTrees[address] ?? found.spec.attributes())
+            digest.feed(Self.attributes(of: found.status))
+            digest.feed(try trees[address] ?? found.spec.attributes())
             return digest
         }
         for digest in observedDigests { observedFingerprint.feed(digest: digest) }
@@ -266,5 +309,28 @@ public struct Planner: Sendable {
             changes: changes + deletes, drift: drift.sorted { $0.address < $1.address },
             diagnostics: diagnostics.sortedForDisplay(),
             desiredFingerprint: desiredFingerprint.digest, observedFingerprint: observedFingerprint.digest)
+    }
+
+    /// A resource's status as the fingerprint of the observed state feeds it: one string per field, by
+    /// name, absent fields left out.
+    static func attributes(of status: ObservedStatus) -> AttributeValue {
+        var fields: [String: String] = [:]
+        switch status {
+        case .none:
+            break
+        case .vault(let vault):
+            fields["registeredItems"] = String(vault.registeredItems)
+            fields["storageRedundancyLocked"] = String(vault.storageRedundancyLocked)
+            fields["identityPrincipalId"] = vault.identityPrincipalID
+        case .backupPolicy(let policy):
+            fields["protectedItems"] = String(policy.protectedItems)
+        case .protectedVM(let item):
+            fields["protectionStatus"] = item.protectionStatus.rawValue
+            fields["recoveryPoints"] = String(item.recoveryPoints)
+            fields["vmId"] = item.vmID
+            fields["lastBackupStatus"] = item.lastBackupStatus
+            fields["lastBackupTime"] = item.lastBackupTime
+        }
+        return .object(fields.mapValues(AttributeValue.string))
     }
 }

@@ -1,4 +1,4 @@
 import CofferCLI
 import Foundation
 
-exit(runCoffer(Array(CommandLine.arguments.dropFirst())))
+exit(await runCoffer(Array(CommandLine.arguments.dropFirst())))

@@ -8,7 +8,7 @@ import Testing
 @Suite struct CompletionScriptTests {
     /// The script of each shell names every command of the tree, nested ones included.
     @Test(arguments: ["bash", "zsh", "fish"])
-    func scriptCoversEveryCommand(_ shellName: String) throws {
+    func scriptCoversEveryCommand(_ shellName: String) async throws {
         let shell = try #require(CompletionShell(rawValue: shellName))
         let script = CofferCommand.completionScript(for: shell)
         #expect(!script.isEmpty)
@@ -27,7 +27,7 @@ import Testing
 
     /// Paths complete as files and directories, formats and enumerations as their values, and names through
     /// coffer itself.
-    @Test func scriptsCompleteValues() {
+    @Test func scriptsCompleteValues() async {
         let bash = CofferCommand.completionScript(for: .bash)
         #expect(bash.contains("-o plusdirs -fX '!*.@(yaml|yml)'"), "manifest paths: .yaml/.yml files and directories")
         #expect(bash.contains("__coffer_add_completions -d"), "--state: directories")
@@ -41,7 +41,7 @@ import Testing
 
     /// The executable prints the same scripts for `--generate-completion-script`.
     @Test(arguments: ["bash", "zsh", "fish"])
-    func executablePrintsTheScript(_ shellName: String) throws {
+    func executablePrintsTheScript(_ shellName: String) async throws {
         let result = try runCofferProcess(["--generate-completion-script", shellName])
         #expect(result.status == 0)
         let shell = try #require(CompletionShell(rawValue: shellName))
@@ -49,7 +49,7 @@ import Testing
     }
 
     /// Names come from the platform in the state directory the command line gives.
-    @Test func namesComeFromThePlatform() throws {
+    @Test func namesComeFromThePlatform() async throws {
         let directory = try TemporaryDirectory()
         let state = try ReferencePlatform.copy(into: directory)
         let vms = try runCofferProcess(["---completion", "backup", "--", "positional@0", "4", "0", "coffer", "backup", "--state", state, ""])
@@ -70,7 +70,7 @@ import Testing
 
     /// bash, driven as it completes a command line, completes subcommands, values and VM names.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/bin/bash"), "needs /bin/bash"))
-    func bashCompletesACommandLine() throws {
+    func bashCompletesACommandLine() async throws {
         let bash = "/bin/bash"
         let executable = try #require(cofferExecutable, "the coffer executable is not built: run swift build first")
         let directory = try TemporaryDirectory()

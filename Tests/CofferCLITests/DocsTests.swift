@@ -32,7 +32,7 @@ import Testing
 
     /// Every JSON example of docs/json.md parses (watch's block line by line), and every document has a
     /// format_version.
-    @Test func jsonExamplesParse() throws {
+    @Test func jsonExamplesParse() async throws {
         let page = try Self.page("json.md")
         let blocks = Self.blocks("json", in: page)
         #expect(blocks.count >= 15)
@@ -50,7 +50,7 @@ import Testing
     }
 
     /// The examples of docs/manifests.md, together, plan against the reference world without a diagnostic.
-    @Test func manifestExamplesPlanAgainstTheReferenceWorld() throws {
+    @Test func manifestExamplesPlanAgainstTheReferenceWorld() async throws {
         let directory = try TemporaryDirectory()
         let state = try ReferencePlatform.copy(into: directory)
         for example in ManifestReference.examples {

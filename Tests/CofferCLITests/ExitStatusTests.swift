@@ -9,7 +9,7 @@ import Testing
 
 /// `ExitStatus` is the contract's one table from errors to exit codes (README: 0, 1, 2, 64, 65, 75).
 @Suite struct ExitStatusTests {
-    @Test func everyKindOfErrorHasItsContractCode() throws {
+    @Test func everyKindOfErrorHasItsContractCode() async throws {
         #expect(ExitStatus.code(for: CLIError(code: "x", message: "m", hint: nil, exitCode: .usage)) == 64)
         #expect(ExitStatus.code(for: CLIError(code: "x", message: "m", hint: nil, exitCode: .invalidInput)) == 65)
         #expect(ExitStatus.code(for: ExitCode(CofferExitCode.changesPresent.rawValue)) == 2)
@@ -27,7 +27,7 @@ import Testing
         #expect(ExitStatus.code(for: unknown) == 64)
     }
 
-    @Test func aWrappedErrorKeepsItsCauseAndItsCode() {
+    @Test func aWrappedErrorKeepsItsCauseAndItsCode() async {
         let locked = ReconcilerError(code: .locked, message: "the state is locked by apply (pid 1 on host, since now)")
         let cli = CLIError.from(locked)
         #expect(cli.exitCode == .locked)

@@ -23,31 +23,31 @@ import Testing
         return (directory.path("repo"), first, second)
     }
 
-    @Test func applyFromCommitsRecordsThemAndRollbackGoesBack() throws {
+    @Test func applyFromCommitsRecordsThemAndRollbackGoesBack() async throws {
         let directory = try TemporaryDirectory()
         let state = try ReferencePlatform.copy(into: directory)
         let (repo, first, second) = try repository(in: directory)
 
-        #expect(runCoffer(["apply", "--state", state, "--auto-approve", "--repo", repo, "--ref", first, "--path", "manifests"]) == 0)
-        #expect(runCoffer(["apply", "--state", state, "--auto-approve", "--repo", repo, "--ref", "main", "--path", "manifests"]) == 0)
+        #expect(await runCoffer(["apply", "--state", state, "--auto-approve", "--repo", repo, "--ref", first, "--path", "manifests"]) == 0)
+        #expect(await runCoffer(["apply", "--state", state, "--auto-approve", "--repo", repo, "--ref", "main", "--path", "manifests"]) == 0)
         let history = try FileStateStore(stateDirectory: state).history()
         #expect(history.map(\.source.commit) == [first, second])
         #expect(history.last?.source.summary == "Keep daily points 45 days")
         #expect(history.last?.summary.change == 4)
         #expect(try GitRepository.open(at: repo).note(for: second)?.contains("coffer apply succeeded") == true)
 
-        #expect(runCoffer(["rollback", "--state", state, String(first.prefix(10)), "--auto-approve"]) == 0)
+        #expect(await runCoffer(["rollback", "--state", state, String(first.prefix(10)), "--auto-approve"]) == 0)
         let after = try FileStateStore(stateDirectory: state).history()
         #expect(after.count == 3)
         #expect(after.last?.source.commit == first)
         #expect(after.last?.summary.change == 4)
-        #expect(runCoffer(["plan", "--state", state, "--repo", repo, "--ref", first, "--path", "manifests", "--detailed-exitcode"]) == 0)
-        #expect(runCoffer(["rollback", "--state", state, "0000000", "--auto-approve"]) == 1)
+        #expect(await runCoffer(["plan", "--state", state, "--repo", repo, "--ref", first, "--path", "manifests", "--detailed-exitcode"]) == 0)
+        #expect(await runCoffer(["rollback", "--state", state, "0000000", "--auto-approve"]) == 1)
     }
 
     /// `coffer diff` prints the semantic difference as text, and as JSON laid out as before the document
     /// became a value.
-    @Test func diffPrintsTheSemanticDifference() throws {
+    @Test func diffPrintsTheSemanticDifference() async throws {
         let directory = try TemporaryDirectory()
         let (repo, first, second) = try repository(in: directory)
         let arguments = ["diff", "--repo", repo, "--path", "manifests", "--state", directory.path("state"), first, second]

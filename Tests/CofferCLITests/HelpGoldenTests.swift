@@ -35,7 +35,7 @@ struct CommandPath: CustomStringConvertible, Sendable {
         CofferCommand.helpMessage(for: path.command, includeHidden: false, columns: columns) + "\n"
     }
 
-    @Test func theTreeHasEveryCommand() {
+    @Test func theTreeHasEveryCommand() async {
         let names = Set(CommandPath.all.map(\.description))
         for expected in ["coffer", "coffer platform init", "coffer platform keyvault set-access", "coffer platform vm set-agent", "coffer watch"] {
             #expect(names.contains(expected))
@@ -45,12 +45,12 @@ struct CommandPath: CustomStringConvertible, Sendable {
 
     /// Each command's help is pinned by a golden file; COFFER_UPDATE_GOLDEN=1 rewrites them.
     @Test(arguments: CommandPath.all)
-    func helpMatchesItsGoldenFile(_ path: CommandPath) throws {
+    func helpMatchesItsGoldenFile(_ path: CommandPath) async throws {
         try expectGolden(Self.help(path), path.goldenName)
     }
 
     /// No golden file is left for a command that is gone (with COFFER_UPDATE_GOLDEN=1, such files are removed).
-    @Test func everyGoldenFileBelongsToACommand() throws {
+    @Test func everyGoldenFileBelongsToACommand() async throws {
         let directory = goldenDirectory.appendingPathComponent("help")
         let present = Set((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
         let expected = Set(CommandPath.all.map { String($0.goldenName.dropFirst("help/".count)) })
@@ -64,7 +64,7 @@ struct CommandPath: CustomStringConvertible, Sendable {
 
     /// Every command says what it does, and shows at least one invocation of itself.
     @Test(arguments: CommandPath.all)
-    func helpHasAnAbstractAndExamples(_ path: CommandPath) {
+    func helpHasAnAbstractAndExamples(_ path: CommandPath) async {
         let configuration = path.command.configuration
         #expect(!configuration.abstract.isEmpty && configuration.abstract.hasSuffix("."), "\(path): abstract")
         let discussion = configuration.discussion
@@ -76,7 +76,7 @@ struct CommandPath: CustomStringConvertible, Sendable {
 
     /// Every argument, option and flag in the help has a description.
     @Test(arguments: CommandPath.all)
-    func everyArgumentHasHelpText(_ path: CommandPath) {
+    func everyArgumentHasHelpText(_ path: CommandPath) async {
         #expect(Self.undescribedArguments(in: Self.help(path)) == [], "\(path)")
     }
 
@@ -107,7 +107,7 @@ struct CommandPath: CustomStringConvertible, Sendable {
     }
 
     /// The check above finds an argument without help (so that it can fail).
-    @Test func undescribedArgumentsAreFound() {
+    @Test func undescribedArgumentsAreFound() async {
         let help = """
             USAGE: x [--a <dir>] [--bb <file>]
 

@@ -63,8 +63,8 @@ enum PlanFixture {
 }
 
 @Suite struct PlanRenderingTests {
-    @Test func createPlanText() throws {
-        let plan = try Planner.plan(
+    @Test func createPlanText() async throws {
+        let plan = try await Planner.plan(
             desired: PlanFixture.desired([(PlanFixture.vault, PlanFixture.vaultSpec()), (PlanFixture.policy, PlanFixture.policySpec()), (PlanFixture.vm, PlanFixture.vmSpec)]),
             observed: ObservedState(byAddress: [:], ids: [:]), inventory: [:])
         let text = PlanRendering.text(plan, terminal: .plain)
@@ -72,7 +72,7 @@ enum PlanFixture {
         try expectGolden(text, "plan-create.txt")
     }
 
-    @Test func updateReplaceDeleteAndDriftText() throws {
+    @Test func updateReplaceDeleteAndDriftText() async throws {
         let before: [(ResourceAddress, ResourceSpec)] = [
             (PlanFixture.vault, PlanFixture.vaultSpec(location: "eastus")), (PlanFixture.policy, PlanFixture.policySpec(days: 7)),
             (PlanFixture.vm, PlanFixture.vmSpec),
@@ -81,28 +81,28 @@ enum PlanFixture {
             (PlanFixture.vault, PlanFixture.vaultSpec()), (PlanFixture.policy, PlanFixture.policySpec(days: 30)), (PlanFixture.vm, PlanFixture.vmSpec),
         ].map { ($0.0, PlanFixture.entry($0.0, $0.1)) })
         let desired = PlanFixture.desired([(PlanFixture.vault, PlanFixture.vaultSpec(location: "westus")), (PlanFixture.policy, PlanFixture.policySpec(days: 30))])
-        let plan = try Planner.plan(desired: desired, observed: PlanFixture.observed(before), inventory: inventory, options: PlanOptions(prune: true))
+        let plan = try await Planner.plan(desired: desired, observed: PlanFixture.observed(before), inventory: inventory, options: PlanOptions(prune: true))
         try expectGolden(PlanRendering.text(plan, terminal: .plain), "plan-changes.txt")
     }
 
-    @Test func noChangesText() throws {
+    @Test func noChangesText() async throws {
         let spec = PlanFixture.vaultSpec()
-        let plan = try Planner.plan(
+        let plan = try await Planner.plan(
             desired: PlanFixture.desired([(PlanFixture.vault, spec)]), observed: PlanFixture.observed([(PlanFixture.vault, spec)]),
             inventory: [PlanFixture.vault: PlanFixture.entry(PlanFixture.vault, spec)])
         #expect(PlanRendering.text(plan, terminal: .plain) == "No changes. The platform matches the manifests.")
     }
 
-    @Test func colourOnlyWhenAskedFor() throws {
-        let plan = try Planner.plan(
+    @Test func colourOnlyWhenAskedFor() async throws {
+        let plan = try await Planner.plan(
             desired: PlanFixture.desired([(PlanFixture.vault, PlanFixture.vaultSpec())]), observed: ObservedState(byAddress: [:], ids: [:]), inventory: [:])
         #expect(!PlanRendering.text(plan, terminal: .plain).contains("\u{1B}["))
         #expect(PlanRendering.text(plan, terminal: Terminal(color: true)).contains("\u{1B}[32m"))
         #expect(!Terminal.forStandardOutput(environment: ["NO_COLOR": "1"]).color)
     }
 
-    @Test func jsonHasTheContractShapeAndNoSecrets() throws {
-        let plan = try Planner.plan(
+    @Test func jsonHasTheContractShapeAndNoSecrets() async throws {
+        let plan = try await Planner.plan(
             desired: PlanFixture.desired([(PlanFixture.vault, PlanFixture.vaultSpec()), (PlanFixture.policy, PlanFixture.policySpec())]),
             observed: PlanFixture.observed([(PlanFixture.policy, PlanFixture.policySpec(days: 7))]), inventory: [:])
         let data = Data(try JSONOutput.text(PlanJSON(plan)).utf8)

@@ -78,10 +78,10 @@ enum CLIWorld {
         """
 
     /// A platform from the world in a new state directory, with a vault and a daily policy protecting both VMs.
-    static func protected() throws -> TemporaryDirectory {
+    static func protected() async throws -> TemporaryDirectory {
         let directory = try TemporaryDirectory(prefix: "coffer-cli")
         let world = try directory.write(yaml, to: "world.yaml")
-        #expect(runCoffer(["platform", "init", "--world", world, "--state", directory.path("state")]) == 0)
+        #expect(await runCoffer(["platform", "init", "--world", world, "--state", directory.path("state")]) == 0)
         let platform = try Platform(stateDirectory: directory.path("state"))
         try platform.createVault(name: "rsv", spec: VaultSpec(resourceGroup: "rg", location: "eastus", crossRegionRestore: true))
         try platform.createPolicy(name: "daily", spec: BackupPolicySpec(
@@ -93,7 +93,7 @@ enum CLIWorld {
 }
 
 @Suite struct PlatformCommandTests {
-    @Test func initValidatesTheWorldFile() throws {
+    @Test func initValidatesTheWorldFile() async throws {
         let directory = try TemporaryDirectory(prefix: "coffer-cli")
         let bad = try directory.write(CLIWorld.yaml.replacingOccurrences(of: "regions: [eastus, westus]", with: "regions: [eastus, wetsus]"),
                                       to: "bad.yaml")
@@ -109,17 +109,17 @@ enum CLIWorld {
         #expect(run.stderr.hasSuffix("2 errors in the world file\n"))
         #expect(!FileManager.default.fileExists(atPath: directory.path("state/platform.sqlite")))
         let good = try directory.write(CLIWorld.yaml, to: "good.yaml")
-        #expect(runCoffer(["platform", "init", "--world", good, "--state", directory.path("state")]) == 0)
+        #expect(await runCoffer(["platform", "init", "--world", good, "--state", directory.path("state")]) == 0)
         let again = try CofferProcess.run(["platform", "init", "--world", good], state: directory.path("state"))
         #expect(again.status == 1)
         #expect(again.stderr.hasPrefix("error[PlatformAlreadyInitialized]: "))
         #expect(again.stderr.contains("= hint: pass --force"))
-        #expect(runCoffer(["platform", "init", "--world", good, "--force", "--state", directory.path("state")]) == 0)
+        #expect(await runCoffer(["platform", "init", "--world", good, "--force", "--state", directory.path("state")]) == 0)
         let missing = try CofferProcess.run(["platform", "show"], state: directory.path("nowhere"))
         #expect(missing.status == 1 && missing.stderr.hasPrefix("error[PlatformNotInitialized]"))
     }
 
-    @Test func initRefusesAWorldFileThatNestsTooDeep() throws {
+    @Test func initRefusesAWorldFileThatNestsTooDeep() async throws {
         let directory = try TemporaryDirectory(prefix: "coffer-cli")
         let deep = try directory.write(
             CLIWorld.yaml + "x: " + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "\n",
@@ -131,17 +131,17 @@ enum CLIWorld {
         #expect(!FileManager.default.fileExists(atPath: directory.path("state/platform.sqlite")))
     }
 
-    @Test func guestIOAndChecksumsThroughTheCLI() throws {
-        let directory = try CLIWorld.protected()
+    @Test func guestIOAndChecksumsThroughTheCLI() async throws {
+        let directory = try await CLIWorld.protected()
         let state = directory.path("state")
         let read = try CofferProcess.run(["platform", "read", "win-ade", "--disk", "os", "--offset", "1000", "--length", "3000"], state: state)
         #expect(read.status == 0)
         #expect([UInt8](read.stdout) == Array(GuestData.bytes(seed: 1, count: 4000)[1000...]))
         let file = try directory.write("hello, guest", to: "data.bin")
-        #expect(runCoffer(["platform", "write", "win-ade", "--disk", "0", "--offset", "5", "--data-file", file, "--state", state]) == 0)
+        #expect(await runCoffer(["platform", "write", "win-ade", "--disk", "0", "--offset", "5", "--data-file", file, "--state", state]) == 0)
         let back = try CofferProcess.run(["platform", "read", "win-ade", "--disk", "0", "--offset", "5", "--length", "12"], state: state)
         #expect(back.text == "hello, guest")
-        #expect(runCoffer(["platform", "write", "lnx-pmk", "--disk", "os", "--offset", "1M", "--length", "4K", "--seed", "9", "--state", state]) == 0)
+        #expect(await runCoffer(["platform", "write", "lnx-pmk", "--disk", "os", "--offset", "1M", "--length", "4K", "--seed", "9", "--state", state]) == 0)
         let seeded = try CofferProcess.run(["platform", "read", "lnx-pmk", "--disk", "os", "--offset", "1M", "--length", "4K"], state: state)
         #expect([UInt8](seeded.stdout) == GuestData.bytes(seed: 9, count: 4096))
         let sums = try CofferProcess.run(["platform", "checksum", "win-ade"], state: state)
@@ -149,20 +149,20 @@ enum CLIWorld {
         let platform = try Platform(stateDirectory: state)
         #expect(sums.text == "\(try platform.guestChecksum(vm: "win-ade", disk: .os))  win-ade/os\n\(try platform.guestChecksum(vm: "win-ade", disk: .lun(0)))  win-ade/0\n")
         // Usage errors exit 64; platform errors 1 with their code.
-        #expect(runCoffer(["platform", "write", "lnx-pmk", "--disk", "x", "--offset", "0", "--length", "1", "--state", state]) == 64)
-        #expect(runCoffer(["platform", "checksum", "--state", state]) == 64)
+        #expect(await runCoffer(["platform", "write", "lnx-pmk", "--disk", "x", "--offset", "0", "--length", "1", "--state", state]) == 64)
+        #expect(await runCoffer(["platform", "checksum", "--state", state]) == 64)
         let wrong = try CofferProcess.run(["platform", "read", "lnx-pmk", "--disk", "3", "--offset", "0", "--length", "1"], state: state)
         #expect(wrong.status == 1 && wrong.stderr.hasPrefix("error[ResourceNotFound]: VM 'lnx-pmk' has no disk '3'"))
     }
 
-    @Test func backupFailsWithTheServiceCodeUntilAccessIsGranted() throws {
-        let directory = try CLIWorld.protected()
+    @Test func backupFailsWithTheServiceCodeUntilAccessIsGranted() async throws {
+        let directory = try await CLIWorld.protected()
         let state = directory.path("state")
         let failed = try CofferProcess.run(["backup", "win-ade"], state: state)
         #expect(failed.status == 1)
         #expect(failed.stderr.hasPrefix("error[UserErrorKeyVaultPermissionsNotConfigured]: Azure Backup Service does not have sufficient permissions"))
         #expect(failed.stderr.contains("= hint: grant the Backup Management Service"))
-        #expect(runCoffer(["platform", "keyvault", "set-access", "kv-east", "BackupManagementService", "--key-permissions", "Get", "List", "Backup",
+        #expect(await runCoffer(["platform", "keyvault", "set-access", "kv-east", "BackupManagementService", "--key-permissions", "Get", "List", "Backup",
                            "--secret-permissions", "get", "list", "backup", "--state", state]) == 0)
         let backup = try CofferProcess.run(["backup", "win-ade", "--retain-until", "2026-03-01", "--output", "json"], state: state)
         #expect(backup.status == 0)
@@ -192,15 +192,15 @@ enum CLIWorld {
         #expect(overview["tenant"] as? String == "fabrikam")
         // Never a secret value: the BEK's base64 is not in the output.
         #expect(!show.text.contains("\"value\""))
-        #expect(runCoffer(["platform", "vm", "set-agent", "lnx-pmk", "stopped", "--state", state]) == 0)
+        #expect(await runCoffer(["platform", "vm", "set-agent", "lnx-pmk", "stopped", "--state", state]) == 0)
         let stopped = try CofferProcess.run(["backup", "lnx-pmk"], state: state)
         #expect(stopped.stderr.hasPrefix("error[UserErrorGuestAgentStatusUnavailable]"))
     }
 
-    @Test func clockRestoreKeysRestoreAndVerify() throws {
-        let directory = try CLIWorld.protected()
+    @Test func clockRestoreKeysRestoreAndVerify() async throws {
+        let directory = try await CLIWorld.protected()
         let state = directory.path("state")
-        #expect(runCoffer(["platform", "keyvault", "set-access", "kv-east", "BackupManagementService", "--key-permissions", "Get", "List", "Backup",
+        #expect(await runCoffer(["platform", "keyvault", "set-access", "kv-east", "BackupManagementService", "--key-permissions", "Get", "List", "Backup",
                            "--secret-permissions", "Get", "List", "Backup", "--state", state]) == 0)
         let clock = try CofferProcess.run(["platform", "clock", "--advance", "2d"], state: state)
         #expect(clock.status == 0)
@@ -208,7 +208,7 @@ enum CLIWorld {
         #expect(clock.text.contains("4 scheduled backup(s)"))
         let now = try CofferProcess.run(["platform", "clock"], state: state)
         #expect(now.text == "2026-01-07T00:00:00Z\n")
-        #expect(runCoffer(["platform", "clock", "--advance", "1x", "--state", state]) == 64)
+        #expect(await runCoffer(["platform", "clock", "--advance", "1x", "--state", state]) == 64)
         let platform = try Platform(stateDirectory: state)
         let point = try #require(try platform.recoveryPoints(vm: "win-ade").last)
         let verify = try CofferProcess.run(["verify", "win-ade"], state: state)
@@ -218,7 +218,7 @@ enum CLIWorld {
         // Lose the keys, put them back, restore the disks in the paired region, and check them.
         let secret = try #require(try platform.virtualMachines().first { $0.name == "win-ade" }?.bekSecretURL?.split(separator: "/").dropLast().last.map(String.init))
         for args in [["delete-secret", "kv-east", secret], ["purge", "kv-east", secret], ["delete-key", "kv-east", "kek"], ["purge", "kv-east", "kek"]] {
-            #expect(runCoffer(["platform", "keyvault"] + args + ["--state", state]) == 0)
+            #expect(await runCoffer(["platform", "keyvault"] + args + ["--state", state]) == 0)
         }
         let restore = try CofferProcess.run(["restore", "win-ade", "--recovery-point", point.id, "--mode", "restore-disks",
                                              "--target-region", "westus", "--target-resource-group", "rg-west", "--output", "json"], state: state)
@@ -254,7 +254,7 @@ enum CLIWorld {
         #expect(damaged.text.contains("MISMATCH"))
     }
 
-    @Test func byteCountsTakeBinarySuffixes() {
+    @Test func byteCountsTakeBinarySuffixes() async {
         #expect(ByteCount(argument: "4096")?.value == 4096)
         #expect(ByteCount(argument: "64K")?.value == 65536)
         #expect(ByteCount(argument: "1M")?.value == 1 << 20)
@@ -263,13 +263,13 @@ enum CLIWorld {
         #expect(ByteCount(argument: "-1") == nil)
     }
 
-    @Test func countsAreSingularForOne() {
+    @Test func countsAreSingularForOne() async {
         #expect(PlatformCLI.count(1, "VM") == "1 VM")
         #expect(PlatformCLI.count(0, "key vault") == "0 key vaults")
         #expect(PlatformCLI.count(4, "VM") == "4 VMs")
     }
 
-    @Test func theProgressLine() {
+    @Test func theProgressLine() async {
         let line = ProgressBar.line(label: "backup vm", done: 3 << 20, total: 12 << 20, elapsed: 1.5, width: 10)
         #expect(line == "backup vm [##        ]  25%  3.0 MiB/12.0 MiB  2.0 MiB/s  5s left")
         #expect(ProgressBar.line(label: "x", done: 5, total: 5, elapsed: 1, width: 4).hasSuffix("done"))

@@ -101,10 +101,10 @@ func runCofferWithStandardError(
 /// Backup and restore draw a progress line on standard error when it is a terminal, and nothing else.
 @Suite(.serialized) struct ProgressTerminalTests {
     /// The reference platform with the shipped manifests applied, so that every VM is protected.
-    static func protectedPlatform(in directory: TemporaryDirectory) throws -> String {
+    static func protectedPlatform(in directory: TemporaryDirectory) async throws -> String {
         let state = try ReferencePlatform.copy(into: directory)
         let manifests = packageRoot.appendingPathComponent("manifests").path
-        #expect(runCoffer(["apply", "--state", state, "--auto-approve", manifests, "--output", "json"]) == 0)
+        #expect(await runCoffer(["apply", "--state", state, "--auto-approve", manifests, "--output", "json"]) == 0)
         return state
     }
 
@@ -120,9 +120,9 @@ func runCofferWithStandardError(
         text.utf8.filter { $0 == byte }.count
     }
 
-    @Test func backupAndRestoreDrawProgressOnATerminal() throws {
+    @Test func backupAndRestoreDrawProgressOnATerminal() async throws {
         let directory = try TemporaryDirectory()
-        let state = try Self.protectedPlatform(in: directory)
+        let state = try await Self.protectedPlatform(in: directory)
 
         let backup = try runCofferWithStandardError(onTerminal: true, ["backup", "win-app-01", "--state", state, "--output", "json"])
         #expect(backup.status == 0, "\(backup.stderr)")
@@ -148,10 +148,10 @@ func runCofferWithStandardError(
     }
 
     /// verify reads the vault copy disk by disk; a clock move runs scheduled backups, one line each.
-    @Test func verifyAndScheduledBackupsDrawProgressOnATerminal() throws {
+    @Test func verifyAndScheduledBackupsDrawProgressOnATerminal() async throws {
         let directory = try TemporaryDirectory()
-        let state = try Self.protectedPlatform(in: directory)
-        #expect(runCoffer(["backup", "lnx-db-01", "--state", state]) == 0)
+        let state = try await Self.protectedPlatform(in: directory)
+        #expect(await runCoffer(["backup", "lnx-db-01", "--state", state]) == 0)
         let verify = try runCofferWithStandardError(onTerminal: true, ["verify", "lnx-db-01", "--state", state])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
         #expect(verify.stdout.contains("OK: recovery point"))
@@ -170,7 +170,7 @@ func runCofferWithStandardError(
     }
 
     /// A guest write of a file and a guest read to a pipe move data too.
-    @Test func guestWritesAndReadsDrawProgressOnATerminal() throws {
+    @Test func guestWritesAndReadsDrawProgressOnATerminal() async throws {
         let directory = try TemporaryDirectory()
         let state = try ReferencePlatform.copy(into: directory)
         let size = 20 << 20 | 7
@@ -193,9 +193,9 @@ func runCofferWithStandardError(
         #expect(readLines.last.map { $0.hasPrefix("read lnx-db-01/0 [") && $0.contains("100%") && $0.contains("/s") } == true)
     }
 
-    @Test func noProgressInAPipeOrOnADumbTerminal() throws {
+    @Test func noProgressInAPipeOrOnADumbTerminal() async throws {
         let directory = try TemporaryDirectory()
-        let state = try Self.protectedPlatform(in: directory)
+        let state = try await Self.protectedPlatform(in: directory)
         let piped = try runCofferWithStandardError(onTerminal: false, ["backup", "lnx-web-01", "--state", state])
         #expect(piped.status == 0)
         #expect(piped.stdout.contains("Backup of lnx-web-01 completed"))
@@ -207,7 +207,7 @@ func runCofferWithStandardError(
         #expect(Self.count(13, in: dumb.stderr) == 0 && Self.count(0x1B, in: dumb.stderr) == 0, "\(dumb.stderr.debugDescription)")
     }
 
-    @Test func lineShowsBytesRateAndTimeLeft() {
+    @Test func lineShowsBytesRateAndTimeLeft() async {
         let line = ProgressBar.line(label: "backup vm", done: 3 << 20, total: 12 << 20, elapsed: 2, width: 10)
         #expect(line == "backup vm [##        ]  25%  3.0 MiB/12.0 MiB  1.5 MiB/s  6s left")
         let done = ProgressBar.line(label: "backup vm", done: 0, total: 0, elapsed: 0, width: 4)

@@ -13,8 +13,14 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 enum ReferencePlatform {
     static let pristine: String = {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("coffer-reference-\(UUID().uuidString)").path
-        let code = runCoffer(["platform", "init", "--state", directory, "--world", packageRoot.appendingPathComponent("examples/reference/world.yaml").path])
-        precondition(code == 0, "platform init of the reference world failed")
+        // platform init is synchronous: run the command itself, outside of any task.
+        do {
+            var command = try CofferCommand.parseAsRoot(
+                ["platform", "init", "--state", directory, "--world", packageRoot.appendingPathComponent("examples/reference/world.yaml").path])
+            try command.run()
+        } catch {
+            preconditionFailure("platform init of the reference world failed: \(error)")
+        }
         return directory
     }()
 
@@ -65,25 +71,25 @@ func platformSnapshot(_ state: String) throws -> String {
 @Suite(.serialized) struct ReconcileCommandTests {
     let manifests = packageRoot.appendingPathComponent("manifests").path
 
-    @Test func applyThenPlanHasNoChangesForTheShippedManifests() throws {
+    @Test func applyThenPlanHasNoChangesForTheShippedManifests() async throws {
         let directory = try TemporaryDirectory()
         let state = try ReferencePlatform.copy(into: directory)
-        #expect(runCoffer(["plan", "--state", state, manifests, "--detailed-exitcode"]) == CofferExitCode.changesPresent.rawValue)
-        #expect(runCoffer(["apply", "--state", state, "--auto-approve", manifests]) == 0)
-        #expect(runCoffer(["plan", "--state", state, manifests, "--detailed-exitcode"]) == 0)
+        #expect(await runCoffer(["plan", "--state", state, manifests, "--detailed-exitcode"]) == CofferExitCode.changesPresent.rawValue)
+        #expect(await runCoffer(["apply", "--state", state, "--auto-approve", manifests]) == 0)
+        #expect(await runCoffer(["plan", "--state", state, manifests, "--detailed-exitcode"]) == 0)
         let history = try FileStateStore(stateDirectory: state).history()
         #expect(history.map(\.result) == [.succeeded])
         #expect(history.first?.summary == PlanSummary(add: 11))
     }
 
-    @Test func savedPlanIsAppliedExactlyAndRefusedWhenStale() throws {
+    @Test func savedPlanIsAppliedExactlyAndRefusedWhenStale() async throws {
         let directory = try TemporaryDirectory()
         let state = try ReferencePlatform.copy(into: directory)
         let copy = directory.path("manifests")
         try FileManager.default.copyItem(atPath: manifests, toPath: copy)
         // The plan file carries its desired state: edited or deleted manifests change nothing about it.
         let planFile = directory.path("a.plan")
-        #expect(runCoffer(["plan", "--state", state, copy, "--out", planFile]) == 0)
+        #expect(await runCoffer(["plan", "--state", state, copy, "--out", planFile]) == 0)
         let policies = directory.path("manifests/policies.yaml")
         let original = try String(contentsOfFile: policies, encoding: .utf8)
         try FileManager.default.removeItem(atPath: copy)
@@ -91,20 +97,20 @@ func platformSnapshot(_ state: String) throws -> String {
         #expect(applied.status == 0, "\(applied.output)")
         #expect(try FileStateStore(stateDirectory: state).history().map(\.summary) == [PlanSummary(add: 11)])
         try FileManager.default.copyItem(atPath: manifests, toPath: copy)
-        #expect(runCoffer(["plan", "--state", state, copy, "--detailed-exitcode"]) == 0)
+        #expect(await runCoffer(["plan", "--state", state, copy, "--detailed-exitcode"]) == 0)
         // Stale because the platform changed: an access policy removed out of band after the plan was saved.
         try original.replacingOccurrences(of: "count: 30", with: "count: 31").write(toFile: policies, atomically: true, encoding: .utf8)
-        #expect(runCoffer(["plan", "--state", state, copy, "--out", planFile]) == 0)
-        #expect(runCoffer(["platform", "keyvault", "remove-access", "--state", state, "kv-app-eastus", "BackupManagementService"]) == 0)
+        #expect(await runCoffer(["plan", "--state", state, copy, "--out", planFile]) == 0)
+        #expect(await runCoffer(["platform", "keyvault", "remove-access", "--state", state, "kv-app-eastus", "BackupManagementService"]) == 0)
         let stale = try runCofferProcess(["apply", "--state", state, "--plan", planFile])
         #expect(stale.status == 1)
         #expect(stale.output.contains("error[stale-plan]: the saved plan is stale: the platform changed since it was made"))
         #expect(try FileStateStore(stateDirectory: state).history().count == 1)
         // A fresh plan sees the drift, and applying it repairs it.
         let repair = directory.path("c.plan")
-        #expect(runCoffer(["plan", "--state", state, copy, "--out", repair]) == 0)
-        #expect(runCoffer(["apply", "--state", state, "--plan", repair]) == 0)
-        #expect(runCoffer(["plan", "--state", state, copy, "--detailed-exitcode"]) == 0)
+        #expect(await runCoffer(["plan", "--state", state, copy, "--out", repair]) == 0)
+        #expect(await runCoffer(["apply", "--state", state, "--plan", repair]) == 0)
+        #expect(await runCoffer(["plan", "--state", state, copy, "--detailed-exitcode"]) == 0)
         // A file that is not a plan of this format is refused.
         try "{\"format_version\": \"1\"}".write(toFile: planFile, atomically: true, encoding: .utf8)
         let old = try runCofferProcess(["apply", "--state", state, "--plan", planFile])
@@ -112,7 +118,7 @@ func platformSnapshot(_ state: String) throws -> String {
         #expect(old.output.contains("error[plan-file]: '\(planFile)' is a coffer plan file of format version 1, which this coffer does not read"))
     }
 
-    @Test func planFilesAndOutputsHoldNoSecretTagValues() throws {
+    @Test func planFilesAndOutputsHoldNoSecretTagValues() async throws {
         let directory = try TemporaryDirectory()
         let state = try ReferencePlatform.copy(into: directory)
         let copy = directory.path("manifests")
@@ -130,7 +136,7 @@ func platformSnapshot(_ state: String) throws -> String {
         }
     }
 
-    @Test func aSecondApplyIsRefusedWithExit75NamingTheHolder() throws {
+    @Test func aSecondApplyIsRefusedWithExit75NamingTheHolder() async throws {
         let directory = try TemporaryDirectory()
         let state = try ReferencePlatform.copy(into: directory)
         let lock = try StateLock.acquire(stateDirectory: state, operation: "apply")
@@ -143,7 +149,7 @@ func platformSnapshot(_ state: String) throws -> String {
 
     /// `kill -9` of apply at every step boundary, then another apply, gives the same platform as an
     /// uninterrupted apply, with no duplicates and no plan left to do.
-    @Test func killedApplyAtEachStepBoundaryConverges() throws {
+    @Test func killedApplyAtEachStepBoundaryConverges() async throws {
         let directory = try TemporaryDirectory()
         // Three resources (vault, policy, protected VM): six boundaries.
         let small = directory.path("small")

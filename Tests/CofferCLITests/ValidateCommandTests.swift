@@ -30,19 +30,19 @@ import Testing
         ManifestLoader().load(files: [(path: "m/broken.yaml", contents: Array(Self.broken.utf8))])
     }
 
-    @Test func exitCodes() throws {
-        #expect(runCoffer(["validate", Self.manifests]) == CofferExitCode.success.rawValue)
-        #expect(runCoffer(["validate", Self.manifests, "--output", "json"]) == 0)
+    @Test func exitCodes() async throws {
+        #expect(await runCoffer(["validate", Self.manifests]) == CofferExitCode.success.rawValue)
+        #expect(await runCoffer(["validate", Self.manifests, "--output", "json"]) == 0)
         let directory = try TemporaryDirectory()
         try directory.write(Self.broken, to: "broken.yaml")
-        #expect(runCoffer(["validate", directory.path]) == CofferExitCode.invalidInput.rawValue)
-        #expect(runCoffer(["validate", directory.path, "--output", "json"]) == 65)
-        #expect(runCoffer(["validate", directory.path("missing")]) == 65)
-        #expect(runCoffer(["validate"]) == CofferExitCode.usage.rawValue)
-        #expect(runCoffer(["schema"]) == 0)
+        #expect(await runCoffer(["validate", directory.path]) == CofferExitCode.invalidInput.rawValue)
+        #expect(await runCoffer(["validate", directory.path, "--output", "json"]) == 65)
+        #expect(await runCoffer(["validate", directory.path("missing")]) == 65)
+        #expect(await runCoffer(["validate"]) == CofferExitCode.usage.rawValue)
+        #expect(await runCoffer(["schema"]) == 0)
     }
 
-    @Test func warningsAloneAreValid() throws {
+    @Test func warningsAloneAreValid() async throws {
         let directory = try TemporaryDirectory()
         try directory.write(
             """
@@ -51,10 +51,10 @@ import Testing
             metadata: {name: kv-c}
             spec: {keyVault: kv-app, principal: {name: Backup Management Service}}
             """, to: "kv.yaml")
-        #expect(runCoffer(["validate", directory.path]) == 0)
+        #expect(await runCoffer(["validate", directory.path]) == 0)
     }
 
-    @Test func textIsCompilerStyleWithASummary() {
+    @Test func textIsCompilerStyleWithASummary() async {
         let report = ValidationReport(result: brokenResult())
         #expect(!report.valid)
         #expect(report.text(colour: false) == """
@@ -80,7 +80,7 @@ import Testing
             """)
     }
 
-    @Test func colourMarksSeverityAndLocation() {
+    @Test func colourMarksSeverityAndLocation() async {
         let diagnostics = brokenResult().diagnostics
         let error = ValidationReport.render(diagnostics[0], colour: true)
         #expect(error.hasPrefix("\u{1B}[1mm/broken.yaml:7:3:\u{1B}[0m \u{1B}[1m\u{1B}[31merror\u{1B}[0m[unknown-field]: "))
@@ -95,7 +95,7 @@ import Testing
         #expect(DiagnosticRendering.render([diagnostics[0]], terminal: .plain) == plain)
     }
 
-    @Test func colourOnlyOnATerminalWithoutNoColor() {
+    @Test func colourOnlyOnATerminalWithoutNoColor() async {
         #expect(TerminalStyle.colourAllowed(isTerminal: true, environment: [:]))
         #expect(!TerminalStyle.colourAllowed(isTerminal: false, environment: [:]))
         #expect(!TerminalStyle.colourAllowed(isTerminal: true, environment: ["NO_COLOR": "1"]))
@@ -103,7 +103,7 @@ import Testing
         #expect(TerminalStyle.colourAllowed(isTerminal: true, environment: ["NO_COLOR": ""]))
     }
 
-    @Test func jsonIsVersionedWithRanges() throws {
+    @Test func jsonIsVersionedWithRanges() async throws {
         let text = try ValidationReport(result: brokenResult()).json()
         let document = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect(document["format_version"] as? String == "1")
@@ -129,7 +129,7 @@ import Testing
         #expect((validDocument["diagnostics"] as? [Any])?.isEmpty == true)
     }
 
-    @Test func summaryCountsFilesAndPlurals() {
+    @Test func summaryCountsFilesAndPlurals() async {
         let report = ValidationReport(result: ManifestLoader().load(paths: [Self.manifests]))
         #expect(report.summary == "0 errors, 0 warnings in 4 files")
     }

@@ -21,7 +21,7 @@ import Testing
         }
     }
 
-    @Test func aCommandWritesToTheInjectedConsole() throws {
+    @Test func aCommandWritesToTheInjectedConsole() async throws {
         let capture = Capture()
         try Console.$current.withValue(capture.console) {
             var command = try CofferCommand.parseAsRoot(["validate", Self.manifests, "--output", "json"])
@@ -33,7 +33,7 @@ import Testing
         #expect(capture.standardError.isEmpty)
     }
 
-    @Test func aDocumentGetsItsFormatVersionAndKeepsNulls() throws {
+    @Test func aDocumentGetsItsFormatVersionAndKeepsNulls() async throws {
         struct Body: Encodable {
             var name = "rsv"
             var hint: String? = nil
@@ -47,7 +47,7 @@ import Testing
         #expect(try JSONOutput.text(Versioned(Keyed(key: "jobs", value: [Int]()))) == "{\n  \"format_version\" : \"1\",\n  \"jobs\" : [\n\n  ]\n}")
     }
 
-    @Test func diagnosticsHaveTheSameKeysWhateverIsMissing() throws {
+    @Test func diagnosticsHaveTheSameKeysWhateverIsMissing() async throws {
         let bare = try JSONOutput.text(DiagnosticJSON(.error("E1", "broken")))
         let located = try JSONOutput.text(
             DiagnosticJSON(.error("E1", "broken", at: SourceLocation(file: "m.yaml", line: 3, column: 5), hint: "fix it")))
@@ -59,7 +59,7 @@ import Testing
         #expect(located.contains("\"line\" : 3"))
     }
 
-    @Test func tablesPadEveryColumnButTheLast() {
+    @Test func tablesPadEveryColumnButTheLast() async {
         var table = TextTable("VM", "STATE")
         table.add("lnx-db-01", "Protected")
         table.add("w", "-")

@@ -26,7 +26,7 @@ final class LogLines: @unchecked Sendable {
 
     private let commit = "8a9e938f295f56fcec46de2484bd9fcabe13e0a2"
 
-    @Test func eventsBecomeTextLines() {
+    @Test func eventsBecomeTextLines() async {
         let lines = log(
             [
                 .started(repository: "repo", ref: "main", interval: 30),
@@ -53,7 +53,7 @@ final class LogLines: @unchecked Sendable {
             ])
     }
 
-    @Test func eventsBecomeJSONLines() throws {
+    @Test func eventsBecomeJSONLines() async throws {
         let lines = log(
             [
                 .invalid(

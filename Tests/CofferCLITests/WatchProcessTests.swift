@@ -10,7 +10,7 @@ import Testing
     /// The real executable: watch applies the repository's commit, then SIGTERM stops it cleanly (exit 0,
     /// a last log line, the lock released); `--once` reconciles once and exits.
     @Test(arguments: [SIGTERM, SIGINT])
-    func signalStopsWatchCleanly(signal: Int32) throws {
+    func signalStopsWatchCleanly(signal: Int32) async throws {
         let directory = try TemporaryDirectory()
         let state = try ReferencePlatform.copy(into: directory)
         let repo = try GitRepository.create(at: directory.path("repo"))
@@ -32,7 +32,7 @@ import Testing
         try process.run()
         var waited = 0.0
         while (try FileStateStore(stateDirectory: state).history().last?.source.commit) != commit && waited < 120 {
-            Thread.sleep(forTimeInterval: 0.1)
+            try await Task.sleep(for: .milliseconds(100))
             waited += 0.1
         }
         #expect(try FileStateStore(stateDirectory: state).history().last?.source.commit == commit)

@@ -25,7 +25,7 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         return (repo, directory.path("repo"), first, second)
     }
 
-    @Test func isSemanticNotLineByLine() throws {
+    @Test func isSemanticNotLineByLine() async throws {
         let directory = try TemporaryDirectory()
         let (repository, path, first, second) = try repository(in: directory)
         let diff = try DesiredStateDiff.between(first, and: second, in: repository, repository: path, path: "manifests")
@@ -42,11 +42,11 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(try DesiredStateDiff.between(second, and: third, in: repository, repository: path, path: "manifests").isEmpty)
     }
 
-    @Test func invalidManifestsAtARevisionAreAnError() throws {
+    @Test func invalidManifestsAtARevisionAreAnError() async throws {
         let directory = try TemporaryDirectory()
         let (repository, path, first, _) = try repository(in: directory)
         let broken = try repository.commit(files: ["manifests/x.yaml": Data("kind: [unclosed\n".utf8)], message: "Break", branch: "main")
-        let error = try #require(throws: GitOpsError.self) {
+        let error = try await #require(throws: GitOpsError.self) {
             try DesiredStateDiff.between(first, and: broken, in: repository, repository: path, path: "manifests")
         }
         #expect(error.code == .invalidManifests)
@@ -55,7 +55,7 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
     }
 
     /// Added, removed and changed resources (labels too), and the JSON document of all three.
-    @Test func documentListsAddedRemovedAndChanged() throws {
+    @Test func documentListsAddedRemovedAndChanged() async throws {
         let vault = DesiredResource(
             address: ResourceAddress(kind: .recoveryServicesVault, name: "rsv"),
             spec: .vault(VaultSpec(resourceGroup: "rg", location: "eastus")), labels: ["team": "a/b"])

@@ -8,25 +8,25 @@ import Testing
 
 /// The watch loop, driven through a manual clock: no test waits for the wall clock.
 @Suite struct WatchLoopTests {
-    @Test func followsCommitsSkipsInvalidOnesAndCopesWithAForcePush() throws {
+    @Test func followsCommitsSkipsInvalidOnesAndCopesWithAForcePush() async throws {
         let world = try WatchWorld()
         let loop = world.loop(clock: ManualWatchClock())
 
         // 1: a vault.
         let first = try world.commit(GitOpsFixture.files(), "Add the vault")
-        try loop.poll()
+        try await loop.poll()
         #expect(world.provider.all.map(\.name) == ["rsv-prod-eastus"])
         #expect(try world.store.history().map(\.source.commit) == [first])
         #expect(try world.origin.note(for: first)?.contains("coffer apply succeeded") == true)
 
         // Nothing new: no manifests are read.
         let loads = loop.manifestLoads
-        try loop.poll()
+        try await loop.poll()
         #expect(loop.manifestLoads == loads)
 
         // 2: a policy.
         let second = try world.commit(GitOpsFixture.files(days: 30), "Add a daily policy")
-        try loop.poll()
+        try await loop.poll()
         #expect(Set(world.provider.all.map(\.name)) == ["rsv-prod-eastus", "daily-standard-eastus"])
         #expect(try world.store.history().last?.source.commit == second)
         #expect(try world.store.history().last?.source.summary == "Add a daily policy")
@@ -35,58 +35,58 @@ import Testing
         var broken = GitOpsFixture.files(days: 30)
         broken["manifests/policy.yaml"] = Data("kind: [unclosed\n".utf8)
         try world.commit(broken, "Break it")
-        try loop.poll()
+        try await loop.poll()
         #expect(try world.store.history().count == 2)
         #expect(world.events.names.contains("invalid"))
         let afterInvalid = loop.manifestLoads
-        try loop.poll()
+        try await loop.poll()
         #expect(loop.manifestLoads == afterInvalid)
 
         // 4: the fix is applied.
         let fourth = try world.commit(GitOpsFixture.files(days: 60), "Fix it, keep 60 days")
-        try loop.poll()
+        try await loop.poll()
         #expect(try world.store.history().last?.source.commit == fourth)
         #expect(world.policyDays == 60)
 
         // A force-push back to the second commit: the rewritten branch is followed.
         try world.origin.setBranch("main", to: second)
-        try loop.poll()
+        try await loop.poll()
         #expect(world.policyDays == 30)
         #expect(world.events.names.contains("force-push"))
         #expect(try world.store.history().last?.source.commit == second)
     }
 
     @Test(arguments: [false, true])
-    func driftIsRepairedOnTheDriftIntervalOrOnlyReported(reportOnly: Bool) throws {
+    func driftIsRepairedOnTheDriftIntervalOrOnlyReported(reportOnly: Bool) async throws {
         let world = try WatchWorld()
         let loop = world.loop(clock: ManualWatchClock(), driftInterval: 0, reportOnly: reportOnly)
         try world.commit(GitOpsFixture.files(days: 30), "Vault and policy")
-        try loop.poll()
+        try await loop.poll()
         try tamperPolicy(world.provider, days: 7)
-        try loop.poll()
+        try await loop.poll()
         #expect(world.policyDays == (reportOnly ? 7 : 30))
         #expect(world.events.names.contains(reportOnly ? "drift" : "repaired"))
     }
 
-    @Test func followsAFileURLRemoteThroughAMirrorInTheStateDirectory() throws {
+    @Test func followsAFileURLRemoteThroughAMirrorInTheStateDirectory() async throws {
         let world = try WatchWorld(bare: true)
         let url = "file://" + world.directory.path("origin")
         let loop = world.loop(clock: ManualWatchClock(), repository: url)
         let commit = try world.commit(GitOpsFixture.files(), "Vault")
         try world.origin.setHead(branch: "main")
-        try loop.poll()
+        try await loop.poll()
         #expect(world.provider.all.map(\.name) == ["rsv-prod-eastus"])
         #expect(FileManager.default.fileExists(atPath: world.directory.path("state/git")))
         // The note reaches the origin.
         #expect(try GitRepository.open(at: world.directory.path("origin")).note(for: commit)?.contains("succeeded") == true)
         try world.commit(GitOpsFixture.files(crr: true), "CRR on")
-        try loop.poll()
+        try await loop.poll()
         if case .vault(let vault)? = world.provider.all.first?.spec { #expect(vault.crossRegionRestore) } else { Issue.record("no vault") }
     }
 
     /// Each commit made while the loop sleeps is applied at the next poll; a stop ends the loop and frees
     /// the lock.
-    @Test func aNewCommitIsAppliedOnTheNextPoll() throws {
+    @Test func aNewCommitIsAppliedOnTheNextPoll() async throws {
         let world = try WatchWorld()
         let commits = LockedBox<[String]>([try world.commit(GitOpsFixture.files(days: 30), "Keep 30 days")])
         let appliedBeforeSleep = LockedBox<[String?]>([])
@@ -97,7 +97,7 @@ import Testing
             return true
         }
         let loop = world.loop(clock: clock)
-        #expect(loop.run())
+        #expect(await loop.run())
         #expect(appliedBeforeSleep.value == commits.value.map(Optional.some))
         #expect(try world.store.history().map(\.source.commit) == commits.value)
         #expect(world.policyDays == 60)
@@ -106,7 +106,7 @@ import Testing
         _ = try StateLock.acquire(stateDirectory: world.state, operation: "test")
     }
 
-    @Test func anInvalidCommitIsRefusedAndTheNextValidOneApplied() throws {
+    @Test func anInvalidCommitIsRefusedAndTheNextValidOneApplied() async throws {
         let world = try WatchWorld()
         let first = try world.commit(GitOpsFixture.files(days: 30), "Keep 30 days")
         let fixed = LockedBox<String?>(nil)
@@ -122,7 +122,7 @@ import Testing
             return index < 3
         }
         let loop = world.loop(clock: clock)
-        #expect(loop.run())
+        #expect(await loop.run())
         #expect(try world.store.history().map(\.source.commit) == [first, fixed.value])
         #expect(world.policyDays == 45)
         #expect(world.events.names.filter { $0 != "step" } == ["start", "applied", "invalid", "applied", "stop"])
@@ -133,7 +133,7 @@ import Testing
 
     /// Errors back off 1 s, 2 s, 4 s ... up to 5 minutes, each within ±10 %, and a success starts again
     /// from the poll interval.
-    @Test func errorsBackOffExponentiallyWithJitter() throws {
+    @Test func errorsBackOffExponentiallyWithJitter() async throws {
         for fixedRandom in [true, false] {
             let world = try WatchWorld()
             let later = world.directory.path("later")
@@ -150,7 +150,7 @@ import Testing
             let loop = world.loop(clock: clock, repository: later) {
                 fixedRandom ? 0.5 : randoms.value.removeFirst()
             }
-            #expect(loop.run())
+            #expect(await loop.run())
             let nominal: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
             let sleeps = clock.sleeps
             try #require(sleeps.count == 13)
@@ -169,7 +169,7 @@ import Testing
         }
     }
 
-    @Test func backoffIsExponentialCappedAndJittered() throws {
+    @Test func backoffIsExponentialCappedAndJittered() async throws {
         let world = try WatchWorld()
         let loop = world.loop(clock: ManualWatchClock(), repository: world.directory.path("missing"))
         loop.random = { 0.5 }
@@ -181,12 +181,12 @@ import Testing
         loop.random = { 0 }
         #expect(loop.backoff(2) == 1.8)
         // A missing repository is an error that the loop reports and retries, not a crash.
-        #expect(throws: (any Error).self) { try loop.poll() }
+        await #expect(throws: (any Error).self) { try await loop.poll() }
     }
 
     /// A stop during an apply lets the running step finish, skips the rest, and ends the loop without
     /// another sleep, the lock released.
-    @Test func stopEndsTheLoopAfterTheRunningStep() throws {
+    @Test func stopEndsTheLoopAfterTheRunningStep() async throws {
         let world = try WatchWorld()
         try world.commit(GitOpsFixture.files(days: 30), "Vault and policy")
         let stop = world.stop
@@ -195,7 +195,8 @@ import Testing
         }
         let clock = ManualWatchClock()
         let loop = world.loop(clock: clock)
-        #expect(!loop.run())
+        let healthy = await loop.run()
+        #expect(!healthy)
         #expect(world.provider.all.map(\.name) == ["rsv-prod-eastus"])
         let record = try #require(try world.store.history().last)
         #expect(record.steps.map(\.status) == [.succeeded, .skipped])
@@ -206,7 +207,7 @@ import Testing
 
     /// With no new commit, the drift interval alone brings a re-plan that repairs a change made outside of
     /// coffer; before it is due, nothing is read.
-    @Test func driftIntervalTriggersARePlanWithoutANewCommit() throws {
+    @Test func driftIntervalTriggersARePlanWithoutANewCommit() async throws {
         let world = try WatchWorld()
         try world.commit(GitOpsFixture.files(days: 30), "Vault and policy")
         let daysBeforeDue = LockedBox<Int?>(nil)
@@ -217,7 +218,7 @@ import Testing
             return index < 20
         }
         let loop = world.loop(clock: clock, interval: 30, driftInterval: 600)
-        #expect(loop.run())
+        #expect(await loop.run())
         #expect(daysBeforeDue.value == 7)
         #expect(world.policyDays == 30)
         #expect(loop.manifestLoads == 2)

@@ -10,7 +10,7 @@ import Testing
 @Suite struct PlatformManifestTests {
     static let root = Fixtures.repositoryRoot
 
-    @Test func theShippedManifestsConvergeOnTheReferenceWorld() throws {
+    @Test func theShippedManifestsConvergeOnTheReferenceWorld() async throws {
         let loaded = ManifestLoader().load(paths: [Self.root.appendingPathComponent("manifests").path])
         let state = try #require(loaded.state, "\(loaded.diagnostics.map { $0.rendered() })")
         let directory = try TemporaryDirectory(prefix: "coffer-manifests")
@@ -20,15 +20,15 @@ import Testing
         let ordered = state.resources.sorted { $0.address < $1.address }
         #expect(ordered.count == 11)
         for resource in ordered {
-            let id = try provider.resourceID(name: resource.address.name, spec: resource.spec)
-            #expect(try provider.read(kind: resource.address.kind, id: id) == nil)
-            let created = try provider.create(name: resource.address.name, spec: resource.spec)
+            let id = try #require(try await provider.resourceID(name: resource.address.name, spec: resource.spec))
+            #expect(try await provider.read(kind: resource.address.kind, id: id) == nil)
+            let created = try await provider.create(name: resource.address.name, spec: resource.spec)
             #expect(created.id == id, "\(resource.address)")
             #expect(created.tags[ObservedResource.managedByTag] == ObservedResource.managedByValue, "\(resource.address)")
         }
         for resource in ordered {
-            let id = try provider.resourceID(name: resource.address.name, spec: resource.spec)
-            let observed = try #require(try provider.read(kind: resource.address.kind, id: id))
+            let id = try #require(try await provider.resourceID(name: resource.address.name, spec: resource.spec))
+            let observed = try #require(try await provider.read(kind: resource.address.kind, id: id))
             #expect(observed.spec == resource.spec, "\(resource.address)")
         }
         // The reference story works from here: both ADE VMs back up (the guest granted access through the

@@ -18,6 +18,20 @@ func expectCode(_ code: String, sourceLocation: Testing.SourceLocation = #_sourc
     }
 }
 
+/// `expectCode` for an asynchronous body.
+func expectCode(_ code: String, sourceLocation: Testing.SourceLocation = #_sourceLocation, _ body: () async throws -> Void) async {
+    do {
+        try await body()
+        Issue.record("expected \(code), but it succeeded", sourceLocation: sourceLocation)
+    } catch let error as PlatformError {
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+    } catch let error as ProviderError {
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected \(code), got \(error)", sourceLocation: sourceLocation)
+    }
+}
+
 @Suite struct VaultRulesTests {
     @Test func createsAVaultWithItsOwnStore() throws {
         let (platform, directory) = try TestWorld.platform()

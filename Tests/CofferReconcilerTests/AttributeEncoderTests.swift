@@ -107,20 +107,21 @@ import Testing
     }
 }
 
-@Suite struct ConcurrentMapTests {
-    @Test func keepsOrderAndMatchesMapAtEverySize() throws {
+@Suite struct ParallelMapTests {
+    @Test func keepsOrderAndMatchesMapAtEverySize() async throws {
         for count in [0, 1, 511, 1024, 5000] {
             let items = Array(0..<count)
-            #expect(try items.concurrentMap(minimumPerLane: 100) { $0 * 3 + 1 } == items.map { $0 * 3 + 1 })
+            let mapped = try await items.parallelMap(minimumPerLane: 100) { $0 * 3 + 1 }
+            #expect(mapped == items.map { $0 * 3 + 1 })
         }
     }
 
     struct Refused: Error, Equatable { var index: Int }
 
-    @Test func throwsTheFirstErrorByIndex() throws {
+    @Test func throwsTheFirstErrorByIndex() async throws {
         let items = Array(0..<4000)
-        #expect(throws: Refused(index: 1500)) {
-            _ = try items.concurrentMap(minimumPerLane: 100) { index -> Int in
+        await #expect(throws: Refused(index: 1500)) {
+            _ = try await items.parallelMap(minimumPerLane: 100) { index -> Int in
                 if index == 1500 || index == 3900 { throw Refused(index: index) }
                 return index
             }

@@ -1,6 +1,7 @@
 import CofferModel
 import CofferTestSupport
 import Foundation
+import Testing
 
 enum Fixture {
     static let vaultAddress = ResourceAddress(kind: .recoveryServicesVault, name: "rsv-prod-eastus")
@@ -63,6 +64,13 @@ enum Fixture {
                 id: "/keyVaults/kv-app-eastus", name: "kv-app-eastus", subscription: "sub-prod", region: "eastus",
                 accessPolicies: [], backupManagementServiceObjectID: "bms-object-id"))
         return provider
+    }
+}
+
+extension InMemoryProvider {
+    /// The id of a resource the fixtures declare: the vaults of `Fixture.desired()` are its parents.
+    func id(name: String, spec: ResourceSpec) async throws -> String {
+        try #require(try await resourceID(name: name, spec: spec, parents: ResourceParents(desired: Fixture.desired())))
     }
 }
 

@@ -16,8 +16,8 @@ import Testing
         return DesiredState(resources: resources)
     }
 
-    @Test func adeVMWithoutKeyVaultAccessIsAnErrorAtTheManifestLocation() throws {
-        let plan = try Planner(provider: Fixture.provider()).plan(desired: desired(access: nil), inventory: [:])
+    @Test func adeVMWithoutKeyVaultAccessIsAnErrorAtTheManifestLocation() async throws {
+        let plan = try await Planner(provider: Fixture.provider()).plan(desired: desired(access: nil), inventory: [:])
         let diagnostic = try #require(plan.diagnostics.first { $0.code == "UserErrorKeyVaultPermissionsNotConfigured" })
         #expect(diagnostic.severity == .error)
         #expect(diagnostic.location == SourceLocation(file: "m.yaml", line: 64, column: 7))
@@ -26,13 +26,13 @@ import Testing
         #expect(plan.hasErrors)
     }
 
-    @Test func diskExclusionForAnADEVMUnderAStandardPolicyIsAnError() throws {
+    @Test func diskExclusionForAnADEVMUnderAStandardPolicyIsAnError() async throws {
         var resources = desired(access: Fixture.access()).resources
         let index = try #require(resources.firstIndex { $0.address == Fixture.vmAddress })
         guard case .protectedVM(var spec) = resources[index].spec else { Issue.record("not a protected VM"); return }
         spec.excludeDiskLuns = [0]
         resources[index].spec = .protectedVM(spec)
-        let plan = try Planner(provider: Fixture.provider()).plan(desired: DesiredState(resources: resources), inventory: [:])
+        let plan = try await Planner(provider: Fixture.provider()).plan(desired: DesiredState(resources: resources), inventory: [:])
         let diagnostic = try #require(plan.diagnostics.first { $0.code == "UserErrorEncryptedVmNotSupportedWithDiskEx" })
         #expect(diagnostic.severity == .error && plan.hasErrors)
         #expect(diagnostic.hint?.contains("Enhanced") == true)
@@ -43,58 +43,58 @@ import Testing
         policy.policyType = .enhanced
         var enhanced = resources
         enhanced[policyIndex].spec = .backupPolicy(policy)
-        let allowed = try Planner(provider: Fixture.provider()).plan(desired: DesiredState(resources: enhanced), inventory: [:])
+        let allowed = try await Planner(provider: Fixture.provider()).plan(desired: DesiredState(resources: enhanced), inventory: [:])
         #expect(!allowed.diagnostics.contains { $0.code == "UserErrorEncryptedVmNotSupportedWithDiskEx" })
-        let plain = try Planner(provider: Fixture.provider(encryption: .ssePlatformKey)).plan(desired: DesiredState(resources: resources), inventory: [:])
+        let plain = try await Planner(provider: Fixture.provider(encryption: .ssePlatformKey)).plan(desired: DesiredState(resources: resources), inventory: [:])
         #expect(!plain.diagnostics.contains { $0.code == "UserErrorEncryptedVmNotSupportedWithDiskEx" })
     }
 
-    @Test func bekAndKekNeedsKeyPermissionsToo() throws {
-        let plan = try Planner(provider: Fixture.provider()).plan(desired: desired(access: Fixture.access(keys: [])), inventory: [:])
+    @Test func bekAndKekNeedsKeyPermissionsToo() async throws {
+        let plan = try await Planner(provider: Fixture.provider()).plan(desired: desired(access: Fixture.access(keys: [])), inventory: [:])
         let diagnostic = try #require(plan.diagnostics.first { $0.code == "UserErrorKeyVaultPermissionsNotConfigured" })
         #expect(diagnostic.summary.contains("keys Backup, Get, List"))
         #expect(!diagnostic.summary.contains("secrets"))
     }
 
-    @Test func bekOnlyNeedsSecretsOnlyAndKeyPermissionsAreAWarning() throws {
+    @Test func bekOnlyNeedsSecretsOnlyAndKeyPermissionsAreAWarning() async throws {
         let provider = Fixture.provider(encryption: .adeBEKOnly)
-        let ok = try Planner(provider: provider).plan(desired: desired(access: Fixture.access(keys: [])), inventory: [:])
+        let ok = try await Planner(provider: provider).plan(desired: desired(access: Fixture.access(keys: [])), inventory: [:])
         #expect(ok.diagnostics.isEmpty)
-        let extra = try Planner(provider: provider).plan(desired: desired(access: Fixture.access()), inventory: [:])
+        let extra = try await Planner(provider: provider).plan(desired: desired(access: Fixture.access()), inventory: [:])
         #expect(extra.diagnostics.map(\.code) == ["UnneededKeyPermissions"])
         #expect(extra.diagnostics.first?.severity == .warning)
     }
 
-    @Test func existingAccessOnTheKeyVaultCounts() throws {
+    @Test func existingAccessOnTheKeyVaultCounts() async throws {
         let provider = Fixture.provider(encryption: .adeBEKOnly)
         provider.addKeyVault(
             KeyVaultFacts(
                 id: "kv", name: "kv-app-eastus", subscription: "sub-prod", region: "eastus",
                 accessPolicies: [.init(objectID: "bms-object-id", keyPermissions: [], secretPermissions: [.get, .list, .backup])],
                 backupManagementServiceObjectID: "bms-object-id"))
-        let plan = try Planner(provider: provider).plan(desired: desired(access: nil), inventory: [:])
+        let plan = try await Planner(provider: provider).plan(desired: desired(access: nil), inventory: [:])
         #expect(plan.diagnostics.isEmpty)
     }
 
-    @Test func memberOperatorGetsAWarningNotAnError() throws {
+    @Test func memberOperatorGetsAWarningNotAnError() async throws {
         let provider = Fixture.provider()
         provider.operatorIsMember = true
-        let plan = try Planner(provider: provider).plan(desired: desired(access: nil), inventory: [:])
+        let plan = try await Planner(provider: provider).plan(desired: desired(access: nil), inventory: [:])
         #expect(plan.diagnostics.first { $0.code == "UserErrorKeyVaultPermissionsNotConfigured" }?.severity == .warning)
         #expect(!plan.hasErrors)
     }
 
-    @Test func certificateBackedKEKIsAnError() throws {
-        let plan = try Planner(provider: Fixture.provider(certificateKEK: true)).plan(desired: desired(access: Fixture.access()), inventory: [:])
+    @Test func certificateBackedKEKIsAnError() async throws {
+        let plan = try await Planner(provider: Fixture.provider(certificateKEK: true)).plan(desired: desired(access: Fixture.access()), inventory: [:])
         #expect(plan.diagnostics.map(\.code) == ["UserErrorCertificateBackedKeyNotSupported"])
     }
 
-    @Test func vmInAnotherRegionThanItsVaultIsAnError() throws {
-        let plan = try Planner(provider: Fixture.provider(region: "westeurope")).plan(desired: desired(access: Fixture.access()), inventory: [:])
+    @Test func vmInAnotherRegionThanItsVaultIsAnError() async throws {
+        let plan = try await Planner(provider: Fixture.provider(region: "westeurope")).plan(desired: desired(access: Fixture.access()), inventory: [:])
         #expect(plan.diagnostics.map(\.code) == ["UserErrorVmAndVaultNotInSameSubscriptionAndRegion"])
     }
 
-    @Test func vmInAnotherSubscriptionThanAVaultOfTheDefaultSubscriptionIsAnError() throws {
+    @Test func vmInAnotherSubscriptionThanAVaultOfTheDefaultSubscriptionIsAnError() async throws {
         // The vault names no subscription, so it is in the default one (sub-prod); the VM is in sub-dev.
         let provider = InMemoryProvider(defaultSubscription: "sub-prod")
         provider.addVM(
@@ -109,7 +109,7 @@ import Testing
             Fixture.resource(Fixture.policyAddress, Fixture.policy(), line: 20),
             Fixture.resource(ResourceAddress(kind: .protectedVM, name: "lnx-dev-01"), protected, line: 60),
         ])
-        let plan = try Planner(provider: provider).plan(desired: desired, inventory: [:])
+        let plan = try await Planner(provider: provider).plan(desired: desired, inventory: [:])
         #expect(plan.diagnostics.map(\.code) == ["UserErrorVmAndVaultNotInSameSubscriptionAndRegion"])
         #expect(plan.diagnostics.first?.summary.contains("the default subscription") == true)
 
@@ -120,40 +120,41 @@ import Testing
             Fixture.resource(Fixture.policyAddress, Fixture.policy(), line: 20),
             Fixture.resource(ResourceAddress(kind: .protectedVM, name: "lnx-dev-01"), protected, line: 60),
         ])
-        #expect(try Planner(provider: provider).plan(desired: sameSubscription, inventory: [:]).diagnostics.isEmpty)
+        #expect(try await Planner(provider: provider).plan(desired: sameSubscription, inventory: [:]).diagnostics.isEmpty)
     }
 
-    @Test func missingVMIsAnError() throws {
+    @Test func missingVMIsAnError() async throws {
         let provider = InMemoryProvider()
-        let plan = try Planner(provider: provider).plan(desired: desired(access: nil), inventory: [:])
+        let plan = try await Planner(provider: provider).plan(desired: desired(access: nil), inventory: [:])
         #expect(plan.diagnostics.map(\.code) == ["VMNotFound"])
     }
 
-    @Test func redundancyChangeAfterRegistrationAndCRROffAreErrors() throws {
+    @Test func redundancyChangeAfterRegistrationAndCRROffAreErrors() async throws {
         let provider = Fixture.provider()
-        try provider.seed(name: "rsv-prod-eastus", spec: Fixture.vault(), computed: ["registeredItems": "2"], managedByCoffer: true)
-        let plan = try Planner(provider: provider).plan(
+        try provider.seed(name: "rsv-prod-eastus", spec: Fixture.vault(), status: .vault(VaultStatus(registeredItems: 2)), managedByCoffer: true)
+        let plan = try await Planner(provider: provider).plan(
             desired: desired(access: Fixture.access(), vault: Fixture.vault(redundancy: .locallyRedundant, crr: false)), inventory: [:])
         let codes = Set(plan.diagnostics.map(\.code))
         #expect(codes == ["StorageModelModifyError", "UserErrorCrossRegionRestoreCannotBeDisabled"])
         #expect(plan.diagnostics.first { $0.code == "StorageModelModifyError" }?.location?.line == 6)
     }
 
-    @Test func redundancyChangeBeforeRegistrationIsFine() throws {
+    @Test func redundancyChangeBeforeRegistrationIsFine() async throws {
         let provider = Fixture.provider()
         try provider.seed(name: "rsv-prod-eastus", spec: Fixture.vault(crr: false), managedByCoffer: true)
-        let plan = try Planner(provider: provider).plan(
+        let plan = try await Planner(provider: provider).plan(
             desired: desired(access: Fixture.access(), vault: Fixture.vault(redundancy: .locallyRedundant, crr: false)), inventory: [:])
         #expect(plan.diagnostics.isEmpty)
     }
 
-    @Test func retentionCutOnAnImmutableVaultIsAnError() throws {
+    @Test func retentionCutOnAnImmutableVaultIsAnError() async throws {
         let provider = Fixture.provider()
-        try provider.seed(name: "daily", spec: Fixture.policy(daily: 30), managedByCoffer: true)
+        // The policy alone, in the vault the manifests declare.
+        try provider.seed(name: "daily", spec: Fixture.policy(daily: 30), managedByCoffer: true, parents: ResourceParents(desired: Fixture.desired()))
         let immutable = Fixture.vault(immutability: .unlocked)
-        let cut = try Planner(provider: provider).plan(desired: desired(access: Fixture.access(), vault: immutable, policyDays: 14), inventory: [:])
+        let cut = try await Planner(provider: provider).plan(desired: desired(access: Fixture.access(), vault: immutable, policyDays: 14), inventory: [:])
         #expect(cut.diagnostics.map(\.code) == ["UserErrorDeleteBackupItemOnImmutableItem"])
-        let longer = try Planner(provider: provider).plan(desired: desired(access: Fixture.access(), vault: immutable, policyDays: 60), inventory: [:])
+        let longer = try await Planner(provider: provider).plan(desired: desired(access: Fixture.access(), vault: immutable, policyDays: 60), inventory: [:])
         #expect(longer.diagnostics.isEmpty)
     }
 }

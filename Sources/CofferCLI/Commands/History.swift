@@ -43,7 +43,7 @@ struct HistoryCommand: ParsableCommand {
     }
 }
 
-struct RollbackCommand: ParsableCommand {
+struct RollbackCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollback", abstract: "Plan and apply the manifests of an earlier applied revision.",
         discussion: """
@@ -64,13 +64,13 @@ struct RollbackCommand: ParsableCommand {
     @OptionGroup var reconcile: ReconcileOptions
     @Option(help: OutputFormat.help("the apply's result, summary and steps, as 'coffer apply' prints them.")) var output: OutputFormat = .text
 
-    func run() throws {
+    func run() async throws {
         let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
         let (record, source) = try rollbackTarget(workspace)
         if output == .text {
             Console.current.print("Rolling back to \(record.source.commit?.prefix(10) ?? "") (\(record.source.summary ?? "")), applied \(ISO8601DateFormatter().string(from: record.time)).\n")
         }
-        try ApplyRun(
+        try await ApplyRun(
             workspace: workspace, input: .manifests(source, reconcile.planOptions), autoApprove: autoApprove, output: output,
             lockTimeout: reconcile.lockTimeout.seconds
         ).run()

@@ -74,7 +74,7 @@ func reconcileFailure(_ error: Error, output: OutputFormat) -> CLIError {
     return CLIError.from(error)
 }
 
-struct PlanCommand: ParsableCommand {
+struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan", abstract: "Show what apply would change, without changing anything.",
         discussion: """
@@ -106,11 +106,11 @@ struct PlanCommand: ParsableCommand {
         if source.source == nil { throw ValidationError("give manifest paths or --repo") }
     }
 
-    func run() throws {
+    func run() async throws {
         let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
         let planned: PlannedChanges
         do {
-            planned = try workspace.plan(source.source!, options: reconcile.planOptions, lockTimeout: reconcile.lockTimeout.seconds) {
+            planned = try await workspace.plan(source.source!, options: reconcile.planOptions, lockTimeout: reconcile.lockTimeout.seconds) {
                 printManifestWarnings($0, output: output)
             }
         } catch {
@@ -143,7 +143,7 @@ func printPlan(_ plan: Plan, output: OutputFormat) throws {
     }
 }
 
-struct ApplyCommand: ParsableCommand {
+struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply", abstract: "Make the platform match the manifests, or apply a saved plan.",
         discussion: """
@@ -176,7 +176,7 @@ struct ApplyCommand: ParsableCommand {
         if plan == nil && source.source == nil { throw ValidationError("give manifest paths, --repo or --plan") }
     }
 
-    func run() throws {
+    func run() async throws {
         let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
         let input: ApplyInput
         if let plan {
@@ -188,7 +188,7 @@ struct ApplyCommand: ParsableCommand {
         } else {
             input = .manifests(source.source!, reconcile.planOptions)
         }
-        try ApplyRun(workspace: workspace, input: input, autoApprove: autoApprove, output: output, lockTimeout: reconcile.lockTimeout.seconds)
+        try await ApplyRun(workspace: workspace, input: input, autoApprove: autoApprove, output: output, lockTimeout: reconcile.lockTimeout.seconds)
             .run()
     }
 }
@@ -203,7 +203,7 @@ struct ApplyRun {
     var lockTimeout: Double
 
     @discardableResult
-    func run() throws -> ApplyOutcome? {
+    func run() async throws -> ApplyOutcome? {
         var hooks = ApplyHooks()
         if let killAt = ProcessInfo.processInfo.environment["COFFER_CRASH_AT_STEP_BOUNDARY"].flatMap(Double.init) {
             // Crash testing: die like `kill -9` at this step boundary (step k before it runs, k + 0.5 after).
@@ -212,7 +212,7 @@ struct ApplyRun {
         do {
             // The view never skips: there is always an outcome.
             guard
-                let applied = try workspace.apply(
+                let applied = try await workspace.apply(
                     input, lockTimeout: lockTimeout, observer: ApplyView(output: output, autoApprove: autoApprove, terminal: .forStandardOutput()),
                     hooks: hooks)
             else { return nil }

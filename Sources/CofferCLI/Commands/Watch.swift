@@ -75,7 +75,7 @@ struct EventLogHandler: LogHandler {
     }
 }
 
-struct WatchCommand: ParsableCommand {
+struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch", abstract: "Follow a git branch and keep the platform converged.",
         discussion: """
@@ -113,7 +113,7 @@ struct WatchCommand: ParsableCommand {
     var lockTimeout = DurationArgument(argument: "60s")!
     @Option(help: OutputFormat.help("one JSON object per event line (time, level, message, event and details).")) var output: OutputFormat = .text
 
-    func run() throws {
+    func run() async throws {
         let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
         let json = output == .json
         let console = Console.current
@@ -139,7 +139,7 @@ struct WatchCommand: ParsableCommand {
             repository: repo, ref: ref, path: path, interval: interval.seconds, driftInterval: driftInterval.seconds,
             reportOnly: reportOnly, once: once, prune: prune, lockTimeout: lockTimeout.seconds)
         let log = WatchLog(logger: logger)
-        let healthy = WatchLoop(settings: settings, workspace: workspace, stop: stop, events: log.log).run()
+        let healthy = await WatchLoop(settings: settings, workspace: workspace, stop: stop, events: log.log).run()
         if once && !healthy { throw ExitCode(CofferExitCode.failure.rawValue) }
     }
 }

@@ -5,7 +5,7 @@ extension Array {
     /// `map` on every core when the array is long enough to be worth it: the elements are cut into one
     /// contiguous run per core, the results keep their order, and the first error by index is thrown.
     /// `transform` runs on several threads at once, so it must only read shared state.
-    public func concurrentMap<Mapped>(minimumPerLane: Int = 512, _ transform: (Element) throws -> Mapped) throws -> [Mapped] {
+    func concurrentMap<Mapped>(minimumPerLane: Int = 512, _ transform: (Element) throws -> Mapped) throws -> [Mapped] {
         let lanes = Swift.min(ProcessInfo.processInfo.activeProcessorCount, 8, count / Swift.max(1, minimumPerLane))
         guard lanes > 1 else { return try map(transform) }
         let results = UnsafeMutablePointer<Result<Mapped, any Error>>.allocate(capacity: count)
@@ -45,18 +45,5 @@ private final class LaneWork<Element, Mapped>: @unchecked Sendable {
         for index in start..<end {
             (results + index).initialize(to: Result { try transform(elements[index]) })
         }
-    }
-}
-
-/// A value shared between threads under a lock.
-public final class LockedBox<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-
-    public init(_ value: Value) { stored = value }
-
-    public var value: Value {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
     }
 }
