@@ -92,8 +92,10 @@ extension Workspace {
             let desired = try manifests.desiredState(
                 message: "the manifests have \(manifests.errorCount) error(s); nothing was planned", hint: "fix them (coffer validate shows the same list)")
             let inventory = try store.inventory()
+            var plan = try await Planner(provider: provider).plan(desired: desired, inventory: inventory, options: options)
+            plan.diagnostics = manifests.result.sources.withSnippets(plan.diagnostics)
             planned = PlannedChanges(
-                plan: try await Planner(provider: provider).plan(desired: desired, inventory: inventory, options: options), desired: desired,
+                plan: plan, desired: desired,
                 source: source, applySource: manifests.applySource, commit: manifests.commit, options: options,
                 diagnostics: manifests.result.diagnostics, inventory: inventory)
             decision = try observer.planned(planned, fromSavedPlan: false)

@@ -60,7 +60,7 @@ extension Workspace {
         // The inventory loads in a task of its own while the manifests load; it is kept for the apply that
         // may follow.
         let inventory = Task { try store.inventory() }
-        let plan = try await Planner(provider: provider).plan(options: options) {
+        var plan = try await Planner(provider: provider).plan(options: options) {
             let found = try source.load(stateDirectory: stateDirectory)
             let state = try found.desiredState(
                 message: "the manifests have \(found.errorCount) error(s); nothing was planned", hint: "fix them (coffer validate shows the same list)")
@@ -72,6 +72,8 @@ extension Workspace {
             try await inventory.value
         }
         guard let manifests, let desired else { throw GitOpsError(code: .internal, message: "the manifests were not loaded") }
+        // The plan's diagnostics show their lines from the text that was loaded, not from the files now.
+        plan.diagnostics = manifests.result.sources.withSnippets(plan.diagnostics)
         return PlannedChanges(
             plan: plan, desired: desired, source: source, applySource: manifests.applySource, commit: manifests.commit, options: options,
             diagnostics: manifests.result.diagnostics, inventory: try await inventory.value)

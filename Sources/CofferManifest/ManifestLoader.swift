@@ -12,13 +12,18 @@ public struct ManifestLoadResult: Sendable {
     public var files: [String]
     /// How many documents declared a resource, valid or not.
     public var resourceCount: Int
+    /// The text of the files read, for the snippets of diagnostics made later about them (the plan's).
+    public var sources: ManifestSources
 
     /// Creates a result.
-    public init(state: DesiredState?, diagnostics: [Diagnostic], files: [String], resourceCount: Int) {
+    public init(
+        state: DesiredState?, diagnostics: [Diagnostic], files: [String], resourceCount: Int, sources: ManifestSources = ManifestSources()
+    ) {
         self.state = state
         self.diagnostics = diagnostics
         self.files = files
         self.resourceCount = resourceCount
+        self.sources = sources
     }
 
     /// The number of error diagnostics.
@@ -225,8 +230,10 @@ public struct ManifestLoader: Sendable {
         var declared: [DeclaredResource] = []
         var resourceCount = 0
         var files: [String] = []
+        var texts: [String: [UInt8]] = [:]
         for input in inputs {
             files.append(input.path)
+            texts[input.path] = input.bytes
             let (source, problem) = SourceText.checked(path: input.path, bytes: input.bytes)
             if let problem {
                 sink.report(problem, in: source)
@@ -250,6 +257,7 @@ public struct ManifestLoader: Sendable {
         let unique = CrossResourceRules(sink: sink, complete: complete).check(declared)
         let diagnostics = sink.finish()
         let state = sink.hasErrors ? nil : DesiredState(resources: unique.map(\.resource))
-        return ManifestLoadResult(state: state, diagnostics: diagnostics, files: files, resourceCount: resourceCount)
+        return ManifestLoadResult(
+            state: state, diagnostics: diagnostics, files: files, resourceCount: resourceCount, sources: ManifestSources(files: texts))
     }
 }

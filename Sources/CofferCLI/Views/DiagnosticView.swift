@@ -1,23 +1,12 @@
 import CofferModel
 import Foundation
 
-/// Prints diagnostics compiler-style, filling in the source line from the file when the diagnostic has a
-/// location but no snippet yet.
+/// Prints diagnostics compiler-style. A diagnostic's source line comes with it, from the text that was
+/// loaded (the manifest loader's, or `ManifestSources` for the plan's): the working tree is never read
+/// again, so a plan of a commit shows that commit's lines.
 enum DiagnosticRendering {
     static func render(_ diagnostics: [Diagnostic], terminal: Terminal) -> String {
-        var cache: [String: [Substring]] = [:]
-        return diagnostics.sortedForDisplay().map { diagnostic in
-            var diagnostic = diagnostic
-            if diagnostic.sourceLine == nil, let location = diagnostic.location {
-                if cache[location.file] == nil, let data = FileManager.default.contents(atPath: location.file) {
-                    cache[location.file] = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-                }
-                if let lines = cache[location.file], location.line >= 1, location.line <= lines.count {
-                    diagnostic.sourceLine = String(lines[location.line - 1])
-                }
-            }
-            return render(diagnostic, terminal: terminal)
-        }.joined(separator: "\n\n")
+        diagnostics.sortedForDisplay().map { render($0, terminal: terminal) }.joined(separator: "\n\n")
     }
 
     /// One diagnostic compiler-style (`Diagnostic.rendered()`); on a colour terminal the location is bold and
