@@ -88,14 +88,19 @@ extension Platform {
             let failure = error as? PlatformError
                 ?? PlatformError(PlatformErrorCode.backupOperationFailed, "the backup failed: \(error)", hint: "retry in a few minutes",
                                    underlying: error)
-            try pool.write { db in
-                try db.execute(sql: "UPDATE job SET status = ?, \"end\" = ?, errorCode = ?, errorMessage = ? WHERE id = ?",
-                               arguments: [JobStatus.failed.rawValue, time, failure.code, failure.message, job.id])
-            }
-            var withJob = failure
-            withJob.jobID = job.id
-            throw withJob
+            throw try failJob(job.id, with: failure, at: time)
         }
+    }
+
+    /// Records that a job failed with `failure`'s code and message, and returns the failure naming the job.
+    func failJob(_ id: String, with failure: PlatformError, at end: Date) throws -> PlatformError {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE job SET status = ?, \"end\" = ?, errorCode = ?, errorMessage = ? WHERE id = ?",
+                           arguments: [JobStatus.failed.rawValue, end, failure.code, failure.message, id])
+        }
+        var withJob = failure
+        withJob.jobID = id
+        return withJob
     }
 
     /// The preconditions that fail a backup job with the service's codes.

@@ -124,13 +124,7 @@ extension Platform {
                 ?? error as? PlatformError
                 ?? PlatformError(PlatformErrorCode.backupOperationFailed, "the restore failed: \(error)", hint: "retry in a few minutes",
                                  underlying: error)
-            try pool.write { db in
-                try db.execute(sql: "UPDATE job SET status = ?, \"end\" = ?, errorCode = ?, errorMessage = ? WHERE id = ?",
-                               arguments: [JobStatus.failed.rawValue, now, failure.code, failure.message, job.id])
-            }
-            var withJob = failure
-            withJob.jobID = job.id
-            throw withJob
+            throw try failJob(job.id, with: failure, at: now)
         }
     }
 
