@@ -9,20 +9,8 @@ import Testing
 /// CofferYAMLTests' HostileInputTests; here, sizes before reading, the diagnostic cap, and that each problem
 /// of the YAML layer becomes its manifest code, at its place, worded for manifests.
 @Suite struct HostileInputTests {
-    static let billionLaughs = """
-        a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
-        b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
-        c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
-        d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
-        e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
-        f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
-        g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
-        h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
-        i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
-        """
-
     @Test func billionLaughsIsReportedOnceWithTheFilesCounts() throws {
-        let result = load(Self.billionLaughs, limits: LoaderLimits(maxNodes: 120))
+        let result = load(HostileYAML.billionLaughs, limits: LoaderLimits(maxNodes: 120))
         #expect(result.state == nil)
         #expect(!result.codes.contains("too-many-nodes"))
         #expect(result.diagnostics("yaml-anchor").count == 1)
