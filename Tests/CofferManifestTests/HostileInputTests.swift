@@ -61,12 +61,8 @@ import Testing
 
     @Test func hundredMegabyteFileIsRefusedBeforeItIsRead() throws {
         let directory = try TemporaryDirectory()
-        let path = directory.path("huge.yaml")
-        #expect(FileManager.default.createFile(atPath: path, contents: nil))
         // A sparse file: 100 MB long without writing 100 MB. Reading it would return 100 MB of NULs.
-        let handle = try #require(FileHandle(forWritingAtPath: path))
-        try handle.truncate(atOffset: 100_000_000)
-        try handle.close()
+        let path = try directory.sparseFile("huge.yaml", size: 100_000_000)
         let result = ManifestLoader().load(paths: [path])
         let diagnostic = try #require(result.diagnostics.first)
         #expect(result.codes == ["file-too-large"])

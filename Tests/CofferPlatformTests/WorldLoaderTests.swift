@@ -266,11 +266,7 @@ import Testing
 
     @Test func aFileOverTheSizeLimitIsNotRead() throws {
         let directory = try TemporaryDirectory()
-        let path = directory.path("huge.yaml")
-        #expect(FileManager.default.createFile(atPath: path, contents: nil))
-        let handle = try #require(FileHandle(forWritingAtPath: path))
-        try handle.truncate(atOffset: 100_000_000)
-        try handle.close()
+        let path = try directory.sparseFile("huge.yaml", size: 100_000_000)
         let error = #expect(throws: WorldError.self) { try WorldLoader.load(path: path) }
         #expect(error?.diagnostics.map(\.code) == ["world-limit"])
         #expect(error?.diagnostics.first?.summary == "the world file is 100000000 bytes, over the limit of 4194304 bytes")
