@@ -14,15 +14,14 @@ struct CrossResourceRules {
         var first: [ResourceAddress: DeclaredResource] = [:]
         var unique: [DeclaredResource] = []
         for resource in declared {
-            if let earlier = first[resource.address] {
+            if let earlier = firstClaim(of: resource.address, by: resource, in: &first) {
                 report(
                     .duplicateResource,
-                    "duplicate resource \(resource.address) (first declared at \(earlier.resource.location.map(String.init(describing:)) ?? "?"))",
+                    "duplicate resource \(resource.address) (first declared at \(place(earlier.resource.location)))",
                     resource, "metadata.name", detail: "each Kind/name is declared once across all manifest files",
                     hint: "rename or remove one of the two")
                 continue
             }
-            first[resource.address] = resource
             unique.append(resource)
         }
 
@@ -72,26 +71,22 @@ struct CrossResourceRules {
                 guard !vm.name.isEmpty else { break }
                 let key = [vm.subscription?.lowercased() ?? "", vm.resourceGroup.lowercased(), vm.name.lowercased()]
                     .joined(separator: "/")
-                if let earlier = protectedVMs[key] {
+                if let earlier = firstClaim(of: key, by: resource, in: &protectedVMs) {
                     report(
                         .duplicateProtectedVM,
-                        "VM \(vm) is already protected by \(earlier.address) (at \(earlier.valueLocation("spec.vm").map(String.init(describing:)) ?? "?"))",
+                        "VM \(vm) is already protected by \(earlier.address) (at \(place(earlier.valueLocation("spec.vm"))))",
                         resource, "spec.vm", detail: "a VM is protected by one vault and one policy at a time",
                         hint: "remove one of the two ProtectedVM resources")
-                } else {
-                    protectedVMs[key] = resource
                 }
             case .keyVaultAccessPolicy(let access):
                 guard !access.keyVault.isEmpty, access.principal != .objectID("") else { break }
                 let key = access.keyVault.lowercased() + "/" + access.principal.description.lowercased()
-                if let earlier = accessPolicies[key] {
+                if let earlier = firstClaim(of: key, by: resource, in: &accessPolicies) {
                     report(
                         .duplicateAccessPolicy,
-                        "key vault '\(access.keyVault)' already has an access policy for \(access.principal) (\(earlier.address) at \(earlier.valueLocation("spec.principal").map(String.init(describing:)) ?? "?"))",
+                        "key vault '\(access.keyVault)' already has an access policy for \(access.principal) (\(earlier.address) at \(place(earlier.valueLocation("spec.principal"))))",
                         resource, "spec.principal", detail: "a key vault holds one access policy per principal",
                         hint: "merge the permissions into one KeyVaultAccessPolicy")
-                } else {
-                    accessPolicies[key] = resource
                 }
             }
         }
@@ -109,6 +104,21 @@ struct CrossResourceRules {
             resource, path, detail: "references name another resource of the manifests",
             hint: Suggestions.closest(to: name, in: known.sorted()).map { "did you mean '\($0)'?" }
                 ?? "declare \(kind.rawValue)/\(name), or fix the name")
+    }
+
+    /// Records `resource` as the first to claim `key` and returns nil, or returns the resource that claimed
+    /// it first (the one a duplicate is reported against).
+    private func firstClaim<Key: Hashable>(
+        of key: Key, by resource: DeclaredResource, in claims: inout [Key: DeclaredResource]
+    ) -> DeclaredResource? {
+        if let earlier = claims[key] { return earlier }
+        claims[key] = resource
+        return nil
+    }
+
+    /// Where an earlier declaration is, for a message: `file:line:column`, or `?` when unknown.
+    private func place(_ location: SourceLocation?) -> String {
+        location.map(String.init(describing:)) ?? "?"
     }
 
     private func report(

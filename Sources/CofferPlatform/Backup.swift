@@ -88,14 +88,19 @@ extension Platform {
             let failure = error as? PlatformError
                 ?? PlatformError(PlatformErrorCode.backupOperationFailed, "the backup failed: \(error)", hint: "retry in a few minutes",
                                    underlying: error)
-            try pool.write { db in
-                try db.execute(sql: "UPDATE job SET status = ?, \"end\" = ?, errorCode = ?, errorMessage = ? WHERE id = ?",
-                               arguments: [JobStatus.failed.rawValue, time, failure.code, failure.message, job.id])
-            }
-            var withJob = failure
-            withJob.jobID = job.id
-            throw withJob
+            throw try failJob(job.id, with: failure, at: time)
         }
+    }
+
+    /// Records that a job failed with `failure`'s code and message, and returns the failure naming the job.
+    func failJob(_ id: String, with failure: PlatformError, at end: Date) throws -> PlatformError {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE job SET status = ?, \"end\" = ?, errorCode = ?, errorMessage = ? WHERE id = ?",
+                           arguments: [JobStatus.failed.rawValue, end, failure.code, failure.message, id])
+        }
+        var withJob = failure
+        withJob.jobID = id
+        return withJob
     }
 
     /// The preconditions that fail a backup job with the service's codes.
@@ -202,7 +207,7 @@ extension Platform {
 
         var bytes: Int64 = 0
         if transferToVault {
-            let store = try openStore(vault, masterKey: masterKey)
+            let store = try onVaultStore(vm: vm.name, vault: vault.name) { try openStore(vault, masterKey: masterKey) }
             let base = try incrementalBase(vm: vm.name, vault: vault.name, excluding: pointID)
             var sources: [DiskSource] = []
             for (index, (disk, device, snapshot)) in devices.enumerated() {
@@ -219,7 +224,9 @@ extension Platform {
             ]
             for disk in pointDisks { metadata["coffer.checksum.\(disk.storeName)"] = disk.checksum }
             if let encryption { metadata["coffer.encryption"] = try Self.json(encryption) }
-            let (storePoint, statistics) = try store.backup(sources, metadata: metadata, progress: progress)
+            let (storePoint, statistics) = try onVaultStore(vm: vm.name, vault: vault.name) {
+                try store.backup(sources, metadata: metadata, progress: progress)
+            }
             try fault("backup.transferred")
             bytes = Int64(statistics.bytesUploaded)
             try pool.write { db in
@@ -233,6 +240,24 @@ extension Platform {
         }
         try fault("backup.completed")
         return Self.jobInfo(completed)
+    }
+
+    /// Runs a call on the vault's store. When the store's own data fails authentication or a consistency
+    /// check (its index, or the base recovery point, was changed or damaged), the backup fails with the
+    /// integrity error, not a retry: trying again reads the same damaged data. The store's error is kept as
+    /// the cause. Any other failure passes unchanged; the VM's disks were opened, and their metadata
+    /// authenticated, before the store is called, so a damaged disk fails there, never as the vault's data.
+    func onVaultStore<T>(vm: String, vault: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            guard Self.isVaultDataDamaged(error) else { throw error }
+            throw PlatformError(
+                PlatformErrorCode.recoveryPointIntegrityCheckFailed,
+                "the data of vault '\(vault)' failed authentication in the backup of VM '\(vm)': it was changed or damaged (\(error))",
+                hint: "retrying cannot help; 'coffer verify \(vm) --recovery-point ID' checks a recovery point in the vault",
+                underlying: error)
+        }
     }
 
     /// For each LUN, the latest transferred recovery point of the VM whose snapshot is still there: the base

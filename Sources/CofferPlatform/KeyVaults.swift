@@ -3,6 +3,15 @@ import CofferModel
 import Foundation
 import GRDB
 
+/// A key or a secret of a key vault: one row per name, soft-deleted in place.
+protocol KeyVaultObjectRow: FetchableRecord, TableRecord {
+    /// When the object was soft-deleted; nil while it is active.
+    var deletedAt: Date? { get }
+}
+
+extension KeyRow: KeyVaultObjectRow {}
+extension SecretRow: KeyVaultObjectRow {}
+
 /// Key Vault: RSA keys and secrets stored sealed under the HSM, soft delete, purge protection and access
 /// policies.
 enum KeyVaultStore {
@@ -25,14 +34,12 @@ enum KeyVaultStore {
 
     /// The key, whether deleted or not; nil when there is none (never created, or purged).
     static func key(_ db: Database, keyVault: String, name: String) throws -> KeyRow? {
-        try KeyRow.fetchOne(db, sql: "SELECT * FROM keyVaultKey WHERE lower(keyVault) = lower(?) AND lower(name) = lower(?)",
-                            arguments: [keyVault, name])
+        try object(db, keyVault: keyVault, name: name)
     }
 
     /// The key when it exists and is not deleted.
     static func activeKey(_ db: Database, keyVault: String, name: String) throws -> KeyRow? {
-        guard let row = try key(db, keyVault: keyVault, name: name), row.deletedAt == nil else { return nil }
-        return row
+        try activeObject(db, keyVault: keyVault, name: name)
     }
 
     static func privateKey(_ row: KeyRow, hsm: HSM) throws -> RSAPrivateKey {
@@ -61,13 +68,27 @@ enum KeyVaultStore {
         return row
     }
 
+    /// The secret, whether deleted or not; nil when there is none (never created, or purged).
     static func secret(_ db: Database, keyVault: String, name: String) throws -> SecretRow? {
-        try SecretRow.fetchOne(db, sql: "SELECT * FROM keyVaultSecret WHERE lower(keyVault) = lower(?) AND lower(name) = lower(?)",
-                               arguments: [keyVault, name])
+        try object(db, keyVault: keyVault, name: name)
     }
 
+    /// The secret when it exists and is not deleted.
     static func activeSecret(_ db: Database, keyVault: String, name: String) throws -> SecretRow? {
-        guard let row = try secret(db, keyVault: keyVault, name: name), row.deletedAt == nil else { return nil }
+        try activeObject(db, keyVault: keyVault, name: name)
+    }
+
+    // MARK: Keys and secrets alike
+
+    /// The key or secret named `name` (case-insensitively), whether deleted or not.
+    static func object<Object: KeyVaultObjectRow>(_ db: Database, keyVault: String, name: String) throws -> Object? {
+        try Object.fetchOne(db, sql: "SELECT * FROM \(Object.databaseTableName) WHERE lower(keyVault) = lower(?) AND lower(name) = lower(?)",
+                            arguments: [keyVault, name])
+    }
+
+    /// The key or secret named `name` when it exists and is not deleted.
+    static func activeObject<Object: KeyVaultObjectRow>(_ db: Database, keyVault: String, name: String) throws -> Object? {
+        guard let row: Object = try object(db, keyVault: keyVault, name: name), row.deletedAt == nil else { return nil }
         return row
     }
 

@@ -124,13 +124,7 @@ extension Platform {
                 ?? error as? PlatformError
                 ?? PlatformError(PlatformErrorCode.backupOperationFailed, "the restore failed: \(error)", hint: "retry in a few minutes",
                                  underlying: error)
-            try pool.write { db in
-                try db.execute(sql: "UPDATE job SET status = ?, \"end\" = ?, errorCode = ?, errorMessage = ? WHERE id = ?",
-                               arguments: [JobStatus.failed.rawValue, now, failure.code, failure.message, job.id])
-            }
-            var withJob = failure
-            withJob.jobID = job.id
-            throw withJob
+            throw try failJob(job.id, with: failure, at: now)
         }
     }
 
@@ -138,19 +132,26 @@ extension Platform {
     /// damaged pack, index or recovery point), or nil for any other failure. Retrying cannot help, so it is
     /// not retryable and says so; the vault store's error is kept as the cause.
     static func integrityFailure(_ error: any Error, vm: String, recoveryPoint: String, vault: String) -> PlatformError? {
-        let chain = [error] + ((error as? any CofferError)?.causes ?? [])
-        let damaged = chain.contains { cause in
-            if let snapshot = cause as? SnapshotError { return snapshot.code == .corrupted }
-            if let crypto = cause as? CryptoError { return crypto.code == .authenticationFailed }
-            return false
-        }
-        guard damaged else { return nil }
+        guard isVaultDataDamaged(error) else { return nil }
         return PlatformError(
             PlatformErrorCode.recoveryPointIntegrityCheckFailed,
             "the data of recovery point \(recoveryPoint) of VM '\(vm)' in vault '\(vault)' failed authentication: "
                 + "it was changed or damaged (\(error))",
             hint: "restore another recovery point; 'coffer verify VM --recovery-point ID' checks one without restoring it",
             underlying: error)
+    }
+
+    /// Whether an error from the vault store (or a cause of it) says that the store's data failed
+    /// authentication or a consistency check: the store's `corrupted`, or an AES-GCM box that did not open.
+    /// A backup asks it only of errors thrown by vault store calls, so that a damaged disk of the VM is never
+    /// taken for a damaged vault.
+    static func isVaultDataDamaged(_ error: any Error) -> Bool {
+        let chain = [error] + ((error as? any CofferError)?.causes ?? [])
+        return chain.contains { cause in
+            if let snapshot = cause as? SnapshotError { return snapshot.code == .corrupted }
+            if let crypto = cause as? CryptoError { return crypto.code == .authenticationFailed }
+            return false
+        }
     }
 
     struct RestoreOutput {

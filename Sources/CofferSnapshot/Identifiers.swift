@@ -1,19 +1,19 @@
-/// The identifier of a snapshot of one block device, such as `snap-000003-9f2c41d0`; snapshots of a device
-/// sort by creation in the order `BlockDevice.snapshots()` returns them.
-public struct SnapshotID: Hashable, Codable, Sendable, CustomStringConvertible {
+/// An identifier that is its text alone: compared, hashed, printed and encoded (as a single string) as it.
+public protocol TextIdentifier: Hashable, Codable, Sendable, CustomStringConvertible {
     /// The identifier's text.
-    public let rawValue: String
+    var rawValue: String { get }
+    /// Wraps an identifier's text.
+    init(rawValue: String)
+}
 
-    /// Wraps an identifier that `BlockDevice.takeSnapshot()` returned earlier.
-    public init(_ rawValue: String) { self.rawValue = rawValue }
-
-    /// Wraps an identifier that `BlockDevice.takeSnapshot()` returned earlier.
-    public init(rawValue: String) { self.rawValue = rawValue }
+extension TextIdentifier {
+    /// Wraps an identifier's text.
+    public init(_ rawValue: String) { self.init(rawValue: rawValue) }
 
     public var description: String { rawValue }
 
     public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
+        self.init(rawValue: try decoder.singleValueContainer().decode(String.self))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -22,28 +22,24 @@ public struct SnapshotID: Hashable, Codable, Sendable, CustomStringConvertible {
     }
 }
 
+/// The identifier of a snapshot of one block device, such as `snap-000003-9f2c41d0`; snapshots of a device
+/// sort by creation in the order `BlockDevice.snapshots()` returns them.
+public struct SnapshotID: TextIdentifier {
+    /// The identifier's text.
+    public let rawValue: String
+
+    /// Wraps an identifier that `BlockDevice.takeSnapshot()` returned earlier.
+    public init(rawValue: String) { self.rawValue = rawValue }
+}
+
 /// The identifier of a recovery point in a vault store, such as `rp-20250301T020000Z-5c1e9a7b03d2f6e4`;
 /// identifiers sort by creation time.
-public struct RecoveryPointID: Hashable, Codable, Sendable, CustomStringConvertible {
+public struct RecoveryPointID: TextIdentifier {
     /// The identifier's text.
     public let rawValue: String
 
     /// Wraps an identifier that `VaultStore.backup` returned earlier.
-    public init(_ rawValue: String) { self.rawValue = rawValue }
-
-    /// Wraps an identifier that `VaultStore.backup` returned earlier.
     public init(rawValue: String) { self.rawValue = rawValue }
-
-    public var description: String { rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 /// Whether an identifier can name a file: 1 to 100 ASCII letters, digits, `-` or `_`, not starting with `-`.

@@ -24,5 +24,23 @@ public final class TemporaryDirectory: @unchecked Sendable {
         return file.path
     }
 
+    /// Creates a sparse file of `size` bytes inside the directory: its length is set without writing it, so
+    /// it takes no space and reads as zeros. Returns its path.
+    @discardableResult
+    public func sparseFile(_ component: String, size: UInt64) throws -> String {
+        let file = path(component)
+        guard FileManager.default.createFile(atPath: file, contents: nil), let handle = FileHandle(forWritingAtPath: file) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file])
+        }
+        do {
+            try handle.truncate(atOffset: size)
+        } catch {
+            try? handle.close()
+            throw error
+        }
+        try handle.close()
+        return file
+    }
+
     deinit { try? FileManager.default.removeItem(at: url) }
 }

@@ -15,19 +15,7 @@ import Testing
 
     /// The fenced blocks of `language` in a Markdown page, in order.
     static func blocks(_ language: String, in page: String) -> [String] {
-        var blocks: [String] = []
-        var current: [Substring]?
-        for line in page.split(separator: "\n", omittingEmptySubsequences: false) {
-            if current == nil, line == "```\(language)" {
-                current = []
-            } else if current != nil, line == "```" {
-                blocks.append(current!.joined(separator: "\n") + "\n")
-                current = nil
-            } else if current != nil {
-                current!.append(line)
-            }
-        }
-        return blocks
+        Markdown.blocks(language, in: page)
     }
 
     /// Every JSON example of docs/json.md parses (watch's block line by line), and every document has a

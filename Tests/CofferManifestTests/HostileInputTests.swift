@@ -9,20 +9,8 @@ import Testing
 /// CofferYAMLTests' HostileInputTests; here, sizes before reading, the diagnostic cap, and that each problem
 /// of the YAML layer becomes its manifest code, at its place, worded for manifests.
 @Suite struct HostileInputTests {
-    static let billionLaughs = """
-        a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
-        b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
-        c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
-        d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
-        e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
-        f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
-        g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
-        h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
-        i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
-        """
-
     @Test func billionLaughsIsReportedOnceWithTheFilesCounts() throws {
-        let result = load(Self.billionLaughs, limits: LoaderLimits(maxNodes: 120))
+        let result = load(HostileYAML.billionLaughs, limits: LoaderLimits(maxNodes: 120))
         #expect(result.state == nil)
         #expect(!result.codes.contains("too-many-nodes"))
         #expect(result.diagnostics("yaml-anchor").count == 1)
@@ -73,12 +61,8 @@ import Testing
 
     @Test func hundredMegabyteFileIsRefusedBeforeItIsRead() throws {
         let directory = try TemporaryDirectory()
-        let path = directory.path("huge.yaml")
-        #expect(FileManager.default.createFile(atPath: path, contents: nil))
         // A sparse file: 100 MB long without writing 100 MB. Reading it would return 100 MB of NULs.
-        let handle = try #require(FileHandle(forWritingAtPath: path))
-        try handle.truncate(atOffset: 100_000_000)
-        try handle.close()
+        let path = try directory.sparseFile("huge.yaml", size: 100_000_000)
         let result = ManifestLoader().load(paths: [path])
         let diagnostic = try #require(result.diagnostics.first)
         #expect(result.codes == ["file-too-large"])

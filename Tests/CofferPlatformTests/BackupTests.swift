@@ -114,4 +114,57 @@ import Testing
             #expect(result.chunksChecked > 0)
         }
     }
+
+    /// A platform with rsv-east protecting lnx-pmk, backed up once (snapshot and vault).
+    func backedUpOnce() throws -> (Platform, TemporaryDirectory) {
+        let (platform, directory) = try TestWorld.platform()
+        try TestWorld.withVault(platform)
+        try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "daily")
+        try platform.backup(vm: "lnx-pmk")
+        return (platform, directory)
+    }
+
+    /// Backs up lnx-pmk expecting the integrity error for damaged vault data, not a retry.
+    func expectIntegrityFailure(_ platform: Platform) throws {
+        let error = try #require(throws: PlatformError.self) { try platform.backup(vm: "lnx-pmk") }
+        #expect(error.code == "RecoveryPointIntegrityCheckFailed")
+        #expect(!error.retryable)
+        #expect(error.message.contains("the data of vault 'rsv-east' failed authentication"))
+        #expect(!(error.hint ?? "").contains("retry in"))
+        #expect((error.underlying as? SnapshotError)?.code == .corrupted)
+        let job = try #require(try platform.jobs().first { $0.id == error.jobID })
+        #expect(job.status == .failed && job.operation == "Backup")
+        #expect(job.errorCode == "RecoveryPointIntegrityCheckFailed")
+        #expect(job.errorMessage?.contains("failed authentication") == true)
+    }
+
+    @Test func aDamagedVaultIndexFailsTheBackupAsAnIntegrityErrorNotARetry() throws {
+        let (platform, directory) = try backedUpOnce()
+        defer { withExtendedLifetime(directory) {} }
+        try Fixtures.flipByte(inFileAt: directory.path("vaults/rsv-east/store/index"))
+        try platform.writeGuest(vm: "lnx-pmk", disk: .os, offset: 0, bytes: [UInt8](repeating: 0x5a, count: 4096))
+        try expectIntegrityFailure(platform)
+    }
+
+    @Test func aDamagedBaseRecoveryPointFailsTheBackupAsAnIntegrityErrorNotARetry() throws {
+        let (platform, directory) = try backedUpOnce()
+        defer { withExtendedLifetime(directory) {} }
+        // The next backup is incremental from this recovery point, so it reads it.
+        try Fixtures.flipByte(inFileAt: try Fixtures.file(in: directory.path("vaults/rsv-east/store/points"), endingWith: ".point"))
+        try expectIntegrityFailure(platform)
+    }
+
+    @Test func aDamagedDiskOfTheVMFailsTheBackupAsBefore() throws {
+        let (platform, directory) = try backedUpOnce()
+        defer { withExtendedLifetime(directory) {} }
+        let disk = try #require(try platform.pool.read { db in try Platform.disks(db, vm: "lnx-pmk") }.first)
+        try Fixtures.flipByte(inFileAt: directory.path("\(disk.path)/device.meta"))
+        let error = try #require(throws: PlatformError.self) { try platform.backup(vm: "lnx-pmk") }
+        // The disk's own failure, with its cause, not the vault's integrity error.
+        #expect(error.code == "PlatformStorageError")
+        #expect(error.message.hasPrefix("cannot open disk \(disk.name) of VM lnx-pmk: "))
+        #expect((error.underlying as? SnapshotError)?.code == .corrupted)
+        let job = try #require(try platform.jobs().first { $0.id == error.jobID })
+        #expect(job.status == .failed && job.errorCode == "PlatformStorageError")
+    }
 }

@@ -207,11 +207,7 @@ import Testing
         let (platform, directory) = try backedUp(["lnx-pmk"])
         defer { withExtendedLifetime(directory) {} }
         #expect(try platform.verify(vm: "lnx-pmk").ok)
-        let packs = directory.path("vaults/rsv-east/store/packs")
-        let pack = try #require(try FileManager.default.contentsOfDirectory(atPath: packs).first)
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(packs)/\(pack)")))
-        bytes[bytes.count / 2] ^= 0x01
-        try Data(bytes).write(to: URL(fileURLWithPath: "\(packs)/\(pack)"))
+        try Fixtures.flipByte(inFileAt: try Fixtures.file(in: directory.path("vaults/rsv-east/store/packs"), endingWith: ".pack"))
         let result = try platform.verify(vm: "lnx-pmk")
         #expect(!result.ok)
         #expect(!result.problems.isEmpty)
@@ -223,11 +219,7 @@ import Testing
         let (platform, directory) = try backedUp(["lnx-pmk"])
         defer { withExtendedLifetime(directory) {} }
         let point = try #require(try platform.recoveryPoints(vm: "lnx-pmk").first)
-        let packs = directory.path("vaults/rsv-east/store/packs")
-        let pack = try #require(try FileManager.default.contentsOfDirectory(atPath: packs).first)
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(packs)/\(pack)")))
-        bytes[bytes.count / 2] ^= 0x01
-        try Data(bytes).write(to: URL(fileURLWithPath: "\(packs)/\(pack)"))
+        try Fixtures.flipByte(inFileAt: try Fixtures.file(in: directory.path("vaults/rsv-east/store/packs"), endingWith: ".pack"))
         // Cross-region restore reads the vault tier.
         let error = try #require(throws: PlatformError.self) {
             try platform.restore(vm: "lnx-pmk", recoveryPoint: point.id, mode: .restoreDisks,

@@ -1,5 +1,6 @@
 import Foundation
 @testable import CofferPlatform
+import CofferTestSupport
 import Testing
 
 /// docs/world-file.md keeps to what the platform does: its complete example loads, and its region table is
@@ -9,28 +10,11 @@ import Testing
         try String(contentsOf: Fixtures.repositoryRoot.appendingPathComponent("docs/\(name)"), encoding: .utf8)
     }
 
-    /// The fenced blocks of `language` in a Markdown page, in order.
-    static func blocks(_ language: String, in page: String) -> [String] {
-        var blocks: [String] = []
-        var current: [Substring]?
-        for line in page.split(separator: "\n", omittingEmptySubsequences: false) {
-            if current == nil, line == "```\(language)" {
-                current = []
-            } else if current != nil, line == "```" {
-                blocks.append(current!.joined(separator: "\n") + "\n")
-                current = nil
-            } else if current != nil {
-                current!.append(line)
-            }
-        }
-        return blocks
-    }
-
     /// The complete example of docs/world-file.md is a valid world.
     @Test func worldFileExampleLoads() throws {
         let page = try Self.page("world-file.md")
         let section = try #require(page.components(separatedBy: "## A complete example").last)
-        let example = try #require(Self.blocks("yaml", in: section).first)
+        let example = try #require(Markdown.blocks("yaml", in: section).first)
         let world = try WorldLoader.load(text: example, file: "docs/world-file.md")
         #expect(world.virtualMachines.map(\.name) == ["win-app-01", "lnx-db-01", "win-cmk-01"])
         #expect(world.keyVaults.count == 2 && world.diskEncryptionSets.count == 1)

@@ -200,26 +200,11 @@ import Testing
 
     // MARK: Hostile world files: refused by the YAML layer, as manifests are
 
-    /// A mapping of aliases, each nine times the last: 9^9 strings if expanded.
-    static let aliasBomb = """
-        bomb:
-          a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
-          b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
-          c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
-          d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
-          e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
-          f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
-          g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
-          h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
-          i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
-
-        """
-
     @Test func referenceWorldWithAnAliasBombIsRefusedWithoutExpanding() throws {
         let reference = try String(contentsOfFile: Fixtures.referenceWorldPath, encoding: .utf8)
         let text = reference.hasSuffix("\n") ? reference : reference + "\n"
         let bombLine = text.split(separator: "\n", omittingEmptySubsequences: false).count
-        let found = diagnostics(text + Self.aliasBomb)
+        let found = diagnostics(text + HostileYAML.billionLaughs(under: "bomb"))
         // The anchors and aliases are reported once each, with the file's counts, where the first is written.
         let anchors = found.filter { $0.code == "world-anchor" }
         #expect(anchors.map(\.summary) == [
@@ -281,11 +266,7 @@ import Testing
 
     @Test func aFileOverTheSizeLimitIsNotRead() throws {
         let directory = try TemporaryDirectory()
-        let path = directory.path("huge.yaml")
-        #expect(FileManager.default.createFile(atPath: path, contents: nil))
-        let handle = try #require(FileHandle(forWritingAtPath: path))
-        try handle.truncate(atOffset: 100_000_000)
-        try handle.close()
+        let path = try directory.sparseFile("huge.yaml", size: 100_000_000)
         let error = #expect(throws: WorldError.self) { try WorldLoader.load(path: path) }
         #expect(error?.diagnostics.map(\.code) == ["world-limit"])
         #expect(error?.diagnostics.first?.summary == "the world file is 100000000 bytes, over the limit of 4194304 bytes")

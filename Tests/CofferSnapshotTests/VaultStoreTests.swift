@@ -378,4 +378,22 @@ final class VaultFixture {
         #expect(filesUnder(fixture.storePath + "/packs") == packs)
         #expect(try Data(contentsOf: URL(fileURLWithPath: fixture.storePath + "/index")) == index)
     }
+
+    @Test func identifiersAreTheirText() throws {
+        let snapshot = SnapshotID("snap-000003-9f2c41d0")
+        let point = RecoveryPointID(rawValue: "rp-20250301T020000Z-5c1e9a7b03d2f6e4")
+        #expect(snapshot == SnapshotID(rawValue: "snap-000003-9f2c41d0") && snapshot != SnapshotID("snap-000004-9f2c41d0"))
+        #expect("\(snapshot)" == "snap-000003-9f2c41d0" && point.description == point.rawValue)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let json = try encoder.encode(Pair(snapshot: snapshot, point: point))
+        #expect(String(decoding: json, as: UTF8.self)
+            == #"{"point":"rp-20250301T020000Z-5c1e9a7b03d2f6e4","snapshot":"snap-000003-9f2c41d0"}"#)
+        #expect(try JSONDecoder().decode(Pair.self, from: json) == Pair(snapshot: snapshot, point: point))
+    }
+
+    struct Pair: Codable, Equatable {
+        var snapshot: SnapshotID
+        var point: RecoveryPointID
+    }
 }

@@ -1,3 +1,4 @@
+import CofferTestSupport
 import CofferYAML
 import Testing
 
@@ -5,22 +6,10 @@ import Testing
 /// right place; every check runs before the work it guards (size and encoding before parsing, depth and node
 /// counts on the event stream before any tree exists), so none of these can take long.
 @Suite struct HostileInputTests {
-    static let billionLaughs = """
-        a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
-        b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
-        c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
-        d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
-        e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
-        f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
-        g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
-        h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
-        i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
-        """
-
     @Test func billionLaughsIsRefusedWithoutExpanding() throws {
         // Expanded, the bomb is 9^9 (387 million) strings. Written, it has 9 + 8 × 9 scalars and aliases,
         // 9 keys, 9 sequences and a mapping: 100 nodes. A budget of 120 nodes proves nothing was expanded.
-        let file = compose(Self.billionLaughs, limits: YAMLLimits(maxNodes: 120))
+        let file = compose(HostileYAML.billionLaughs, limits: YAMLLimits(maxNodes: 120))
         #expect(file.complete)
         #expect(file.problems == [
             YAMLProblem(.anchor(count: 9), at: YAMLMark(line: 1, column: 4)),
