@@ -19,7 +19,7 @@ final class LogLines: @unchecked Sendable {
 @Suite struct WatchLogTests {
     private func log(_ events: [WatchEvent], json: Bool) -> [String] {
         let lines = LogLines()
-        let log = WatchLog(logger: Logger(label: "test") { _ in EventLogHandler(json: json, write: { lines.append($0) }) })
+        let log = WatchLog(logger: Logger(label: "test") { _ in EventLogHandler(view: json ? WatchJSONView() : WatchTextView(), write: { lines.append($0) }) })
         events.forEach(log.log)
         return lines.all
     }

@@ -26,14 +26,13 @@ struct BackupCommand: ParsableCommand {
     @Option(help: OutputFormat.help("the finished job.")) var output: OutputFormat = .text
 
     func run() throws {
+        let view = output.jobView
         let platform = try PlatformCLI.open(global)
         let until = retainUntil?.date
         let bar = ProgressBar(label: "backup \(vm)")
         defer { bar.finish() }
         let job = try PlatformCLI.call { try platform.backup(vm: vm, retainUntil: until) { bar.update(done: $0, total: $1) } }
         bar.finish()
-        if output == .json { return try PlatformCLI.printJSON(job) }
-        PlatformCLI.print("Backup of \(vm) completed: job \(job.id), recovery point \(job.recoveryPoint ?? "-"), "
-                          + "\(PlatformCLI.bytes(job.bytesTransferred)) transferred to vault \(job.vault).")
+        try view.backedUp(job, vm: vm)
     }
 }

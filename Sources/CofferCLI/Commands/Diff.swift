@@ -4,23 +4,6 @@ import CofferModel
 import CofferReconciler
 import Foundation
 
-extension DesiredStateDiff {
-    /// The diff for people: `+` added, `-` removed, `~` changed with each path's before and after.
-    func text(terminal: Terminal) -> String {
-        guard !isEmpty else { return "No differences in the desired state." }
-        var lines: [String] = []
-        for resource in added { lines.append(terminal.paint("+ \(resource.address)", .green) + " (added)") }
-        for resource in removed { lines.append(terminal.paint("- \(resource.address)", .red) + " (removed)") }
-        for resource in changed {
-            lines.append(terminal.paint("~ \(resource.address)", .yellow))
-            for change in resource.changes { lines.append("    ~ \(change.path): \(change.before.rendered) -> \(change.after.rendered)") }
-        }
-        lines.append("")
-        lines.append("\(added.count) added, \(changed.count) changed, \(removed.count) removed.")
-        return lines.joined(separator: "\n")
-    }
-}
-
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff", abstract: "The semantic difference between two revisions' desired states.",
@@ -43,16 +26,14 @@ struct DiffCommand: ParsableCommand {
     @Option(help: OutputFormat.help("added, removed, and changed with each path's before and after.")) var output: OutputFormat = .text
 
     func run() throws {
+        let view = output.diffView
         let state = global.stateDirectory(environment: ProcessInfo.processInfo.environment)
         let repository = try GitMirror.open(repo, stateDirectory: state, fetch: true)
         do {
             let diff = try DesiredStateDiff.between(from, and: to, in: repository, repository: repo, path: path)
-            switch output {
-            case .text: Console.current.print(diff.text(terminal: .forStandardOutput()))
-            case .json: Console.current.print(try JSONOutput.text(diff.document))
-            }
+            try view.diff(diff)
         } catch let error as GitOpsError where error.code == .invalidManifests {
-            printError(DiagnosticRendering.render(error.diagnostics, terminal: .forStandardError()))
+            view.invalidManifests(error.diagnostics)
             throw CLIError(code: error.code.rawValue, message: error.message, hint: error.hint, exitCode: .invalidInput)
         } catch let error as CLIError {
             throw error

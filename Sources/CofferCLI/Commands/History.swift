@@ -21,25 +21,10 @@ struct HistoryCommand: ParsableCommand {
     @Option(help: OutputFormat.help("an array of applies, newest first.")) var output: OutputFormat = .text
 
     func run() throws {
+        let view = output.historyView
         let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
         let records = try workspace.history(limit: limit)
-        switch output {
-        case .json:
-            try JSONOutput.print(records, under: "applies")
-        case .text:
-            guard !records.isEmpty else {
-                Console.current.print("No applies yet.")
-                return
-            }
-            let formatter = ISO8601DateFormatter()
-            let rows = records.map { record -> [String] in
-                let changes = "+\(record.summary.add) ~\(record.summary.change) ±\(record.summary.replace) -\(record.summary.destroy)"
-                let commit = record.source.commit.map { String($0.prefix(10)) } ?? "-"
-                let what = record.source.summary ?? record.source.paths?.joined(separator: " ") ?? "-"
-                return [formatter.string(from: record.time), commit, changes, record.result.rawValue, what + (record.error.map { "  (\($0))" } ?? "")]
-            }
-            Console.current.print(TextTable(headers: ["TIME", "COMMIT", "CHANGES", "RESULT", "SOURCE"], rows: rows).rendered)
-        }
+        try view.history(records)
     }
 }
 
@@ -65,13 +50,12 @@ struct RollbackCommand: AsyncParsableCommand {
     @Option(help: OutputFormat.help("the apply's result, summary and steps, as 'coffer apply' prints them.")) var output: OutputFormat = .text
 
     func run() async throws {
+        let view = output.reconcileView
         let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
         let (record, source) = try rollbackTarget(workspace)
-        if output == .text {
-            Console.current.print("Rolling back to \(record.source.commit?.prefix(10) ?? "") (\(record.source.summary ?? "")), applied \(ISO8601DateFormatter().string(from: record.time)).\n")
-        }
+        view.rollingBack(to: record)
         try await ApplyRun(
-            workspace: workspace, input: .manifests(source, reconcile.planOptions), autoApprove: autoApprove, output: output,
+            workspace: workspace, input: .manifests(source, reconcile.planOptions), autoApprove: autoApprove, view: view,
             lockTimeout: reconcile.lockTimeout.seconds
         ).run()
     }

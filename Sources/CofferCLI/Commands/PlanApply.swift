@@ -47,29 +47,10 @@ struct ReconcileOptions: ParsableArguments {
     var planOptions: PlanOptions { PlanOptions(prune: prune, allowPruneAll: pruneAll) }
 }
 
-/// Prints the diagnostics of manifests that do not load: a document with `"valid": false` on standard
-/// output with `--output json`, else the list on standard error.
-func printInvalidManifests(_ diagnostics: [Diagnostic], output: OutputFormat) throws {
-    if output == .json {
-        try JSONOutput.print(InvalidManifestsJSON(diagnostics: diagnostics.sortedForDisplay().map(DiagnosticJSON.init)))
-    } else {
-        printError(DiagnosticRendering.render(diagnostics, terminal: .forStandardError()))
-    }
-}
-
-/// Prints the warnings of manifests that loaded, as text on standard error (JSON output has them in its
-/// document).
-func printManifestWarnings(_ manifests: LoadedManifests, output: OutputFormat) {
-    let diagnostics = manifests.result.diagnostics
-    if !diagnostics.isEmpty && output == .text {
-        printError(DiagnosticRendering.render(diagnostics, terminal: .forStandardError()))
-    }
-}
-
-/// The CLI form of an error of a reconciling command; the diagnostics of invalid manifests are printed first.
-func reconcileFailure(_ error: Error, output: OutputFormat) -> CLIError {
+/// The CLI form of an error of a reconciling command; the diagnostics of invalid manifests are shown first.
+func reconcileFailure(_ error: Error, view: any ReconcileView) -> CLIError {
     if let error = error as? GitOpsError, error.code == .invalidManifests {
-        do { try printInvalidManifests(error.diagnostics, output: output) } catch { return CLIError.from(error) }
+        do { try view.invalidManifests(error.diagnostics) } catch { return CLIError.from(error) }
     }
     return CLIError.from(error)
 }
@@ -107,39 +88,26 @@ struct PlanCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let view = output.reconcileView
         let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
         let planned: PlannedChanges
         do {
             planned = try await workspace.plan(source.source!, options: reconcile.planOptions, lockTimeout: reconcile.lockTimeout.seconds) {
-                printManifestWarnings($0, output: output)
+                view.manifestWarnings($0.result.diagnostics)
             }
         } catch {
-            throw reconcileFailure(error, output: output)
+            throw reconcileFailure(error, view: view)
         }
         let plan = planned.plan
-        try printPlan(plan, output: output)
+        try view.plan(plan)
         if let out {
             try SavedPlan(planned).write(to: out, workspace: workspace)
-            if output == .text { Console.current.print("\nSaved the plan to \(out). Apply exactly this plan with: coffer apply --plan \(out)") }
+            view.savedPlan(out)
         }
         if plan.hasErrors {
             throw CLIError(code: "plan-has-errors", message: "the plan has errors: the platform would refuse it", hint: "fix the errors above", exitCode: .failure)
         }
         if detailedExitcode && plan.hasChanges { throw ExitCode(CofferExitCode.changesPresent.rawValue) }
-    }
-}
-
-/// Prints a plan and its diagnostics in the chosen format.
-func printPlan(_ plan: Plan, output: OutputFormat) throws {
-    switch output {
-    case .json:
-        Console.current.print(try JSONOutput.text(PlanJSON(plan)))
-    case .text:
-        if !plan.diagnostics.isEmpty {
-            printError(DiagnosticRendering.render(plan.diagnostics, terminal: .forStandardError()))
-            printError("")
-        }
-        Console.current.print(PlanRendering.text(plan, terminal: .forStandardOutput()))
     }
 }
 
@@ -177,6 +145,7 @@ struct ApplyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let view = output.reconcileView
         let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
         let input: ApplyInput
         if let plan {
@@ -188,18 +157,18 @@ struct ApplyCommand: AsyncParsableCommand {
         } else {
             input = .manifests(source.source!, reconcile.planOptions)
         }
-        try await ApplyRun(workspace: workspace, input: input, autoApprove: autoApprove, output: output, lockTimeout: reconcile.lockTimeout.seconds)
+        try await ApplyRun(workspace: workspace, input: input, autoApprove: autoApprove, view: view, lockTimeout: reconcile.lockTimeout.seconds)
             .run()
     }
 }
 
 /// One apply as `apply`, `apply --plan` and `rollback` show it: the plan, the approval, each step, and the
-/// report.
+/// outcome, through the command's view.
 struct ApplyRun {
     var workspace: Workspace
     var input: ApplyInput
     var autoApprove: Bool
-    var output: OutputFormat
+    var view: any ReconcileView
     var lockTimeout: Double
 
     @discardableResult
@@ -210,84 +179,45 @@ struct ApplyRun {
             hooks.faultPoint = { point in if point == killAt { kill(getpid(), SIGKILL) } }
         }
         do {
-            // The view never skips: there is always an outcome.
+            // The observer never skips: there is always an outcome.
             guard
                 let applied = try await workspace.apply(
-                    input, lockTimeout: lockTimeout, observer: ApplyView(output: output, autoApprove: autoApprove, terminal: .forStandardOutput()),
-                    hooks: hooks)
+                    input, lockTimeout: lockTimeout, observer: ApplyViewObserver(view: view, autoApprove: autoApprove), hooks: hooks)
             else { return nil }
             let outcome = applied.outcome
-            try report(outcome, summary: applied.planned.plan.summary, terminal: .forStandardOutput())
+            try view.outcome(outcome, summary: applied.planned.plan.summary)
             if let error = outcome.error {
                 throw CLIError(code: error.code, message: error.message, hint: error.hint ?? "fix the cause and apply again: finished steps are not repeated",
                                exitCode: ExitStatus.contract(for: error), underlying: error)
             }
             return outcome
         } catch {
-            throw reconcileFailure(error, output: output)
-        }
-    }
-
-    private func report(_ outcome: ApplyOutcome, summary: PlanSummary, terminal: Terminal) throws {
-        if output == .json {
-            try JSONOutput.print(ApplyJSON(outcome: outcome, summary: summary))
-            return
-        }
-        if !outcome.resumed.isEmpty {
-            Console.current.print("Repaired an apply that was interrupted during: " + Set(outcome.resumed.map(\.address.description)).sorted().joined(separator: ", "))
-        }
-        switch outcome.result {
-        case .succeeded:
-            Console.current.print(terminal.paint("\nApply complete! Resources: \(summary.add + summary.replace) added, \(summary.change) changed, \(summary.destroy + summary.replace) destroyed.", .green))
-        case .noChanges:
-            Console.current.print("\nApply complete! No changes were needed.")
-        case .failed:
-            Console.current.print(terminal.paint("\nApply failed. Finished steps are recorded; the next apply continues from the platform as it is.", .red))
+            throw reconcileFailure(error, view: view)
         }
     }
 }
 
-/// Shows an apply as it goes: the manifests' warnings, the plan (on standard error with `--output json`),
-/// the approval prompt on a terminal, and each step with `--output text`.
-struct ApplyView: ApplyObserver {
-    var output: OutputFormat
+/// Hands an apply's events to the command's view: the manifests' warnings, the plan (not again for a saved
+/// plan), the approval, and each step.
+struct ApplyViewObserver: ApplyObserver {
+    var view: any ReconcileView
     var autoApprove: Bool
-    var terminal: Terminal
 
     func manifestsLoaded(_ manifests: LoadedManifests) {
-        printManifestWarnings(manifests, output: output)
+        view.manifestWarnings(manifests.result.diagnostics)
     }
 
     func planned(_ planned: PlannedChanges, fromSavedPlan: Bool) throws -> ApplyDecision {
         guard !fromSavedPlan else { return .apply }
-        if output == .json {
-            printError(PlanRendering.text(planned.plan, terminal: .forStandardError()))
-        } else {
-            try printPlan(planned.plan, output: output)
-        }
+        try view.applyPlan(planned.plan)
         return .apply
     }
 
     func approve(_ plan: Plan) throws {
-        guard !autoApprove else { return }
-        guard isatty(STDIN_FILENO) == 1 else {
-            throw CLIError(
-                code: "approval-required", message: "apply needs approval and there is no terminal to ask",
-                hint: "review the plan, then run again with --auto-approve (or apply a saved plan with --plan)", exitCode: .usage)
-        }
-        Console.current.write("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
-        guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
-            throw CLIError(code: "apply-cancelled", message: "apply cancelled", hint: nil, exitCode: .failure)
-        }
+        try view.approve(autoApprove: autoApprove)
     }
 
     func stepFinished(_ record: StepRecord) {
-        guard output == .text else { return }
-        switch record.status {
-        case .succeeded: Console.current.print("\(record.address): \(record.action.rawValue) complete")
-        case .failed: Console.current.print(terminal.paint("\(record.address): \(record.action.rawValue) failed: \(record.errorCode ?? ""): \(record.message ?? "")", .red))
-        case .skipped: Console.current.print("\(record.address): skipped (\(record.message ?? ""))")
-        case .started: break
-        }
+        view.step(record)
     }
 }

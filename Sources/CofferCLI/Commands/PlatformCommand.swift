@@ -75,57 +75,10 @@ struct PlatformShow: ParsableCommand {
     @Option(help: OutputFormat.help("the whole platform as one document.")) var output: OutputFormat = .text
 
     func run() throws {
+        let view = output.platformView
         let platform = try PlatformCLI.open(global)
         let overview = try PlatformCLI.call { try platform.overview() }
-        if output == .json { return try PlatformCLI.printJSON(overview) }
-        PlatformCLI.print("Tenant \(overview.tenant); clock \(PlatformCLI.time(overview.clock)); operator \(overview.operatorIdentity.user) (\(overview.operatorIdentity.type.rawValue))")
-        PlatformCLI.print("Backup Management Service object id \(overview.backupManagementServiceObjectID)")
-        PlatformCLI.print("Subscriptions: " + overview.subscriptions.map { "\($0.name) (\($0.id))\($0.isDefault ? " default" : "")" }.joined(separator: ", "))
-        PlatformCLI.print("Regions: " + overview.regions.joined(separator: ", "))
-        PlatformCLI.print("")
-        var vms = TextTable("VM", "OS", "REGION", "RESOURCE GROUP", "AGENT", "ENCRYPTION", "DISKS", "PROTECTED BY")
-        for vm in overview.virtualMachines {
-            let disks = vm.disks.map { "\($0.disk):\($0.sizeGiB)G\($0.managed ? "" : " unmanaged")" }.joined(separator: " ")
-            vms.add(vm.name, vm.os, vm.region, vm.resourceGroup, vm.agent, vm.encryption.rawValue, disks, vm.protectedBy ?? "-")
-        }
-        vms.print(empty: "No VMs.")
-        for keyVault in overview.keyVaults {
-            PlatformCLI.print("")
-            var flags = [keyVault.region, keyVault.resourceGroup]
-            if keyVault.enabledForDiskEncryption { flags.append("enabled for disk encryption") }
-            if keyVault.softDelete { flags.append("soft delete \(keyVault.softDeleteRetentionDays) days") }
-            if keyVault.purgeProtection { flags.append("purge protection") }
-            PlatformCLI.print("Key vault \(keyVault.name) (\(flags.joined(separator: ", ")))")
-            var objects = TextTable("  KIND", "NAME", "TYPE", "STATE", "TAGS")
-            for object in keyVault.objects {
-                let type = object.kind == "key" ? "\(object.keyType ?? "RSA")-\(object.bits ?? 0)\(object.certificateBacked == true ? " certificate" : "")"
-                    : (object.contentType ?? "-")
-                let tags = object.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-                objects.add("  " + object.kind, object.name, type, object.deleted ? "deleted (purge \(PlatformCLI.time(object.scheduledPurge)))" : "active",
-                            tags.isEmpty ? "-" : tags)
-            }
-            objects.print(empty: "  no keys or secrets")
-            var access = TextTable("  PRINCIPAL", "OBJECT ID", "KEYS", "SECRETS")
-            for policy in keyVault.accessPolicies {
-                access.add("  " + (policy.principalName ?? "-"), policy.objectID, policy.keyPermissions.map(\.rawValue).joined(separator: ","),
-                           policy.secretPermissions.map(\.rawValue).joined(separator: ","))
-            }
-            access.print(empty: "  no access policies")
-        }
-        if !overview.vaults.isEmpty {
-            for what in [GetCommand.What.vaults, .policies, .protectedVMs] {
-                PlatformCLI.print("")
-                try GetCommand.render(what, platform: platform)
-            }
-        }
-        if !overview.restoredDisks.isEmpty {
-            PlatformCLI.print("")
-            var disks = TextTable("RESTORED DISK", "KIND", "REGION", "RESOURCE GROUP", "FROM", "RECOVERY POINT")
-            for disk in overview.restoredDisks {
-                disks.add(disk.name, disk.kind, disk.region, disk.resourceGroup, "\(disk.sourceVM)/\(disk.disk)", disk.recoveryPoint)
-            }
-            disks.print(empty: "")
-        }
+        try view.overview(overview, platform: platform)
     }
 }
 
@@ -158,6 +111,7 @@ struct PlatformClock: ParsableCommand {
     }
 
     func run() throws {
+        let view = output.platformView
         let platform = try PlatformCLI.open(global)
         let report: ClockReport
         let progress = ScheduledBackupProgress()
@@ -167,27 +121,9 @@ struct PlatformClock: ParsableCommand {
         } else if let set {
             report = try PlatformCLI.call { try platform.setClock(to: set.date, progress: progress.update) }
         } else {
-            let now = try PlatformCLI.call { try platform.now() }
-            if output == .json { return try PlatformCLI.printJSON(["clock": PlatformCLI.time(now)]) }
-            return PlatformCLI.print(PlatformCLI.time(now))
+            return try view.clock(try PlatformCLI.call { try platform.now() })
         }
-        if output == .json { return try PlatformCLI.printJSON(report) }
-        PlatformCLI.print("Clock moved from \(PlatformCLI.time(report.from)) to \(PlatformCLI.time(report.to)).")
-        if !report.jobs.isEmpty {
-            var jobs = TextTable("TIME", "VM", "STATUS", "BYTES", "ERROR")
-            for job in report.jobs {
-                jobs.add(PlatformCLI.time(job.start), job.vm, job.status.rawValue, PlatformCLI.bytes(job.bytesTransferred), job.errorCode ?? "-")
-            }
-            PlatformCLI.print(jobs.rendered)
-        }
-        let failed = report.jobs.filter { $0.status == .failed }.count
-        var summary = ["\(report.jobs.count) scheduled backup(s)\(failed > 0 ? " (\(failed) failed)" : "")",
-                       "\(report.expiredSnapshots.count) snapshot(s) expired",
-                       "\(report.expiredRecoveryPoints.count) recovery point(s) expired"]
-        if !report.purgedItems.isEmpty { summary.append("\(report.purgedItems.count) soft-deleted item(s) purged") }
-        let reclaimed = report.reclaimedBytes.values.reduce(0, +)
-        if reclaimed > 0 { summary.append("\(PlatformCLI.bytes(reclaimed)) reclaimed") }
-        PlatformCLI.print(summary.joined(separator: ", ") + ".")
+        try view.clockMoved(report)
     }
 }
 

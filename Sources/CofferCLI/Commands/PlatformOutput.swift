@@ -62,11 +62,6 @@ enum PlatformCLI {
         return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
     }
 
-    /// Writes `value` as a JSON document with its `"format_version"`; an array goes under `key`.
-    static func printJSON<T: Encodable>(_ value: T, key: String? = nil) throws {
-        if let key { try JSONOutput.print(Keyed(key: key, value: value)) } else { try JSONOutput.print(value) }
-    }
-
     static func print(_ text: String) {
         Console.current.print(text)
     }

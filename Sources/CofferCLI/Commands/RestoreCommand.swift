@@ -77,6 +77,7 @@ struct RestoreCommand: ParsableCommand {
     }
 
     func run() throws {
+        let view = output.jobView
         let platform = try PlatformCLI.open(global)
         if mode == .files, let disk, let offset, let length {
             let slot = disk.slot
@@ -98,23 +99,7 @@ struct RestoreCommand: ParsableCommand {
             try platform.restore(vm: vm, recoveryPoint: recoveryPoint, mode: restoreMode, target: target) { bar.update(done: $0, total: $1) }
         }
         bar.finish()
-        if output == .json { return try PlatformCLI.printJSON(result) }
-        PlatformCLI.print("Restore of \(vm) from recovery point \(recoveryPoint) completed (job \(result.job.id), from the \(result.source.lowercased()) tier, in \(result.region)).")
-        switch restoreMode {
-        case .restoreDisks:
-            var table = TextTable("DISK", "KIND", "RESOURCE GROUP", "REGION", "FROM", "BEK")
-            for disk in result.disks {
-                table.add(disk.name, disk.kind, disk.resourceGroup, disk.region, "\(vm)/\(disk.disk)", disk.bekSecretURL ?? "-")
-            }
-            PlatformCLI.print(table.rendered)
-            if result.disks.contains(where: { $0.bekSecretURL != nil }) {
-                PlatformCLI.print("The disks are ADE-encrypted: they need their BEK (and KEK) in the key vault; 'coffer restore-keys' puts them back.")
-            }
-        case .createVM:
-            PlatformCLI.print("Created VM \(result.vm ?? "-").")
-        case .replaceExisting:
-            PlatformCLI.print("Replaced the disks of VM \(vm).")
-        }
+        try view.restored(result, vm: vm, recoveryPoint: recoveryPoint, mode: restoreMode)
     }
 }
 
@@ -139,11 +124,9 @@ struct RestoreKeysCommand: ParsableCommand {
     @Option(help: OutputFormat.help("one entry per secret or key and what was done with it.")) var output: OutputFormat = .text
 
     func run() throws {
+        let view = output.jobView
         let platform = try PlatformCLI.open(global)
         let actions = try PlatformCLI.call { try platform.restoreKeys(vm: vm, recoveryPoint: recoveryPoint) }
-        if output == .json { return try PlatformCLI.printJSON(actions, key: "keys") }
-        var table = TextTable("KIND", "KEY VAULT", "NAME", "ACTION")
-        for action in actions { table.add(action.kind, action.keyVault, action.name, action.action) }
-        PlatformCLI.print(table.rendered)
+        try view.restoredKeys(actions)
     }
 }

@@ -25,6 +25,7 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: OutputFormat.help("each disk's expected and actual checksum, and ok.")) var output: OutputFormat = .text
 
     func run() throws {
+        let view = output.jobView
         let platform = try PlatformCLI.open(global)
         let bar = ProgressBar(label: "verify \(vm)", part: "disk")
         defer { bar.finish() }
@@ -32,20 +33,7 @@ struct VerifyCommand: ParsableCommand {
             try platform.verify(vm: vm, recoveryPoint: recoveryPoint) { bar.update(done: $0, total: $1) }
         }
         bar.finish()
-        if output == .json {
-            struct Document: Encodable {
-                var result: VerifyResult
-                var ok: Bool
-            }
-            try PlatformCLI.printJSON(Document(result: result, ok: result.ok))
-        } else {
-            for disk in result.disks {
-                PlatformCLI.print("\(disk.matches ? "OK      " : "MISMATCH")  \(vm)/\(disk.disk)  \(disk.actual.isEmpty ? "-" : disk.actual)"
-                                  + (disk.matches ? "" : "  (expected \(disk.expected))"))
-            }
-            for problem in result.problems { PlatformCLI.print("problem: \(problem)") }
-            PlatformCLI.print("\(result.ok ? "OK" : "MISMATCH"): recovery point \(result.recoveryPoint) of \(vm) (\(result.source.lowercased()) tier, \(result.chunksChecked) chunks checked)")
-        }
+        try view.verified(result, vm: vm)
         if !result.ok { throw ExitCode(CofferExitCode.failure.rawValue) }
     }
 }

@@ -47,34 +47,6 @@ struct WatchLog: Sendable {
     }
 }
 
-/// One line per event: `TIME LEVEL message key=value ...`, or a JSON object per line.
-struct EventLogHandler: LogHandler {
-    var json: Bool
-    var write: @Sendable (String) -> Void
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .info
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let time = ISO8601DateFormatter().string(from: Date())
-        let all = metadata.merging(event.metadata ?? [:]) { $1 }
-        if json {
-            var object: [String: String] = ["time": time, "level": event.level.rawValue, "message": event.message.description]
-            for (key, value) in all { object[key] = value.description }
-            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
-                write(String(decoding: data, as: UTF8.self))
-            }
-        } else {
-            let extra = all.keys.sorted().filter { $0 != "event" }.map { "\($0)=\(all[$0]!)" }.joined(separator: " ")
-            write("\(time) \(event.level.rawValue) \(event.message)" + (extra.isEmpty ? "" : "  [\(extra)]"))
-        }
-    }
-}
-
 struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch", abstract: "Follow a git branch and keep the platform converged.",
@@ -114,11 +86,11 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: OutputFormat.help("one JSON object per event line (time, level, message, event and details).")) var output: OutputFormat = .text
 
     func run() async throws {
+        let view = output.watchView
         let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
-        let json = output == .json
         let console = Console.current
         let logger = Logger(label: "coffer.watch") { _ in
-            EventLogHandler(json: json, write: { line in
+            EventLogHandler(view: view, write: { line in
                 console.print(line)
             })
         }
