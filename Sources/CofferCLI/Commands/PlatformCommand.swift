@@ -427,20 +427,28 @@ struct PlatformKeyVault: ParsableCommand {
         var principal: String
         @Option(
             name: .customLong("key-permissions"), parsing: .upToNextOption,
-            help: ArgumentHelp("Key permissions, e.g. Get List Backup (default: none).", valueName: "permission"),
+            help: ArgumentHelp("Key permissions, e.g. Get List Backup or Get,List,Backup (default: none).", valueName: "permission"),
             completion: .list(KeyPermission.allCases.map(\.rawValue)))
         var keyPermissions: [String] = []
         @Option(
             name: .customLong("secret-permissions"), parsing: .upToNextOption,
-            help: ArgumentHelp("Secret permissions, e.g. Get List Backup (default: none).", valueName: "permission"),
+            help: ArgumentHelp("Secret permissions, e.g. Get List Backup or Get,List,Backup (default: none).", valueName: "permission"),
             completion: .list(SecretPermission.allCases.map(\.rawValue)))
         var secretPermissions: [String] = []
 
+        /// Each option's permissions, whether given as separate words or joined by commas (`Get,List,Backup`).
+        private var keyNames: [String] { Self.split(keyPermissions) }
+        private var secretNames: [String] { Self.split(secretPermissions) }
+
+        static func split(_ values: [String]) -> [String] {
+            values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+
         func validate() throws {
-            for name in keyPermissions where KeyPermission.allCases.first(where: { $0.rawValue.lowercased() == name.lowercased() }) == nil {
+            for name in keyNames where KeyPermission.allCases.first(where: { $0.rawValue.lowercased() == name.lowercased() }) == nil {
                 throw ValidationError("'\(name)' is not a key permission: use \(KeyPermission.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            for name in secretPermissions where SecretPermission.allCases.first(where: { $0.rawValue.lowercased() == name.lowercased() }) == nil {
+            for name in secretNames where SecretPermission.allCases.first(where: { $0.rawValue.lowercased() == name.lowercased() }) == nil {
                 throw ValidationError("'\(name)' is not a secret permission: use \(SecretPermission.allCases.map(\.rawValue).joined(separator: ", "))")
             }
         }
@@ -448,8 +456,8 @@ struct PlatformKeyVault: ParsableCommand {
         func run() throws {
             let platform = try PlatformCLI.open(global)
             let who = Platform.principal(parsing: principal)
-            let keys = keyPermissions.compactMap { name in KeyPermission.allCases.first { $0.rawValue.lowercased() == name.lowercased() } }
-            let secrets = secretPermissions.compactMap { name in SecretPermission.allCases.first { $0.rawValue.lowercased() == name.lowercased() } }
+            let keys = keyNames.compactMap { name in KeyPermission.allCases.first { $0.rawValue.lowercased() == name.lowercased() } }
+            let secrets = secretNames.compactMap { name in SecretPermission.allCases.first { $0.rawValue.lowercased() == name.lowercased() } }
             try PlatformCLI.call { try platform.setAccessPolicy(keyVault: keyVault, principal: who, keyPermissions: keys, secretPermissions: secrets) }
             PlatformCLI.print("Set the access policy of \(who) on key vault \(keyVault).")
         }

@@ -33,7 +33,9 @@ struct JobTextView: JobView {
 
     func restored(_ result: RestoreResult, vm: String, recoveryPoint: String, mode: RestoreMode) throws {
         let console = Console.current
-        console.print("Restore of \(vm) from recovery point \(recoveryPoint) completed (job \(result.job.id), from the \(result.source.lowercased()) tier, in \(result.region)).")
+        // The point the job restored from: the id that `latest` resolved to, not the word.
+        let point = result.job.recoveryPoint ?? recoveryPoint
+        console.print("Restore of \(vm) from recovery point \(point) completed (job \(result.job.id), from the \(result.source.lowercased()) tier, in \(result.region)).")
         switch mode {
         case .restoreDisks:
             var table = TextTable("DISK", "KIND", "RESOURCE GROUP", "REGION", "FROM", "BEK")
