@@ -1,3 +1,4 @@
+import CofferSystem
 import CofferCrypto
 import CofferModel
 import CofferSnapshot
@@ -121,23 +122,12 @@ enum GuestChecksum {
                 hasher.update(Array(sector))
             }
         }
-        return lowerHex(hasher.finalize())
+        return Hex.encode(hasher.finalize())
     }
 
     static func littleEndian(_ value: UInt64) -> [UInt8] {
         (0..<8).map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) }
     }
-}
-
-func lowerHex(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef")
-    var out = ""
-    out.reserveCapacity(bytes.count * 2)
-    for byte in bytes {
-        out.append(digits[Int(byte >> 4)])
-        out.append(digits[Int(byte & 0x0f)])
-    }
-    return out
 }
 
 /// Disks: creation with their at-rest key, and opening them with it.

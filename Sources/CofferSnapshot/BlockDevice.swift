@@ -630,7 +630,7 @@ public final class BlockDevice: @unchecked Sendable {
         return try presentingSystemErrors {
             lock.lock()
             defer { lock.unlock() }
-            let id = SnapshotID(String(format: "snap-%06llu-", nextSequence) + randomHex(4))
+            let id = SnapshotID(String(format: "snap-%06llu-", nextSequence) + Hex.random(4))
             let record = SnapshotRecord(id: id, created: Date(), map: live)
             nextSequence += 1
             for slot in live where slot != 0 { references[Int(slot)] += 1 }

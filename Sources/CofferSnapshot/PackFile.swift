@@ -19,7 +19,7 @@ enum Pack {
         writer.append(bytes: magic)
         writer.append(version)
         writer.append(bytes: storeID)
-        writer.append(bytes: bytes(fromHex: name)!)
+        writer.append(bytes: Hex.decode(name)!)
         return writer.bytes
     }
 
@@ -27,7 +27,7 @@ enum Pack {
     static func name(ofFile fileName: String) -> String? {
         guard fileName.hasSuffix(fileExtension) else { return nil }
         let name = String(fileName.dropLast(fileExtension.count))
-        guard name.utf8.count == 32, bytes(fromHex: name) != nil else { return nil }
+        guard name.utf8.count == 32, Hex.decode(name) != nil else { return nil }
         return name
     }
 }
@@ -46,7 +46,7 @@ final class PackWriter {
     private var previous: (offset: UInt64, length: UInt64)?
 
     init(directory: String, storeID: [UInt8], step: @escaping (String) throws -> Void) throws {
-        name = randomHex(16)
+        name = Hex.random(16)
         path = FileSystem.join(directory, name + Pack.fileExtension)
         file = try SystemFile.open(path, flags: O_WRONLY | O_CREAT | O_EXCL)
         let header = Pack.header(storeID: storeID, name: name)

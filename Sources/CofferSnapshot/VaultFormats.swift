@@ -33,7 +33,7 @@ struct ChunkID: Hashable, Sendable, CustomStringConvertible {
 
     var isHole: Bool { self == .hole }
 
-    var description: String { hexEncoded(bytes) }
+    var description: String { Hex.encode(bytes) }
 
     /// The words are uniformly random, so one of them is hash enough.
     func hash(into hasher: inout Hasher) { hasher.combine(w0) }
@@ -181,7 +181,7 @@ struct ChunkIndex {
         writer.append(UInt32(1))
         writer.append(generation ?? self.generation)
         writer.append(UInt32(packs.count + extraPacks.count))
-        for pack in packs + extraPacks { writer.append(bytes: bytes(fromHex: pack)!) }
+        for pack in packs + extraPacks { writer.append(bytes: Hex.decode(pack)!) }
         writer.append(UInt32(count))
         var all: [(id: ChunkID, entry: IndexEntry)] = []
         all.reserveCapacity(count)
@@ -205,7 +205,7 @@ struct ChunkIndex {
         index.generation = try reader.uint64()
         let packCount = Int(try reader.uint32())
         guard packCount <= reader.remaining / 16 else { throw reader.malformed("too many packs") }
-        for _ in 0..<packCount { index.packs.append(hexEncoded(try reader.bytes(16))) }
+        for _ in 0..<packCount { index.packs.append(Hex.encode(try reader.bytes(16))) }
         let count = Int(try reader.uint32())
         guard reader.remaining == count * 48 else { throw reader.malformed("\(count) entries do not fill the rest") }
         index.entries.reserveCapacity(count)

@@ -317,7 +317,7 @@ public final class VaultStore: @unchecked Sendable {
         let stamp = String(
             format: "%04d%02d%02dT%02d%02d%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
             parts.tm_hour, parts.tm_min, parts.tm_sec)
-        return RecoveryPointID("rp-\(stamp)-\(randomHex(8))")
+        return RecoveryPointID("rp-\(stamp)-\(Hex.random(8))")
     }
 
     // MARK: Recovery points

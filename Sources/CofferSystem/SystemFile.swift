@@ -311,7 +311,7 @@ public enum FileSystem {
         parts: [[UInt8]], to path: String, step: (String) throws -> Void = { _ in }
     ) throws {
         let directory = parent(path)
-        let temporary = join(directory, ".\(name(path)).tmp-\(randomHex(8))")
+        let temporary = join(directory, ".\(name(path)).tmp-\(Hex.random(8))")
         do {
             let file = try SystemFile.open(temporary, flags: O_WRONLY | O_CREAT | O_EXCL)
             var offset: UInt64 = 0
@@ -359,14 +359,4 @@ extension FileSystem {
         }
         return 0
     }
-}
-
-/// `count` random bytes as lower-case hexadecimal, for names that must not collide.
-func randomHex(_ count: Int) -> String {
-    var generator = SystemRandomNumberGenerator()
-    let digits = Array("0123456789abcdef")
-    return String((0..<count).flatMap { _ -> [Character] in
-        let byte = UInt8.random(in: 0...255, using: &generator)
-        return [digits[Int(byte >> 4)], digits[Int(byte & 0x0f)]]
-    })
 }

@@ -1,3 +1,4 @@
+import CofferSystem
 /// Decodes a hexadecimal string (whitespace ignored) into bytes, for known-answer vectors.
 public func hex(_ text: String) throws -> [UInt8] {
     let digits = text.unicodeScalars.filter { !$0.properties.isWhitespace }.map(Character.init)
@@ -15,14 +16,7 @@ public func hex(_ text: String) throws -> [UInt8] {
 
 /// Lower-case hexadecimal of bytes.
 public func hexString<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-    let digits = Array("0123456789abcdef")
-    var out = ""
-    out.reserveCapacity(bytes.count * 2)
-    for byte in bytes {
-        out.append(digits[Int(byte >> 4)])
-        out.append(digits[Int(byte & 0x0f)])
-    }
-    return out
+    Hex.encode(bytes)
 }
 
 public struct HexError: Error, CustomStringConvertible {

@@ -32,7 +32,9 @@ struct WatchJSONView: WatchView {
     func line(time: String, level: Logger.Level, message: String, metadata: Logger.Metadata) -> String? {
         var object: [String: String] = ["time": time, "level": level.rawValue, "message": message]
         for (key, value) in metadata { object[key] = value.description }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(object) else { return nil }
         return String(decoding: data, as: UTF8.self)
     }
 }
