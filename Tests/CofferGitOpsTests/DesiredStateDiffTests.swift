@@ -6,22 +6,12 @@ import CofferTestSupport
 import Foundation
 import Testing
 
-/// The package's root folder, for the shipped manifests.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
 @Suite struct DesiredStateDiffTests {
     /// A repository whose first commit holds the shipped manifests and whose second keeps 45 days.
     private func repository(in directory: TemporaryDirectory) throws -> (repo: GitRepository, path: String, first: String, second: String) {
         let repo = try GitRepository.create(at: directory.path("repo"))
-        var files: [String: Data] = [:]
-        let shipped = packageRoot.appendingPathComponent("manifests")
-        for name in try FileManager.default.contentsOfDirectory(atPath: shipped.path) where name.hasSuffix(".yaml") {
-            files["manifests/\(name)"] = try Data(contentsOf: shipped.appendingPathComponent(name))
-        }
-        let first = try repo.commit(files: files, message: "Reference desired state", branch: "main")
-        let policies = String(decoding: files["manifests/policies.yaml"]!, as: UTF8.self)
-        files["manifests/policies.yaml"] = Data(policies.replacingOccurrences(of: "count: 30", with: "count: 45").utf8)
-        let second = try repo.commit(files: files, message: "Keep daily points 45 days", branch: "main")
+        let first = try repo.commit(files: try ShippedManifests.files(), message: "Reference desired state", branch: "main")
+        let second = try repo.commit(files: try ShippedManifests.keepingDailyPoints45Days(), message: "Keep daily points 45 days", branch: "main")
         return (repo, directory.path("repo"), first, second)
     }
 

@@ -8,13 +8,9 @@ import Testing
 func expectCode(_ code: String, sourceLocation: Testing.SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
     do {
         try body()
-        Issue.record("expected \(code), but it succeeded", sourceLocation: sourceLocation)
-    } catch let error as PlatformError {
-        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
-    } catch let error as ProviderError {
-        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+        expectFailure(code, nil, sourceLocation: sourceLocation)
     } catch {
-        Issue.record("expected \(code), got \(error)", sourceLocation: sourceLocation)
+        expectFailure(code, error, sourceLocation: sourceLocation)
     }
 }
 
@@ -22,13 +18,19 @@ func expectCode(_ code: String, sourceLocation: Testing.SourceLocation = #_sourc
 func expectCode(_ code: String, sourceLocation: Testing.SourceLocation = #_sourceLocation, _ body: () async throws -> Void) async {
     do {
         try await body()
-        Issue.record("expected \(code), but it succeeded", sourceLocation: sourceLocation)
-    } catch let error as PlatformError {
-        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
-    } catch let error as ProviderError {
-        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+        expectFailure(code, nil, sourceLocation: sourceLocation)
     } catch {
-        Issue.record("expected \(code), got \(error)", sourceLocation: sourceLocation)
+        expectFailure(code, error, sourceLocation: sourceLocation)
+    }
+}
+
+/// Records an issue unless `error` is a platform or provider error with `code`.
+private func expectFailure(_ code: String, _ error: (any Error)?, sourceLocation: Testing.SourceLocation) {
+    switch error {
+    case nil: Issue.record("expected \(code), but it succeeded", sourceLocation: sourceLocation)
+    case let error as PlatformError: #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+    case let error as ProviderError: #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+    case let error?: Issue.record("expected \(code), got \(error)", sourceLocation: sourceLocation)
     }
 }
 
