@@ -181,16 +181,20 @@ final class DocumentDecoder {
         var instantRestore = defaultDays
         if let node = spec["instantRestoreRetentionDays"], let days = node.int {
             instantRestore = days
-            // Outside 1–30 the shape check has reported it already.
-            if !(1...30).contains(days) {
-            } else if policyType == .standard, weekly, days != 5 {
+            let fixed = PolicyLimits.standardWeeklyInstantRestoreDays
+            let standard = PolicyLimits.instantRestoreDays(.standard)
+            // Outside every policy type's range the shape check has reported it already.
+            if !PolicyLimits.instantRestoreDaysAnyType.contains(days) {
+            } else if policyType == .standard, weekly, days != fixed {
                 report(
-                    .outOfRange, "a Standard policy with a Weekly schedule keeps instant-restore snapshots 5 days, not \(days)",
-                    at: node.mark, hint: "set instantRestoreRetentionDays: 5, or leave it out")
-            } else if policyType == .standard, days > 5 {
+                    .outOfRange, "a Standard policy with a Weekly schedule keeps instant-restore snapshots \(fixed) days, not \(days)",
+                    at: node.mark, hint: "set instantRestoreRetentionDays: \(fixed), or leave it out")
+            } else if policyType == .standard, !standard.contains(days) {
                 report(
-                    .outOfRange, "'spec.instantRestoreRetentionDays' must be between 1 and 5 for a Standard policy, found \(days)",
-                    at: node.mark, hint: "use 1–5, or policyType: Enhanced for up to 30 days")
+                    .outOfRange,
+                    "'spec.instantRestoreRetentionDays' must be between \(standard.lowerBound) and \(standard.upperBound) for a Standard policy, found \(days)",
+                    at: node.mark,
+                    hint: "use \(ManifestShapes.instantRestoreSpan(.standard)), or policyType: Enhanced for up to \(PolicyLimits.instantRestoreDays(.enhanced).upperBound) days")
             }
         }
 
@@ -296,15 +300,6 @@ final class DocumentDecoder {
                         at: item.mark, detail: "a rule can only keep points that backups create",
                         hint: "use one of the scheduled days (\(scheduledDays.map(\.rawValue).joined(separator: ", "))), or add \(day.rawValue) to 'spec.schedule.weekdays'")
                 }
-            }
-        }
-        let portal: [(String, Int, String)] = [("weekly", 5163, "weeks"), ("monthly", 1188, "months"), ("yearly", 99, "years")]
-        for (tier, limit, unit) in portal {
-            if let countNode = node.node(at: "\(tier).count"), let count = countNode.int, count > limit, count <= 9999 {
-                report(
-                    .retentionAbovePortalLimit, "\(tier) retention of \(count) \(unit) is above the portal's limit of \(limit)",
-                    at: countNode.mark, detail: "the API accepts up to 9999; the Azure portal shows at most \(limit) \(unit)",
-                    hint: "keep it if intended; the portal may not display or edit this policy")
             }
         }
         return retention

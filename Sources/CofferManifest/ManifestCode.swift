@@ -89,8 +89,6 @@ public enum ManifestCode: String, Sendable, Hashable, CaseIterable {
     case weekdayNotScheduled = "weekday-not-scheduled"
     /// Daily retention shorter than instant-restore retention (a warning).
     case retentionShorterThanSnapshots = "retention-shorter-than-snapshots"
-    /// A retention count above the portal's limit, still at most 9999 (a warning).
-    case retentionAbovePortalLimit = "retention-above-portal-limit"
     /// An access policy that grants nothing (a warning).
     case noPermissions = "no-permissions"
 
@@ -115,7 +113,7 @@ public enum ManifestCode: String, Sendable, Hashable, CaseIterable {
     /// Whether diagnostics with this code are warnings (they do not make the manifests invalid).
     public var isWarning: Bool {
         switch self {
-        case .duplicateValue, .retentionShorterThanSnapshots, .retentionAbovePortalLimit, .noPermissions: true
+        case .duplicateValue, .retentionShorterThanSnapshots, .noPermissions: true
         default: false
         }
     }

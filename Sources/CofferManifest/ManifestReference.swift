@@ -291,7 +291,6 @@ extension ManifestCode {
         case .weeklyRetentionRequired: "A Weekly schedule without weekly retention."
         case .weekdayNotScheduled: "A Weekly schedule's retention keeps a day it does not back up on."
         case .retentionShorterThanSnapshots: "Daily retention shorter than instant-restore retention."
-        case .retentionAbovePortalLimit: "A retention count above the portal's limit (5163 weeks, 1188 months, 99 years), still at most 9999."
         case .noPermissions: "An access policy that grants nothing."
         case .duplicateResource: "The same Kind/name twice (names the first)."
         case .danglingReference: "A vault or policy that no document declares."
@@ -389,13 +388,16 @@ private enum Prose {
                     + "are required, `retention.daily` is not allowed, and every weekday kept by weekly, monthly or yearly "
                     + "retention must be a day the schedule backs up on. **Hourly**: only with `policyType: Enhanced`; "
                     + "`hourInterval` and `hourDuration` are required, and `hourDuration` is a multiple of `hourInterval`.",
-                "`instantRestoreRetentionDays` defaults to 2 for a Standard policy (5 with a Weekly schedule, which allows "
-                    + "only 5) and to 7 for an Enhanced one; Standard allows 1–5 and Enhanced 1–30. A Standard policy becomes "
+                "`instantRestoreRetentionDays` defaults to 2 for a Standard policy (\(PolicyLimits.standardWeeklyInstantRestoreDays) "
+                    + "with a Weekly schedule, which allows only \(PolicyLimits.standardWeeklyInstantRestoreDays)) and to 7 for an "
+                    + "Enhanced one; Standard allows \(ManifestShapes.instantRestoreSpan(.standard)) and Enhanced "
+                    + "\(ManifestShapes.instantRestoreSpan(.enhanced)). A Standard policy becomes "
                     + "Enhanced in place; going back to Standard, or moving to another `vault`, replaces the policy.",
                 "Monthly and yearly retention take one of two formats: week-based (`weeks` with `weekdays`, such as the first "
-                    + "Sunday) or day-based (`days` and/or `includeLastDay`). Counts are 1–9999 as Terraform allows; counts above "
-                    + "the portal's limits (5163 weeks, 1188 months, 99 years) get a warning. Daily retention shorter than "
-                    + "`instantRestoreRetentionDays` gets a warning too.",
+                    + "Sunday) or day-based (`days` and/or `includeLastDay`). Counts are "
+                    + PolicyLimits.retention.map { "\($0.tier.rawValue) \($0.span) \($0.unit)" }.joined(separator: ", ")
+                    + ", the limits the platform applies; a count outside them is an `out-of-range` error. Daily retention "
+                    + "shorter than `instantRestoreRetentionDays` gets a warning.",
                 "Weekdays are `Sunday` … `Saturday` and months `January` … `December`, capitalised exactly so. Lists of days, "
                     + "weeks and months are sets: coffer sorts them and warns about repeats.",
             ]

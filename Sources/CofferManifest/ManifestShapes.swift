@@ -138,9 +138,16 @@ enum ManifestShapes {
 
     private static let weekday = Shape.choice(Weekday.self, noun: "weekday")
 
+    /// The instant-restore days a policy of `type` accepts, with an en dash: "1–5".
+    static func instantRestoreSpan(_ type: PolicyType) -> String {
+        let days = PolicyLimits.instantRestoreDays(type)
+        return "\(days.lowerBound)–\(days.upperBound)"
+    }
+
     static func calendarRetention(yearly: Bool) -> Shape {
         let unit = yearly ? "Years" : "Months"
-        var fields = [Field("count", .integer(1...9999), required: true, "\(unit) to keep the points: 1–9999.")]
+        let limit = yearly ? PolicyLimits.yearly : PolicyLimits.monthly
+        var fields = [Field("count", .integer(limit.counts), required: true, "\(unit) to keep the points: \(limit.span).")]
         if yearly {
             fields.append(Field("months", .list(.choice(Month.self, noun: "month"), minItems: 1), required: true,
                                 "The months whose points are kept."))
@@ -214,14 +221,17 @@ enum ManifestShapes {
                         ]),
                     ])),
                 ]), required: true, "When backups run."),
-            Field("instantRestoreRetentionDays", .integer(1...30),
-                  "Days instant-restore snapshots are kept: Standard 1–5 (default 2; 5 for Weekly), Enhanced 1–30 (default 7)."),
+            Field("instantRestoreRetentionDays", .integer(PolicyLimits.instantRestoreDaysAnyType),
+                  "Days instant-restore snapshots are kept: Standard \(instantRestoreSpan(.standard)) (default 2; "
+                      + "\(PolicyLimits.standardWeeklyInstantRestoreDays) for Weekly), Enhanced \(instantRestoreSpan(.enhanced)) (default 7)."),
             Field("retention", .object([
                 Field("daily", .object([
-                    Field("count", .integer(7...9999), required: true, "Days to keep daily points: 7–9999."),
+                    Field("count", .integer(PolicyLimits.daily.counts), required: true,
+                          "Days to keep daily points: \(PolicyLimits.daily.span)."),
                 ]), "Keep every daily point (required for Daily and Hourly schedules, not allowed for Weekly)."),
                 Field("weekly", .object([
-                    Field("count", .integer(1...9999), required: true, "Weeks to keep the points: 1–9999."),
+                    Field("count", .integer(PolicyLimits.weekly.counts), required: true,
+                          "Weeks to keep the points: \(PolicyLimits.weekly.span)."),
                     Field("weekdays", .list(weekday, minItems: 1), required: true, "The days whose points are kept."),
                 ]), "Keep weekly points (required for Weekly schedules)."),
                 Field("monthly", calendarRetention(yearly: false), "Keep monthly points."),
@@ -240,11 +250,15 @@ enum ManifestShapes {
                 .object(["if": frequencyIs("Hourly"), "then": enhanced]),
                 .object([
                     "if": enhanced,
-                    "else": .object(["properties": .object(["instantRestoreRetentionDays": .object(["maximum": .int(5)])])]),
+                    "else": .object(["properties": .object(["instantRestoreRetentionDays": .object([
+                        "maximum": .int(PolicyLimits.instantRestoreDays(.standard).upperBound),
+                    ])])]),
                 ]),
                 .object([
                     "if": .object(["allOf": .array([frequencyIs("Weekly"), .object(["not": enhanced])])]),
-                    "then": .object(["properties": .object(["instantRestoreRetentionDays": .object(["const": .int(5)])])]),
+                    "then": .object(["properties": .object(["instantRestoreRetentionDays": .object([
+                        "const": .int(PolicyLimits.standardWeeklyInstantRestoreDays),
+                    ])])]),
                 ]),
             ])),
         ])

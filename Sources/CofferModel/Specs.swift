@@ -189,13 +189,13 @@ public struct BackupSchedule: Codable, Sendable, Hashable {
 }
 
 public struct DailyRetention: Codable, Sendable, Hashable {
-    /// Days: 7–9999.
+    /// Days: `PolicyLimits.daily` (7–9999).
     public var count: Int
     public init(count: Int) { self.count = count }
 }
 
 public struct WeeklyRetention: Codable, Sendable, Hashable {
-    /// Weeks: 1–9999.
+    /// Weeks: `PolicyLimits.weekly` (1–5163).
     public var count: Int
     public var weekdays: [Weekday]
     public init(count: Int, weekdays: [Weekday]) {
@@ -207,7 +207,7 @@ public struct WeeklyRetention: Codable, Sendable, Hashable {
 /// Monthly or yearly retention: either week-based (`weekdays` + `weeks`) or day-based (`days`, with
 /// `includeLastDay` for "Last").
 public struct CalendarRetention: Codable, Sendable, Hashable {
-    /// Months or years: 1–9999.
+    /// Months or years: `PolicyLimits.monthly` (1–1188) or `PolicyLimits.yearly` (1–99).
     public var count: Int
     /// The months a yearly rule keeps points from; empty for a monthly rule.
     public var months: [Month]

@@ -2,13 +2,6 @@ import CofferModel
 
 /// The service's rules for a VM backup policy (reference section 4 and the azurerm validators).
 enum PolicyRules {
-    /// Retention limits: daily 7–9999 days; weekly ≤5163 weeks, monthly ≤1188 months, yearly ≤99 years
-    /// (the portal's limits; the reference marks them uncertain for VMs, and the platform picks them).
-    static let dailyRange = 7...9999
-    static let weeklyRange = 1...5163
-    static let monthlyRange = 1...1188
-    static let yearlyRange = 1...99
-
     /// Every problem with `spec`, as sentences; empty when the policy is valid.
     static func problems(_ spec: BackupPolicySpec) -> [String] {
         var problems: [String] = []
@@ -50,26 +43,30 @@ enum PolicyRules {
                 problems.append("hourInterval and hourDuration apply to hourly schedules only")
             }
         }
+        // The limits are PolicyLimits' (CofferModel), the table the manifest checks read too.
         let days = spec.instantRestoreRetentionDays
+        let instantRestore = PolicyLimits.instantRestoreDays(spec.policyType)
+        let range = "\(instantRestore.lowerBound) to \(instantRestore.upperBound) days"
         switch spec.policyType {
         case .standard:
+            let fixed = PolicyLimits.standardWeeklyInstantRestoreDays
             if schedule.frequency == .weekly {
-                if days != 5 { problems.append("a Standard policy with a weekly schedule keeps instant-restore snapshots 5 days, not \(days)") }
-            } else if !(1...5).contains(days) {
-                problems.append("a Standard policy keeps instant-restore snapshots 1 to 5 days, not \(days)")
+                if days != fixed { problems.append("a Standard policy with a weekly schedule keeps instant-restore snapshots \(fixed) days, not \(days)") }
+            } else if !instantRestore.contains(days) {
+                problems.append("a Standard policy keeps instant-restore snapshots \(range), not \(days)")
             }
         case .enhanced:
-            if !(1...30).contains(days) { problems.append("an Enhanced policy keeps instant-restore snapshots 1 to 30 days, not \(days)") }
+            if !instantRestore.contains(days) { problems.append("an Enhanced policy keeps instant-restore snapshots \(range), not \(days)") }
         }
         let retention = spec.retention
         if let daily = retention.daily {
-            if !dailyRange.contains(daily.count) { problems.append("daily retention is 7 to 9999 days, not \(daily.count)") }
+            if let problem = countProblem(daily.count, PolicyLimits.daily) { problems.append(problem) }
             if schedule.frequency == .weekly { problems.append("a weekly schedule cannot have daily retention") }
         } else if schedule.frequency != .weekly {
             problems.append("a \(schedule.frequency.rawValue.lowercased()) schedule needs daily retention")
         }
         if let weekly = retention.weekly {
-            if !weeklyRange.contains(weekly.count) { problems.append("weekly retention is 1 to 5163 weeks, not \(weekly.count)") }
+            if let problem = countProblem(weekly.count, PolicyLimits.weekly) { problems.append(problem) }
             if weekly.weekdays.isEmpty { problems.append("weekly retention needs at least one weekday") }
             if schedule.frequency == .weekly, !Set(weekly.weekdays).isSubset(of: Set(schedule.weekdays)) {
                 problems.append("weekly retention keeps only days the weekly schedule backs up")
@@ -78,16 +75,21 @@ enum PolicyRules {
             problems.append("a weekly schedule needs weekly retention")
         }
         if let monthly = retention.monthly {
-            if !monthlyRange.contains(monthly.count) { problems.append("monthly retention is 1 to 1188 months, not \(monthly.count)") }
+            if let problem = countProblem(monthly.count, PolicyLimits.monthly) { problems.append(problem) }
             if !monthly.months.isEmpty { problems.append("monthly retention takes no months") }
             problems += calendarProblems(monthly, name: "monthly", schedule: schedule)
         }
         if let yearly = retention.yearly {
-            if !yearlyRange.contains(yearly.count) { problems.append("yearly retention is 1 to 99 years, not \(yearly.count)") }
+            if let problem = countProblem(yearly.count, PolicyLimits.yearly) { problems.append(problem) }
             if yearly.months.isEmpty { problems.append("yearly retention needs at least one month") }
             problems += calendarProblems(yearly, name: "yearly", schedule: schedule)
         }
         return problems
+    }
+
+    /// The problem with a retention count outside its tier's limit: "weekly retention is 1 to 5163 weeks, not 6000".
+    static func countProblem(_ count: Int, _ limit: RetentionLimit) -> String? {
+        limit.accepts(count) ? nil : "\(limit.tier.rawValue) retention is \(limit.words), not \(count)"
     }
 
     static func calendarProblems(_ rule: CalendarRetention, name: String, schedule: BackupSchedule) -> [String] {

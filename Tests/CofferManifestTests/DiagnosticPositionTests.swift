@@ -389,19 +389,6 @@ struct DiagnosticCase: CustomTestStringConvertible, Sendable {
                   retention: {daily: {count: 10}}
                 """, line: 9, column: 30, warning: true),
         DiagnosticCase(
-            code: "retention-above-portal-limit",
-            yaml: """
-                apiVersion: coffer.dev/v1
-                kind: BackupPolicy
-                metadata: {name: pol-c}
-                spec:
-                  vault: rsv-a
-                  schedule: {frequency: Daily, time: "02:00"}
-                  retention:
-                    daily: {count: 30}
-                    yearly: {count: 100, months: [January], days: [1]}
-                """, line: 9, column: 21, warning: true),
-        DiagnosticCase(
             code: "no-permissions",
             yaml: """
                 apiVersion: coffer.dev/v1
