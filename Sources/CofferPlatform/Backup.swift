@@ -21,6 +21,8 @@ extension Platform {
     static let maximumEncryptedDiskGiB = 4_096
     /// An on-demand backup's retention when none is given.
     static let defaultOnDemandRetention: TimeInterval = 30 * 86400
+    /// The most instant-restore (snapshot-tier) recovery points a VM's restore point collection holds.
+    static let maximumInstantRecoveryPoints = 18
 
     /// Runs an on-demand backup ("Backup now") of a protected VM: a snapshot (an instant-restore recovery
     /// point at once), then a transfer of the changed blocks to the vault. Returns the completed job; a job
@@ -145,6 +147,29 @@ extension Platform {
         }
     }
 
+    /// Refuses a backup that would take the VM past ``maximumInstantRecoveryPoints`` snapshot-tier recovery
+    /// points, before any snapshot is taken. Counted are the VM's points whose snapshot is present and not
+    /// expired at `time`: the clock deletes expired snapshots before a backup due at the same time, and a
+    /// snapshot it keeps past its expiry (that of the latest point, or of a point whose protection was stopped)
+    /// is not counted. The message names the count and when the first of them expires.
+    static func checkInstantRecoveryPointLimit(_ db: Database, vm: String, item: ProtectedItemRow, policy: PolicyRow, time: Date) throws {
+        let points = try RecoveryPointRow.fetchAll(db, sql: "SELECT * FROM recoveryPoint WHERE vm = ? ORDER BY sequence", arguments: [vm])
+        let instant = points.filter { $0.snapshotPresent && $0.snapshotExpiry > time }
+        guard instant.count >= maximumInstantRecoveryPoints, let oldest = instant.first else { return }
+        // A snapshot goes at its expiry, or earlier with its point when retention deletes that first (never
+        // the latest point's).
+        let latest = points.last?.id
+        func end(_ point: RecoveryPointRow) -> Date {
+            guard point.id != latest, let expiry = expiry(of: point, item: item, policy: policy) else { return point.snapshotExpiry }
+            return min(point.snapshotExpiry, expiry)
+        }
+        let first = instant.map(end).min()!
+        throw PlatformError(
+            PlatformErrorCode.rpCollectionLimitReached,
+            "VM '\(vm)' holds \(instant.count) instant-restore recovery points, the most its restore point collection keeps (\(maximumInstantRecoveryPoints)); the oldest, taken \(formatISO8601(oldest.time)), expires \(formatISO8601(end(oldest)))",
+            hint: "retry after \(formatISO8601(first)), when the first snapshot expires, or shorten instantRestoreRetentionDays of policy '\(policy.name)' so that fewer snapshots are kept at once")
+    }
+
     func performBackup(
         job: JobRow, vm: VMRow, item: ProtectedItemRow, policyName: String, time: Date, explicitExpiry: Date?,
         transferToVault: Bool, progress: ((UInt64, UInt64) -> Void)?
@@ -155,6 +180,7 @@ extension Platform {
             let disks = try Self.disks(db, vm: vm.name)
             try checkBackupPreconditions(db, vm: vm, disks: disks)
             try Self.checkDiskSelection(db, vm: vm, policy: policy, exclude: item.excludeDiskLuns, include: item.includeDiskLuns)
+            try Self.checkInstantRecoveryPointLimit(db, vm: vm.name, item: item, policy: policy, time: time)
             return (vault, policy, disks, try Self.vaultMasterKey(db, vault, hsm: hsm))
         }
         let disks = allDisks.filter { disk in

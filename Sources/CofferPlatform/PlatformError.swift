@@ -75,6 +75,7 @@ public enum PlatformErrorCode {
     public static let encryptedVMNotSupportedWithDiskExclusion = "UserErrorEncryptedVmNotSupportedWithDiskEx"
     public static let backupOperationFailed = "BackUpOperationFailed"
     public static let instantRPNotFound = "UserErrorInstantRpNotFound"
+    public static let rpCollectionLimitReached = "UserErrorRpCollectionLimitReached"
 
     // Vaults, policies and protection (real service names).
     public static let storageModelModifyError = "StorageModelModifyError"

@@ -42,6 +42,67 @@ import Testing
         expectCode("InvalidArgument") { try platform.backup(vm: "win-ade", retainUntil: Fixtures.date("2026-01-01T00:00:00Z")) }
     }
 
+    /// The snapshots on each disk of a VM.
+    func diskSnapshotCounts(_ platform: Platform, vm: String) throws -> [Int] {
+        try platform.pool.read { db in try Platform.disks(db, vm: vm) }.map { try platform.openDevice($0).snapshots().count }
+    }
+
+    @Test func aVMHoldsAtMostEighteenInstantRestorePoints() throws {
+        let (platform, directory) = try TestWorld.platform()
+        defer { withExtendedLifetime(directory) {} }
+        try TestWorld.withVault(platform)
+        try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "daily")
+        // Eighteen Backup now, five minutes apart on the platform's clock, before the 02:00 schedule; the
+        // policy keeps snapshots two days.
+        let start = try platform.now()
+        #expect(start == Fixtures.date("2026-01-05T00:00:00Z"))
+        for index in 0..<18 {
+            if index > 0 { try platform.advanceClock(by: 300) }
+            #expect(try platform.backup(vm: "lnx-pmk").status == .completed)
+        }
+        let snapshotTier = { try platform.recoveryPoints(vm: "lnx-pmk").filter { $0.tier.hasPrefix("Snapshot") }.count }
+        #expect(try snapshotTier() == 18)
+        let perDisk = try diskSnapshotCounts(platform, vm: "lnx-pmk")
+
+        // The nineteenth fails with the service's code; its job is recorded failed and it wrote nothing.
+        try platform.advanceClock(by: 300)
+        do {
+            try platform.backup(vm: "lnx-pmk")
+            Issue.record("the nineteenth backup succeeded")
+        } catch let error as PlatformError {
+            #expect(error.code == "UserErrorRpCollectionLimitReached")
+            #expect(error.message.contains("holds 18 instant-restore recovery points"), "\(error.message)")
+            #expect(error.message.contains("expires 2026-01-07T00:00:00Z"), "\(error.message)")
+            #expect(error.hint?.contains("instantRestoreRetentionDays") == true)
+            #expect(error.hint?.contains("2026-01-07T00:00:00Z") == true)
+            #expect(!error.retryable)
+            let jobID = try #require(error.jobID)
+            let job = try #require(try platform.job(id: jobID))
+            #expect(job.status == .failed && job.errorCode == "UserErrorRpCollectionLimitReached" && job.recoveryPoint == nil)
+        }
+        #expect(try snapshotTier() == 18)
+        #expect(try platform.recoveryPoints(vm: "lnx-pmk").count == 18)
+        #expect(try diskSnapshotCounts(platform, vm: "lnx-pmk") == perDisk)
+
+        // Scheduled backups obey the same rule: the 02:00 jobs of both days fail and are recorded.
+        let oldestExpiry = start.addingTimeInterval(2 * 86400)
+        let report = try platform.setClock(to: oldestExpiry.addingTimeInterval(-1))
+        #expect(report.jobs.map(\.trigger) == ["Scheduled", "Scheduled"])
+        #expect(report.jobs.map(\.errorCode) == ["UserErrorRpCollectionLimitReached", "UserErrorRpCollectionLimitReached"])
+        expectCode("UserErrorRpCollectionLimitReached") { try platform.backup(vm: "lnx-pmk") }
+        #expect(try snapshotTier() == 18)
+
+        // Once the oldest snapshot expires, one backup fits again, and the collection is full once more.
+        let expired = try platform.setClock(to: oldestExpiry)
+        #expect(expired.expiredSnapshots.count == 1)
+        #expect(try snapshotTier() == 17)
+        #expect(try platform.backup(vm: "lnx-pmk").status == .completed)
+        #expect(try snapshotTier() == 18)
+        expectCode("UserErrorRpCollectionLimitReached") { try platform.backup(vm: "lnx-pmk") }
+        #expect(try platform.recoveryPoints(vm: "lnx-pmk").count == 19)
+        #expect(try platform.jobs(vm: "lnx-pmk").filter { $0.status == .failed }.count == 5)
+    }
+
     @Test func preconditionsFailTheJobWithTheServiceCodes() throws {
         let (platform, directory) = try TestWorld.platform()
         defer { withExtendedLifetime(directory) {} }
