@@ -152,7 +152,11 @@ extension Platform {
     /// expired at `time`: the clock deletes expired snapshots before a backup due at the same time, and a
     /// snapshot it keeps past its expiry (that of the latest point, or of a point whose protection was stopped)
     /// is not counted. The message names the count and when the first of them expires.
+    ///
+    /// Enhanced policies are not held to it: they keep up to 30 days of snapshots, several a day, in a
+    /// collection the service sizes for that, so a policy the service accepts never fails here.
     static func checkInstantRecoveryPointLimit(_ db: Database, vm: String, item: ProtectedItemRow, policy: PolicyRow, time: Date) throws {
+        guard policy.spec.policyType == .standard else { return }
         let points = try RecoveryPointRow.fetchAll(db, sql: "SELECT * FROM recoveryPoint WHERE vm = ? ORDER BY sequence", arguments: [vm])
         let instant = points.filter { $0.snapshotPresent && $0.snapshotExpiry > time }
         guard instant.count >= maximumInstantRecoveryPoints, let oldest = instant.first else { return }

@@ -47,6 +47,23 @@ import Testing
         try platform.pool.read { db in try Platform.disks(db, vm: vm) }.map { try platform.openDevice($0).snapshots().count }
     }
 
+    /// An Enhanced policy keeps more snapshots than 18, as the service accepts: none of them is refused.
+    @Test func anEnhancedPolicyIsNotHeldToEighteenInstantRestorePoints() throws {
+        let (platform, directory) = try TestWorld.platform()
+        defer { withExtendedLifetime(directory) {} }
+        try TestWorld.withVault(platform)
+        var enhanced = TestWorld.dailyPolicy
+        enhanced.policyType = .enhanced
+        enhanced.instantRestoreRetentionDays = 7
+        try platform.createPolicy(name: "enhanced", spec: enhanced)
+        try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "enhanced")
+        for index in 0..<20 {
+            if index > 0 { try platform.advanceClock(by: 300) }
+            #expect(try platform.backup(vm: "lnx-pmk").status == .completed)
+        }
+        #expect(try platform.recoveryPoints(vm: "lnx-pmk").filter { $0.tier.hasPrefix("Snapshot") }.count == 20)
+    }
+
     @Test func aVMHoldsAtMostEighteenInstantRestorePoints() throws {
         let (platform, directory) = try TestWorld.platform()
         defer { withExtendedLifetime(directory) {} }
