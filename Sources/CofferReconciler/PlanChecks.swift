@@ -8,7 +8,9 @@ struct PlanChecks {
     static let requiredSecretPermissions: Set<SecretPermission> = [.get, .list, .backup]
     static let requiredKeyPermissions: Set<KeyPermission> = [.get, .list, .backup]
 
-    func check(desired: DesiredState, observed: ObservedState) -> [Diagnostic] {
+    /// The diagnostics of `desired` against `observed` with the resources at `deleting` gone, as the plan
+    /// leaves the platform.
+    func check(desired: DesiredState, observed: ObservedState, deleting: Set<ResourceAddress> = []) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
         let vaults = Dictionary(
             desired.resources.compactMap { resource -> (String, (DesiredResource, VaultSpec))? in
@@ -96,6 +98,14 @@ struct PlanChecks {
                 if case .backupPolicy(let spec) = resource.spec { return (resource.address.name, spec.policyType) }
                 return nil
             }, uniquingKeysWith: { first, _ in first })
+        // Key vaults whose Backup Management Service access policy the plan deletes (a prune).
+        let losingBackupAccess = Set(
+            deleting.compactMap { address -> String? in
+                guard case .keyVaultAccessPolicy(let spec)? = observed.byAddress[address]?.spec,
+                    isBackupService(spec.principal, keyVaults[spec.keyVault])
+                else { return nil }
+                return spec.keyVault
+            })
         var bekOnlyKeyVaults: [String: Bool] = [:]  // key vault → every ADE VM using it is BEK-only
         for ((resource, spec), facts) in zip(protected, machines) {
             guard let vm = facts else {
@@ -151,13 +161,13 @@ struct PlanChecks {
             bekOnlyKeyVaults[keyVaultName] = (bekOnlyKeyVaults[keyVaultName] ?? true) && !needsKeys
 
             // What the Backup Management Service will have after apply: the manifests' policy if one is
-            // declared, else what the key vault holds now.
+            // declared, else what the key vault holds now, unless the plan deletes it.
             var keys = Set<KeyPermission>()
             var secrets = Set<SecretPermission>()
             if let declared = accessPolicies[keyVaultName]?.first(where: { isBackupService($0.principal, keyVaults[keyVaultName]) }) {
                 keys = Set(declared.keyPermissions)
                 secrets = Set(declared.secretPermissions)
-            } else if let keyVault = keyVaults[keyVaultName],
+            } else if !losingBackupAccess.contains(keyVaultName), let keyVault = keyVaults[keyVaultName],
                 let entry = keyVault.accessPolicies.first(where: { $0.objectID == keyVault.backupManagementServiceObjectID })
             {
                 keys = Set(entry.keyPermissions)
@@ -166,7 +176,10 @@ struct PlanChecks {
             let missingSecrets = Self.requiredSecretPermissions.subtracting(secrets)
             let missingKeys = needsKeys ? Self.requiredKeyPermissions.subtracting(keys) : []
             if !missingSecrets.isEmpty || !missingKeys.isEmpty {
-                let severity: Severity = observed.operatorGrantsKeyVaultAccess ? .warning : .error
+                // A member operator's platform grants the access when it enables protection: only a protection
+                // the plan enables gets it. A VM already protected keeps failing until the access is declared.
+                let grantedOnEnable = observed.operatorGrantsKeyVaultAccess && observed.byAddress[resource.address] == nil
+                let severity: Severity = grantedOnEnable ? .warning : .error
                 var missing: [String] = []
                 if !missingKeys.isEmpty { missing.append("keys " + missingKeys.map(\.rawValue).sorted().joined(separator: ", ")) }
                 if !missingSecrets.isEmpty { missing.append("secrets " + missingSecrets.map(\.rawValue).sorted().joined(separator: ", ")) }

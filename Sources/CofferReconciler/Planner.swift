@@ -133,8 +133,10 @@ public struct Planner: Sendable {
         desired: DesiredState, inventory: [ResourceAddress: InventoryEntry], snapshot: any ProviderSnapshot, options: PlanOptions
     ) async throws -> Plan {
         let observed = try await refresh(desired: desired, inventory: inventory, snapshot: snapshot)
-        var diagnostics = PlanChecks().check(desired: desired, observed: observed)
         var plan = try await Self.plan(desired: desired, observed: observed, inventory: inventory, options: options)
+        // The checks judge the platform as the plan leaves it: what the plan deletes is gone.
+        let deleted = Set(plan.changes.filter { $0.action == .delete }.map(\.address))
+        var diagnostics = PlanChecks().check(desired: desired, observed: observed, deleting: deleted)
         diagnostics += plan.diagnostics
         plan.diagnostics = diagnostics.sortedForDisplay()
         return plan

@@ -84,6 +84,42 @@ import Testing
         #expect(!plan.hasErrors)
     }
 
+    /// A member operator's platform grants the access only when it enables protection: for a VM already
+    /// protected whose access was removed, apply changes nothing and every backup fails, so the plan says so.
+    @Test func memberOperatorsAlreadyProtectedVMWithoutAccessIsAnError() async throws {
+        let provider = Fixture.provider()
+        provider.operatorIsMember = true
+        let store = MemoryStateStore()
+        let first = try await Planner(provider: provider).plan(desired: desired(access: nil), inventory: [:])
+        #expect(!first.hasErrors)
+        #expect(try await Applier(provider: provider, store: store).apply(first, source: ApplySource()).result == .succeeded)
+
+        let plan = try await Planner(provider: provider).plan(desired: desired(access: nil), inventory: try store.inventory())
+        let diagnostic = try #require(plan.diagnostics.first { $0.code == "UserErrorKeyVaultPermissionsNotConfigured" })
+        #expect(diagnostic.severity == .error)
+        #expect(diagnostic.location == SourceLocation(file: "m.yaml", line: 64, column: 7))
+        #expect(diagnostic.hint?.contains("add a KeyVaultAccessPolicy") == true)
+    }
+
+    /// A prune that deletes the Backup Management Service's access policy while an ADE VM that needs it stays
+    /// protected is an error at the VM, as the same manifests without the policy from the start are.
+    @Test func pruningTheAccessAProtectedADEVMNeedsIsAnError() async throws {
+        let provider = Fixture.provider()
+        let store = MemoryStateStore()
+        let first = try await Planner(provider: provider).plan(desired: desired(access: Fixture.access()), inventory: [:])
+        #expect(try await Applier(provider: provider, store: store).apply(first, source: ApplySource()).result == .succeeded)
+
+        let kept = try await Planner(provider: provider).plan(desired: desired(access: nil), inventory: try store.inventory())
+        #expect(!kept.hasErrors, "without --prune the access policy stays: \(kept.diagnostics)")
+        let pruned = try await Planner(provider: provider).plan(
+            desired: desired(access: nil), inventory: try store.inventory(), options: PlanOptions(prune: true))
+        #expect(pruned.changes.contains { $0.address == Fixture.accessAddress && $0.action == .delete })
+        let diagnostic = try #require(pruned.diagnostics.first { $0.code == "UserErrorKeyVaultPermissionsNotConfigured" })
+        #expect(diagnostic.severity == .error)
+        #expect(diagnostic.location == SourceLocation(file: "m.yaml", line: 64, column: 7))
+        #expect(pruned.hasErrors)
+    }
+
     @Test func certificateBackedKEKIsAnError() async throws {
         let plan = try await Planner(provider: Fixture.provider(certificateKEK: true)).plan(desired: desired(access: Fixture.access()), inventory: [:])
         #expect(plan.diagnostics.map(\.code) == ["UserErrorCertificateBackedKeyNotSupported"])
