@@ -137,6 +137,22 @@ struct PlanChecks {
                             hint: "protect the VM with a vault in the same region and subscription"))
                 }
             }
+            if let other = vm.protectedBy, other.lowercased() != spec.vault.lowercased() {
+                diagnostics.append(
+                    .error(
+                        "UserErrorVmAlreadyProtectedInAnotherVault",
+                        "\(resource.address): VM \(vm.reference.name) is already protected by vault '\(other)'; a VM is backed up to one vault at a time",
+                        at: resource.location(of: "spec.vault"),
+                        hint: "keep vault: \(other), or stop its protection there and delete its backup data first"))
+            }
+            if spec.protectionState == .protected, vm.agentState != "running" {
+                diagnostics.append(
+                    .error(
+                        "UserErrorGuestAgentStatusUnavailable",
+                        "\(resource.address): backups of \(vm.reference.name) will fail: its VM agent is \(vm.agentState)",
+                        at: resource.location(of: "spec.vm"),
+                        hint: "start (or install) the Azure VM agent in the guest; backups need it running"))
+            }
             if vm.encryption.isADE, !(spec.excludeDiskLuns.isEmpty && spec.includeDiskLuns.isEmpty),
                 (policyTypes[spec.policy] ?? .standard) == .standard
             {

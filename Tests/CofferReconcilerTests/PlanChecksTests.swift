@@ -120,6 +120,37 @@ import Testing
         #expect(pruned.hasErrors)
     }
 
+    /// Facts of the fixture's VM with `change` applied.
+    private func provider(_ change: (inout VirtualMachineFacts) -> Void) -> InMemoryProvider {
+        let provider = Fixture.provider()
+        var facts = VirtualMachineFacts(
+            id: "/subscriptions/sub-prod/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/win-app-01",
+            reference: VMReference(subscription: "sub-prod", resourceGroup: "rg-app", name: "win-app-01"),
+            subscription: "sub-prod", region: "eastus", os: "windows", encryption: .adeBEKAndKEK, keyVault: "kv-app-eastus")
+        change(&facts)
+        provider.addVM(facts)
+        return provider
+    }
+
+    @Test func aVMProtectedByAnotherVaultIsAnErrorAtTheVault() async throws {
+        let plan = try await Planner(provider: provider { $0.protectedBy = "rsv-other" }).plan(desired: desired(access: Fixture.access()), inventory: [:])
+        let diagnostic = try #require(plan.diagnostics.first { $0.code == "UserErrorVmAlreadyProtectedInAnotherVault" })
+        #expect(diagnostic.severity == .error)
+        #expect(diagnostic.summary.contains("rsv-other"))
+        let same = try await Planner(provider: provider { $0.protectedBy = "RSV-PROD-EASTUS" }).plan(desired: desired(access: Fixture.access()), inventory: [:])
+        #expect(!same.diagnostics.contains { $0.code == "UserErrorVmAlreadyProtectedInAnotherVault" })
+    }
+
+    @Test(arguments: ["stopped", "absent"])
+    func aVMWhoseAgentIsNotRunningIsAnError(state: String) async throws {
+        let plan = try await Planner(provider: provider { $0.agentState = state }).plan(desired: desired(access: Fixture.access()), inventory: [:])
+        let diagnostic = try #require(plan.diagnostics.first { $0.code == "UserErrorGuestAgentStatusUnavailable" })
+        #expect(diagnostic.severity == .error)
+        #expect(diagnostic.summary.hasSuffix("its VM agent is \(state)"))
+        let running = try await Planner(provider: provider { $0.agentState = "running" }).plan(desired: desired(access: Fixture.access()), inventory: [:])
+        #expect(running.diagnostics.isEmpty)
+    }
+
     @Test func certificateBackedKEKIsAnError() async throws {
         let plan = try await Planner(provider: Fixture.provider(certificateKEK: true)).plan(desired: desired(access: Fixture.access()), inventory: [:])
         #expect(plan.diagnostics.map(\.code) == ["UserErrorCertificateBackedKeyNotSupported"])

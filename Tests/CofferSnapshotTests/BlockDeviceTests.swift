@@ -214,6 +214,20 @@ import Testing
         #expect(try device.changedBlocks(since: s2) == [0, 100, 200])
     }
 
+    /// Opens a device this test just closed. Other tests in the process start subprocesses; between the
+    /// spawn and its exec the child holds copies of every descriptor (close-on-exec ones too), and with them
+    /// the device's lock, for a few milliseconds: wait those out, a bounded number of times.
+    private func reopenAfterClose(_ path: String) throws -> BlockDevice {
+        for _ in 0..<50 {
+            do {
+                return try BlockDevice.open(at: path)
+            } catch let error as SnapshotError where error.code == .busy {
+                usleep(20_000)
+            }
+        }
+        return try BlockDevice.open(at: path)
+    }
+
     @Test func aSnapshotInterruptedAtAnyStepLeavesTheOldStateOrTheNew() throws {
         // Record the steps of one snapshot, then crash after each of them in turn.
         var steps: [String] = []
@@ -236,7 +250,7 @@ import Testing
             #expect(throws: InjectedCrash.self) { try device!.takeSnapshot() }
             device!.faultInjector = { _ in throw InjectedCrash(step: "deinit") }  // no flush at "crash"
             device = nil
-            let reopened = try BlockDevice.open(at: directory.path("disk"))
+            let reopened = try reopenAfterClose(directory.path("disk"))
             let snapshots = try reopened.snapshots()
             let committed = k >= steps.firstIndex(of: "device.meta.rename")!
             #expect(snapshots.count == (committed ? 1 : 0), "after step \(k) \(steps[k])")
