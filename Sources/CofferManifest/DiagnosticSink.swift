@@ -70,12 +70,6 @@ final class DiagnosticSink {
         diagnostics.append(diagnostic)
     }
 
-    /// Changes the detail of the diagnostic at `index` (used to add a count once it is known).
-    func amendDetail(at index: Int, _ detail: String) {
-        guard index < diagnostics.count else { return }
-        diagnostics[index].detail = detail
-    }
-
     /// The line with every control character but tab replaced by U+FFFD, so that printing a snippet of a
     /// hostile file cannot send escape sequences to a terminal; one scalar stays one scalar, so the caret
     /// still lines up.

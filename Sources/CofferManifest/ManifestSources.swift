@@ -19,19 +19,27 @@ public struct ManifestSources: Sendable {
     /// The line `location` points into, as diagnostics show it (control characters replaced), or nil when
     /// the file was not part of the load or the line is past its end or too long to show.
     public func line(at location: SourceLocation) -> String? {
-        guard let bytes = files[location.file] else { return nil }
-        let (source, problem) = SourceText.checked(path: location.file, bytes: bytes)
-        guard problem == nil else { return nil }
-        return source.line(location.line).map(DiagnosticSink.printable)
+        source(location.file)?.line(location.line).map(DiagnosticSink.printable)
     }
 
-    /// `diagnostics` with the source line of every one that points into a loaded file and has none yet.
+    /// `diagnostics` with the source line of every one that points into a loaded file and has none yet; each
+    /// file's lines are found once, however many diagnostics point into it.
     public func withSnippets(_ diagnostics: [Diagnostic]) -> [Diagnostic] {
-        diagnostics.map { diagnostic in
-            guard diagnostic.sourceLine == nil, let location = diagnostic.location, let line = line(at: location) else { return diagnostic }
+        var sources: [String: SourceText?] = [:]
+        return diagnostics.map { diagnostic in
+            guard diagnostic.sourceLine == nil, let location = diagnostic.location else { return diagnostic }
+            if sources[location.file] == nil { sources[location.file] = .some(source(location.file)) }
+            guard let source = sources[location.file] ?? nil, let line = source.line(location.line) else { return diagnostic }
             var diagnostic = diagnostic
-            diagnostic.sourceLine = line
+            diagnostic.sourceLine = DiagnosticSink.printable(line)
             return diagnostic
         }
+    }
+
+    /// The checked text of a loaded file, or nil when the load did not read it.
+    private func source(_ path: String) -> SourceText? {
+        guard let bytes = files[path] else { return nil }
+        let (source, problem) = SourceText.checked(path: path, bytes: bytes)
+        return problem == nil ? source : nil
     }
 }

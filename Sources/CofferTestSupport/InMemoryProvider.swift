@@ -72,9 +72,6 @@ public final class InMemoryProvider: Provider, @unchecked Sendable {
         }
     }
 
-    /// Sets how many items a vault holds besides the protected VMs stored here.
-    public func setRegisteredItems(vault: String, _ count: Int) { locked { extraRegisteredItems[vault.lowercased()] = count } }
-
     /// The mutating calls made so far, as `create Kind/name`, `update ...`, `delete ...`.
     public var mutations: [String] { locked { calls } }
 
