@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "CofferSystem", targets: ["CofferSystem"]),
         .library(name: "CofferSnapshot", targets: ["CofferSnapshot"]),
         .library(name: "CofferPlatform", targets: ["CofferPlatform"]),
+        .library(name: "CofferRules", targets: ["CofferRules"]),
         .library(name: "CofferManifest", targets: ["CofferManifest"]),
         .library(name: "CofferReconciler", targets: ["CofferReconciler"]),
         .library(name: "CofferGit", targets: ["CofferGit"]),
@@ -45,23 +46,24 @@ let package = Package(
         // Library modules, dependencies pointing down only (see DESIGN.md).
         .target(name: "CofferModel", exclude: ["README.md"]),
         .target(name: "CofferYAML", dependencies: ["CLibYAML"], exclude: ["README.md"]),
+        .target(name: "CofferRules", dependencies: ["CofferModel"], exclude: ["README.md"]),
         .target(name: "CofferSystem", exclude: ["README.md"]),
         .target(name: "CofferCrypto", dependencies: ["COpenSSL", "CofferModel"], exclude: ["README.md"]),
         .target(name: "CofferSnapshot", dependencies: ["CofferSystem", "CofferCrypto", "CofferModel"], exclude: ["README.md"]),
         .target(
             name: "CofferPlatform",
             dependencies: [
-                "CofferModel", "CofferSystem", "CofferSnapshot", "CofferCrypto", "CofferYAML",
+                "CofferModel", "CofferRules", "CofferSystem", "CofferSnapshot", "CofferCrypto", "CofferYAML",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["README.md"]
         ),
         .target(
             name: "CofferManifest",
-            dependencies: ["CofferModel", "CofferYAML"],
+            dependencies: ["CofferModel", "CofferRules", "CofferYAML"],
             exclude: ["README.md"]
         ),
-        .target(name: "CofferReconciler", dependencies: ["CofferModel", "CofferSystem"], exclude: ["README.md"]),
+        .target(name: "CofferReconciler", dependencies: ["CofferModel", "CofferRules", "CofferSystem"], exclude: ["README.md"]),
         .target(name: "CofferGit", dependencies: ["CGit2", "CofferModel"], exclude: ["README.md"]),
         .target(
             name: "CofferGitOps",
@@ -85,6 +87,7 @@ let package = Package(
 
         // One test target per library module.
         .testTarget(name: "CofferModelTests", dependencies: ["CofferModel", "CofferTestSupport"]),
+        .testTarget(name: "CofferRulesTests", dependencies: ["CofferRules", "CofferTestSupport"]),
         .testTarget(name: "CofferYAMLTests", dependencies: ["CofferYAML", "CofferTestSupport"]),
         .testTarget(name: "CofferSystemTests", dependencies: ["CofferSystem", "CofferTestSupport"]),
         .testTarget(name: "CofferCryptoTests", dependencies: ["CofferCrypto", "CofferTestSupport"]),
