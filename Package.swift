@@ -83,7 +83,7 @@ let package = Package(
         .executableTarget(name: "coffer", dependencies: ["CofferCLI"], exclude: ["README.md"]),
         .executableTarget(name: "coffer-git-bench", dependencies: ["CofferGit"], exclude: ["README.md"]),
         .executableTarget(name: "coffer-bench", dependencies: ["CofferSnapshot", "CofferCrypto"], exclude: ["README.md"]),
-        .target(name: "CofferTestSupport", dependencies: ["CofferModel", "CofferSystem"], exclude: ["README.md"]),
+        .target(name: "CofferTestSupport", dependencies: ["CofferModel", "CofferRules", "CofferSystem"], exclude: ["README.md"]),
 
         // One test target per library module.
         .testTarget(name: "CofferModelTests", dependencies: ["CofferModel", "CofferTestSupport"]),
@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "CofferCryptoTests", dependencies: ["CofferCrypto", "CofferTestSupport"]),
         .testTarget(name: "CofferSnapshotTests", dependencies: ["CofferSnapshot", "CofferTestSupport"]),
         // The platform's tests also load the shipped manifests, to drive its provider with them.
-        .testTarget(name: "CofferPlatformTests", dependencies: ["CofferPlatform", "CofferManifest", "CofferYAML", "CofferTestSupport"]),
+        .testTarget(name: "CofferPlatformTests", dependencies: ["CofferPlatform", "CofferRules", "CofferManifest", "CofferYAML", "CofferTestSupport"]),
         .testTarget(name: "CofferManifestTests", dependencies: ["CofferManifest", "CofferYAML", "CofferTestSupport"]),
         .testTarget(name: "CofferReconcilerTests", dependencies: ["CofferReconciler", "CofferTestSupport"]),
         .testTarget(name: "CofferGitTests", dependencies: ["CofferGit", "CofferTestSupport"]),

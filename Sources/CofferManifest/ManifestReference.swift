@@ -1,4 +1,5 @@
 import CofferModel
+import CofferRules
 
 /// The manifest reference (`docs/manifests.md`), generated from the same field shapes the loader checks and
 /// the JSON Schema publishes, so that the reference cannot disagree with either.
@@ -68,7 +69,7 @@ public enum ManifestReference {
         page.line("## Regions")
         page.blank()
         page.paragraph(Prose.regions)
-        page.paragraph(Regions.all.map { "`\($0)`" }.joined(separator: ", ") + ".")
+        page.paragraph(Regions.names.map { "`\($0)`" }.joined(separator: ", ") + ".")
 
         page.line("## Diagnostic codes")
         page.blank()
@@ -154,7 +155,7 @@ public enum ManifestReference {
             case .free(let maxLength): return "1–\(maxLength) characters"
             case .constant(let value, _): return "`\(value)`"
             case .choice(let values, _, _):
-                if values == Regions.all { return "a region: see [Regions](#regions)" }
+                if values == Regions.names { return "a region: see [Regions](#regions)" }
                 return values.map { "`\($0)`" }.joined(separator: ", ")
             case .name(let rule): return escape(rule.rule)
             case .time: return "on the hour or half hour, `00:00`–`23:30`"

@@ -1,4 +1,5 @@
 import CofferModel
+import CofferRules
 
 /// The shapes of the manifest documents: the single description of field names, types, defaults and static
 /// limits that the loader enforces and the JSON Schema publishes.
@@ -96,7 +97,7 @@ enum ManifestShapes {
         [
             Field("subscription", .name(.subscription), "The subscription (id or name); the platform's default subscription when left out."),
             Field("resourceGroup", .name(.resourceGroup), required: true, "The resource group that holds the vault."),
-            Field("location", .choice(Regions.all, noun: "region"), required: true,
+            Field("location", .choice(Regions.names, noun: "region"), required: true,
                   "The region (ARM name, such as eastus); changing it replaces the vault."),
             Field("sku", .choice(VaultSKU.self, noun: "SKU"), default: .string("Standard"), "The vault's SKU."),
             Field("storageRedundancy", .choice(StorageRedundancy.self, noun: "storage redundancy"),

@@ -21,19 +21,3 @@ extension NamingRule {
         noun: "a tag name", form: characters(first: .none(of: "<>%&\\?/")), minLength: 1, maxLength: 512,
         rule: "1–512 characters other than < > % & \\ ? /")
 }
-
-/// The Azure regions coffer knows (reference section 6), by ARM name.
-enum Regions {
-    static let all: [String] = [
-        "australiacentral", "australiacentral2", "australiaeast", "australiasoutheast", "austriaeast",
-        "brazilsouth", "brazilsoutheast", "canadacentral", "canadaeast", "centralindia", "centralus", "chinaeast",
-        "chinaeast2", "chinaeast3", "chinanorth", "chinanorth2", "chinanorth3", "eastasia", "eastus", "eastus2",
-        "francecentral", "francesouth", "germanynorth", "germanywestcentral", "israelcentral", "italynorth",
-        "japaneast", "japanwest", "koreacentral", "koreasouth", "northcentralus", "northeurope", "norwayeast",
-        "norwaywest", "polandcentral", "qatarcentral", "southafricanorth", "southafricawest", "southcentralus",
-        "southeastasia", "southindia", "spaincentral", "swedencentral", "swedensouth", "switzerlandnorth",
-        "switzerlandwest", "uaecentral", "uaenorth", "uksouth", "ukwest", "usdodcentral", "usdodeast",
-        "usgovarizona", "usgovtexas", "usgovvirginia", "westcentralus", "westeurope", "westindia", "westus",
-        "westus2", "westus3",
-    ]
-}

@@ -116,6 +116,49 @@ public enum VMEncryptionKind: String, Codable, Sendable, Hashable {
     public var isADE: Bool { self == .adeBEKOnly || self == .adeBEKAndKEK }
 }
 
+/// A disk of a VM: its LUN (-1 for the OS disk) and size.
+public struct DiskFacts: Codable, Sendable, Hashable {
+    public var lun: Int
+    public var sizeGiB: Int
+
+    public init(lun: Int, sizeGiB: Int) {
+        self.lun = lun
+        self.sizeGiB = sizeGiB
+    }
+}
+
+/// A disk encryption set: the key vault key it encrypts its disks' keys with, and the identity that uses it.
+public struct DiskEncryptionSetFacts: Codable, Sendable, Hashable {
+    public var name: String
+    public var keyVault: String
+    public var key: String
+    /// The object id of the set's managed identity, which needs Get, WrapKey and UnwrapKey on the key.
+    public var identityObjectID: String
+
+    public init(name: String, keyVault: String, key: String, identityObjectID: String) {
+        self.name = name
+        self.keyVault = keyVault
+        self.key = key
+        self.identityObjectID = identityObjectID
+    }
+}
+
+/// A VM's backup item as the platform holds it: its vault, policy and protection status.
+public struct VMProtectionFacts: Codable, Sendable, Hashable {
+    public var vault: String
+    public var policy: String?
+    public var status: ProtectionStatus
+    /// Recovery points the item has.
+    public var recoveryPoints: Int
+
+    public init(vault: String, policy: String?, status: ProtectionStatus, recoveryPoints: Int = 0) {
+        self.vault = vault
+        self.policy = policy
+        self.status = status
+        self.recoveryPoints = recoveryPoints
+    }
+}
+
 /// What the plan needs to know about a VM to predict whether backing it up will work.
 public struct VirtualMachineFacts: Codable, Sendable, Hashable {
     public var id: String
@@ -126,17 +169,29 @@ public struct VirtualMachineFacts: Codable, Sendable, Hashable {
     public var encryption: VMEncryptionKind
     /// The key vault that holds the BEK (and KEK) of an ADE VM.
     public var keyVault: String?
+    /// The name of the Key Vault secret that holds an ADE VM's BEK (a reference, never the value).
+    public var bekSecret: String?
+    /// The name of the Key Vault key that wraps an ADE VM's BEK, when it has a KEK.
+    public var kek: String?
     /// Whether the KEK belongs to a certificate (unsupported by the backup service).
     public var kekIsCertificateBacked: Bool
     /// `running`, `stopped` or `absent`.
     public var agentState: String
-    /// The name of the vault that protects the VM now, if any.
-    public var protectedBy: String?
+    /// The VM's disks, the OS disk first.
+    public var disks: [DiskFacts]
+    /// The disk encryption set of an SSE-CMK VM's disks.
+    public var diskEncryptionSet: DiskEncryptionSetFacts?
+    /// The VM's backup item, soft-deleted ones included, if it has one.
+    public var protection: VMProtectionFacts?
+
+    /// The name of the vault that protects the VM now, if any (a soft-deleted item counts: its vault keeps it).
+    public var protectedBy: String? { protection?.vault }
 
     public init(
         id: String, reference: VMReference, subscription: String, region: String, os: String,
-        encryption: VMEncryptionKind, keyVault: String? = nil, kekIsCertificateBacked: Bool = false,
-        agentState: String = "running", protectedBy: String? = nil
+        encryption: VMEncryptionKind, keyVault: String? = nil, bekSecret: String? = nil, kek: String? = nil,
+        kekIsCertificateBacked: Bool = false, agentState: String = "running", disks: [DiskFacts] = [],
+        diskEncryptionSet: DiskEncryptionSetFacts? = nil, protection: VMProtectionFacts? = nil
     ) {
         self.id = id
         self.reference = reference
@@ -145,9 +200,13 @@ public struct VirtualMachineFacts: Codable, Sendable, Hashable {
         self.os = os
         self.encryption = encryption
         self.keyVault = keyVault
+        self.bekSecret = bekSecret
+        self.kek = kek
         self.kekIsCertificateBacked = kekIsCertificateBacked
         self.agentState = agentState
-        self.protectedBy = protectedBy
+        self.disks = disks
+        self.diskEncryptionSet = diskEncryptionSet
+        self.protection = protection
     }
 }
 
@@ -164,6 +223,16 @@ public struct KeyVaultFacts: Codable, Sendable, Hashable {
         }
     }
 
+    /// A key the key vault holds (not deleted), by name.
+    public struct KeyEntry: Codable, Sendable, Hashable {
+        public var name: String
+        public var certificateBacked: Bool
+        public init(name: String, certificateBacked: Bool = false) {
+            self.name = name
+            self.certificateBacked = certificateBacked
+        }
+    }
+
     public var id: String
     public var name: String
     public var subscription: String
@@ -171,10 +240,19 @@ public struct KeyVaultFacts: Codable, Sendable, Hashable {
     public var accessPolicies: [AccessEntry]
     /// The object id of the Backup Management Service principal in this tenant.
     public var backupManagementServiceObjectID: String
+    public var softDelete: Bool
+    public var purgeProtection: Bool
+    /// The keys the key vault holds, deleted ones left out.
+    public var keys: [KeyEntry]
+    /// The names of the secrets the key vault holds, deleted ones left out (names only, never values).
+    public var secrets: [String]
+    /// The VMs whose disk keys live here (ADE VMs, and VMs whose disk encryption set uses a key here).
+    public var encryptedVMs: [VMReference]
 
     public init(
         id: String, name: String, subscription: String, region: String, accessPolicies: [AccessEntry],
-        backupManagementServiceObjectID: String
+        backupManagementServiceObjectID: String, softDelete: Bool = true, purgeProtection: Bool = true,
+        keys: [KeyEntry] = [], secrets: [String] = [], encryptedVMs: [VMReference] = []
     ) {
         self.id = id
         self.name = name
@@ -182,6 +260,29 @@ public struct KeyVaultFacts: Codable, Sendable, Hashable {
         self.region = region
         self.accessPolicies = accessPolicies
         self.backupManagementServiceObjectID = backupManagementServiceObjectID
+        self.softDelete = softDelete
+        self.purgeProtection = purgeProtection
+        self.keys = keys
+        self.secrets = secrets
+        self.encryptedVMs = encryptedVMs
+    }
+
+    /// The key named `name` (names compare case-insensitively, as Key Vault's do), if the key vault holds it.
+    public func key(named name: String) -> KeyEntry? {
+        let lowered = name.lowercased()
+        return keys.first { $0.name.lowercased() == lowered }
+    }
+
+    /// Whether the key vault holds a secret named `name`.
+    public func hasSecret(named name: String) -> Bool {
+        let lowered = name.lowercased()
+        return secrets.contains { $0.lowercased() == lowered }
+    }
+
+    /// The access policy of `objectID`, if it has one.
+    public func accessPolicy(of objectID: String) -> AccessEntry? {
+        let lowered = objectID.lowercased()
+        return accessPolicies.first { $0.objectID.lowercased() == lowered }
     }
 }
 
@@ -233,6 +334,17 @@ public struct ResourceDeclaration: Sendable, Hashable {
     public init(name: String, spec: ResourceSpec) {
         self.name = name
         self.spec = spec
+    }
+}
+
+/// A resource group: its subscription (a name or id; nil for the platform's default) and name.
+public struct ResourceGroupReference: Sendable, Hashable, Codable {
+    public var subscription: String?
+    public var name: String
+
+    public init(subscription: String?, name: String) {
+        self.subscription = subscription
+        self.name = name
     }
 }
 
@@ -304,6 +416,12 @@ public protocol ProviderSnapshot: Sendable {
 
     /// Facts about many key vaults; nil for a key vault the platform does not have.
     func keyVaults(named names: [String]) async throws -> [KeyVaultFacts?]
+
+    /// Whether each resource group exists (a subscription the platform does not have has none).
+    func resourceGroupsExist(_ groups: [ResourceGroupReference]) async throws -> [Bool]
+
+    /// The regions the platform offers, as lower-case ARM names.
+    func availableRegions() async throws -> [String]
 
     /// Whether enabling protection of an ADE VM grants the Backup Management Service its Key Vault access
     /// by itself: true when the operator is a member of the key vault's tenant, false for a guest.

@@ -1,5 +1,6 @@
 import CofferCrypto
 import CofferModel
+import CofferRules
 import CofferSnapshot
 import Foundation
 import GRDB
@@ -15,10 +16,6 @@ struct SimulatedCrash: Error, CustomStringConvertible {
 extension Platform {
     // MARK: Backup jobs
 
-    /// The largest disk Azure Backup takes: 32 TiB less one GiB.
-    static let maximumDiskGiB = 32_767
-    /// The largest ADE-encrypted disk Azure Backup takes: 4 TB.
-    static let maximumEncryptedDiskGiB = 4_096
     /// An on-demand backup's retention when none is given.
     static let defaultOnDemandRetention: TimeInterval = 30 * 86400
     /// The most instant-restore (snapshot-tier) recovery points a VM's restore point collection holds.
@@ -105,46 +102,13 @@ extension Platform {
         return withJob
     }
 
-    /// The preconditions that fail a backup job with the service's codes.
+    /// The preconditions that fail a backup job with the service's codes (`BackupRules.preconditions`).
     func checkBackupPreconditions(_ db: Database, vm: VMRow, disks: [DiskRow]) throws {
-        guard vm.agent == World.AgentState.running.rawValue else {
-            throw PlatformError(PlatformErrorCode.guestAgentStatusUnavailable,
-                                "the VM agent of '\(vm.name)' is \(vm.agent): it cannot communicate with Azure Backup",
-                                hint: "start (or install) the VM agent, then retry")
-        }
-        let isADE = vm.encryption.type == "ade"
-        for disk in disks {
-            let limit = isADE ? Self.maximumEncryptedDiskGiB : Self.maximumDiskGiB
-            if disk.sizeGiB > limit {
-                throw PlatformError(PlatformErrorCode.unsupportedDiskSize,
-                                    "disk \(disk.name) of VM '\(vm.name)' is \(disk.sizeGiB) GiB; Azure Backup takes \(isADE ? "encrypted disks" : "disks") up to \(limit) GiB",
-                                    hint: "exclude the disk or make it smaller")
-            }
-        }
-        guard isADE, let keyVault = vm.encryption.keyVault else { return }
-        if let kek = vm.encryption.kek, let key = try KeyVaultStore.key(db, keyVault: keyVault, name: kek), key.certificateBacked {
-            throw PlatformError(PlatformErrorCode.certificateBackedKeyNotSupported,
-                                "the KEK '\(kek)' of VM '\(vm.name)' belongs to a certificate; Azure Backup supports standalone keys only",
-                                hint: "re-encrypt the VM with a standalone key-vault key")
-        }
-        let needed = Self.requiredBackupPermissions(vm.encryption)
-        if try !KeyVaultStore.hasPermissions(db, keyVault: keyVault, objectID: Self.backupManagementServiceObjectID,
-                                              keys: needed.keys, secrets: needed.secrets) {
-            let keys = needed.keys.isEmpty ? "" : "keys: \(needed.keys.map(\.rawValue).sorted().joined(separator: ", ")); "
-            throw PlatformError(PlatformErrorCode.keyVaultPermissionsNotConfigured,
-                                "Azure Backup Service does not have sufficient permissions to Key Vault '\(keyVault)' for Backup of Encrypted Virtual Machine '\(vm.name)'",
-                                hint: "grant the Backup Management Service (\(Principal.backupManagementServiceAppID)) \(keys)secrets: \(needed.secrets.map(\.rawValue).sorted().joined(separator: ", ")) on '\(keyVault)' (a KeyVaultAccessPolicy), then retry")
-        }
-        guard let secret = vm.encryption.bekSecret, try KeyVaultStore.activeSecret(db, keyVault: keyVault, name: secret) != nil else {
-            throw PlatformError(PlatformErrorCode.keyVaultSecretDoesNotExist,
-                                "the BEK secret '\(vm.encryption.bekSecret ?? "")' of VM '\(vm.name)' is not in key vault '\(keyVault)'",
-                                hint: "recover or restore the secret in the key vault ('coffer restore-keys' from a recovery point)")
-        }
-        if let kek = vm.encryption.kek, try KeyVaultStore.activeKey(db, keyVault: keyVault, name: kek) == nil {
-            throw PlatformError(PlatformErrorCode.keyVaultKeyDoesNotExist,
-                                "the KEK '\(kek)' of VM '\(vm.name)' is not in key vault '\(keyVault)'",
-                                hint: "recover or restore the key in the key vault ('coffer restore-keys' from a recovery point)")
-        }
+        let lookup = Lookup(db)
+        let facts = try Self.virtualMachineFacts(lookup, vm)
+        let keyVault = try facts.keyVault.flatMap { try Self.keyVaultFacts(lookup, $0) }
+        let setKeyVault = try facts.diskEncryptionSet.flatMap { try Self.keyVaultFacts(lookup, $0.keyVault) }
+        try Self.refuse(BackupRules.preconditions(vm: facts, keyVault: keyVault, diskEncryptionSetKeyVault: setKeyVault))
     }
 
     /// Refuses a backup that would take the VM past ``maximumInstantRecoveryPoints`` snapshot-tier recovery

@@ -32,6 +32,13 @@ final class Lookup: @unchecked Sendable {
     private var pointCounts: [String: Int] = [:]
     private var itemsPerVault: [String: Int] = [:]
     private var itemsPerPolicy: [String: Int] = [:]
+    private var diskFacts: [String: [DiskFacts]] = [:]
+    private var activeKeys: [String: [KeyVaultFacts.KeyEntry]] = [:]
+    private var activeSecrets: [String: [String]] = [:]
+    private var encryptionSets: [String: DiskEncryptionSetRow?] = [:]
+    private var vmsByKeyVault: [String: [String]] = [:]
+    private var groups: Set<String>?
+    private var regions: [String]?
 
     /// Row by row, for a few resources.
     init(_ db: Database) {
@@ -79,9 +86,24 @@ final class Lookup: @unchecked Sendable {
         for row in statuses { lastBackupStatuses[row["vm"]] = .some(row["status"]) }
         for row in try Row.fetchAll(db, sql: "SELECT vm, count(*) AS n FROM recoveryPoint GROUP BY vm") { pointCounts[row["vm"]] = row["n"] }
         for row in try Row.fetchAll(db, sql: "SELECT vault, count(*) AS n FROM protectedItem GROUP BY vault") { itemsPerVault[row["vault"]] = row["n"] }
-        for row in try Row.fetchAll(db, sql: "SELECT vault, policy, count(*) AS n FROM protectedItem WHERE policy IS NOT NULL GROUP BY vault, policy") {
+        for row in try Row.fetchAll(db, sql: "SELECT vault, policy, count(*) AS n FROM protectedItem WHERE policy IS NOT NULL AND state IN \(Platform.policyUserStates) GROUP BY vault, policy") {
             itemsPerPolicy[Self.key(row["vault"], row["policy"])] = row["n"]
         }
+        for row in try Row.fetchAll(db, sql: "SELECT vm, lun, sizeGiB FROM disk ORDER BY vm, lun") {
+            diskFacts[Self.key(row["vm"]), default: []].append(DiskFacts(lun: row["lun"], sizeGiB: row["sizeGiB"]))
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT keyVault, name, certificateBacked FROM keyVaultKey WHERE deletedAt IS NULL ORDER BY name") {
+            activeKeys[Self.key(row["keyVault"]), default: []].append(.init(name: row["name"], certificateBacked: row["certificateBacked"]))
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT keyVault, name FROM keyVaultSecret WHERE deletedAt IS NULL ORDER BY name") {
+            activeSecrets[Self.key(row["keyVault"]), default: []].append(row["name"])
+        }
+        for row in try DiskEncryptionSetRow.fetchAll(db) { encryptionSets[Self.key(row.name)] = row }
+        for case let row? in vms.values {
+            for keyVault in try encryptionKeyVaults(of: row) { vmsByKeyVault[Self.key(keyVault), default: []].append(row.name) }
+        }
+        _ = try resourceGroups()
+        _ = try availableRegions()
     }
 
     /// The memoised answer for `key`, else (when the tables are not preloaded) `fetch`'s, remembered.
@@ -177,6 +199,74 @@ final class Lookup: @unchecked Sendable {
         return backed
     }
 
+    /// The disks of a VM, the OS disk first.
+    func disks(vm: String) throws -> [DiskFacts] {
+        if complete { return diskFacts[Self.key(vm)] ?? [] }
+        return try Platform.disks(db, vm: vm).map { DiskFacts(lun: $0.lun, sizeGiB: $0.sizeGiB) }
+    }
+
+    /// The keys of a key vault that are not deleted.
+    func keys(keyVault: String) throws -> [KeyVaultFacts.KeyEntry] {
+        if complete { return activeKeys[Self.key(keyVault)] ?? [] }
+        return try Row.fetchAll(
+            db, sql: "SELECT name, certificateBacked FROM keyVaultKey WHERE lower(keyVault) = lower(?) AND deletedAt IS NULL ORDER BY name",
+            arguments: [keyVault]
+        ).map { .init(name: $0["name"], certificateBacked: $0["certificateBacked"]) }
+    }
+
+    /// The names of the secrets of a key vault that are not deleted.
+    func secrets(keyVault: String) throws -> [String] {
+        if complete { return activeSecrets[Self.key(keyVault)] ?? [] }
+        return try String.fetchAll(
+            db, sql: "SELECT name FROM keyVaultSecret WHERE lower(keyVault) = lower(?) AND deletedAt IS NULL ORDER BY name", arguments: [keyVault])
+    }
+
+    func diskEncryptionSet(_ name: String) throws -> DiskEncryptionSetRow? {
+        try remembered(&encryptionSets, Self.key(name)) {
+            try DiskEncryptionSetRow.fetchOne(db, sql: "SELECT * FROM diskEncryptionSet WHERE lower(name) = lower(?)", arguments: [name])
+        }
+    }
+
+    /// The key vaults that hold a VM's disk keys: its ADE key vault, and its disk encryption set's.
+    func encryptionKeyVaults(of vm: VMRow) throws -> [String] {
+        var names: [String] = []
+        if let keyVault = vm.encryption.keyVault { names.append(keyVault) }
+        if let set = vm.encryption.diskEncryptionSet, let row = try diskEncryptionSet(set) { names.append(row.keyVault) }
+        return names
+    }
+
+    /// The VMs whose disk keys live in a key vault.
+    func encryptedVMs(keyVault: String) throws -> [String] {
+        if complete { return (vmsByKeyVault[Self.key(keyVault)] ?? []).sorted() }
+        var names: [String] = []
+        for row in try VMRow.fetchAll(db, sql: "SELECT * FROM virtualMachine ORDER BY name")
+        where try encryptionKeyVaults(of: row).contains(where: { $0.lowercased() == keyVault.lowercased() }) {
+            names.append(row.name)
+        }
+        return names
+    }
+
+    /// The resource groups, as "subscription name\u{1}group name", lower-cased.
+    func resourceGroups() throws -> Set<String> {
+        if let groups { return groups }
+        let rows = try ResourceGroupRow.fetchAll(db)
+        let all = Set(rows.map { Self.key($0.subscription, $0.name) })
+        groups = all
+        return all
+    }
+
+    func resourceGroupExists(subscription: String, name: String) throws -> Bool {
+        try resourceGroups().contains(Self.key(subscription, name))
+    }
+
+    /// The regions the world uses.
+    func availableRegions() throws -> [String] {
+        if let regions { return regions }
+        let all = try String.fetchAll(db, sql: "SELECT name FROM regionInUse ORDER BY name")
+        regions = all
+        return all
+    }
+
     // MARK: Aggregates
 
     /// The status of the VM's newest finished backup job.
@@ -204,6 +294,6 @@ final class Lookup: @unchecked Sendable {
     /// Items that use the policy (vault and policy by their exact names).
     func itemsUsing(vault: String, policy: String) throws -> Int {
         if complete { return itemsPerPolicy[Self.key(vault, policy)] ?? 0 }
-        return try Int.fetchOne(db, sql: "SELECT count(*) FROM protectedItem WHERE vault = ? AND policy = ?", arguments: [vault, policy]) ?? 0
+        return try Int.fetchOne(db, sql: "SELECT count(*) FROM protectedItem WHERE vault = ? AND policy = ? AND state IN \(Platform.policyUserStates)", arguments: [vault, policy]) ?? 0
     }
 }

@@ -1,4 +1,5 @@
 import CofferModel
+import CofferRules
 
 /// An error from the simulated platform: the service's error code, what failed, how to fix it, and the
 /// error that caused it (a storage or vault failure) when there is one.
@@ -47,6 +48,11 @@ public struct PlatformError: CofferError, Hashable {
 
     public var description: String {
         "\(code): \(message)" + (hint.map { " (\($0))" } ?? "")
+    }
+
+    /// The platform's refusal for a rule that an operation breaks: the rule's code, message and hint.
+    init(_ violation: RuleViolation) {
+        self.init(violation.code, violation.message, hint: violation.hint)
     }
 
     /// The same error as the provider protocol carries it.

@@ -1,4 +1,5 @@
 import CofferModel
+import CofferRules
 import Foundation
 import GRDB
 
@@ -34,8 +35,8 @@ extension Platform {
         }
     }
 
-    /// Changes a policy; refuses Enhanced to Standard, a move to another vault, and shorter retention on an
-    /// immutable vault.
+    /// Changes a policy; refuses a change of its type and shorter retention on an immutable vault
+    /// (`BackupPolicyRules.update`).
     @discardableResult
     public func updatePolicy(name: String, spec new: BackupPolicySpec) throws -> PolicyInfo {
         try pool.write { db in
@@ -44,33 +45,24 @@ extension Platform {
             var new = new
             new.vault = vault.name
             try Self.checkPolicy(new)
-            if row.spec.policyType == .enhanced && new.policyType == .standard {
-                throw PlatformError(PlatformErrorCode.policyTypeChangeNotAllowed,
-                                    "policy '\(name)' is Enhanced and cannot become Standard",
-                                    hint: "create a Standard policy instead")
-            }
-            if vault.spec.immutability != .disabled && PolicyRules.reducesRetention(from: row.spec.retention, to: new.retention) {
-                throw PlatformError(PlatformErrorCode.deleteBackupItemOnImmutableItem,
-                                    "vault '\(vault.name)' is immutable: the retention of policy '\(name)' cannot be reduced",
-                                    hint: "keep or extend the retention, or use a vault without immutability")
-            }
+            try Self.refuse(BackupPolicyRules.update(name: row.name, from: row.spec, to: new, vaultImmutability: vault.spec.immutability))
             row.spec = new
             try row.update(db)
             return try Self.policyInfo(db, row)
         }
     }
 
+    /// The states in which a backup item uses its policy: protected, pending its first backup, or suspended
+    /// with its data kept as per policy. A stopped or soft-deleted item no longer does.
+    static let policyUserStates = "('IRPending', 'Protected', 'BackupsSuspended')"
+
     /// Deletes a policy; refused while backup items use it.
     public func deletePolicy(vault: String, name: String) throws {
         try pool.write { db in
             let row = try Self.policy(db, vault: vault, name: name)
-            let users = try String.fetchAll(db, sql: "SELECT vm FROM protectedItem WHERE vault = ? AND policy = ?",
+            let users = try String.fetchAll(db, sql: "SELECT vm FROM protectedItem WHERE vault = ? AND policy = ? AND state IN \(Self.policyUserStates)",
                                             arguments: [row.vault, row.name])
-            if !users.isEmpty {
-                throw PlatformError(PlatformErrorCode.policyInUse,
-                                    "policy '\(row.name)' is used by backup items (\(users.joined(separator: ", "))) and cannot be deleted",
-                                    hint: "move those items to another policy or delete their protection first")
-            }
+            if let violation = BackupPolicyRules.delete(name: row.name, users: users) { throw PlatformError(violation) }
             try row.delete(db)
         }
     }

@@ -114,29 +114,4 @@ enum PolicyRules {
         }
         return problems
     }
-
-    /// Whether `new` keeps some recovery points for less time than `old` (refused on immutable vaults).
-    static func reducesRetention(from old: RetentionSpec, to new: RetentionSpec) -> Bool {
-        func reduced(_ a: Int?, _ b: Int?) -> Bool {
-            guard let a else { return false }
-            guard let b else { return true }
-            return b < a
-        }
-        if reduced(old.daily?.count, new.daily?.count) { return true }
-        if reduced(old.weekly?.count, new.weekly?.count) { return true }
-        if reduced(old.monthly?.count, new.monthly?.count) { return true }
-        if reduced(old.yearly?.count, new.yearly?.count) { return true }
-        if let o = old.weekly, let n = new.weekly, !Set(o.weekdays).isSubset(of: Set(n.weekdays)) { return true }
-        if let o = old.monthly, let n = new.monthly, o != n, !(n.count >= o.count && covers(n, o)) { return true }
-        if let o = old.yearly, let n = new.yearly, o != n, !(n.count >= o.count && covers(n, o)) { return true }
-        return false
-    }
-
-    /// Whether every day that rule `old` selects is also selected by `new`.
-    private static func covers(_ new: CalendarRetention, _ old: CalendarRetention) -> Bool {
-        let months = new.months.isEmpty || Set(old.months).isSubset(of: Set(new.months))
-        let days = Set(old.days).isSubset(of: Set(new.days)) && (!old.includeLastDay || new.includeLastDay)
-        let weeks = Set(old.weeks).isSubset(of: Set(new.weeks)) && Set(old.weekdays).isSubset(of: Set(new.weekdays))
-        return months && days && weeks
-    }
 }

@@ -1,4 +1,5 @@
 import CofferModel
+import CofferRules
 import CofferSnapshot
 import Foundation
 import GRDB
@@ -14,16 +15,6 @@ public enum StopProtectionMode: String, Codable, Sendable, Hashable {
 extension Platform {
     // MARK: Protection
 
-    /// The most VMs a vault protects.
-    static let vmsPerVault = 1000
-
-    /// The Key Vault permissions the Backup Management Service needs for an ADE VM: secrets Get, List, Backup,
-    /// and with a KEK keys Get, List, Backup too.
-    static func requiredBackupPermissions(_ encryption: VMEncryptionRecord) -> (keys: Set<KeyPermission>, secrets: Set<SecretPermission>) {
-        guard encryption.type == "ade" else { return ([], []) }
-        return (encryption.kek == nil ? [] : [.get, .list, .backup], [.get, .list, .backup])
-    }
-
     /// Enables protection of a VM in a vault under a policy. For an ADE VM enabled by a member of the tenant,
     /// the Backup Management Service is granted the Key Vault access it needs; a guest must grant it.
     @discardableResult
@@ -35,12 +26,9 @@ extension Platform {
             let vmRow = try Self.vm(db, vm)
             let vaultRow = try Self.vault(db, vault)
             let policyRow = try Self.policy(db, vault: vaultRow.name, name: policy)
-            if let existing = try Self.item(db, vm: vmRow.name) {
-                if existing.vault != vaultRow.name {
-                    throw PlatformError(PlatformErrorCode.vmAlreadyProtected,
-                                        "Virtual machine '\(vmRow.name)' is already registered with another recovery services vault ('\(existing.vault)')",
-                                        hint: "stop protection and delete its data in '\(existing.vault)' first; a VM is in one vault at a time")
-                }
+            let lookup = Lookup(db)
+            let facts = try Self.virtualMachineFacts(lookup, vmRow)
+            if let existing = try Self.item(db, vm: vmRow.name), existing.vault == vaultRow.name {
                 if existing.state == .softDeleted {
                     throw PlatformError(PlatformErrorCode.softDeletedItemExists,
                                         "VM '\(vmRow.name)' has a soft-deleted backup item in vault '\(vaultRow.name)'",
@@ -50,19 +38,15 @@ extension Platform {
                                     "VM '\(vmRow.name)' is already protected in vault '\(vaultRow.name)'",
                                     hint: "change its policy instead, or import the existing item")
             }
-            guard vmRow.subscription == vaultRow.subscription, vmRow.region == vaultRow.region else {
-                throw PlatformError(PlatformErrorCode.vmAndVaultMismatch,
-                                    "VM '\(vmRow.name)' (\(vmRow.subscription), \(vmRow.region)) must be in the subscription and region of vault '\(vaultRow.name)' (\(vaultRow.subscription), \(vaultRow.region))",
-                                    hint: "use a vault in the VM's region and subscription")
-            }
-            let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM protectedItem WHERE vault = ?", arguments: [vaultRow.name]) ?? 0
-            if count >= Self.vmsPerVault {
-                throw PlatformError(PlatformErrorCode.limitExceeded, "vault '\(vaultRow.name)' already protects \(count) VMs, the most it can")
-            }
-            try Self.checkDiskSelection(db, vm: vmRow, policy: policyRow, exclude: excludeDiskLuns, include: includeDiskLuns)
+            try Self.refuse(
+                ProtectionRules.enable(
+                    vm: facts, vmSubscription: vmRow.subscription, vault: vaultRow.name, vaultSubscription: vaultRow.subscription,
+                    vaultRegion: vaultRow.region, vaultItems: try Self.registeredItems(db, vault: vaultRow.name),
+                    vaultSubscriptionName: vaultRow.subscription)
+                    + ProtectionRules.diskSelection(vm: facts, policyType: policyRow.spec.policyType, exclude: excludeDiskLuns, include: includeDiskLuns))
             let identity = try Self.operatorIdentity(db)
             if vmRow.encryption.type == "ade", identity.type == .member, let keyVault = vmRow.encryption.keyVault {
-                let needed = Self.requiredBackupPermissions(vmRow.encryption)
+                let needed = KeyVaultAccess.backupManagementServiceNeed(vmRow.encryption.kind)
                 try KeyVaultStore.grant(db, keyVault: keyVault, objectID: Self.backupManagementServiceObjectID,
                                         keys: needed.keys, secrets: needed.secrets)
             }
@@ -76,22 +60,10 @@ extension Platform {
         }
     }
 
-    /// Selective disk backup: LUNs must exist, include and exclude are exclusive, and ADE VMs under a Standard
-    /// policy cannot exclude disks.
+    /// Selective disk backup (`ProtectionRules.diskSelection`).
     static func checkDiskSelection(_ db: Database, vm: VMRow, policy: PolicyRow, exclude: [Int], include: [Int]) throws {
-        if !exclude.isEmpty && !include.isEmpty {
-            throw PlatformError(PlatformErrorCode.invalidConfigureProtectionRequest,
-                                "give either the disks to exclude or the disks to include, not both")
-        }
-        let luns = Set(try disks(db, vm: vm.name).compactMap { $0.lun >= 0 ? $0.lun : nil })
-        for lun in exclude + include where !luns.contains(lun) {
-            throw PlatformError(PlatformErrorCode.invalidConfigureProtectionRequest, "VM '\(vm.name)' has no data disk at LUN \(lun)")
-        }
-        if vm.encryption.type == "ade" && policy.spec.policyType == .standard && !(exclude.isEmpty && include.isEmpty) {
-            throw PlatformError(PlatformErrorCode.encryptedVMNotSupportedWithDiskExclusion,
-                                "disk exclusion is not supported for encrypted VMs with a Standard policy (VM '\(vm.name)')",
-                                hint: "back up every disk of the VM")
-        }
+        let facts = try virtualMachineFacts(Lookup(db), vm)
+        try refuse(ProtectionRules.diskSelection(vm: facts, policyType: policy.spec.policyType, exclude: exclude, include: include))
     }
 
     /// Moves a protected VM to another policy of its vault (Standard to Enhanced is allowed, not the reverse),
@@ -106,18 +78,11 @@ extension Platform {
             let vmRow = try Self.vm(db, row.vm)
             let vault = try Self.vault(db, row.vault)
             let newPolicy = try Self.policy(db, vault: row.vault, name: policy)
-            if let oldName = row.policy, oldName != newPolicy.name,
-                let old = try PolicyRow.fetchOne(db, sql: "SELECT * FROM policy WHERE vault = ? AND name = ?", arguments: [row.vault, oldName]) {
-                if old.spec.policyType == .enhanced && newPolicy.spec.policyType == .standard {
-                    throw PlatformError(PlatformErrorCode.policyTypeChangeNotAllowed,
-                                        "VM '\(row.vm)' is protected by an Enhanced policy and cannot move to a Standard one",
-                                        hint: "choose an Enhanced policy")
-                }
-                if vault.spec.immutability != .disabled && PolicyRules.reducesRetention(from: old.spec.retention, to: newPolicy.spec.retention) {
-                    throw PlatformError(PlatformErrorCode.deleteBackupItemOnImmutableItem,
-                                        "vault '\(vault.name)' is immutable: moving VM '\(row.vm)' to policy '\(newPolicy.name)' would reduce its retention",
-                                        hint: "choose a policy that keeps recovery points at least as long")
-                }
+            if let oldName = row.policy, oldName != newPolicy.name {
+                let old = try PolicyRow.fetchOne(db, sql: "SELECT * FROM policy WHERE vault = ? AND name = ?", arguments: [row.vault, oldName])
+                try Self.refuse(
+                    ProtectionRules.changePolicy(
+                        vm: row.vm, from: old?.spec, to: newPolicy.spec, named: newPolicy.name, vaultImmutability: vault.spec.immutability))
             }
             let exclude = excludeDiskLuns ?? row.excludeDiskLuns
             let include = includeDiskLuns ?? row.includeDiskLuns
@@ -142,15 +107,10 @@ extension Platform {
                 if row.state == .protectionStopped { return try Self.itemInfo(db, row) }
                 row.state = .protectionStopped
             case .retainAsPerPolicy:
-                guard vault.spec.immutability != .disabled else {
-                    throw PlatformError(PlatformErrorCode.backupsSuspendedNeedsImmutability,
-                                        "stop protection and retain data as per policy needs an immutable vault; '\(vault.name)' has immutability Disabled",
-                                        hint: "stop protection and retain data for ever instead")
-                }
-                if row.state == .protectionStopped {
-                    throw PlatformError(PlatformErrorCode.invalidProtectionStateTransition,
-                                        "protection of VM '\(row.vm)' is stopped with data retained for ever; resume it first")
-                }
+                try Self.refuse(
+                    ProtectionRules.suspend(
+                        vm: row.vm, vault: vault.name, vaultImmutability: vault.spec.immutability,
+                        status: ProtectionStatus(rawValue: row.state.rawValue) ?? .protected))
                 row.state = .backupsSuspended
             }
             try row.update(db)
@@ -191,10 +151,10 @@ extension Platform {
             if row.state == .softDeleted { return try Self.itemInfo(db, row) }
             let vault = try Self.vault(db, row.vault)
             let points = try Int.fetchOne(db, sql: "SELECT count(*) FROM recoveryPoint WHERE vm = ?", arguments: [row.vm]) ?? 0
-            if vault.spec.immutability != .disabled && points > 0 {
-                throw PlatformError(PlatformErrorCode.deleteBackupItemOnImmutableItem,
-                                    "vault '\(vault.name)' is immutable: the backup item of VM '\(row.vm)' has \(points) recovery point(s) and its data cannot be deleted",
-                                    hint: "stop protection and retain the data instead")
+            if let violation = ProtectionRules.deleteData(
+                vm: row.vm, vault: vault.name, vaultImmutability: vault.spec.immutability, recoveryPoints: points)
+            {
+                throw PlatformError(violation)
             }
             let now = try Self.now(db)
             row.state = .softDeleted

@@ -155,29 +155,51 @@ extension Platform: Provider {
             row.resourceGroup.lowercased() == reference.resourceGroup.lowercased(),
             try lookup.subscription(reference.subscription).name == row.subscription
         else { return nil }
+        return try virtualMachineFacts(lookup, row)
+    }
+
+    /// What the rules need to know about a VM: its placement, encryption, agent, disks and backup item.
+    static func virtualMachineFacts(_ lookup: Lookup, _ row: VMRow) throws -> VirtualMachineFacts {
         let subscription = try lookup.subscription(row.subscription)
         var certificateBacked = false
         if let kek = row.encryption.kek, let keyVault = row.encryption.keyVault {
             certificateBacked = try lookup.keyIsCertificateBacked(keyVault: keyVault, name: kek)
+        }
+        let set = try row.encryption.diskEncryptionSet.flatMap { try lookup.diskEncryptionSet($0) }.map {
+            DiskEncryptionSetFacts(name: $0.name, keyVault: $0.keyVault, key: $0.key, identityObjectID: $0.identityObjectID)
+        }
+        let protection = try lookup.item(vm: row.name).map {
+            VMProtectionFacts(
+                vault: $0.vault, policy: $0.policy, status: ProtectionStatus(rawValue: $0.state.rawValue) ?? .protected,
+                recoveryPoints: try lookup.recoveryPointCount(vm: row.name))
         }
         return VirtualMachineFacts(
             id: Self.vmID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name),
             reference: VMReference(subscription: subscription.isDefault ? nil : subscription.name, resourceGroup: row.resourceGroup,
                                    name: row.name),
             subscription: row.subscription, region: row.region, os: row.os, encryption: row.encryption.kind,
-            keyVault: row.encryption.keyVault, kekIsCertificateBacked: certificateBacked, agentState: row.agent,
-            protectedBy: try lookup.item(vm: row.name)?.vault)
+            keyVault: row.encryption.keyVault, bekSecret: row.encryption.bekSecret, kek: row.encryption.kek,
+            kekIsCertificateBacked: certificateBacked, agentState: row.agent, disks: try lookup.disks(vm: row.name),
+            diskEncryptionSet: set, protection: protection)
     }
 
     static func keyVaultFacts(_ lookup: Lookup, _ name: String) throws -> KeyVaultFacts? {
         guard let row = try lookup.keyVault(name) else { return nil }
         let subscription = try lookup.subscription(row.subscription)
         let policies = try lookup.accessPolicies(keyVault: row.name)
+        var encrypted: [VMReference] = []
+        for vm in try lookup.encryptedVMs(keyVault: row.name) {
+            guard let vmRow = try lookup.vm(vm) else { continue }
+            let vmSubscription = try lookup.subscription(vmRow.subscription)
+            encrypted.append(VMReference(subscription: vmSubscription.isDefault ? nil : vmSubscription.name, resourceGroup: vmRow.resourceGroup, name: vmRow.name))
+        }
         return KeyVaultFacts(
             id: Self.keyVaultID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name), name: row.name,
             subscription: row.subscription, region: row.region,
             accessPolicies: policies.map { .init(objectID: $0.objectID, keyPermissions: $0.keyPermissions, secretPermissions: $0.secretPermissions) },
-            backupManagementServiceObjectID: Self.backupManagementServiceObjectID)
+            backupManagementServiceObjectID: Self.backupManagementServiceObjectID, softDelete: row.softDelete,
+            purgeProtection: row.purgeProtection, keys: try lookup.keys(keyVault: row.name), secrets: try lookup.secrets(keyVault: row.name),
+            encryptedVMs: encrypted)
     }
 
     // MARK: Helpers
@@ -282,5 +304,18 @@ struct PlatformSnapshot: ProviderSnapshot {
 
     func keyVaults(named names: [String]) async throws -> [KeyVaultFacts?] {
         try Platform.providing { try names.map { try Platform.keyVaultFacts(lookup, $0) } }
+    }
+
+    func resourceGroupsExist(_ groups: [ResourceGroupReference]) async throws -> [Bool] {
+        try Platform.providing {
+            try groups.map { group in
+                guard let subscription = try? lookup.subscription(group.subscription) else { return false }
+                return try lookup.resourceGroupExists(subscription: subscription.name, name: group.name)
+            }
+        }
+    }
+
+    func availableRegions() async throws -> [String] {
+        try Platform.providing { try lookup.availableRegions() }
     }
 }

@@ -1,5 +1,6 @@
 import CofferCrypto
 import CofferModel
+import CofferRules
 import CofferSnapshot
 import Foundation
 import GRDB

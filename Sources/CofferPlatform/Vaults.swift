@@ -1,5 +1,6 @@
 import CofferCrypto
 import CofferModel
+import CofferRules
 import CofferSnapshot
 import Foundation
 import GRDB
@@ -22,7 +23,7 @@ extension Platform {
             try Self.checkPlacement(db, subscription: subscription.name, resourceGroup: spec.resourceGroup, region: spec.location)
             var spec = spec
             spec.location = spec.location.lowercased()
-            try Self.checkVaultSettings(spec)
+            try Self.refuse(VaultRules.create(spec))
             if spec.immutability == .locked {
                 throw PlatformError(PlatformErrorCode.invalidImmutabilityTransition,
                                     "a vault cannot be created with immutability Locked",
@@ -64,61 +65,25 @@ extension Platform {
                                     "a vault's subscription, resource group and region cannot change (vault '\(row.name)')",
                                     hint: "create a new vault where it is needed")
             }
-            if old.systemAssignedIdentity && !new.systemAssignedIdentity && old.encryption != nil {
-                throw PlatformError(PlatformErrorCode.identityInUse,
-                                    "the identity of vault '\(row.name)' encrypts its backup data with a customer key and cannot be removed")
-            }
-            try Self.checkVaultSettings(new)
             let items = try Self.registeredItems(db, vault: row.name)
-            if new.storageRedundancy != old.storageRedundancy && items > 0 {
-                throw PlatformError(PlatformErrorCode.storageModelModifyError,
-                                    "Storage Redundancy option is locked when the first machine is registered to the vault '\(row.name)' (\(items) item(s))",
-                                    hint: "create a new vault with the redundancy you need, or remove every backup item first")
-            }
-            if old.crossRegionRestore && !new.crossRegionRestore {
-                throw PlatformError(PlatformErrorCode.crossRegionRestoreCannotBeDisabled,
-                                    "cross-region restore cannot be turned off once enabled (vault '\(row.name)')",
-                                    hint: "create a new vault without cross-region restore")
-            }
-            if old.immutability == .locked && new.immutability != .locked {
-                throw PlatformError(PlatformErrorCode.immutabilityLocked,
-                                    "the immutability of vault '\(row.name)' is Locked, which cannot be undone")
-            }
+            try Self.refuse(VaultRules.update(name: row.name, from: old, to: new, registeredItems: items))
             if old.immutability == .disabled && new.immutability == .locked {
                 throw PlatformError(PlatformErrorCode.invalidImmutabilityTransition,
                                     "immutability goes from Disabled to Unlocked, and only then to Locked (vault '\(row.name)')",
                                     hint: "set it to Unlocked first")
             }
-            if old.softDeleteState == .alwaysOn && new.softDeleteState != .alwaysOn {
-                throw PlatformError(PlatformErrorCode.softDeleteStateAlwaysOn,
-                                    "soft delete of vault '\(row.name)' is AlwaysOn, which cannot be changed")
-            }
-            if old.encryption != nil && old.sku != new.sku {
-                throw PlatformError(PlatformErrorCode.invalidInput, "the SKU of a vault encrypted with a customer key cannot change")
-            }
             switch (old.encryption, new.encryption) {
-            case (nil, nil):
-                break
-            case (_?, nil):
-                throw PlatformError(PlatformErrorCode.cmkCannotBeDisabled,
-                                    "encryption with a customer key cannot be turned off (vault '\(row.name)')")
             case (nil, let wanted?):
-                if items > 0 {
-                    throw PlatformError(PlatformErrorCode.cmkRequiresEmptyVault,
-                                        "customer-key encryption can be set only on a vault with no registered items ('\(row.name)' has \(items))",
-                                        hint: "create a new vault with the customer key, then protect VMs in it")
-                }
                 try Self.checkCustomerKey(db, wanted, vaultRegion: row.region, identity: new.systemAssignedIdentity)
                 try rewrapVaultKey(db, &row, encryption: wanted)
             case (let had?, let wanted?):
-                if had.infrastructureEncryption != wanted.infrastructureEncryption {
-                    throw PlatformError(PlatformErrorCode.invalidInput, "infrastructure encryption is fixed once set (vault '\(row.name)')")
-                }
                 if had != wanted {
                     // Key rotation: re-wrap the vault key under the new key.
                     try Self.checkCustomerKey(db, wanted, vaultRegion: row.region, identity: new.systemAssignedIdentity)
                     try rewrapVaultKey(db, &row, encryption: wanted)
                 }
+            default:
+                break
             }
             if new.systemAssignedIdentity && row.identityObjectID == nil { row.identityObjectID = Self.guid() }
             if !new.systemAssignedIdentity { row.identityObjectID = nil }
@@ -133,11 +98,8 @@ extension Platform {
     public func deleteVault(name: String) throws {
         let storePath = try pool.write { db -> String in
             let row = try Self.vault(db, name)
-            let items = try Self.registeredItems(db, vault: row.name)
-            if items > 0 {
-                throw PlatformError(PlatformErrorCode.serviceResourceNotEmpty,
-                                    "Vault cannot be deleted as there are existing resources within the vault '\(row.name)': \(items) backup item(s), soft-deleted ones included",
-                                    hint: "stop protection and delete the data of every item, wait for (or undo) soft delete, then retry")
+            if let violation = VaultRules.delete(name: row.name, registeredItems: try Self.registeredItems(db, vault: row.name)) {
+                throw PlatformError(violation)
             }
             try db.execute(sql: "DELETE FROM policy WHERE vault = ?", arguments: [row.name])
             try db.execute(sql: "DELETE FROM vault WHERE name = ?", arguments: [row.name])
@@ -184,59 +146,23 @@ extension Platform {
 
     /// The resource group must exist in the subscription and the region must be one the world uses.
     static func checkPlacement(_ db: Database, subscription: String, resourceGroup: String, region: String) throws {
-        guard try ResourceGroupRow.fetchOne(db, sql: "SELECT * FROM resourceGroup WHERE subscription = ? AND lower(name) = lower(?)",
-                                            arguments: [subscription, resourceGroup]) != nil else {
-            throw PlatformError(PlatformErrorCode.resourceNotFound,
-                                "resource group '\(resourceGroup)' does not exist in subscription '\(subscription)'",
-                                hint: "use a resource group of the world file")
-        }
-        guard Regions.region(named: region) != nil else {
-            throw PlatformError(PlatformErrorCode.invalidInput, "'\(region)' is not an Azure region")
-        }
-        guard try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM regionInUse WHERE name = ?", arguments: [region.lowercased()]) == true else {
-            throw PlatformError(PlatformErrorCode.invalidInput, "region '\(region)' is not available in this platform",
-                                hint: "use one of the world's regions: \(try String.fetchAll(db, sql: "SELECT name FROM regionInUse ORDER BY name").joined(separator: ", "))")
-        }
-    }
-
-    /// The rules a vault's settings must follow on their own.
-    static func checkVaultSettings(_ spec: VaultSpec) throws {
-        guard (14...180).contains(spec.softDeleteRetentionDays) else {
-            throw PlatformError(PlatformErrorCode.invalidInput,
-                                "soft-delete retention is 14 to 180 days, not \(spec.softDeleteRetentionDays)")
-        }
-        if spec.storageRedundancy == .geoRedundant && Regions.pair(of: spec.location) == nil {
-            throw PlatformError(PlatformErrorCode.geoRedundancyNotAvailable,
-                                "region '\(spec.location)' has no paired region, so geo-redundant storage is not available",
-                                hint: "use LocallyRedundant or ZoneRedundant storage")
-        }
-        if spec.crossRegionRestore && spec.storageRedundancy != .geoRedundant {
-            throw PlatformError(PlatformErrorCode.crossRegionRestoreRequiresGeoRedundancy,
-                                "cross-region restore needs GeoRedundant storage, not \(spec.storageRedundancy.rawValue)",
-                                hint: "set storageRedundancy: GeoRedundant or turn cross-region restore off")
-        }
-        if spec.encryption != nil && !spec.systemAssignedIdentity {
-            throw PlatformError(PlatformErrorCode.cmkInvalidKey,
-                                "encryption with a customer key needs the vault's system-assigned identity",
-                                hint: "set systemAssignedIdentity: true")
-        }
+        let lookup = Lookup(db)
+        try refuse(
+            VaultRules.placement(
+                subscription: subscription, resourceGroup: resourceGroup, region: region,
+                resourceGroupExists: try lookup.resourceGroupExists(subscription: subscription, name: resourceGroup),
+                availableRegions: try lookup.availableRegions()))
     }
 
     /// A customer key for backup data must be an RSA key, enabled, in a key vault of the vault's region with
     /// soft delete and purge protection.
     static func checkCustomerKey(_ db: Database, _ encryption: VaultEncryption, vaultRegion: String, identity: Bool) throws {
-        let keyVault = try Self.keyVault(db, encryption.keyVault)
-        guard keyVault.region == vaultRegion.lowercased() else {
-            throw PlatformError(PlatformErrorCode.cmkInvalidKey,
-                                "the key vault '\(keyVault.name)' is in \(keyVault.region); a vault's customer key must be in its region (\(vaultRegion))")
-        }
-        guard keyVault.softDelete && keyVault.purgeProtection else {
-            throw PlatformError(PlatformErrorCode.cmkInvalidKey,
-                                "the key vault '\(keyVault.name)' needs soft delete and purge protection to hold a vault's customer key")
-        }
-        guard try KeyVaultStore.activeKey(db, keyVault: keyVault.name, name: encryption.key) != nil else {
-            throw PlatformError(PlatformErrorCode.cmkInvalidKey, "key vault '\(keyVault.name)' has no enabled key '\(encryption.key)'")
-        }
+        try refuse(VaultRules.customerKey(encryption, vaultRegion: vaultRegion, keyVault: try keyVaultFacts(Lookup(db), encryption.keyVault)))
+    }
+
+    /// Throws the first of `violations`, as the service refuses with its first problem.
+    static func refuse(_ violations: [RuleViolation]) throws {
+        if let first = violations.first { throw PlatformError(first) }
     }
 
     static func vaultKeyContext(_ vault: String) -> String { "vault:\(vault.lowercased())" }
@@ -268,23 +194,20 @@ extension Platform {
         guard row.keyWrapping == "customer", let encryption = row.spec.encryption else {
             return try hsm.open(row.wrappedMasterKey, purpose: "vaults", context: vaultKeyContext(row.name))
         }
-        let failure = { (why: String) in
-            PlatformError(PlatformErrorCode.getSaSUriError,
-                          "Backup failed in allocating storage from protection service: \(why)",
-                          hint: "give the identity of vault '\(row.name)' (\(row.identityObjectID ?? "none")) Get, WrapKey and UnwrapKey on key vault '\(encryption.keyVault)', and keep the key '\(encryption.key)'")
-        }
-        guard let identity = row.identityObjectID,
-            try KeyVaultStore.hasPermissions(db, keyVault: encryption.keyVault, objectID: identity, keys: [.get, .wrapKey, .unwrapKey], secrets: [])
-        else {
-            throw failure("the vault's identity has no access to key vault '\(encryption.keyVault)'")
+        if let violation = BackupRules.vaultKey(
+            vault: row.name, encryption: encryption, identity: row.identityObjectID, keyVault: try keyVaultFacts(Lookup(db), encryption.keyVault))
+        {
+            throw PlatformError(violation)
         }
         guard let kvKey = try KeyVaultStore.activeKey(db, keyVault: encryption.keyVault, name: encryption.key) else {
-            throw failure("the customer key '\(encryption.key)' is not in key vault '\(encryption.keyVault)'")
+            throw PlatformError(PlatformErrorCode.getSaSUriError, "the customer key '\(encryption.key)' is not in key vault '\(encryption.keyVault)'")
         }
         do {
             return try KeyVaultStore.privateKey(kvKey, hsm: hsm).unwrap([UInt8](row.wrappedMasterKey), digest: .sha256)
         } catch {
-            throw failure("the vault's key does not unwrap with the current version of '\(encryption.key)'")
+            throw PlatformError(PlatformErrorCode.getSaSUriError,
+                                "Backup failed in allocating storage from protection service: the vault's key does not unwrap with the current version of '\(encryption.key)'",
+                                underlying: error)
         }
     }
 

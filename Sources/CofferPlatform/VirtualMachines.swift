@@ -1,6 +1,7 @@
 import CofferSystem
 import CofferCrypto
 import CofferModel
+import CofferRules
 import CofferSnapshot
 import Foundation
 import GRDB
@@ -168,7 +169,7 @@ enum Disks {
     }
 
     /// Unwraps a disk's at-rest key.
-    static func unwrapKey(wrapping: String, wrapped: Data, path: String, diskEncryptionSet: String?, db: Database, hsm: HSM)
+    static func unwrapKey(wrapping: String, wrapped: Data, path: String, vm: String, diskEncryptionSet: String?, db: Database, hsm: HSM)
         throws -> SecureBytes
     {
         guard wrapping == "customer" else {
@@ -178,6 +179,11 @@ enum Disks {
             let set = try DiskEncryptionSetRow.fetchOne(db, key: setName)
         else {
             throw PlatformError(PlatformErrorCode.resourceNotFound, "the disk encryption set of the disk at \(path) is gone")
+        }
+        // The set's identity must still reach its key: without Get, WrapKey and UnwrapKey the disk cannot be read.
+        let facts = DiskEncryptionSetFacts(name: set.name, keyVault: set.keyVault, key: set.key, identityObjectID: set.identityObjectID)
+        if let violation = BackupRules.diskEncryptionSet(facts, vm: vm, keyVault: try Platform.keyVaultFacts(Lookup(db), set.keyVault)).first {
+            throw PlatformError(violation)
         }
         guard let kvKey = try KeyVaultStore.activeKey(db, keyVault: set.keyVault, name: set.key) else {
             throw PlatformError(PlatformErrorCode.keyVaultKeyDoesNotExist,
@@ -204,7 +210,7 @@ extension Platform {
     /// Opens a VM disk's block device with its at-rest key.
     func openDevice(_ disk: DiskRow) throws -> BlockDevice {
         let key = try pool.read { db in
-            try Disks.unwrapKey(wrapping: disk.keyWrapping, wrapped: disk.wrappedKey, path: disk.path,
+            try Disks.unwrapKey(wrapping: disk.keyWrapping, wrapped: disk.wrappedKey, path: disk.path, vm: disk.vm,
                                 diskEncryptionSet: disk.diskEncryptionSet, db: db, hsm: hsm)
         }
         do {

@@ -1,4 +1,5 @@
 import CofferModel
+import CofferRules
 import Foundation
 
 /// Checks a world against the platform's rules: names, references, regions, disk limits, and the

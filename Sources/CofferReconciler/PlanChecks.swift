@@ -1,87 +1,12 @@
 import CofferModel
 
-/// Checks at plan time for what the platform would refuse at apply or backup time, reported at the
-/// manifest's location so that a failing 2 a.m. backup becomes a red pull request instead. Pure: every fact
-/// comes from the refresh (`ObservedState`), which read them from the provider's snapshot.
+/// Checks at plan time that are not rules of the service: references to what the platform does not have,
+/// and least-privilege advice. Pure: every fact comes from the refresh (`ObservedState`).
 struct PlanChecks {
-    /// The access the Backup Management Service needs on the key vault of an ADE VM (reference 3.1).
-    static let requiredSecretPermissions: Set<SecretPermission> = [.get, .list, .backup]
-    static let requiredKeyPermissions: Set<KeyPermission> = [.get, .list, .backup]
-
-    /// The diagnostics of `desired` against `observed` with the resources at `deleting` gone, as the plan
-    /// leaves the platform.
-    func check(desired: DesiredState, observed: ObservedState, deleting: Set<ResourceAddress> = []) -> [Diagnostic] {
+    /// What the rules cannot say because a resource the manifests name is missing, and advice on least
+    /// privilege. The rules themselves run in `PlanSimulation`, on the platform as the plan leaves it.
+    func check(desired: DesiredState, observed: ObservedState) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
-        let vaults = Dictionary(
-            desired.resources.compactMap { resource -> (String, (DesiredResource, VaultSpec))? in
-                if case .vault(let spec) = resource.spec { return (resource.address.name, (resource, spec)) }
-                return nil
-            }, uniquingKeysWith: { first, _ in first })
-
-        // Vault changes the platform refuses.
-        for (name, (resource, spec)) in vaults.sorted(by: { $0.key < $1.key }) {
-            guard let found = observed.byAddress[resource.address], case .vault(let current) = found.spec else { continue }
-            let items = found.status.vault?.registeredItems ?? 0
-            if current.storageRedundancy != spec.storageRedundancy && items > 0 {
-                diagnostics.append(
-                    .error(
-                        "StorageModelModifyError",
-                        "RecoveryServicesVault/\(name): storage redundancy cannot change from \(current.storageRedundancy.rawValue) to \(spec.storageRedundancy.rawValue): \(items) item(s) are registered",
-                        at: resource.location(of: "spec.storageRedundancy"),
-                        hint: "keep \(current.storageRedundancy.rawValue), or create a new vault and move protection to it"))
-            }
-            if current.crossRegionRestore && !spec.crossRegionRestore {
-                diagnostics.append(
-                    .error(
-                        "UserErrorCrossRegionRestoreCannotBeDisabled",
-                        "RecoveryServicesVault/\(name): cross-region restore cannot be turned off once enabled",
-                        at: resource.location(of: "spec.crossRegionRestore"),
-                        hint: "set crossRegionRestore: true again; turning it off needs a new vault"))
-            }
-            if current.softDeleteState == .alwaysOn && spec.softDeleteState != .alwaysOn {
-                diagnostics.append(
-                    .error(
-                        "BMSUserErrorSoftDeleteStateAlwaysOn",
-                        "RecoveryServicesVault/\(name): soft delete is AlwaysOn, which cannot be reverted",
-                        at: resource.location(of: "spec.softDelete.state"), hint: "set softDelete.state: AlwaysOn"))
-            }
-            if current.immutability == .locked && spec.immutability != .locked {
-                diagnostics.append(
-                    .error(
-                        "UserErrorImmutabilityLocked",
-                        "RecoveryServicesVault/\(name): immutability is Locked, which cannot be reverted",
-                        at: resource.location(of: "spec.immutability"), hint: "set immutability: Locked"))
-            }
-        }
-
-        // Retention cuts on immutable vaults.
-        for resource in desired.resources {
-            guard case .backupPolicy(let spec) = resource.spec,
-                let found = observed.byAddress[resource.address], case .backupPolicy(let current) = found.spec
-            else { continue }
-            let immutability = vaults[spec.vault].map(\.1.immutability) ?? .disabled
-            guard immutability != .disabled else { continue }
-            for (path, old, new) in retentionCounts(current.retention, spec.retention) where new < old {
-                diagnostics.append(
-                    .error(
-                        "UserErrorDeleteBackupItemOnImmutableItem",
-                        "\(resource.address): \(path) goes from \(old) to \(new), but vault '\(spec.vault)' is immutable (\(immutability.rawValue))",
-                        at: resource.location(of: "spec.\(path)"),
-                        hint: "an immutable vault forbids reducing retention; keep \(old) or more"))
-            }
-        }
-
-        // Protected VMs: the VM, its region and subscription, its keys, its key vault access.
-        let accessPolicies = Dictionary(
-            grouping: desired.resources.compactMap { resource -> KeyVaultAccessPolicySpec? in
-                if case .keyVaultAccessPolicy(let spec) = resource.spec { return spec }
-                return nil
-            }, by: \.keyVault)
-        let protected = desired.resources.compactMap { resource -> (DesiredResource, ProtectedVMSpec)? in
-            if case .protectedVM(let spec) = resource.spec { return (resource, spec) }
-            return nil
-        }
-        let machines = protected.map { observed.virtualMachines[$0.1.vm] }
         let keyVaults = observed.keyVaults
 
         // Access policies of key vaults the platform does not have: coffer does not create key vaults.
@@ -93,124 +18,19 @@ struct PlanChecks {
                     at: resource.location(of: "spec.keyVault"),
                     hint: "check the key vault's name; coffer grants access to existing key vaults, it does not create them"))
         }
-        let policyTypes = Dictionary(
-            desired.resources.compactMap { resource -> (String, PolicyType)? in
-                if case .backupPolicy(let spec) = resource.spec { return (resource.address.name, spec.policyType) }
-                return nil
-            }, uniquingKeysWith: { first, _ in first })
-        // Key vaults whose Backup Management Service access policy the plan deletes (a prune).
-        let losingBackupAccess = Set(
-            deleting.compactMap { address -> String? in
-                guard case .keyVaultAccessPolicy(let spec)? = observed.byAddress[address]?.spec,
-                    isBackupService(spec.principal, keyVaults[spec.keyVault])
-                else { return nil }
-                return spec.keyVault
-            })
+
         var bekOnlyKeyVaults: [String: Bool] = [:]  // key vault → every ADE VM using it is BEK-only
-        for ((resource, spec), facts) in zip(protected, machines) {
-            guard let vm = facts else {
+        for resource in desired.resources {
+            guard case .protectedVM(let spec) = resource.spec else { continue }
+            guard let vm = observed.virtualMachines[spec.vm] else {
                 diagnostics.append(
                     .error(
                         "VMNotFound", "\(resource.address): there is no virtual machine \(spec.vm)",
                         at: resource.location(of: "spec.vm"), hint: "check the VM's resource group and name"))
                 continue
             }
-            if let (_, vault) = vaults[spec.vault] {
-                // A vault without a subscription is in the platform's default one, not the VM's: compare the
-                // subscriptions of the ids, which the provider resolves (names, ids and the default alike).
-                // Refresh resolved every declared resource's id already.
-                let vaultID = observed.ids[ResourceAddress(kind: .recoveryServicesVault, name: spec.vault)]
-                let vaultSubscription = vaultID.flatMap { Self.subscriptionSegment(of: $0) }
-                let otherSubscription: Bool
-                if let vaultSubscription, let vmSubscription = Self.subscriptionSegment(of: vm.id) {
-                    otherSubscription = vaultSubscription.lowercased() != vmSubscription.lowercased()
-                } else {
-                    otherSubscription = (vault.subscription ?? vm.subscription) != vm.subscription
-                }
-                if vault.location != vm.region || otherSubscription {
-                    diagnostics.append(
-                        .error(
-                            "UserErrorVmAndVaultNotInSameSubscriptionAndRegion",
-                            "\(resource.address): VM \(vm.reference.name) is in \(vm.region) (subscription \(vm.subscription)) but vault '\(spec.vault)' is in \(vault.location)"
-                                + (otherSubscription ? " (\(vault.subscription.map { "subscription \($0)" } ?? "the default subscription"))" : ""),
-                            at: resource.location(of: "spec.vault"),
-                            hint: "protect the VM with a vault in the same region and subscription"))
-                }
-            }
-            if let other = vm.protectedBy, other.lowercased() != spec.vault.lowercased() {
-                diagnostics.append(
-                    .error(
-                        "UserErrorVmAlreadyProtectedInAnotherVault",
-                        "\(resource.address): VM \(vm.reference.name) is already protected by vault '\(other)'; a VM is backed up to one vault at a time",
-                        at: resource.location(of: "spec.vault"),
-                        hint: "keep vault: \(other), or stop its protection there and delete its backup data first"))
-            }
-            if spec.protectionState == .protected, vm.agentState != "running" {
-                diagnostics.append(
-                    .error(
-                        "UserErrorGuestAgentStatusUnavailable",
-                        "\(resource.address): backups of \(vm.reference.name) will fail: its VM agent is \(vm.agentState)",
-                        at: resource.location(of: "spec.vm"),
-                        hint: "start (or install) the Azure VM agent in the guest; backups need it running"))
-            }
-            if vm.encryption.isADE, !(spec.excludeDiskLuns.isEmpty && spec.includeDiskLuns.isEmpty),
-                (policyTypes[spec.policy] ?? .standard) == .standard
-            {
-                diagnostics.append(
-                    .error(
-                        "UserErrorEncryptedVmNotSupportedWithDiskEx",
-                        "\(resource.address): \(vm.reference.name) is encrypted with ADE; its policy '\(spec.policy)' is Standard, which cannot back up only some of its disks",
-                        at: resource.location(of: spec.excludeDiskLuns.isEmpty ? "spec.includeDiskLuns" : "spec.excludeDiskLuns"),
-                        hint: "back up every disk (remove the disk list), or use an Enhanced policy"))
-            }
-            guard vm.encryption.isADE, spec.protectionState == .protected else { continue }
-            if vm.kekIsCertificateBacked {
-                diagnostics.append(
-                    .error(
-                        "UserErrorCertificateBackedKeyNotSupported",
-                        "\(resource.address): the KEK of \(vm.reference.name) belongs to a certificate; Azure Backup supports standalone keys only",
-                        at: resource.location(of: "spec.vm"),
-                        hint: "re-encrypt the VM with a standalone RSA key as its KEK"))
-            }
-            guard let keyVaultName = vm.keyVault else { continue }
-            let needsKeys = vm.encryption == .adeBEKAndKEK
-            bekOnlyKeyVaults[keyVaultName] = (bekOnlyKeyVaults[keyVaultName] ?? true) && !needsKeys
-
-            // What the Backup Management Service will have after apply: the manifests' policy if one is
-            // declared, else what the key vault holds now, unless the plan deletes it.
-            var keys = Set<KeyPermission>()
-            var secrets = Set<SecretPermission>()
-            if let declared = accessPolicies[keyVaultName]?.first(where: { isBackupService($0.principal, keyVaults[keyVaultName]) }) {
-                keys = Set(declared.keyPermissions)
-                secrets = Set(declared.secretPermissions)
-            } else if !losingBackupAccess.contains(keyVaultName), let keyVault = keyVaults[keyVaultName],
-                let entry = keyVault.accessPolicies.first(where: { $0.objectID == keyVault.backupManagementServiceObjectID })
-            {
-                keys = Set(entry.keyPermissions)
-                secrets = Set(entry.secretPermissions)
-            }
-            let missingSecrets = Self.requiredSecretPermissions.subtracting(secrets)
-            let missingKeys = needsKeys ? Self.requiredKeyPermissions.subtracting(keys) : []
-            if !missingSecrets.isEmpty || !missingKeys.isEmpty {
-                // A member operator's platform grants the access when it enables protection: only a protection
-                // the plan enables gets it. A VM already protected keeps failing until the access is declared.
-                let grantedOnEnable = observed.operatorGrantsKeyVaultAccess && observed.byAddress[resource.address] == nil
-                let severity: Severity = grantedOnEnable ? .warning : .error
-                var missing: [String] = []
-                if !missingKeys.isEmpty { missing.append("keys " + missingKeys.map(\.rawValue).sorted().joined(separator: ", ")) }
-                if !missingSecrets.isEmpty { missing.append("secrets " + missingSecrets.map(\.rawValue).sorted().joined(separator: ", ")) }
-                diagnostics.append(
-                    Diagnostic(
-                        severity: severity, code: "UserErrorKeyVaultPermissionsNotConfigured",
-                        summary: "\(resource.address): backups of \(vm.reference.name) (\(needsKeys ? "BEK+KEK" : "BEK only")) will fail: the Backup Management Service lacks \(missing.joined(separator: " and ")) on key vault '\(keyVaultName)'",
-                        detail: severity == .warning
-                            ? "the operator is a member of the tenant, so the platform grants this access when protection is enabled"
-                            : nil,
-                        hint: "add a KeyVaultAccessPolicy for keyVault: \(keyVaultName) with principal {name: Backup Management Service}, "
-                            + (needsKeys ? "keyPermissions [Get, List, Backup] and " : "")
-                            + "secretPermissions [Get, List, Backup]",
-                        location: resource.location(of: "spec.vm")))
-            }
+            guard vm.encryption.isADE, spec.protectionState == .protected, let keyVaultName = vm.keyVault else { continue }
+            bekOnlyKeyVaults[keyVaultName] = (bekOnlyKeyVaults[keyVaultName] ?? true) && vm.encryption != .adeBEKAndKEK
         }
 
         // Key permissions granted to the backup service on a key vault whose ADE VMs are all BEK-only.
@@ -240,18 +60,5 @@ struct PlanChecks {
         case .backupManagementService: return true
         case .objectID(let id): return keyVault?.backupManagementServiceObjectID == id
         }
-    }
-
-    private func retentionCounts(_ old: RetentionSpec, _ new: RetentionSpec) -> [(String, Int, Int)] {
-        var result: [(String, Int, Int)] = []
-        if let o = old.daily?.count, let n = new.daily?.count { result.append(("retention.daily.count", o, n)) }
-        if let o = old.weekly?.count, let n = new.weekly?.count { result.append(("retention.weekly.count", o, n)) }
-        if let o = old.monthly?.count, let n = new.monthly?.count { result.append(("retention.monthly.count", o, n)) }
-        if let o = old.yearly?.count, let n = new.yearly?.count { result.append(("retention.yearly.count", o, n)) }
-        if old.daily != nil && new.daily == nil { result.append(("retention.daily", old.daily!.count, 0)) }
-        if old.weekly != nil && new.weekly == nil { result.append(("retention.weekly", old.weekly!.count, 0)) }
-        if old.monthly != nil && new.monthly == nil { result.append(("retention.monthly", old.monthly!.count, 0)) }
-        if old.yearly != nil && new.yearly == nil { result.append(("retention.yearly", old.yearly!.count, 0)) }
-        return result
     }
 }

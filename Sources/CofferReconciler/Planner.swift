@@ -1,4 +1,5 @@
 import CofferModel
+import CofferRules
 import Foundation
 
 /// Options that change what a plan may contain.
@@ -27,17 +28,23 @@ public struct ObservedState: Sendable, Hashable, Codable {
     public var keyVaults: [String: KeyVaultFacts]
     /// Whether enabling protection grants the Backup Management Service its Key Vault access by itself.
     public var operatorGrantsKeyVaultAccess: Bool
+    /// Whether the resource group of each vault the plan may create exists.
+    public var resourceGroups: [ResourceGroupReference: Bool]
+    /// The regions the platform offers; nil when refresh did not read them.
+    public var regions: [String]?
 
     public init(
         byAddress: [ResourceAddress: ObservedResource], ids: [ResourceAddress: String],
         virtualMachines: [VMReference: VirtualMachineFacts] = [:], keyVaults: [String: KeyVaultFacts] = [:],
-        operatorGrantsKeyVaultAccess: Bool = false
+        operatorGrantsKeyVaultAccess: Bool = false, resourceGroups: [ResourceGroupReference: Bool] = [:], regions: [String]? = nil
     ) {
         self.byAddress = byAddress
         self.ids = ids
         self.virtualMachines = virtualMachines
         self.keyVaults = keyVaults
         self.operatorGrantsKeyVaultAccess = operatorGrantsKeyVaultAccess
+        self.resourceGroups = resourceGroups
+        self.regions = regions
     }
 }
 
@@ -82,28 +89,50 @@ public struct Planner: Sendable {
             if let found { observed[address] = found }
         }
 
-        // The facts come in two batch reads: every protected VM, then every key vault involved.
+        // The facts come in a few batch reads: the key vaults whose access the plan may change (with the VMs
+        // whose disk keys they hold), the VMs the manifests protect and those VMs, then the key vaults of
+        // those VMs' keys and of the vaults' customer keys.
         var references: [VMReference] = []
-        var accessKeyVaults = Set<String>()
+        var keyVaultNames = Set<String>()
+        var groups: [ResourceGroupReference] = []
         for resource in desired.resources {
             switch resource.spec {
             case .protectedVM(let spec): references.append(spec.vm)
-            case .keyVaultAccessPolicy(let spec): accessKeyVaults.insert(spec.keyVault)
-            default: break
+            case .keyVaultAccessPolicy(let spec): keyVaultNames.insert(spec.keyVault)
+            case .vault(let spec):
+                if let encryption = spec.encryption { keyVaultNames.insert(encryption.keyVault) }
+                if observed[resource.address] == nil { groups.append(ResourceGroupReference(subscription: spec.subscription, name: spec.resourceGroup)) }
+            case .backupPolicy: break
             }
+        }
+        for (address, entry) in inventory where !declared.contains(address) {
+            if case .keyVaultAccessPolicy(let spec) = entry.lastApplied { keyVaultNames.insert(spec.keyVault) }
+        }
+        var keyVaults: [String: KeyVaultFacts] = [:]
+        func readKeyVaults(_ wanted: Set<String>) async throws {
+            let names = wanted.filter { keyVaults[$0] == nil }.sorted()
+            for (name, facts) in zip(names, try await snapshot.keyVaults(named: names)) {
+                if let facts { keyVaults[name] = facts }
+            }
+        }
+        try await readKeyVaults(keyVaultNames)
+        var seen = Set(references.map { $0.name.lowercased() })
+        for facts in keyVaults.values.sorted(by: { $0.name < $1.name }) {
+            for vm in facts.encryptedVMs where seen.insert(vm.name.lowercased()).inserted { references.append(vm) }
         }
         var machines: [VMReference: VirtualMachineFacts] = [:]
         for (reference, facts) in zip(references, try await snapshot.virtualMachines(references)) {
             if let facts { machines[reference] = facts }
         }
-        let names = accessKeyVaults.union(machines.values.compactMap(\.keyVault)).sorted()
-        var keyVaults: [String: KeyVaultFacts] = [:]
-        for (name, facts) in zip(names, try await snapshot.keyVaults(named: names)) {
-            if let facts { keyVaults[name] = facts }
+        try await readKeyVaults(Set(machines.values.flatMap { [$0.keyVault, $0.diskEncryptionSet?.keyVault].compactMap { $0 } }))
+        var resourceGroups: [ResourceGroupReference: Bool] = [:]
+        if !groups.isEmpty {
+            for (group, exists) in zip(groups, try await snapshot.resourceGroupsExist(groups)) { resourceGroups[group] = exists }
         }
         return ObservedState(
             byAddress: observed, ids: ids, virtualMachines: machines, keyVaults: keyVaults,
-            operatorGrantsKeyVaultAccess: snapshot.operatorGrantsKeyVaultAccess)
+            operatorGrantsKeyVaultAccess: snapshot.operatorGrantsKeyVaultAccess, resourceGroups: resourceGroups,
+            regions: groups.isEmpty ? nil : try await snapshot.availableRegions())
     }
 
     /// Loads the manifests with `manifests` while the provider takes its snapshot of the platform and the
@@ -135,8 +164,8 @@ public struct Planner: Sendable {
         let observed = try await refresh(desired: desired, inventory: inventory, snapshot: snapshot)
         var plan = try await Self.plan(desired: desired, observed: observed, inventory: inventory, options: options)
         // The checks judge the platform as the plan leaves it: what the plan deletes is gone.
-        let deleted = Set(plan.changes.filter { $0.action == .delete }.map(\.address))
-        var diagnostics = PlanChecks().check(desired: desired, observed: observed, deleting: deleted)
+        var diagnostics = PlanChecks().check(desired: desired, observed: observed)
+        diagnostics += PlanSimulation.check(desired: desired, observed: observed, changes: plan.changes)
         diagnostics += plan.diagnostics
         plan.diagnostics = diagnostics.sortedForDisplay()
         return plan

@@ -10,17 +10,19 @@ enum ResourceRules {
             switch kind {
             case .recoveryServicesVault:
                 if ["subscription", "resourceGroup", "location"].contains(path) { return true }
-                // Terraform's model: turning cross-region restore off, or leaving a Locked immutability,
+                // Cross-region restore off and a Locked immutability are rules of the update (an error when
+                // the service refuses them), not replacements. A customer key is added or rotated in place; an
+                // absent encryption is not a null one. Removing it, or changing infrastructure encryption,
                 // needs a new vault.
-                if path == "crossRegionRestore" { return before.value(at: path) == .bool(true) }
-                if path == "immutability" { return before.value(at: path) == .string(Immutability.locked.rawValue) }
-                if path.hasPrefix("encryption") { return before.value(at: "encryption") != .null }
+                if path.hasPrefix("encryption") {
+                    let had = (before.value(at: "encryption") ?? .null) != .null
+                    let wants = (after.value(at: "encryption") ?? .null) != .null
+                    return had && (!wants || path == "encryption.infrastructureEncryption")
+                }
                 return false
             case .backupPolicy:
-                if path == "vault" { return true }
-                // Standard can migrate to Enhanced in place; Enhanced cannot go back.
-                if path == "policyType" { return before.value(at: path) == .string(PolicyType.enhanced.rawValue) }
-                return false
+                // A policy's type is fixed (azurerm: ForceNew), either way.
+                return path == "vault" || path == "policyType"
             case .protectedVM:
                 return path.hasPrefix("vm") || path == "vault"
             case .keyVaultAccessPolicy:

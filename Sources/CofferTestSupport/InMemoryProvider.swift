@@ -1,4 +1,5 @@
 import CofferModel
+import CofferRules
 import Foundation
 
 /// A deterministic, in-memory provider for reconciler and CLI tests: it stores specs as the platform reads
@@ -22,6 +23,11 @@ public final class InMemoryProvider: Provider, @unchecked Sendable {
     /// The id of each subscription by name; a subscription not listed has its name as id.
     public var subscriptionIDs: [String: String]
     public var operatorIsMember = false
+    /// The resource groups that exist, as "subscription/name" (subscription as given, nil for the default);
+    /// nil means every resource group exists.
+    public var resourceGroups: Set<String>? = nil
+    /// The regions the provider offers; nil means every Azure region.
+    public var regions: [String]? = nil
 
     public init(defaultSubscription: String = "sub-prod", subscriptionIDs: [String: String] = [:]) {
         self.defaultSubscription = defaultSubscription
@@ -191,13 +197,22 @@ public final class InMemoryProvider: Provider, @unchecked Sendable {
         locked {
             let described = resources.filter { !softDeleted.contains($0.key) }.mapValues { describe($0) }
             // A VM is protected by the vault of its item, soft-deleted ones included, as the platform says.
-            var protectedBy: [String: String] = [:]
-            for resource in resources.values {
-                if case .protectedVM(let protected) = resource.spec { protectedBy[protected.vm.name.lowercased()] = protected.vault }
+            var protection: [String: VMProtectionFacts] = [:]
+            for (id, resource) in resources {
+                guard case .protectedVM(let protected) = resource.spec else { continue }
+                let status: ProtectionStatus = switch (softDeleted.contains(id), protected.protectionState) {
+                case (true, _): .softDeleted
+                case (false, .protectionStopped): .protectionStopped
+                case (false, .backupsSuspended): .backupsSuspended
+                case (false, .protected): resource.status.protectedVM?.protectionStatus ?? .protected
+                }
+                protection[protected.vm.name.lowercased()] = VMProtectionFacts(
+                    vault: protected.vault, policy: protected.policy, status: status,
+                    recoveryPoints: resource.status.protectedVM?.recoveryPoints ?? 0)
             }
             let vms = vms.mapValues { facts in
                 var facts = facts
-                if let vault = protectedBy[facts.reference.name.lowercased()] { facts.protectedBy = vault }
+                if let item = protection[facts.reference.name.lowercased()] { facts.protection = item }
                 return facts
             }
             // A key vault's access policies: those it was given, and those created through the provider.
@@ -216,7 +231,8 @@ public final class InMemoryProvider: Provider, @unchecked Sendable {
             }
             return InMemorySnapshot(
                 defaultSubscription: defaultSubscription, subscriptionIDs: subscriptionIDs, resources: described, vms: vms,
-                keyVaults: keyVaults, operatorGrantsKeyVaultAccess: operatorIsMember)
+                keyVaults: keyVaults, operatorGrantsKeyVaultAccess: operatorIsMember,
+                resourceGroups: resourceGroups.map { Set($0.map { $0.lowercased() }) }, regions: regions)
         }
     }
 
@@ -250,9 +266,11 @@ public final class InMemoryProvider: Provider, @unchecked Sendable {
             + resources.values.count { if case .protectedVM(let protected) = $0.spec { protected.vault.lowercased() == vault.lowercased() } else { false } }
     }
 
+    /// Items that use a policy, as the platform counts them: protected or suspended, not stopped for ever
+    /// nor soft-deleted.
     private func itemsUsing(vault: String, policy: String) -> Int {
-        resources.values.count {
-            if case .protectedVM(let protected) = $0.spec {
+        resources.count { id, resource in
+            if case .protectedVM(let protected) = resource.spec, !softDeleted.contains(id), protected.protectionState != .protectionStopped {
                 protected.vault.lowercased() == vault.lowercased() && protected.policy.lowercased() == policy.lowercased()
             } else { false }
         }
@@ -362,6 +380,8 @@ struct InMemorySnapshot: ProviderSnapshot {
     let vms: [VMReference: VirtualMachineFacts]
     let keyVaults: [String: KeyVaultFacts]
     let operatorGrantsKeyVaultAccess: Bool
+    let resourceGroups: Set<String>?
+    let regions: [String]?
 
     func resourceIDs(_ declarations: [ResourceDeclaration], parents: ResourceParents) async throws -> [String?] {
         try declarations.map { declaration in
@@ -386,6 +406,16 @@ struct InMemorySnapshot: ProviderSnapshot {
 
     func keyVaults(named names: [String]) async throws -> [KeyVaultFacts?] {
         names.map { keyVaults[$0.lowercased()] }
+    }
+
+    func resourceGroupsExist(_ groups: [ResourceGroupReference]) async throws -> [Bool] {
+        groups.map { group in
+            resourceGroups.map { $0.contains("\(group.subscription ?? defaultSubscription)/\(group.name)".lowercased()) } ?? true
+        }
+    }
+
+    func availableRegions() async throws -> [String] {
+        regions ?? Regions.names
     }
 }
 

@@ -1,5 +1,6 @@
 import CofferModel
 @testable import CofferPlatform
+import CofferRules
 import Testing
 
 @Suite struct PolicyRulesTests {
@@ -84,16 +85,16 @@ import Testing
         let old = ScheduleTests.referenceRetention
         var longer = old
         longer.daily = DailyRetention(count: 60)
-        #expect(!PolicyRules.reducesRetention(from: old, to: longer))
-        #expect(!PolicyRules.reducesRetention(from: old, to: old))
+        #expect(!BackupPolicyRules.reducesRetention(from: old, to: longer))
+        #expect(!BackupPolicyRules.reducesRetention(from: old, to: old))
         var shorter = old
         shorter.weekly?.count = 4
-        #expect(PolicyRules.reducesRetention(from: old, to: shorter))
+        #expect(BackupPolicyRules.reducesRetention(from: old, to: shorter))
         var dropped = old
         dropped.yearly = nil
-        #expect(PolicyRules.reducesRetention(from: old, to: dropped))
+        #expect(BackupPolicyRules.reducesRetention(from: old, to: dropped))
         var fewerDays = old
         fewerDays.weekly = WeeklyRetention(count: 12, weekdays: [.monday])
-        #expect(PolicyRules.reducesRetention(from: old, to: fewerDays))
+        #expect(BackupPolicyRules.reducesRetention(from: old, to: fewerDays))
     }
 }

@@ -25,14 +25,19 @@ import Testing
         standard.policyType = .standard
         standard.instantRestoreRetentionDays = 2
         expectCode("UserErrorPolicyTypeChangeNotAllowed") { try platform.updatePolicy(name: "enhanced", spec: standard) }
-        // Standard to Enhanced is allowed.
+        // A policy's type is fixed either way: Standard to Enhanced is a new policy, and the VMs move to it.
         var upgraded = TestWorld.dailyPolicy
         upgraded.policyType = .enhanced
-        #expect(try platform.updatePolicy(name: "daily", spec: upgraded).spec.policyType == .enhanced)
+        expectCode("UserErrorPolicyTypeChangeNotAllowed") { try platform.updatePolicy(name: "daily", spec: upgraded) }
         try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "daily")
         expectCode("UserErrorBackupPolicyInUse") { try platform.deletePolicy(vault: "rsv-east", name: "daily") }
+        #expect(try platform.changeProtection(vm: "lnx-pmk", policy: "enhanced").policy == "enhanced")
+        try platform.deletePolicy(vault: "rsv-east", name: "daily")
+        expectCode("UserErrorBackupPolicyInUse") { try platform.deletePolicy(vault: "rsv-east", name: "enhanced") }
+        // A protection stopped with its data kept for ever no longer uses its policy.
+        try platform.stopProtection(vm: "lnx-pmk", mode: .retainForever)
         try platform.deletePolicy(vault: "rsv-east", name: "enhanced")
-        #expect(try platform.policies().map(\.name) == ["daily"])
+        #expect(try platform.policies().isEmpty)
     }
 
     @Test func aVaultHoldsAtMost200Policies() throws {

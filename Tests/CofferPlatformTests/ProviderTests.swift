@@ -156,14 +156,11 @@ enum ReferenceManifests {
         // Created Unlocked then locked, as azurerm does.
         let vault = try await provider.create(name: "rsv-east", spec: .vault(vaultSpec))
         #expect(vault.spec == .vault(vaultSpec))
+        // Cross-region restore goes off in place while the vault protects nothing, and back on.
         vaultSpec.crossRegionRestore = false
-        do {
-            _ = try await provider.update(id: vault.id, name: "rsv-east", spec: .vault(vaultSpec))
-            Issue.record("turned cross-region restore off")
-        } catch let error as ProviderError {
-            #expect(error.code == "UserErrorCrossRegionRestoreCannotBeDisabled")
-            #expect(!error.retryable)
-        }
+        #expect(try await provider.update(id: vault.id, name: "rsv-east", spec: .vault(vaultSpec)).spec == .vault(vaultSpec))
+        vaultSpec.crossRegionRestore = true
+        _ = try await provider.update(id: vault.id, name: "rsv-east", spec: .vault(vaultSpec))
         let policyID = try await Self.id(provider, "daily", .backupPolicy(TestWorld.dailyPolicy))
         #expect(policyID.hasSuffix("/vaults/rsv-east/backupPolicies/daily") && policyID.contains("/resourceGroups/rg/"))
         _ = try await provider.create(name: "daily", spec: .backupPolicy(TestWorld.dailyPolicy))
@@ -221,8 +218,13 @@ enum ReferenceManifests {
         try await provider.delete(kind: .keyVaultAccessPolicy, id: policy.id, deletionPolicy: .delete)
         #expect(try await provider.read(kind: .keyVaultAccessPolicy, id: policy.id) == nil)
 
-        // Deleting in reverse order: a policy in use and a vault with items are refused.
-        await expectCode("UserErrorBackupPolicyInUse") { try await provider.delete(kind: .backupPolicy, id: policyID, deletionPolicy: .delete) }
+        // Once protection starts, cross-region restore stays on.
+        var off = vaultSpec
+        off.crossRegionRestore = false
+        await expectCode("UserErrorCrossRegionRestoreCannotBeDisabled") { _ = try await provider.update(id: vault.id, name: "rsv-east", spec: .vault(off)) }
+
+        // Deleting in reverse order: the policy of a stopped item goes, the vault that keeps its data does not.
+        try await provider.delete(kind: .backupPolicy, id: policyID, deletionPolicy: .delete)
         await expectCode("ServiceResourceNotEmpty") { try await provider.delete(kind: .recoveryServicesVault, id: vault.id, deletionPolicy: .delete) }
     }
 }

@@ -67,10 +67,15 @@ private func expectFailure(_ code: String, _ error: (any Error)?, sourceLocation
         try platform.createVault(name: "v1", spec: TestWorld.vaultSpec)
         var off = TestWorld.vaultSpec
         off.crossRegionRestore = false
-        expectCode("UserErrorCrossRegionRestoreCannotBeDisabled") { try platform.updateVault(name: "v1", spec: off) }
+        // Off again while the vault protects nothing; one-way once protection starts.
+        #expect(try platform.updateVault(name: "v1", spec: off).spec.crossRegionRestore == false)
+        try platform.updateVault(name: "v1", spec: TestWorld.vaultSpec)
         var lrs = TestWorld.vaultSpec
         lrs.storageRedundancy = .locallyRedundant
         expectCode("UserErrorCrossRegionRestoreRequiresGeoRedundancy") { try platform.updateVault(name: "v1", spec: lrs) }
+        try platform.createPolicy(name: "daily", spec: { var policy = TestWorld.dailyPolicy; policy.vault = "v1"; return policy }())
+        try platform.enableProtection(vm: "lnx-pmk", vault: "v1", policy: "daily")
+        expectCode("UserErrorCrossRegionRestoreCannotBeDisabled") { try platform.updateVault(name: "v1", spec: off) }
     }
 
     @Test func redundancyIsLockedOnceAnItemIsRegistered() throws {

@@ -1,6 +1,7 @@
 import Foundation
 @testable import CofferPlatform
 import CofferTestSupport
+import CofferRules
 import Testing
 
 /// docs/world-file.md keeps to what the platform does: its complete example loads, and its region table is

@@ -57,7 +57,8 @@ enum Fixture {
                     id: "/subscriptions/sub-prod/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/\(name)",
                     reference: VMReference(subscription: "sub-prod", resourceGroup: "rg-app", name: name),
                     subscription: "sub-prod", region: region, os: "windows", encryption: encryption,
-                    keyVault: "kv-app-eastus", kekIsCertificateBacked: certificateKEK))
+                    keyVault: "kv-app-eastus", kekIsCertificateBacked: certificateKEK,
+                    disks: [DiskFacts(lun: -1, sizeGiB: 128), DiskFacts(lun: 0, sizeGiB: 256), DiskFacts(lun: 1, sizeGiB: 256)]))
         }
         provider.addKeyVault(
             KeyVaultFacts(

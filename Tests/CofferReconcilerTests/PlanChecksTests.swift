@@ -76,11 +76,13 @@ import Testing
         #expect(plan.diagnostics.isEmpty)
     }
 
-    @Test func memberOperatorGetsAWarningNotAnError() async throws {
+    /// A member operator's platform grants the access when it enables protection: the plan plays that
+    /// grant forward, so the backup after the plan has its access and nothing is reported.
+    @Test func memberOperatorEnablingProtectionGetsTheAccessFromThePlatform() async throws {
         let provider = Fixture.provider()
         provider.operatorIsMember = true
         let plan = try await Planner(provider: provider).plan(desired: desired(access: nil), inventory: [:])
-        #expect(plan.diagnostics.first { $0.code == "UserErrorKeyVaultPermissionsNotConfigured" }?.severity == .warning)
+        #expect(!plan.diagnostics.contains { $0.code == "UserErrorKeyVaultPermissionsNotConfigured" })
         #expect(!plan.hasErrors)
     }
 
@@ -133,11 +135,11 @@ import Testing
     }
 
     @Test func aVMProtectedByAnotherVaultIsAnErrorAtTheVault() async throws {
-        let plan = try await Planner(provider: provider { $0.protectedBy = "rsv-other" }).plan(desired: desired(access: Fixture.access()), inventory: [:])
+        let plan = try await Planner(provider: provider { $0.protection = VMProtectionFacts(vault: "rsv-other", policy: "daily", status: .protected) }).plan(desired: desired(access: Fixture.access()), inventory: [:])
         let diagnostic = try #require(plan.diagnostics.first { $0.code == "UserErrorVmAlreadyProtectedInAnotherVault" })
         #expect(diagnostic.severity == .error)
         #expect(diagnostic.summary.contains("rsv-other"))
-        let same = try await Planner(provider: provider { $0.protectedBy = "RSV-PROD-EASTUS" }).plan(desired: desired(access: Fixture.access()), inventory: [:])
+        let same = try await Planner(provider: provider { $0.protection = VMProtectionFacts(vault: "RSV-PROD-EASTUS", policy: "daily", status: .protected) }).plan(desired: desired(access: Fixture.access()), inventory: [:])
         #expect(!same.diagnostics.contains { $0.code == "UserErrorVmAlreadyProtectedInAnotherVault" })
     }
 
@@ -146,7 +148,7 @@ import Testing
         let plan = try await Planner(provider: provider { $0.agentState = state }).plan(desired: desired(access: Fixture.access()), inventory: [:])
         let diagnostic = try #require(plan.diagnostics.first { $0.code == "UserErrorGuestAgentStatusUnavailable" })
         #expect(diagnostic.severity == .error)
-        #expect(diagnostic.summary.hasSuffix("its VM agent is \(state)"))
+        #expect(diagnostic.summary.contains("the VM agent of 'win-app-01' is \(state)"))
         let running = try await Planner(provider: provider { $0.agentState = "running" }).plan(desired: desired(access: Fixture.access()), inventory: [:])
         #expect(running.diagnostics.isEmpty)
     }

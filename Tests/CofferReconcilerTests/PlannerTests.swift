@@ -60,7 +60,9 @@ import Testing
         #expect(plan.summary == PlanSummary(replace: 1))
     }
 
-    @Test func crossRegionRestoreOffForcesReplacementButOnIsInPlace() async throws {
+    /// Cross-region restore is turned off in place on a vault without items; on a vault with items the rule
+    /// refuses it (an error at the field), and no replacement is proposed for it either way.
+    @Test func crossRegionRestoreChangesInPlace() async throws {
         func plan(from: Bool, to: Bool) async throws -> ResourceChange {
             let desired = DesiredState(resources: [Fixture.resource(Fixture.vaultAddress, Fixture.vault(crr: to))])
             let observed = ObservedState(
@@ -69,7 +71,7 @@ import Testing
             return try #require(try await Planner.plan(desired: desired, observed: observed, inventory: [:]).changes.first)
         }
         #expect(try await plan(from: false, to: true).action == .update)
-        #expect(try await plan(from: true, to: false).action == .replace)
+        #expect(try await plan(from: true, to: false).action == .update)
     }
 
     @Test func outOfBandChangeIsDriftAndApplyRepairsIt() async throws {
@@ -130,10 +132,9 @@ import Testing
         let outcome = try await Applier(provider: provider, store: store).apply(plan, source: ApplySource())
         #expect(provider.mutations.contains("delete ProtectedVM/win-app-01 Retain"))
         #expect(provider.all.contains { $0.name == "someone-elses" })
-        // Retained, the stopped item keeps its data under the policy, which the platform then refuses to
-        // delete: the VM and the access policy leave the inventory, the policy stays.
-        #expect(outcome.error?.code == "UserErrorBackupPolicyInUse")
-        #expect(try store.inventory().keys.sorted() == [Fixture.vaultAddress, Fixture.policyAddress].sorted())
+        // Retained, the stopped item keeps its data but no longer uses the policy, which is then deleted.
+        #expect(outcome.error == nil)
+        #expect(try store.inventory().keys.sorted() == [Fixture.vaultAddress])
     }
 
     @Test func pruneOfEverythingIsRefusedUnlessAllowed() async throws {
@@ -145,8 +146,10 @@ import Testing
         #expect(refused.diagnostics.contains { $0.code == "prune-everything-refused" && $0.severity == .error })
         await #expect(throws: ReconcilerError.self) { try await Applier(provider: provider, store: store).apply(refused, source: ApplySource()) }
         let allowed = try await planner.plan(desired: DesiredState(resources: []), inventory: try store.inventory(), options: PlanOptions(prune: true, allowPruneAll: true))
-        #expect(!allowed.hasErrors)
+        #expect(!allowed.diagnostics.contains { $0.code == "prune-everything-refused" })
         #expect(allowed.summary.destroy == 4)
+        // The stopped item keeps its data in the vault, so the vault's delete would fail: the plan says so.
+        #expect(allowed.diagnostics.map(\.code) == ["ServiceResourceNotEmpty"])
     }
 
     @Test func planIsPure() async throws {

@@ -16,12 +16,12 @@ plan_errors() {
     expect_json 'sorted({x["code"] for x in d["diagnostics"] if x["severity"] == "error"})' "$expected" "its errors: $expected"
 }
 
-step "The base: a geo-redundant vault with cross-region restore, win-ade-11 (BitLocker + KEK) and lnx-big-12 (dm-crypt)"
+step "The base: a geo-redundant vault with cross-region restore and win-ade-11 (BitLocker + KEK)"
 coffer platform init --state "$STATE" --world "$EXAMPLE_DIR/world.yaml"
 expect_rc 0 "platform init"
 coffer apply --state "$STATE" "$M" --auto-approve --output json
 expect_rc 0 "apply"
-expect_json '(d["result"], d["summary"]["add"])' '["succeeded", 5]' "5 resources created"
+expect_json '(d["result"], d["summary"]["add"])' '["succeeded", 4]' "4 resources created"
 coffer backup --state "$STATE" win-ade-11 --output json
 expect_json 'd["status"]' Completed "backup win-ade-11"
 POINT=$(json 'd["recoveryPoint"]')
@@ -42,13 +42,14 @@ expect_json '[j["operation"] for j in d["jobs"]]' '["Backup"]' "no restore job w
 coffer restore --state "$STATE" win-ade-11 --recovery-point "$POINT" --mode restore-disks --output json
 expect_rc 0 "restore-disks, the supported way"
 
-step "Backups the service refuses"
-coffer backup --state "$STATE" lnx-big-12
-expect_error UserErrorUnsupportedDiskSize 1 "an ADE disk of 5,000 GiB (encrypted disks: up to 4,096 GiB)"
-coffer get jobs --state "$STATE" --vm lnx-big-12 --output json
-expect_json '[(j["status"], j.get("errorCode")) for j in d["jobs"]]' '[["Failed", "UserErrorUnsupportedDiskSize"]]' "the job failed with the code"
+step "Backups the service refuses, and the plan that says so first"
+plan_errors '["UserErrorUnsupportedDiskSize"]' "$M" "$EXAMPLE_DIR/manifests-big-disk"
+expect_json '[x["range"]["file"].split("/")[-2:] for x in d["diagnostics"]]' '[["manifests-big-disk", "lnx-big-12.yaml"]]' \
+    "an ADE disk of 5,000 GiB (encrypted disks: up to 4,096 GiB), at lnx-big-12's manifest"
 coffer platform vm set-agent --state "$STATE" win-ade-11 stopped
-expect_rc 0 "stop win-ade-11's VM agent"
+expect_rc 0 "stop win-ade-11's VM agent (out of band)"
+plan_errors '["UserErrorGuestAgentStatusUnavailable"]' "$M"
+expect_json 'd["summary"]' '{"add": 0, "change": 0, "destroy": 0, "replace": 0}' "nothing to change, and still an error: the next backup would fail"
 coffer backup --state "$STATE" win-ade-11
 expect_error UserErrorGuestAgentStatusUnavailable 1 "a VM whose agent is stopped"
 coffer platform vm set-agent --state "$STATE" win-ade-11 running
@@ -83,7 +84,7 @@ expect_true '"subscription sub-dev" in d["diagnostics"][0]["summary"]' "the mess
 coffer apply --state "$STATE" "$M" "$EXAMPLE_DIR/manifests-other-subscription" --auto-approve
 expect_error plan-has-errors 1 "apply refuses the plan"
 coffer get protected-vms --state "$STATE" --output json
-expect_json 'sorted(i["vm"] for i in d["protectedVMs"])' '["lnx-big-12", "win-ade-11"]' "lnx-dev-14 is not protected"
+expect_json 'sorted(i["vm"] for i in d["protectedVMs"])' '["win-ade-11"]' "lnx-dev-14 is not protected"
 
 step "A KEK that belongs to a certificate (manifests-certificate-kek/)"
 coffer validate --state "$STATE" "$M" "$EXAMPLE_DIR/manifests-certificate-kek"

@@ -1,4 +1,4 @@
-@testable import CofferPlatform
+import CofferRules
 import Testing
 
 @Suite struct RegionsTests {

@@ -1,0 +1,132 @@
+public import CofferModel
+
+/// What a backup job of a VM needs, checked before it takes a snapshot (reference sections 1–3 and the
+/// troubleshooting codes): each failure is the code the job fails with.
+public enum BackupRules {
+    /// The largest disk Azure Backup takes: 32 TiB less one GiB.
+    public static let maximumDiskGiB = 32_767
+    /// The largest ADE-encrypted disk Azure Backup takes: 4 TB.
+    public static let maximumEncryptedDiskGiB = 4_096
+
+    /// The reasons a backup of `vm` fails, first the one the job reports. `keyVault` is the key vault of an
+    /// ADE VM's keys, `diskEncryptionSetKeyVault` the key vault of an SSE-CMK VM's disk encryption set (nil
+    /// when the platform has none).
+    public static func preconditions(
+        vm: VirtualMachineFacts, keyVault: KeyVaultFacts?, diskEncryptionSetKeyVault: KeyVaultFacts?
+    ) -> [RuleViolation] {
+        var violations: [RuleViolation] = []
+        let name = vm.reference.name
+        if vm.agentState != "running" {
+            violations.append(
+                RuleViolation(
+                    ServiceCode.guestAgentStatusUnavailable,
+                    "the VM agent of '\(name)' is \(vm.agentState): it cannot communicate with Azure Backup",
+                    hint: "start (or install) the Azure VM agent in the guest; backups need it running", field: "spec.vm"))
+        }
+        let limit = vm.encryption.isADE ? maximumEncryptedDiskGiB : maximumDiskGiB
+        if let disk = vm.disks.first(where: { $0.sizeGiB > limit }) {
+            violations.append(
+                RuleViolation(
+                    ServiceCode.unsupportedDiskSize,
+                    "disk \(disk.lun < 0 ? "os" : "LUN \(disk.lun)") of VM '\(name)' is \(disk.sizeGiB) GiB; Azure Backup takes \(vm.encryption.isADE ? "encrypted disks" : "disks") up to \(limit) GiB",
+                    hint: "make the disk smaller, or move its data to disks within the limit", field: "spec.vm"))
+        }
+        if let set = vm.diskEncryptionSet {
+            violations += diskEncryptionSet(set, vm: name, keyVault: diskEncryptionSetKeyVault)
+        }
+        guard vm.encryption.isADE, let keyVaultName = vm.keyVault else { return violations }
+        guard let keyVault else {
+            violations.append(
+                RuleViolation(
+                    ServiceCode.keyVaultPermissionsNotConfigured,
+                    "the key vault '\(keyVaultName)' of VM '\(name)' is gone", hint: "recover the key vault", field: "spec.vm"))
+            return violations
+        }
+        if vm.kekIsCertificateBacked || vm.kek.flatMap({ keyVault.key(named: $0)?.certificateBacked }) == true {
+            violations.append(
+                RuleViolation(
+                    ServiceCode.certificateBackedKeyNotSupported,
+                    "the KEK '\(vm.kek ?? "")' of VM '\(name)' belongs to a certificate; Azure Backup supports standalone keys only",
+                    hint: "re-encrypt the VM with a standalone RSA key as its KEK", field: "spec.vm"))
+        }
+        let need = KeyVaultAccess.backupManagementServiceNeed(vm.encryption)
+        let missing = KeyVaultAccess.missing(need, objectID: keyVault.backupManagementServiceObjectID, on: keyVault)
+        if !missing.isEmpty {
+            violations.append(
+                RuleViolation(
+                    ServiceCode.keyVaultPermissionsNotConfigured,
+                    "Azure Backup Service does not have sufficient permissions to Key Vault '\(keyVault.name)' for Backup of Encrypted Virtual Machine '\(name)' (\(vm.encryption == .adeBEKAndKEK ? "BEK+KEK" : "BEK only")): the Backup Management Service lacks \(missing.words)",
+                    hint: "grant the Backup Management Service its access: add a KeyVaultAccessPolicy for keyVault: \(keyVault.name) with principal {name: Backup Management Service}, "
+                        + (need.keys.isEmpty ? "" : "keyPermissions [Get, List, Backup] and ") + "secretPermissions [Get, List, Backup]",
+                    field: "spec.vm"))
+        }
+        if let secret = vm.bekSecret, !keyVault.hasSecret(named: secret) {
+            violations.append(
+                RuleViolation(
+                    ServiceCode.keyVaultSecretDoesNotExist,
+                    "the BEK secret of VM '\(name)' is not in key vault '\(keyVault.name)'",
+                    hint: "recover or restore the secret in the key vault ('coffer restore-keys' from a recovery point)", field: "spec.vm"))
+        }
+        if let kek = vm.kek, keyVault.key(named: kek) == nil {
+            violations.append(
+                RuleViolation(
+                    ServiceCode.keyVaultKeyDoesNotExist, "the KEK '\(kek)' of VM '\(name)' is not in key vault '\(keyVault.name)'",
+                    hint: "recover or restore the key in the key vault ('coffer restore-keys' from a recovery point)", field: "spec.vm"))
+        }
+        return violations
+    }
+
+    /// What a disk encryption set needs to read its disks: its key, and Get, WrapKey and UnwrapKey for its
+    /// identity on the key vault. Without them its disks cannot be read, by the VM or by a backup.
+    public static func diskEncryptionSet(_ set: DiskEncryptionSetFacts, vm: String, keyVault: KeyVaultFacts?) -> [RuleViolation] {
+        guard let keyVault else {
+            return [
+                RuleViolation(
+                    ServiceCode.keyVaultAccessForbidden,
+                    "the key vault '\(set.keyVault)' of disk encryption set '\(set.name)' is gone: the disks of VM '\(vm)' cannot be read",
+                    hint: "recover the key vault", field: "spec.vm")
+            ]
+        }
+        let missing = KeyVaultAccess.missing(KeyVaultAccess.keyWrappingNeed, objectID: set.identityObjectID, on: keyVault)
+        if !missing.isEmpty {
+            return [
+                RuleViolation(
+                    ServiceCode.keyVaultAccessForbidden,
+                    "the identity of disk encryption set '\(set.name)' lacks \(missing.words) on key vault '\(keyVault.name)': the disks of VM '\(vm)' cannot be read",
+                    hint: "give the disk encryption set's identity (\(set.identityObjectID)) Get, WrapKey and UnwrapKey on key vault '\(keyVault.name)' (a KeyVaultAccessPolicy with principal {objectId: \(set.identityObjectID)})",
+                    field: "spec.vm")
+            ]
+        }
+        if keyVault.key(named: set.key) == nil {
+            return [
+                RuleViolation(
+                    ServiceCode.keyVaultAccessForbidden,
+                    "the key '\(set.key)' of disk encryption set '\(set.name)' is not in key vault '\(keyVault.name)': the disks of VM '\(vm)' cannot be read",
+                    hint: "recover the key in the key vault", field: "spec.vm")
+            ]
+        }
+        return []
+    }
+
+    /// What a vault encrypted with a customer key needs to store a backup: its identity's Get, WrapKey and
+    /// UnwrapKey on the key vault, and the key.
+    public static func vaultKey(vault: String, encryption: VaultEncryption?, identity: String?, keyVault: KeyVaultFacts?) -> RuleViolation? {
+        guard let encryption else { return nil }
+        let hint = "give the identity of vault '\(vault)' (\(identity ?? "none")) Get, WrapKey and UnwrapKey on key vault '\(encryption.keyVault)', and keep the key '\(encryption.key)'"
+        guard let identity, let keyVault,
+            KeyVaultAccess.missing(KeyVaultAccess.keyWrappingNeed, objectID: identity, on: keyVault).isEmpty
+        else {
+            return RuleViolation(
+                ServiceCode.getSaSUriError,
+                "Backup failed in allocating storage from protection service: the identity of vault '\(vault)' has no access to key vault '\(encryption.keyVault)'",
+                hint: hint, field: "spec.vault")
+        }
+        guard keyVault.key(named: encryption.key) != nil else {
+            return RuleViolation(
+                ServiceCode.getSaSUriError,
+                "Backup failed in allocating storage from protection service: the customer key '\(encryption.key)' is not in key vault '\(encryption.keyVault)'",
+                hint: hint, field: "spec.vault")
+        }
+        return nil
+    }
+}

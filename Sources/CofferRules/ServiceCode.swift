@@ -1,0 +1,50 @@
+/// The service's error codes that the rules return, once: the platform refuses with them and the plan
+/// reports them, so the two say the same thing.
+public enum ServiceCode {
+    // Vaults.
+    public static let invalidInput = "BMSUserErrorInvalidInput"
+    public static let resourceNotFound = "ResourceNotFound"
+    public static let storageModelModifyError = "StorageModelModifyError"
+    public static let softDeleteStateAlwaysOn = "BMSUserErrorSoftDeleteStateAlwaysOn"
+    public static let serviceResourceNotEmpty = "ServiceResourceNotEmpty"
+    public static let crossRegionRestoreRequiresGeoRedundancy = "UserErrorCrossRegionRestoreRequiresGeoRedundancy"
+    public static let crossRegionRestoreCannotBeDisabled = "UserErrorCrossRegionRestoreCannotBeDisabled"
+    public static let geoRedundancyNotAvailable = "UserErrorGeoRedundancyNotAvailableInRegion"
+    public static let immutabilityLocked = "UserErrorImmutabilityLocked"
+    public static let invalidImmutabilityTransition = "UserErrorInvalidImmutabilityTransition"
+    public static let cmkRequiresEmptyVault = "UserErrorCmkEncryptionRequiresEmptyVault"
+    public static let cmkCannotBeDisabled = "UserErrorCmkEncryptionCannotBeDisabled"
+    public static let cmkInvalidKey = "UserErrorCmkInvalidKey"
+    public static let identityInUse = "UserErrorManagedIdentityInUse"
+    public static let getSaSUriError = "BCMProtGetSaSUriAsyncError"
+    public static let limitExceeded = "UserErrorLimitExceeded"
+
+    // Policies.
+    public static let invalidPolicyInput = "BMSUserErrorInvalidPolicyInput"
+    public static let policyInUse = "UserErrorBackupPolicyInUse"
+    public static let policyTypeChangeNotAllowed = "UserErrorPolicyTypeChangeNotAllowed"
+    public static let deleteBackupItemOnImmutableItem = "UserErrorDeleteBackupItemOnImmutableItem"
+
+    // Protection.
+    public static let invalidConfigureProtectionRequest = "BMSUserErrorInvalidConfigureProtectionRequest"
+    public static let vmAlreadyProtected = "UserErrorVmAlreadyProtectedInAnotherVault"
+    public static let vmAndVaultMismatch = "UserErrorVmAndVaultNotInSameSubscriptionAndRegion"
+    public static let softDeletedItemExists = "UserErrorSoftDeletedBackupItemExists"
+    public static let backupsSuspendedNeedsImmutability = "UserErrorBackupsSuspendedRequiresImmutableVault"
+    public static let invalidProtectionStateTransition = "UserErrorInvalidProtectionStateTransition"
+    public static let encryptedVMNotSupportedWithDiskExclusion = "UserErrorEncryptedVmNotSupportedWithDiskEx"
+
+    // Backups.
+    public static let guestAgentStatusUnavailable = "UserErrorGuestAgentStatusUnavailable"
+    public static let unsupportedDiskSize = "UserErrorUnsupportedDiskSize"
+    public static let keyVaultPermissionsNotConfigured = "UserErrorKeyVaultPermissionsNotConfigured"
+    public static let keyVaultKeyDoesNotExist = "UserErrorKeyVaultKeyDoesNotExist"
+    public static let keyVaultSecretDoesNotExist = "UserErrorKeyVaultSecretDoesNotExist"
+    public static let certificateBackedKeyNotSupported = "UserErrorCertificateBackedKeyNotSupported"
+    /// A disk encryption set's identity cannot use its key: the disks it encrypts cannot be read, by the VM
+    /// or by a backup. The reference names no code for it; coffer uses compute's `KeyVaultAccessForbidden`.
+    public static let keyVaultAccessForbidden = "KeyVaultAccessForbidden"
+
+    // Key vaults.
+    public static let keyVaultNotFound = "KeyVaultNotFound"
+}
