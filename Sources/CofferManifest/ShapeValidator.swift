@@ -1,4 +1,5 @@
 import CofferModel
+import CofferRules
 import CofferYAML
 
 /// Checks one document's nodes against a shape: unknown and missing fields, types, static ranges, names and
