@@ -99,7 +99,7 @@ let package = Package(
         .testTarget(name: "CofferSnapshotTests", dependencies: ["CofferSnapshot", "CofferTestSupport"]),
         // The platform's tests also load the shipped manifests, to drive its provider with them.
         .testTarget(name: "CofferPlatformTests", dependencies: ["CofferPlatform", "CofferManifest", "CofferYAML", "CofferTestSupport"]),
-        .testTarget(name: "CofferManifestTests", dependencies: ["CofferManifest", "CofferYAML", "CofferTestSupport"]),
+        .testTarget(name: "CofferManifestTests", dependencies: ["CofferManifest", "CofferRules", "CofferYAML", "CofferTestSupport"]),
         .testTarget(name: "CofferReconcilerTests", dependencies: ["CofferReconciler", "CofferTestSupport"]),
         .testTarget(name: "CofferGitTests", dependencies: ["CofferGit", "CofferTestSupport"]),
         .testTarget(name: "CofferGitOpsTests", dependencies: ["CofferGitOps", "CofferTestSupport"]),
