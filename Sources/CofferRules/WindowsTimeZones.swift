@@ -18,8 +18,8 @@ public struct WindowsTimeZone: Hashable, Sendable {
     /// The standard offset as Windows writes it in a zone's display name: `+05:30`, `-08:00`, `+00:00`.
     public var standardOffsetText: String {
         let minutes = abs(standardOffsetSeconds) / 60
-        let hours = minutes / 60, rest = minutes % 60
-        return (standardOffsetSeconds < 0 ? "-" : "+") + (hours < 10 ? "0" : "") + "\(hours):" + (rest < 10 ? "0" : "") + "\(rest)"
+        func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return (standardOffsetSeconds < 0 ? "-" : "+") + twoDigits(minutes / 60) + ":" + twoDigits(minutes % 60)
     }
 }
 
@@ -35,7 +35,7 @@ public enum WindowsTimeZones {
     public static var all: [WindowsTimeZone] { table.zones }
 
     /// Every Windows id, sorted.
-    public static var ids: [String] { table.zones.map(\.id) }
+    public static var ids: [String] { table.ids }
 
     /// The version of ICU's tz database, which the offsets come from (`2022e`).
     public static var dataVersion: String { table.dataVersion }
@@ -57,13 +57,14 @@ public enum WindowsTimeZones {
     public static func suggestion(for text: String) -> String? {
         if let zone = zone(ignoringCase: text) { return zone.id == text ? nil : zone.id }
         if let id = table.windowsIDByZone[text] { return id }
-        return Suggestions.closest(to: text, in: table.zones.map(\.id))
+        return Suggestions.closest(to: text, in: table.ids)
     }
 
     // MARK: The table
 
     struct Table: Sendable {
         var zones: [WindowsTimeZone]
+        var ids: [String]
         var byID: [String: WindowsTimeZone]
         var byLowercasedID: [String: WindowsTimeZone]
         /// The Windows id of every tz zone that has one, links included.
@@ -86,6 +87,7 @@ public enum WindowsTimeZones {
             }
             return Table(
                 zones: zones,
+                ids: zones.map(\.id),
                 byID: Dictionary(uniqueKeysWithValues: zones.map { ($0.id, $0) }),
                 byLowercasedID: Dictionary(zones.map { ($0.id.lowercased(), $0) }, uniquingKeysWith: { first, _ in first }),
                 windowsIDByZone: windowsIDByZone,
