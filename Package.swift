@@ -42,11 +42,16 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        .systemLibrary(
+            name: "CICU",
+            pkgConfig: "icu-i18n",
+            providers: [.apt(["libicu-dev"])]
+        ),
 
         // Library modules, dependencies pointing down only (see DESIGN.md).
         .target(name: "CofferModel", exclude: ["README.md"]),
         .target(name: "CofferYAML", dependencies: ["CLibYAML"], exclude: ["README.md"]),
-        .target(name: "CofferRules", dependencies: ["CofferModel"], exclude: ["README.md"]),
+        .target(name: "CofferRules", dependencies: ["CICU", "CofferModel"], exclude: ["README.md"]),
         .target(name: "CofferSystem", exclude: ["README.md"]),
         .target(name: "CofferCrypto", dependencies: ["COpenSSL", "CofferModel"], exclude: ["README.md"]),
         .target(name: "CofferSnapshot", dependencies: ["CofferSystem", "CofferCrypto", "CofferModel"], exclude: ["README.md"]),
@@ -94,7 +99,7 @@ let package = Package(
         .testTarget(name: "CofferSnapshotTests", dependencies: ["CofferSnapshot", "CofferTestSupport"]),
         // The platform's tests also load the shipped manifests, to drive its provider with them.
         .testTarget(name: "CofferPlatformTests", dependencies: ["CofferPlatform", "CofferRules", "CofferManifest", "CofferYAML", "CofferTestSupport"]),
-        .testTarget(name: "CofferManifestTests", dependencies: ["CofferManifest", "CofferYAML", "CofferTestSupport"]),
+        .testTarget(name: "CofferManifestTests", dependencies: ["CofferManifest", "CofferRules", "CofferYAML", "CofferTestSupport"]),
         .testTarget(name: "CofferReconcilerTests", dependencies: ["CofferReconciler", "CofferTestSupport"]),
         .testTarget(name: "CofferGitTests", dependencies: ["CofferGit", "CofferTestSupport"]),
         .testTarget(name: "CofferGitOpsTests", dependencies: ["CofferGitOps", "CofferTestSupport"]),

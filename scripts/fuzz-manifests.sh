@@ -3,9 +3,10 @@
 #
 #   scripts/fuzz-manifests.sh [SECONDS] [extra libFuzzer flags...]
 #
-# Compiles CofferYAML, CofferModel and CofferManifest from source with -sanitize=fuzzer,address into
-# .build-fuzz/, then fuzzes for SECONDS (default 60) starting from fuzz/corpus and manifests/. New inputs go
-# to .build-fuzz/corpus; crashes to .build-fuzz/crash-*. Not part of CI.
+# Compiles CofferYAML, CofferModel, CofferRules and CofferManifest from source with
+# -sanitize=fuzzer,address into .build-fuzz/, then fuzzes for SECONDS (default 60) starting from fuzz/corpus
+# and manifests/. New inputs go to .build-fuzz/corpus; crashes to .build-fuzz/crash-*. Not part of CI. ICU
+# (libicu-dev, for CofferRules' time zones) is the system's, not instrumented.
 #
 # libyaml is the system's (libyaml-dev), not instrumented. To fuzz an instrumented libyaml too, point
 # LIBYAML_SRC at a libyaml source tree (`apt-get source libyaml`, or a checkout of yaml/libyaml at the
@@ -23,12 +24,17 @@ if ! pkg-config --exists yaml-0.1; then
     echo "error: libyaml not found by pkg-config (install libyaml-dev, see scripts/setup.sh)" >&2
     exit 1
 fi
+if ! pkg-config --exists icu-i18n; then
+    echo "error: ICU not found by pkg-config (install libicu-dev, see scripts/setup.sh)" >&2
+    exit 1
+fi
 
 rm -rf "$out/obj"
 mkdir -p "$out/obj" "$out/modules" "$out/corpus"
 
 swift_flags=(-swift-version 6 -O -g -sanitize=fuzzer,address -parse-as-library -I "$out/modules"
-    -Xcc -fmodule-map-file=Sources/CLibYAML/module.modulemap -Xcc -ISources/CLibYAML)
+    -Xcc -fmodule-map-file=Sources/CLibYAML/module.modulemap -Xcc -ISources/CLibYAML
+    -Xcc -fmodule-map-file=Sources/CICU/module.modulemap -Xcc -ISources/CICU)
 libyaml=(-lyaml)
 if [ -n "${LIBYAML_SRC:-}" ]; then
     echo "fuzz: compiling libyaml from $LIBYAML_SRC"
@@ -49,10 +55,12 @@ build_module() {
 }
 build_module CofferYAML
 build_module CofferModel
+build_module CofferRules
 build_module CofferManifest
 
 echo "fuzz: linking"
 "$swiftc" "${swift_flags[@]}" -module-name ManifestFuzz fuzz/ManifestFuzz.swift "$out"/obj/*.o "${libyaml[@]}" \
+    $(pkg-config --libs icu-i18n) \
     -o "$out/manifest-fuzz"
 
 echo "fuzz: running for ${seconds}s"

@@ -3,7 +3,7 @@
 # as root; otherwise prints the exact command to run.
 set -euo pipefail
 
-packages=(libgit2-dev libssl-dev libsqlite3-dev libyaml-dev pkg-config)
+packages=(libgit2-dev libssl-dev libsqlite3-dev libyaml-dev libicu-dev pkg-config)
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

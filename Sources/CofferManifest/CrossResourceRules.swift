@@ -1,4 +1,5 @@
 import CofferModel
+import CofferRules
 
 /// The rules between resources that hold without asking the platform: unique addresses, references that
 /// resolve, a policy in the VM's vault, one protection per VM, suspended backups only in immutable vaults, one

@@ -57,7 +57,7 @@ public enum ManifestCode: String, Sendable, Hashable, CaseIterable {
     case missingField = "missing-field"
     /// A value of the wrong type (quoted number, yes, unquoted number for a string, null …).
     case wrongType = "wrong-type"
-    /// Not one of the allowed values, or not a time / VM id ("did you mean").
+    /// Not one of the allowed values, or not a time / VM id / Windows time-zone id ("did you mean").
     case invalidValue = "invalid-value"
     /// A name breaks the platform's naming rule.
     case invalidName = "invalid-name"

@@ -25,6 +25,7 @@ public enum ManifestReference {
         page.line("- [Rules between resources](#rules-between-resources)")
         page.line("- [Value syntax](#value-syntax)")
         page.line("- [Regions](#regions)")
+        page.line("- [Time zones](#time-zones)")
         page.line("- [Diagnostic codes](#diagnostic-codes)")
         page.line("- [JSON Schema](#json-schema)")
         page.blank()
@@ -70,6 +71,10 @@ public enum ManifestReference {
         page.blank()
         page.paragraph(Prose.regions)
         page.paragraph(Regions.names.map { "`\($0)`" }.joined(separator: ", ") + ".")
+
+        page.line("## Time zones")
+        page.blank()
+        for paragraph in Prose.timeZones { page.paragraph(paragraph) }
 
         page.line("## Diagnostic codes")
         page.blank()
@@ -160,6 +165,7 @@ public enum ManifestReference {
             case .name(let rule): return escape(rule.rule)
             case .time: return "on the hour or half hour, `00:00`–`23:30`"
             case .vmID: return "`" + NamingRule.vmID.rule + "` (segment names in any case)"
+            case .windowsTimeZone: return "a Windows time-zone id: see [Time zones](#time-zones)"
             }
         case .map(let map):
             return "keys: " + escape(map.key.rule) + "; values: at most \(map.valueMaxLength) characters; at most \(map.maxEntries) entries"
@@ -278,7 +284,7 @@ extension ManifestCode {
         case .unknownField: "A field the kind does not have (with a 'did you mean')."
         case .missingField: "A required field, or one another field requires, is missing."
         case .wrongType: "A value of the wrong type: a quoted number, yes for a boolean, an unquoted number for a string, null."
-        case .invalidValue: "Not one of the allowed values, or not a time or VM id (with a 'did you mean')."
+        case .invalidValue: "Not one of the allowed values, or not a time, VM id or Windows time-zone id (with a 'did you mean')."
         case .invalidName: "A name breaks its naming rule."
         case .outOfRange: "A number or time outside its range."
         case .conflictingFields: "Fields that exclude each other: vm id and name, both LUN lists, both retention formats, two principals."
@@ -521,6 +527,26 @@ private enum Prose {
         pair for GeoRedundant storage and cross-region restore) is the platform's to say: the simulated platform \
         offers the regions its world file lists.
         """
+
+    static let timeZones = [
+        """
+        A BackupPolicy's `timeZone` is a Windows time-zone id, as Azure Backup takes it: `UTC`, \
+        `W. Europe Standard Time`, `W. Australia Standard Time`, `India Standard Time`, `Pacific Standard Time`. \
+        The ids are CLDR's mapping of Windows ids to tz database zones, read from the system ICU (libicu): about \
+        140, the ids Windows lists (`tzutil /l`, or `Get-TimeZone -ListAvailable` in PowerShell) but for a few \
+        retired ones such as `Mid-Atlantic Standard Time`. The loader and the platform read the same table, so a \
+        zone that validates is not refused at apply.
+        """,
+        """
+        Write the id exactly as Windows spells it, case included: `W. Europe Standard Time`, not \
+        `w. europe standard time` nor the tz name `Europe/Berlin`. A misspelt id, one in another case and a tz \
+        database name are errors with a "did you mean" naming the id.
+        """,
+        """
+        Schedules and retention use the zone's standard offset all year (the service does not adjust schedules \
+        for daylight saving time): `02:00` in `W. Australia Standard Time` (+08:00) is 18:00 UTC the day before.
+        """,
+    ]
 
     static let diagnostics = """
         `coffer validate` prints each diagnostic as `file:line:column: severity[code]: summary`, the source line \

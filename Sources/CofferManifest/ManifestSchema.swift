@@ -70,6 +70,8 @@ public enum ManifestSchema {
                 return [member("type", .string("string")), member("pattern", .string(ManifestShapes.timePattern))]
             case .vmID:
                 return nameSchema(.vmID)
+            case .windowsTimeZone:
+                return [member("type", .string("string")), member("minLength", .int(1)), member("maxLength", .int(64))]
             }
         case .object(let object):
             var properties: [JSONValue.Member] = []

@@ -192,7 +192,8 @@ enum ManifestShapes {
             Field("vault", .name(.vault), required: true, "The name of the RecoveryServicesVault the policy lives in."),
             Field("policyType", .choice(PolicyType.self, noun: "policy type"), default: .string("Standard"),
                   "Standard (V1) or Enhanced (V2); Hourly schedules need Enhanced, and Enhanced cannot go back to Standard."),
-            Field("timeZone", .free(64), default: .string("UTC"), "A Windows time-zone id, such as UTC or W. Europe Standard Time."),
+            Field("timeZone", .string(StringShape(check: .windowsTimeZone)), default: .string("UTC"),
+                  "A Windows time-zone id, spelled exactly, such as UTC or W. Europe Standard Time; schedules use its standard offset all year."),
             Field("schedule", .object(
                 [
                     Field("frequency", .choice(ScheduleFrequency.self, noun: "frequency"), required: true,

@@ -27,6 +27,9 @@ struct StringShape: Sendable {
         case time
         /// The ARM id of a virtual machine.
         case vmID
+        /// A Windows time-zone id of CofferRules' `WindowsTimeZones`, the table the platform reads, spelled
+        /// exactly. The JSON Schema says only "a string": the table is the system ICU's and grows with it.
+        case windowsTimeZone
     }
 
     var check: Check

@@ -1,4 +1,5 @@
 import CofferModel
+import CofferRules
 import CofferYAML
 
 /// Checks one document's nodes against a shape: unknown and missing fields, types, static ranges, names and
@@ -211,6 +212,16 @@ final class ShapeValidator {
                     .outOfRange, "backups start on the hour or half hour, not at \(value)", at: node.mark,
                     hint: "use \(TimeOfDay(hour: time.hour, minute: 0)) or \(TimeOfDay(hour: time.hour, minute: 30))")
             }
+        case .windowsTimeZone:
+            guard !WindowsTimeZones.contains(value) else { return }
+            guard !sink.isFull else { return sink.drop(.invalidValue) }
+            let suggestion = WindowsTimeZones.suggestion(for: value)
+            report(
+                .invalidValue, "'\(Self.clip(value))' is not a Windows time-zone id", at: node.mark,
+                detail: "'\(shown)' is a Windows time-zone id such as UTC or W. Europe Standard Time, spelled as Windows "
+                    + "spells it (case-sensitive)",
+                hint: suggestion.map { "did you mean '\($0)'?" }
+                    ?? "use UTC or a Windows time-zone id: see the time zones in docs/manifests.md")
         case .vmID:
             guard NamingRule.vmID.accepts(value), let reference = VMReference(resourceID: value) else {
                 report(

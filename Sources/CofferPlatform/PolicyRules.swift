@@ -1,4 +1,5 @@
 import CofferModel
+import CofferRules
 
 /// The service's rules for a VM backup policy (reference section 4 and the azurerm validators).
 enum PolicyRules {
@@ -6,8 +7,11 @@ enum PolicyRules {
     static func problems(_ spec: BackupPolicySpec) -> [String] {
         var problems: [String] = []
         let schedule = spec.schedule
-        if PolicyTimeZones.offsetSeconds(for: spec.timeZone) == nil {
-            problems.append("time zone '\(spec.timeZone)' is not supported (use UTC or a Windows time-zone id such as 'W. Europe Standard Time')")
+        // The table the manifest checks read too; the service looks ids up in any case.
+        if WindowsTimeZones.zone(ignoringCase: spec.timeZone) == nil {
+            let suggestion = WindowsTimeZones.suggestion(for: spec.timeZone).map { " (did you mean '\($0)'?)" }
+                ?? " (use UTC or a Windows time-zone id such as 'W. Europe Standard Time')"
+            problems.append("time zone '\(spec.timeZone)' is not a Windows time-zone id" + suggestion)
         }
         if schedule.time.minute != 0 && schedule.time.minute != 30 {
             problems.append("the schedule time \(schedule.time) must be on the hour or half hour (HH:00 or HH:30)")

@@ -1,60 +1,6 @@
 import CofferModel
+import CofferRules
 import Foundation
-
-/// The Windows time-zone ids a policy may name, with their standard offsets from UTC.
-///
-/// Azure Backup does not adjust schedules for daylight saving time, so each zone is used at its standard
-/// offset all year round.
-public enum PolicyTimeZones {
-    /// Offsets in minutes east of UTC, by Windows time-zone id.
-    public static let standardOffsets: [String: Int] = [
-        "UTC": 0,
-        "Coordinated Universal Time": 0,
-        "GMT Standard Time": 0,
-        "Greenwich Standard Time": 0,
-        "W. Europe Standard Time": 60,
-        "Central Europe Standard Time": 60,
-        "Romance Standard Time": 60,
-        "W. Central Africa Standard Time": 60,
-        "E. Europe Standard Time": 120,
-        "FLE Standard Time": 120,
-        "South Africa Standard Time": 120,
-        "Russian Standard Time": 180,
-        "E. Africa Standard Time": 180,
-        "Arabian Standard Time": 240,
-        "Pakistan Standard Time": 300,
-        "India Standard Time": 330,
-        "SE Asia Standard Time": 420,
-        "China Standard Time": 480,
-        "Singapore Standard Time": 480,
-        "Tokyo Standard Time": 540,
-        "Korea Standard Time": 540,
-        "AUS Eastern Standard Time": 600,
-        "New Zealand Standard Time": 720,
-        "UTC+12": 720,
-        "UTC+13": 780,
-        "UTC-02": -120,
-        "UTC-08": -480,
-        "UTC-09": -540,
-        "UTC-11": -660,
-        "E. South America Standard Time": -180,
-        "Atlantic Standard Time": -240,
-        "Eastern Standard Time": -300,
-        "SA Pacific Standard Time": -300,
-        "Central Standard Time": -360,
-        "Mountain Standard Time": -420,
-        "US Mountain Standard Time": -420,
-        "Pacific Standard Time": -480,
-        "Alaskan Standard Time": -540,
-        "Hawaiian Standard Time": -600,
-    ]
-
-    /// The offset in seconds for a Windows time-zone id (case-insensitive), or nil when it is not supported.
-    public static func offsetSeconds(for id: String) -> Int? {
-        if let minutes = standardOffsets[id] { return minutes * 60 }
-        return standardOffsets.first { $0.key.lowercased() == id.lowercased() }.map { $0.value * 60 }
-    }
-}
 
 /// One scheduled backup time.
 struct ScheduledOccurrence: Hashable {
@@ -65,6 +11,9 @@ struct ScheduledOccurrence: Hashable {
 }
 
 /// Calendar arithmetic in a fixed-offset zone.
+///
+/// A policy's schedule and retention use its time zone at the zone's standard offset all year: Azure Backup does
+/// not adjust schedules for daylight saving time.
 struct PolicyCalendar {
     let offset: Int
     let calendar: Calendar
@@ -76,8 +25,10 @@ struct PolicyCalendar {
         self.calendar = calendar
     }
 
+    /// The calendar of a Windows time-zone id in any case (as the service looks ids up), at its standard offset;
+    /// UTC for an id that is not one, which the policy rules refuse before any schedule runs.
     init(timeZone id: String) {
-        self.init(offsetSeconds: PolicyTimeZones.offsetSeconds(for: id) ?? 0)
+        self.init(offsetSeconds: WindowsTimeZones.zone(ignoringCase: id)?.standardOffsetSeconds ?? 0)
     }
 
     /// Midnight (local) of the day that holds `date`.

@@ -95,6 +95,24 @@ import Testing
         #expect(points.map(\.tier) == ["Vault", "Snapshot and vault", "Snapshot", "Snapshot", "Snapshot", "Snapshot", "Snapshot"])
     }
 
+    /// A policy in a zone the former hand table did not know is created, and its 02:00 runs at 02:00 in Turkey
+    /// (+03:00): 23:00 UTC the day before. A misspelt zone is refused with the platform's code.
+    @Test func aPolicyInTurkeyStandardTimeRunsAtTurkishTime() throws {
+        let (platform, directory) = try TestWorld.platform()
+        defer { withExtendedLifetime(directory) {} }
+        try platform.createVault(name: "rsv-east", spec: TestWorld.vaultSpec)
+        var spec = TestWorld.dailyPolicy
+        spec.timeZone = "W. Europe Standart Time"
+        expectCode("BMSUserErrorInvalidPolicyInput") { try platform.createPolicy(name: "istanbul", spec: spec) }
+        spec.timeZone = "Turkey Standard Time"
+        let policy = try platform.createPolicy(name: "istanbul", spec: spec)
+        #expect(policy.spec.timeZone == "Turkey Standard Time")
+        try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "istanbul")
+        let report = try platform.advanceClock(by: 2 * 86400)  // from 2026-01-05T00:00:00Z
+        #expect(report.jobs.map(\.start) == dates("2026-01-05T23:00:00Z", "2026-01-06T23:00:00Z"))
+        #expect(try platform.recoveryPoints(vm: "lnx-pmk").map(\.time) == dates("2026-01-05T23:00:00Z", "2026-01-06T23:00:00Z"))
+    }
+
     @Test func failedScheduledBackupsAreRecordedAndTheScheduleGoesOn() throws {
         let (platform, directory) = try TestWorld.platform()
         defer { withExtendedLifetime(directory) {} }

@@ -68,6 +68,24 @@ import Testing
         #expect(problems.contains { $0.contains("time zone") })
     }
 
+    /// Every Windows id is accepted, in any case, not only those of a hand list; a misspelt one is refused
+    /// with the id it was probably meant to be.
+    @Test(arguments: ["W. Australia Standard Time", "Israel Standard Time", "Turkey Standard Time", "UTC", "turkey standard time"])
+    func everyWindowsTimeZoneIsAccepted(_ zone: String) {
+        var spec = Self.daily
+        spec.timeZone = zone
+        #expect(PolicyRules.problems(spec) == [])
+    }
+
+    @Test func aMisspeltTimeZoneIsRefusedWithTheIDItMeant() {
+        var spec = Self.daily
+        spec.timeZone = "W. Europe Standart Time"
+        #expect(PolicyRules.problems(spec)
+            == ["time zone 'W. Europe Standart Time' is not a Windows time-zone id (did you mean 'W. Europe Standard Time'?)"])
+        spec.timeZone = "Coordinated Universal Time"
+        #expect(PolicyRules.problems(spec).count == 1)
+    }
+
     @Test func calendarRulesAreDaysXorWeeks() {
         var spec = Self.daily
         spec.retention.monthly = CalendarRetention(count: 12, weekdays: [.sunday], weeks: [.first], days: [1])

@@ -26,8 +26,21 @@ func dates(_ texts: String...) -> [Date] {
         let found = tokyo.occurrences(of: schedule, after: Fixtures.date("2026-01-05T00:00:00Z"),
                                       upTo: Fixtures.date("2026-01-06T00:00:00Z"))
         #expect(found.map(\.time) == [Fixtures.date("2026-01-05T17:30:00Z")])
-        #expect(PolicyTimeZones.offsetSeconds(for: "india standard time") == 19800)
-        #expect(PolicyTimeZones.offsetSeconds(for: "Mars Standard Time") == nil)
+    }
+
+    /// Zones are at their standard offset from the shared table (WindowsTimeZones), looked up in any case.
+    @Test func zonesAreAtTheirStandardOffset() {
+        #expect(PolicyCalendar(timeZone: "india standard time").offset == 19800)
+        #expect(PolicyCalendar(timeZone: "Nepal Standard Time").offset == 20700)
+        #expect(PolicyCalendar(timeZone: "W. Australia Standard Time").offset == 8 * 3600)
+        #expect(PolicyCalendar(timeZone: "Pacific Standard Time").offset == -8 * 3600)
+        // Refused by the policy rules before any schedule runs; UTC if one is ever read.
+        #expect(PolicyCalendar(timeZone: "Mars Standard Time").offset == 0)
+        // Standard offsets all year: a July 02:00 in Pacific Standard Time is 10:00 UTC, not 09:00.
+        let pacific = PolicyCalendar(timeZone: "Pacific Standard Time")
+        let schedule = BackupSchedule(frequency: .daily, time: TimeOfDay(hour: 2, minute: 0))
+        #expect(pacific.occurrences(of: schedule, after: Fixtures.date("2026-07-01T00:00:00Z"),
+                                    upTo: Fixtures.date("2026-07-02T00:00:00Z")).map(\.time) == dates("2026-07-01T10:00:00Z"))
     }
 
     @Test func weeklyOccurrencesAreOnTheWeekdays() {

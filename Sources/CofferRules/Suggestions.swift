@@ -1,8 +1,9 @@
-/// "Did you mean" suggestions by edit distance.
-enum Suggestions {
+/// "Did you mean" suggestions by edit distance, for every table of names a user may misspell (manifest
+/// fields and choices, references, time zones).
+public enum Suggestions {
     /// The candidate closest to `word`: one that differs only in case or in spaces, hyphens and underscores
     /// first, else the nearest by edit distance when it is close enough to be a likely typo.
-    static func closest(to word: String, in candidates: [String]) -> String? {
+    public static func closest(to word: String, in candidates: [String]) -> String? {
         guard word.count <= 256 else { return nil }
         let folded = fold(word)
         if let loose = candidates.first(where: { fold($0) == folded }) { return loose }
@@ -17,7 +18,7 @@ enum Suggestions {
     }
 
     /// ", did you mean 'x'?"-style hint text, or a list of the candidates when none is close.
-    static func hint(for word: String, in candidates: [String], listing noun: String) -> String {
+    public static func hint(for word: String, in candidates: [String], listing noun: String) -> String {
         if let closest = closest(to: word, in: candidates) { return "did you mean '\(closest)'?" }
         let shown = candidates.count > 12 ? candidates.prefix(12).joined(separator: ", ") + ", …" : candidates.joined(separator: ", ")
         return "\(noun): \(shown)"
@@ -28,7 +29,7 @@ enum Suggestions {
     }
 
     /// Levenshtein distance over Unicode scalars.
-    static func editDistance(_ a: String, _ b: String) -> Int {
+    public static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a.unicodeScalars)
         let b = Array(b.unicodeScalars)
         if a.isEmpty { return b.count }
