@@ -14,6 +14,103 @@ import Testing
         return (status, capture.standardOutput)
     }
 
+    /// The pages whose shell blocks run: the README and every page under docs/.
+    static let pages: [String] = {
+        let docs = (try? FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("docs").path)) ?? []
+        return ["README.md"] + docs.filter { $0.hasSuffix(".md") }.sorted().map { "docs/\($0)" }
+    }()
+
+    /// Every shell command of a page runs, in order, against a fresh reference platform, and exits as the page
+    /// says (0 unless it documents another status); see ShellExample for how commands are read and run.
+    @Test(arguments: pages)
+    func everyShellCommandRunsAsDocumented(page: String) throws {
+        let text = try String(contentsOf: packageRoot.appendingPathComponent(page), encoding: .utf8)
+        let (commands, problems) = ShellExample.commands(page: page, text: text)
+        for problem in problems {
+            Issue.record(Comment(rawValue: problem))
+        }
+        for failure in try ShellExample.run(commands.filter { $0.excluded == nil }) {
+            Issue.record(Comment(rawValue: failure))
+        }
+    }
+
+    /// The pages hold the commands this test is for: it cannot pass by reading none.
+    @Test func pagesHaveShellCommands() throws {
+        #expect(Self.pages.contains("docs/cli.md") && Self.pages.contains("docs/world-file.md"))
+        var counts: [String: Int] = [:]
+        for page in Self.pages {
+            let text = try String(contentsOf: packageRoot.appendingPathComponent(page), encoding: .utf8)
+            counts[page] = ShellExample.commands(page: page, text: text).commands.filter { $0.excluded == nil }.count
+        }
+        #expect(counts["README.md", default: 0] >= 40, "\(counts)")
+        #expect(counts["docs/cli.md", default: 0] >= 6, "\(counts)")
+        #expect(counts["docs/world-file.md", default: 0] >= 3, "\(counts)")
+    }
+
+    /// How commands are read: sessions and scripts, continuations, documented exit statuses, exclusions and
+    /// programs that are neither run nor excluded.
+    @Test func commandsAreReadFromShellBlocks() {
+        let page = """
+            Text.
+
+            ```sh
+            coffer validate manifests/     # every problem at once
+            coffer plan a.yaml \\
+              b.yaml
+                                           # ...exits 1: the plan has errors
+            git init -q repo &&
+              git -C repo add .
+            make test                      # runs the suite
+            # a comment line
+            ```
+
+            ```console
+            $ coffer plan manifests/ --detailed-exitcode; echo $?
+            Plan: 1 to add.
+            2
+            $ coffer backup vm-01
+            error[Code]: failed
+            $ echo $?
+            1
+            $ TOKEN=$(coffer get jobs --output json | jq -r .id) && curl "x/$(echo y)"
+            ```
+
+            ```text
+            $ coffer pla<TAB>
+            $ coffer schema
+            ```
+            """
+        let (commands, problems) = ShellExample.commands(page: "p.md", text: page)
+        #expect(commands.map(\.line) == [4, 5, 8, 10, 15, 18, 20, 22])
+        #expect(commands.map(\.expectedStatus) == [0, 1, 0, 0, 2, 1, 0, 0])
+        #expect(commands[1].text == "coffer plan a.yaml \\\n  b.yaml")
+        #expect(commands[4].text == "coffer plan manifests/ --detailed-exitcode")
+        #expect(commands.map { $0.excluded != nil } == [false, false, false, true, false, false, false, false])
+        #expect(problems.count == 2)
+        #expect(problems.contains { $0.hasPrefix("p.md:22:") && $0.contains("`curl`") })
+        #expect(problems.contains { $0.hasPrefix("p.md:27:") && $0.contains("```text") })
+        #expect(ShellExample.programs(in: "TOUR=$(mktemp -d) && export A=\"$TOUR/x\" B=1; source <(coffer x) 2>&1 | sudo tee f > /dev/null")
+            == ["mktemp", "export", "source", "coffer", "sudo"])
+    }
+
+    /// A command that does not exit as documented fails the page, naming the page, the line, the command,
+    /// its exit status and its standard error; the commands before it ran in the same shell.
+    @Test func aFailingCommandIsReported() throws {
+        let page = """
+            ```sh
+            export GREETING=hello
+            coffer platform show > /dev/null
+            coffer platform show --state "no-$GREETING"     # exits 0, wrongly
+            coffer validate manifests/does-not-exist        # exits 65
+            ```
+            """
+        let failures = try ShellExample.run(ShellExample.commands(page: "p.md", text: page).commands)
+        #expect(failures.count == 1)
+        let failure = try #require(failures.first)
+        #expect(failure.hasPrefix("p.md:4: `coffer platform show --state \"no-$GREETING\"     # exits 0, wrongly` exited 1, documented 0"))
+        #expect(failure.contains("no-hello"))
+    }
+
     @Test func permissionsAreAcceptedWithCommasOrSpaces() async throws {
         let directory = try TemporaryDirectory()
         let state = try ReferencePlatform.copy(into: directory)
