@@ -100,7 +100,7 @@ let package = Package(
         // The platform's tests also load the shipped manifests, to drive its provider with them.
         .testTarget(name: "CofferPlatformTests", dependencies: ["CofferPlatform", "CofferRules", "CofferManifest", "CofferYAML", "CofferTestSupport"]),
         .testTarget(name: "CofferManifestTests", dependencies: ["CofferManifest", "CofferRules", "CofferYAML", "CofferTestSupport"]),
-        .testTarget(name: "CofferReconcilerTests", dependencies: ["CofferReconciler", "CofferTestSupport"]),
+        .testTarget(name: "CofferReconcilerTests", dependencies: ["CofferReconciler", "CofferRules", "CofferTestSupport"]),
         .testTarget(name: "CofferGitTests", dependencies: ["CofferGit", "CofferTestSupport"]),
         .testTarget(name: "CofferGitOpsTests", dependencies: ["CofferGitOps", "CofferTestSupport"]),
         .testTarget(name: "CofferCLITests", dependencies: ["CofferCLI", "CofferTestSupport"], exclude: ["Golden"]),
