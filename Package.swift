@@ -100,7 +100,7 @@ let package = Package(
         // The platform's tests also load the shipped manifests, to drive its provider with them.
         .testTarget(name: "CofferPlatformTests", dependencies: ["CofferPlatform", "CofferRules", "CofferManifest", "CofferYAML", "CofferTestSupport"]),
         .testTarget(name: "CofferManifestTests", dependencies: ["CofferManifest", "CofferRules", "CofferYAML", "CofferTestSupport"]),
-        .testTarget(name: "CofferReconcilerTests", dependencies: ["CofferReconciler", "CofferTestSupport"]),
+        .testTarget(name: "CofferReconcilerTests", dependencies: ["CofferReconciler", "CofferRules", "CofferTestSupport"]),
         // The plan's promise, over generated worlds and manifests, on the embedded platform.
         .testTarget(name: "CofferPlanTruthTests", dependencies: ["CofferPlatform", "CofferManifest", "CofferReconciler", "CofferModel", "CofferTestSupport"]),
         .testTarget(name: "CofferGitTests", dependencies: ["CofferGit", "CofferTestSupport"]),

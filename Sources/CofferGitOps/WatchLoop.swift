@@ -201,7 +201,7 @@ public final class WatchLoop: @unchecked Sendable {
                 if !plan.drift.isEmpty || plan.hasChanges { loop.events(.driftFound(commit: planned.commit ?? commit, plan: plan)) }
                 return .skip
             }
-            if !plan.hasChanges && !plan.changes.contains(where: { $0.reason == .adopt }) {
+            if !plan.hasChanges && !plan.changes.contains(where: { $0.reason == .adopt || $0.reason == .forget }) {
                 if newCommit {
                     loop.appliedCommit = commit
                     loop.appliedTree = tree

@@ -3,7 +3,9 @@ import CofferRules
 
 /// The rules between resources that hold without asking the platform: unique addresses, references that
 /// resolve, a policy in the VM's vault, one protection per VM, suspended backups only in immutable vaults, one
-/// access policy per principal and key vault.
+/// access policy per principal and key vault. A ProtectedVM may name a default policy that every vault has
+/// (`DefaultPolicies`: DefaultPolicy, EnhancedPolicy) without declaring it; a declared policy of that name
+/// is the one it names, checked as any other.
 struct CrossResourceRules {
     let sink: DiagnosticSink
     /// Whether every file was read to the end; when not, a missing reference may be in the unread part, so
@@ -48,7 +50,13 @@ struct CrossResourceRules {
                 checkReference(policy.vault, kind: .recoveryServicesVault, known: vaultNames, from: resource, at: "spec.vault")
             case .protectedVM(let protected):
                 checkReference(protected.vault, kind: .recoveryServicesVault, known: vaultNames, from: resource, at: "spec.vault")
-                checkReference(protected.policy, kind: .backupPolicy, known: policyNames, from: resource, at: "spec.policy")
+                // A default policy of the vault need not be declared: every vault has it.
+                let namesVaultDefault = policies[protected.policy] == nil && DefaultPolicies.namedExactly(protected.policy) != nil
+                if !namesVaultDefault {
+                    checkReference(
+                        protected.policy, kind: .backupPolicy, known: policyNames, from: resource, at: "spec.policy",
+                        alsoKnown: DefaultPolicies.names)
+                }
                 if let policy = policies[protected.policy], !protected.vault.isEmpty, vaults[protected.vault] != nil,
                     policy.vault != protected.vault
                 {
@@ -94,16 +102,22 @@ struct CrossResourceRules {
         return unique
     }
 
+    /// Reports `name` when no resource of `kind` declares it; `alsoKnown` are names it may be without a
+    /// declaration, offered as "did you mean" too.
     private func checkReference(
-        _ name: String, kind: ResourceKind, known: Set<String>, from resource: DeclaredResource, at path: String
+        _ name: String, kind: ResourceKind, known: Set<String>, from resource: DeclaredResource, at path: String,
+        alsoKnown: [String] = []
     ) {
         guard complete, !name.isEmpty, !known.contains(name) else { return }
         guard !sink.isFull else { return sink.drop(.danglingReference) }
         let noun = kind == .recoveryServicesVault ? "vault" : "policy"
         report(
             .danglingReference, "\(resource.address) refers to \(noun) '\(name)', which no \(kind.rawValue) declares",
-            resource, path, detail: "references name another resource of the manifests",
-            hint: Suggestions.closest(to: name, in: known.sorted()).map { "did you mean '\($0)'?" }
+            resource, path,
+            detail: alsoKnown.isEmpty
+                ? "references name another resource of the manifests"
+                : "references name another resource of the manifests, or a policy every vault has: \(alsoKnown.joined(separator: ", "))",
+            hint: Suggestions.closest(to: name, in: known.union(alsoKnown).sorted()).map { "did you mean '\($0)'?" }
                 ?? "declare \(kind.rawValue)/\(name), or fix the name")
     }
 

@@ -95,7 +95,8 @@ public enum ManifestCode: String, Sendable, Hashable, CaseIterable {
     // Rules across resources.
     /// The same Kind/name twice (names the first).
     case duplicateResource = "duplicate-resource"
-    /// A vault or policy that no document declares.
+    /// A vault or policy that no document declares (a ProtectedVM may name DefaultPolicy or EnhancedPolicy
+    /// undeclared).
     case danglingReference = "dangling-reference"
     /// A ProtectedVM's policy lives in another vault.
     case policyInOtherVault = "policy-in-other-vault"

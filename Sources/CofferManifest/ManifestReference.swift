@@ -300,7 +300,7 @@ extension ManifestCode {
         case .retentionShorterThanSnapshots: "Daily retention shorter than instant-restore retention."
         case .noPermissions: "An access policy that grants nothing."
         case .duplicateResource: "The same Kind/name twice (names the first)."
-        case .danglingReference: "A vault or policy that no document declares."
+        case .danglingReference: "A vault or policy that no document declares (a ProtectedVM may name DefaultPolicy or EnhancedPolicy undeclared)."
         case .policyInOtherVault: "A ProtectedVM's policy lives in another vault."
         case .duplicateProtectedVM: "One VM protected by two ProtectedVMs."
         case .suspendRequiresImmutability: "BackupsSuspended in a vault whose immutability is Disabled."
@@ -413,7 +413,13 @@ private enum Prose {
                 "Name the VM either by `vm.id` or by `vm.resourceGroup` and `vm.name` (with `vm.subscription` when it is not the "
                     + "default subscription), not both. The VM must be in the vault's subscription and region, and a VM is "
                     + "protected by one ProtectedVM only.",
-                "`policy` must be a BackupPolicy of the same `vault`; changing `vm` or `vault` replaces the protection. "
+                "`policy` must be a BackupPolicy of the same `vault`, or one of the default policies the service makes with "
+                    + "every vault, which need no BackupPolicy document: "
+                    + DefaultPolicies.all.map { "`\($0.name)` (\(describe($0)))" }.joined(separator: " and ")
+                    + ". A BackupPolicy declared with one of "
+                    + "these names is the one meant: coffer adopts the vault's own and sets it as declared. coffer never "
+                    + "deletes a vault's default policy: when such a declaration leaves the manifests, `--prune` only "
+                    + "forgets it. Changing `vm` or `vault` replaces the protection. "
                     + "`BackupsSuspended` needs a vault whose `immutability` is `Unlocked` or `Locked`. `excludeDiskLuns` and "
                     + "`includeDiskLuns` exclude each other, name LUNs the VM has, and are sets.",
                 "`deletionPolicy` only matters to `coffer apply --prune`: when the document leaves the manifests, `Retain` stops "
@@ -497,11 +503,28 @@ private enum Prose {
         }
     }
 
+    /// A default policy in words: "Standard, daily at 00:00 UTC, 2 days of snapshots, daily points kept 30 days".
+    static func describe(_ policy: DefaultPolicy) -> String {
+        let spec = policy.spec(in: "")
+        let zone = spec.timeZone
+        let schedule: String = switch spec.schedule.frequency {
+        case .hourly:
+            "every \(spec.schedule.hourInterval ?? 0) hours from \(spec.schedule.time) \(zone) for \(spec.schedule.hourDuration ?? 0) hours"
+        case .daily: "daily at \(spec.schedule.time) \(zone)"
+        case .weekly: "weekly on \(spec.schedule.weekdays.map(\.rawValue).joined(separator: ", ")) at \(spec.schedule.time) \(zone)"
+        }
+        var parts = [spec.policyType.rawValue, schedule, "\(spec.instantRestoreRetentionDays) days of snapshots"]
+        if let daily = spec.retention.daily { parts.append("daily points kept \(daily.count) days") }
+        return parts.joined(separator: ", ")
+    }
+
     static let crossResourceRules = [
         "Each address `Kind/name` appears once across all files (`duplicate-resource`).",
         "A BackupPolicy's `vault`, and a ProtectedVM's `vault` and `policy`, name documents of the same load "
-            + "(`dangling-reference`); a ProtectedVM's policy is in its vault (`policy-in-other-vault`). A reference is not "
-            + "reported when a file could not be read to its end, since the resource may be in the unread part.",
+            + "(`dangling-reference`), except a ProtectedVM's `policy: DefaultPolicy` or `policy: EnhancedPolicy`, which "
+            + "every vault has (written exactly so); a ProtectedVM's policy is in its vault (`policy-in-other-vault`). A "
+            + "reference is not reported when a file could not be read to its end, since the resource may be in the "
+            + "unread part.",
         "A VM (same subscription as written, resource group and name compared case-insensitively) is protected once "
             + "(`duplicate-protected-vm`).",
         "`protectionState: BackupsSuspended` only in a vault whose immutability is not `Disabled` (`suspend-requires-immutability`).",

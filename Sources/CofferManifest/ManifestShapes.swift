@@ -290,7 +290,7 @@ enum ManifestShapes {
                     ])),
                 ]), required: true, "The virtual machine to protect."),
             Field("vault", .name(.vault), required: true, "The name of the RecoveryServicesVault that holds the backups."),
-            Field("policy", .name(.policy), required: true, "The name of the BackupPolicy, in the same vault."),
+            Field("policy", .name(.policy), required: true, "The name of the BackupPolicy, in the same vault; or DefaultPolicy or EnhancedPolicy, which every vault has, undeclared."),
             Field("protectionState", .choice(ProtectionState.self, noun: "protection state"), default: .string("Protected"),
                   "Protected; ProtectionStopped (stop and keep data forever); BackupsSuspended (stop and keep data per policy; immutable vaults only)."),
             Field("deletionPolicy", .choice(DeletionPolicy.self, noun: "deletion policy"), default: .string("Retain"),

@@ -6,7 +6,7 @@ import GRDB
 extension Platform {
     // MARK: Backup policies
 
-    /// The most policies a vault holds.
+    /// The most policies a vault holds, its default policies included (a new vault has room for 198 more).
     static let policiesPerVault = 200
 
     /// Creates a VM backup policy in the vault its spec names.
@@ -56,7 +56,8 @@ extension Platform {
     /// with its data kept as per policy. A stopped or soft-deleted item no longer does.
     static let policyUserStates = "('IRPending', 'Protected', 'BackupsSuspended')"
 
-    /// Deletes a policy; refused while backup items use it.
+    /// Deletes a policy; refused while backup items use it. A vault's default policies may be deleted too, as
+    /// in the service; nothing makes them again.
     public func deletePolicy(vault: String, name: String) throws {
         try pool.write { db in
             let row = try Self.policy(db, vault: vault, name: name)

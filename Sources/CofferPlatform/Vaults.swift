@@ -8,7 +8,9 @@ import GRDB
 extension Platform {
     // MARK: Recovery Services vaults
 
-    /// Creates a Recovery Services vault with its own vault store; `managedBy` tags it (`managed-by: coffer`).
+    /// Creates a Recovery Services vault with its own vault store and, as the service does, its default
+    /// policies (`DefaultPolicies`: DefaultPolicy and EnhancedPolicy, untagged); `managedBy` tags the vault
+    /// (`managed-by: coffer`).
     @discardableResult
     public func createVault(name: String, spec: VaultSpec, managedBy: String? = nil) throws -> VaultInfo {
         try pool.write { db in
@@ -45,6 +47,10 @@ extension Platform {
                                spec: spec, identityObjectID: identity, keyWrapping: wrapping, wrappedMasterKey: wrapped,
                                storePath: storePath, managedBy: managedBy, created: try Self.now(db))
             try row.insert(db)
+            // The service makes a new vault's default policies with it; they are its own, not coffer's.
+            for policy in DefaultPolicies.all {
+                try PolicyRow(vault: name, name: policy.name, spec: policy.spec(in: name), managedBy: nil, created: row.created).insert(db)
+            }
             return try Self.vaultInfo(db, row)
         }
     }

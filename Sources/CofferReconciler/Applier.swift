@@ -79,11 +79,12 @@ public struct Applier: Sendable {
                 continue
             }
             if change.action == .noOp {
-                // Adoption, and owned resources that are already gone, only touch the inventory.
+                // Adoption, owned resources that are already gone, and default policies coffer forgets only
+                // touch the inventory.
                 if change.reason == .adopt, let spec = change.spec {
                     inventory[change.address] = InventoryEntry(address: change.address, id: change.id, lastApplied: spec, adopted: true, updated: now)
                     try recordInventory(change.address)
-                } else if change.reason == .notInManifests {
+                } else if change.reason == .notInManifests || change.reason == .forget {
                     inventory[change.address] = nil
                     try recordInventory(change.address)
                 } else if let spec = change.spec, inventory[change.address]?.lastApplied != spec {
@@ -144,7 +145,9 @@ public struct Applier: Sendable {
             if existing != nil, existing.map({ ResourceRules.normalise($0.spec, against: spec) }) != spec {
                 _ = try await provider.update(id: created.id, name: name, spec: spec)
             }
-            inventory[change.address] = InventoryEntry(address: change.address, id: created.id, lastApplied: spec, adopted: false, updated: now)
+            // A resource found that coffer did not make (a vault's default policy, made with the vault) is adopted.
+            let adopted = existing.map { $0.tags[ObservedResource.managedByTag] != ObservedResource.managedByValue } ?? false
+            inventory[change.address] = InventoryEntry(address: change.address, id: created.id, lastApplied: spec, adopted: adopted, updated: now)
         case .update:
             guard let spec = change.spec else { return }
             let updated = try await provider.update(id: change.id, name: name, spec: spec)

@@ -25,6 +25,10 @@ public enum ChangeReason: String, Codable, Sendable, Hashable {
     case none = "none"
     /// The platform already has a matching resource that coffer does not own yet: apply records it.
     case adopt = "adopt-existing"
+    /// A vault's own default policy (DefaultPolicy, EnhancedPolicy) that coffer owned left the manifests
+    /// (with --prune): apply forgets it, dropping it from the inventory, and the vault keeps it. The service
+    /// made it with the vault, so it is not coffer's to delete. The inverse of `adopt`.
+    case forget = "forget-vault-default"
 }
 
 /// One resource's entry in a plan, in the shape of Terraform's `resource_changes`.

@@ -76,6 +76,12 @@ struct PlanSimulation {
                 break
             }
         }
+        // The vaults' default policies that protected VMs name without declaring them.
+        for resource in observed.vaultDefaultPolicies {
+            guard case .backupPolicy(let spec) = resource.spec, policies[Self.key(spec.vault, resource.name)] == nil else { continue }
+            policies[Self.key(spec.vault, resource.name)] = Policy(
+                name: resource.name, spec: spec, users: resource.status.backupPolicy?.protectedItems ?? 0, knownUsers: [])
+        }
         // Items of VMs that refresh read facts for but that no declared or owned resource covers.
         for facts in observed.virtualMachines.values {
             guard let protection = facts.protection, items[Self.key(facts.reference.name)] == nil else { continue }
@@ -146,6 +152,10 @@ struct PlanSimulation {
             let id = observed.ids[address] ?? ""
             vaults[Self.key(address.name)] = Vault(
                 name: address.name, spec: vault, subscriptionID: PlanChecks.subscriptionSegment(of: id) ?? "", items: 0, identity: nil)
+            // The service makes a new vault's default policies with it.
+            for policy in DefaultPolicies.all {
+                policies[Self.key(address.name, policy.name)] = Policy(name: policy.name, spec: policy.spec(in: address.name), users: 0, knownUsers: [])
+            }
         case .backupPolicy(let policy):
             policies[Self.key(policy.vault, address.name)] = Policy(name: address.name, spec: policy, users: 0, knownUsers: [])
         case .keyVaultAccessPolicy(let access):

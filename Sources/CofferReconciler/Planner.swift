@@ -32,11 +32,16 @@ public struct ObservedState: Sendable, Hashable, Codable {
     public var resourceGroups: [ResourceGroupReference: Bool]
     /// The regions the platform offers; nil when refresh did not read them.
     public var regions: [String]?
+    /// The default policies of their vaults (CofferRules' `DefaultPolicies`) that protected VMs name without
+    /// the manifests declaring them, as the platform holds them, by id. A vault the plan creates has none
+    /// yet: the plan gives it its default policies when it creates it.
+    public var vaultDefaultPolicies: [ObservedResource]
 
     public init(
         byAddress: [ResourceAddress: ObservedResource], ids: [ResourceAddress: String],
         virtualMachines: [VMReference: VirtualMachineFacts] = [:], keyVaults: [String: KeyVaultFacts] = [:],
-        operatorGrantsKeyVaultAccess: Bool = false, resourceGroups: [ResourceGroupReference: Bool] = [:], regions: [String]? = nil
+        operatorGrantsKeyVaultAccess: Bool = false, resourceGroups: [ResourceGroupReference: Bool] = [:], regions: [String]? = nil,
+        vaultDefaultPolicies: [ObservedResource] = []
     ) {
         self.byAddress = byAddress
         self.ids = ids
@@ -45,6 +50,7 @@ public struct ObservedState: Sendable, Hashable, Codable {
         self.operatorGrantsKeyVaultAccess = operatorGrantsKeyVaultAccess
         self.resourceGroups = resourceGroups
         self.regions = regions
+        self.vaultDefaultPolicies = vaultDefaultPolicies
     }
 }
 
@@ -62,6 +68,22 @@ public struct Planner: Sendable {
         try await Self.refresh(desired: desired, inventory: inventory, snapshot: try await provider.snapshot())
     }
 
+    /// The default policies (`DefaultPolicies`) that the protected VMs of `desired` name without a declared
+    /// policy of that name, one per vault and name, in a stable order.
+    static func undeclaredDefaultPolicies(in desired: DesiredState) -> [ResourceDeclaration] {
+        let declaredPolicies = Set(desired.resources.filter { $0.address.kind == .backupPolicy }.map(\.address.name))
+        var seen = Set<String>()
+        var declarations: [ResourceDeclaration] = []
+        for resource in desired.resources {
+            guard case .protectedVM(let protected) = resource.spec, !declaredPolicies.contains(protected.policy),
+                let policy = DefaultPolicies.named(protected.policy),
+                seen.insert(protected.vault.lowercased() + "/" + policy.name).inserted
+            else { continue }
+            declarations.append(ResourceDeclaration(name: policy.name, spec: .backupPolicy(policy.spec(in: protected.vault))))
+        }
+        return declarations
+    }
+
     /// Refresh from `snapshot`: ids, then the resources in one batch read, then the VMs the manifests
     /// protect and the key vaults involved.
     static func refresh(
@@ -69,14 +91,23 @@ public struct Planner: Sendable {
     ) async throws -> ObservedState {
         var ids: [ResourceAddress: String] = [:]
         var requests: [ResourceReference] = []
-        var addresses: [ResourceAddress] = []
+        var addresses: [ResourceAddress?] = []
+        // The declared resources, and the vaults' default policies that protected VMs name undeclared: their
+        // ids in one batch, then one read with the owned resources.
+        let defaults = undeclaredDefaultPolicies(in: desired)
         let declaredIDs = try await snapshot.resourceIDs(
-            desired.resources.map { ResourceDeclaration(name: $0.address.name, spec: $0.spec) }, parents: ResourceParents(desired: desired))
+            desired.resources.map { ResourceDeclaration(name: $0.address.name, spec: $0.spec) } + defaults,
+            parents: ResourceParents(desired: desired))
         for (resource, id) in zip(desired.resources, declaredIDs) {
             guard let id else { continue }
             ids[resource.address] = id
             requests.append(ResourceReference(kind: resource.address.kind, id: id))
             addresses.append(resource.address)
+        }
+        for id in declaredIDs.dropFirst(desired.resources.count) {
+            guard let id else { continue }
+            requests.append(ResourceReference(kind: .backupPolicy, id: id))
+            addresses.append(nil)
         }
         let declared = Set(desired.resources.map(\.address))
         for (address, entry) in inventory.sorted(by: { $0.key < $1.key }) where !declared.contains(address) {
@@ -85,8 +116,10 @@ public struct Planner: Sendable {
             addresses.append(address)
         }
         var observed: [ResourceAddress: ObservedResource] = [:]
+        var vaultDefaultPolicies: [ObservedResource] = []
         for (address, found) in zip(addresses, try await snapshot.read(requests)) {
-            if let found { observed[address] = found }
+            guard let found else { continue }
+            if let address { observed[address] = found } else { vaultDefaultPolicies.append(found) }
         }
 
         // The facts come in a few batch reads: the key vaults whose access the plan may change (with the VMs
@@ -132,7 +165,8 @@ public struct Planner: Sendable {
         return ObservedState(
             byAddress: observed, ids: ids, virtualMachines: machines, keyVaults: keyVaults,
             operatorGrantsKeyVaultAccess: snapshot.operatorGrantsKeyVaultAccess, resourceGroups: resourceGroups,
-            regions: groups.isEmpty ? nil : try await snapshot.availableRegions())
+            regions: groups.isEmpty ? nil : try await snapshot.availableRegions(),
+            vaultDefaultPolicies: vaultDefaultPolicies.sorted { $0.id < $1.id })
     }
 
     /// Loads the manifests with `manifests` while the provider takes its snapshot of the platform and the
@@ -302,6 +336,16 @@ public struct Planner: Sendable {
             }
             for entry in leaving {
                 let found = observed.byAddress[entry.address]
+                if let found, entry.address.kind == .backupPolicy, DefaultPolicies.named(entry.address.name) != nil {
+                    // A vault's own default policy: coffer forgets it and the vault keeps it, never deleted.
+                    let before = try found.spec.attributes()
+                    let sensitive = ResourceRules.sensitivePaths(in: before)
+                    deletes.append(
+                        ResourceChange(
+                            address: entry.address, action: .noOp, reason: .forget, id: entry.id,
+                            before: ResourceRules.masking(before, paths: sensitive), after: nil, spec: nil, sensitivePaths: sensitive))
+                    continue
+                }
                 let policy: DeletionPolicy? =
                     if case .protectedVM(let spec) = entry.lastApplied { spec.deletionPolicy } else { nil }
                 let before = try found.map { try $0.spec.attributes() }
@@ -318,7 +362,9 @@ public struct Planner: Sendable {
                     "not-in-manifests",
                     "\(leaving.count) resource(s) coffer owns are no longer in the manifests: "
                         + leaving.map(\.address.description).joined(separator: ", "),
-                    hint: "run with --prune to delete them (protected VMs follow their deletionPolicy)"))
+                    hint: "run with --prune to delete them (protected VMs follow their deletionPolicy"
+                        + (leaving.contains { $0.address.kind == .backupPolicy && DefaultPolicies.named($0.address.name) != nil }
+                            ? "; a vault's DefaultPolicy or EnhancedPolicy is forgotten, not deleted)" : ")")))
         }
 
         changes.sort { $0.address < $1.address }
@@ -336,6 +382,15 @@ public struct Planner: Sendable {
             return digest
         }
         for digest in observedDigests { observedFingerprint.feed(digest: digest) }
+        for found in observed.vaultDefaultPolicies {
+            var digest = Fingerprinter()
+            digest.feed(.string("vault default policy"))
+            digest.feed(.array([.string(found.id), .string(found.name)]))
+            digest.feed(.object(found.tags.mapValues(AttributeValue.string)))
+            digest.feed(Self.attributes(of: found.status))
+            digest.feed(try found.spec.attributes())
+            observedFingerprint.feed(digest: digest)
+        }
         return Plan(
             changes: changes + deletes, drift: drift.sorted { $0.address < $1.address },
             diagnostics: diagnostics.sortedForDisplay(),

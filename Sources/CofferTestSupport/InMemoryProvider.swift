@@ -4,8 +4,9 @@ import Foundation
 
 /// A deterministic, in-memory provider for reconciler and CLI tests: it stores specs as the platform reads
 /// them back, applies the platform's rules that the reconciler meets (with the platform's error codes),
-/// builds ids as the platform does, counts calls, and can be told to fail a named resource with an error
-/// code. `ProviderConformance` checks that it answers as the embedded platform does.
+/// builds ids as the platform does, creates a vault with its default policies (`DefaultPolicies`), counts
+/// calls, and can be told to fail a named resource with an error code. `ProviderConformance` checks that it
+/// answers as the embedded platform does.
 public final class InMemoryProvider: Provider, @unchecked Sendable {
     private let lock = NSLock()
     private var resources: [String: ObservedResource] = [:]
@@ -60,8 +61,9 @@ public final class InMemoryProvider: Provider, @unchecked Sendable {
         }
     }
 
-    /// Puts a resource on the platform that coffer did not create. A vault's `registeredItems` in `status`
-    /// counts items besides the protected VMs stored here.
+    /// Puts a resource on the platform that coffer did not create, exactly as given (a seeded vault has no
+    /// default policies unless they are seeded too). A vault's `registeredItems` in `status` counts items
+    /// besides the protected VMs stored here.
     /// With `managedByCoffer`, it carries coffer's tag, as a resource created by an earlier coffer whose
     /// inventory was lost would.
     public func seed(
@@ -137,6 +139,13 @@ public final class InMemoryProvider: Provider, @unchecked Sendable {
             }
             let tags = [ObservedResource.managedByTag: ObservedResource.managedByValue]
             resources[id] = ObservedResource(id: id, spec: stored(spec), name: name, tags: tags)
+            if case .vault = spec {
+                // The service makes a new vault's default policies with it, untagged: they are the vault's own.
+                for policy in DefaultPolicies.all {
+                    let policyID = "\(id)/backupPolicies/\(policy.name)"
+                    resources[policyID] = ObservedResource(id: policyID, spec: .backupPolicy(policy.spec(in: name)), name: policy.name)
+                }
+            }
             return describe(resources[id]!)
         }
     }
@@ -172,6 +181,10 @@ public final class InMemoryProvider: Provider, @unchecked Sendable {
                 let items = registeredItems(vault: resource.name)
                 if items > 0 {
                     throw ProviderError(code: "ServiceResourceNotEmpty", message: "vault '\(resource.name)' has \(items) registered item(s)")
+                }
+                // Its policies go with it, as on the platform.
+                resources = resources.filter { _, other in
+                    if case .backupPolicy(let policy) = other.spec { policy.vault.lowercased() != resource.name.lowercased() } else { true }
                 }
             case .backupPolicy(let policy):
                 if itemsUsing(vault: policy.vault, policy: resource.name) > 0 {

@@ -1,4 +1,5 @@
 import CofferModel
+import CofferRules
 
 /// What a conformance run needs to know about the world behind a provider: where a vault may go, a VM it
 /// may protect, a key vault it may grant access on.
@@ -59,7 +60,8 @@ public struct ProviderConformance: Sendable {
     public var checks: [(name: String, run: @Sendable () async throws -> Void)] {
         [
             ("ids", { try await self.checkIDs() }), ("absent resources read as nil", { try await self.checkAbsentReads() }),
-            ("vault", { try await self.checkVault() }), ("backup policy", { try await self.checkPolicy() }),
+            ("vault", { try await self.checkVault() }), ("vault default policies", { try await self.checkVaultDefaultPolicies() }),
+            ("backup policy", { try await self.checkPolicy() }),
             ("protected VM", { try await self.checkProtectedVM() }), ("access policy", { try await self.checkAccessPolicy() }),
             ("snapshot", { try await self.checkSnapshot() }),
         ]
@@ -178,6 +180,53 @@ public struct ProviderConformance: Sendable {
         try expect(check, updated.spec, .vault(locallyRedundant), "redundancy changed while the vault is empty")
         try await provider.delete(kind: .recoveryServicesVault, id: vaultID, deletionPolicy: .delete)
         try expect(check, try await provider.read(kind: .recoveryServicesVault, id: vaultID), nil, "read after delete")
+    }
+
+    /// A new vault comes with the service's default policies, untagged; they take protected VMs and may be
+    /// deleted like any policy, and leave with their vault.
+    public func checkVaultDefaultPolicies() async throws {
+        let check = "vault default policies"
+        let provider = try await makeProvider()
+        for policy in DefaultPolicies.all {
+            try expect(check, try await provider.resourceID(name: policy.name, spec: .backupPolicy(policy.spec(in: Self.vaultName)), parents: parents),
+                       "\(vaultID)/backupPolicies/\(policy.name)", "\(policy.name) id from the declared vault")
+        }
+        _ = try await provider.create(name: Self.vaultName, spec: .vault(vaultSpec))
+        for policy in DefaultPolicies.all {
+            let id = "\(vaultID)/backupPolicies/\(policy.name)"
+            let found = try await provider.read(kind: .backupPolicy, id: id)
+            try expect(check, found?.spec, .backupPolicy(policy.spec(in: Self.vaultName)), "\(policy.name) made with the vault")
+            try expect(check, found?.name, policy.name, "\(policy.name) name")
+            try expect(check, found?.tags, [String: String](), "\(policy.name) is not tagged managed-by")
+            try expect(check, found?.status.backupPolicy?.protectedItems, 0, "\(policy.name) protected items")
+            try expect(check, try await provider.snapshot().read([ResourceReference(kind: .backupPolicy, id: id)]), [found],
+                       "\(policy.name) in a snapshot")
+            try await expectCode(check, "ResourceAlreadyExists", "creating a policy named \(policy.name)") {
+                _ = try await provider.create(name: policy.name, spec: .backupPolicy(policy.spec(in: Self.vaultName)))
+            }
+        }
+        let standardID = "\(vaultID)/backupPolicies/\(DefaultPolicies.standard.name)"
+        let enhancedID = "\(vaultID)/backupPolicies/\(DefaultPolicies.enhanced.name)"
+        var protected = protectedSpec
+        protected.policy = DefaultPolicies.standard.name
+        let item = try await provider.create(name: world.vm.name, spec: .protectedVM(protected))
+        try expect(check, item.spec, .protectedVM(protected), "a VM protected by DefaultPolicy")
+        try expect(check, try await provider.read(kind: .backupPolicy, id: standardID)?.status.backupPolicy?.protectedItems, 1,
+                   "DefaultPolicy's protected items")
+        try await expectCode(check, "UserErrorBackupPolicyInUse", "deleting DefaultPolicy in use") {
+            try await provider.delete(kind: .backupPolicy, id: standardID, deletionPolicy: .delete)
+        }
+        try await provider.delete(kind: .backupPolicy, id: enhancedID, deletionPolicy: .delete)
+        try expect(check, try await provider.read(kind: .backupPolicy, id: enhancedID), nil, "EnhancedPolicy after a delete")
+
+        // A vault deleted takes its default policies with it; made again, it has them again.
+        let empty = try await makeProvider()
+        _ = try await empty.create(name: Self.vaultName, spec: .vault(vaultSpec))
+        try await empty.delete(kind: .recoveryServicesVault, id: vaultID, deletionPolicy: .delete)
+        try expect(check, try await empty.read(kind: .backupPolicy, id: standardID), nil, "DefaultPolicy after its vault's delete")
+        _ = try await empty.create(name: Self.vaultName, spec: .vault(vaultSpec))
+        try expect(check, try await empty.read(kind: .backupPolicy, id: enhancedID)?.spec,
+                   .backupPolicy(DefaultPolicies.enhanced.spec(in: Self.vaultName)), "EnhancedPolicy of the vault made again")
     }
 
     public func checkPolicy() async throws {

@@ -85,6 +85,28 @@ enum PlanFixture {
         try expectGolden(PlanRendering.text(plan, terminal: .plain), "plan-changes.txt")
     }
 
+    /// A vault's default policy that left the manifests is forgotten, and the text says it is not destroyed.
+    @Test func aForgottenDefaultPolicyIsShownAsLeavingTheInventory() async throws {
+        let address = ResourceAddress(kind: .backupPolicy, name: "DefaultPolicy")
+        let spec = PlanFixture.policySpec()
+        let plan = try await Planner.plan(
+            desired: PlanFixture.desired([(PlanFixture.vault, PlanFixture.vaultSpec())]),
+            observed: PlanFixture.observed([(PlanFixture.vault, PlanFixture.vaultSpec()), (address, spec)]),
+            inventory: [PlanFixture.vault: PlanFixture.entry(PlanFixture.vault, PlanFixture.vaultSpec()), address: PlanFixture.entry(address, spec)],
+            options: PlanOptions(prune: true))
+        #expect(PlanRendering.text(plan, terminal: .plain) == """
+            coffer will forget these default policies, which left the manifests; their vaults keep them (not destroyed):
+              . BackupPolicy/DefaultPolicy in vault "rsv-prod-eastus"
+
+            No changes. The platform matches the manifests.
+            """)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(try JSONOutput.text(PlanJSON(plan)).utf8)) as? [String: Any])
+        let changes = try #require(object["resource_changes"] as? [[String: Any]])
+        let forgotten = try #require(changes.first { $0["address"] as? String == "BackupPolicy/DefaultPolicy" })
+        #expect(forgotten["action"] as? String == "no-op")
+        #expect(forgotten["reason"] as? String == "forget-vault-default")
+    }
+
     @Test func noChangesText() async throws {
         let spec = PlanFixture.vaultSpec()
         let plan = try await Planner.plan(

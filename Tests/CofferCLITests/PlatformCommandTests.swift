@@ -155,6 +155,34 @@ enum CLIWorld {
         #expect(wrong.status == 1 && wrong.stderr.hasPrefix("error[ResourceNotFound]: VM 'lnx-pmk' has no disk '3'"))
     }
 
+    /// A vault's default policies, made by the service with it, are listed with the others, managed by no one.
+    @Test func getPoliciesListsTheDefaultPoliciesOfAVault() async throws {
+        let directory = try await CLIWorld.protected()
+        let state = directory.path("state")
+        let text = try CofferProcess.run(["get", "policies"], state: state)
+        #expect(text.status == 0)
+        let lines = text.text.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("POLICY") == true && lines.first?.hasSuffix("MANAGED BY") == true)
+        let standard = try #require(lines.first { $0.hasPrefix("DefaultPolicy ") })
+        #expect(standard.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+                == "DefaultPolicy rsv Standard daily 00:00 UTC 2d 30d 0 -")
+        let enhanced = try #require(lines.first { $0.hasPrefix("EnhancedPolicy ") })
+        #expect(enhanced.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+                == "EnhancedPolicy rsv Enhanced every 4h from 08:00 for 24h UTC 7d 180d 0 -")
+
+        let json = try CofferProcess.run(["get", "policies", "--output", "json"], state: state)
+        let document = try #require(try JSONSerialization.jsonObject(with: json.stdout) as? [String: Any])
+        let policies = try #require(document["policies"] as? [[String: Any]])
+        #expect(policies.map { $0["name"] as? String } == ["DefaultPolicy", "EnhancedPolicy", "daily"])
+        let first = try #require(policies.first)
+        #expect(first["managedBy"] == nil)
+        #expect((first["id"] as? String)?.hasSuffix("/vaults/rsv/backupPolicies/DefaultPolicy") == true)
+        let spec = try #require(first["spec"] as? [String: Any])
+        #expect(spec["policyType"] as? String == "Standard")
+        #expect((spec["schedule"] as? [String: Any])?["time"] as? String == "00:00")
+        #expect(((spec["retention"] as? [String: Any])?["daily"] as? [String: Any])?["count"] as? Int == 30)
+    }
+
     @Test func backupFailsWithTheServiceCodeUntilAccessIsGranted() async throws {
         let directory = try await CLIWorld.protected()
         let state = directory.path("state")

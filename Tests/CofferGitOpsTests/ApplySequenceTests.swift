@@ -78,7 +78,7 @@ final class RecordingObserver: ApplyObserver, @unchecked Sendable {
         let empty = try manifests(in: directory, files: ["empty.yaml": Data("# nothing declared\n".utf8)])
         let pruneAll = try await #require(throws: GitOpsError.self) { try await workspace.apply(.manifests(.paths([empty]), PlanOptions(prune: true)), lockTimeout: 0) }
         #expect(pruneAll.code == .planHasErrors)
-        #expect(provider.all.count == 2)
+        #expect(provider.made.count == 2)
         #expect(try workspace.history().count == 1)
         #expect(provider.mutations.count == 2)
     }

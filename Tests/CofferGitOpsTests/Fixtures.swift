@@ -120,9 +120,17 @@ struct WatchWorld {
     var policyDays: Int? { CofferGitOpsTests.policyDays(provider) }
 }
 
+extension InMemoryProvider {
+    /// What coffer made on the platform (tagged `managed-by: coffer`): the stored resources without the
+    /// default policies the service makes with every vault.
+    var made: [ObservedResource] {
+        all.filter { $0.tags[ObservedResource.managedByTag] == ObservedResource.managedByValue }
+    }
+}
+
 /// The days the daily policy keeps on the platform.
 func policyDays(_ provider: InMemoryProvider) -> Int? {
-    for resource in provider.all {
+    for resource in provider.made {
         if case .backupPolicy(let policy) = resource.spec { return policy.retention.daily?.count }
     }
     return nil

@@ -30,7 +30,7 @@ private func writeManifests(in directory: String, days: Int = 30, tags: [String:
         #expect(saved.desired == planned.desired)
         let applied = try #require(try await workspace.apply(.savedPlan(saved), lockTimeout: 0))
         #expect(applied.outcome.result == .succeeded)
-        #expect(Set(provider.all.map(\.name)) == ["rsv-prod-eastus", "daily-standard-eastus"])
+        #expect(Set(provider.made.map(\.name)) == ["rsv-prod-eastus", "daily-standard-eastus"])
         let history = try workspace.history()
         #expect(history.count == 1)
         #expect(history.first?.source.paths == [manifests])

@@ -15,7 +15,7 @@ import Testing
         // 1: a vault.
         let first = try world.commit(GitOpsFixture.files(), "Add the vault")
         try await loop.poll()
-        #expect(world.provider.all.map(\.name) == ["rsv-prod-eastus"])
+        #expect(world.provider.made.map(\.name) == ["rsv-prod-eastus"])
         #expect(try world.store.history().map(\.source.commit) == [first])
         #expect(try world.origin.note(for: first)?.contains("coffer apply succeeded") == true)
 
@@ -27,7 +27,7 @@ import Testing
         // 2: a policy.
         let second = try world.commit(GitOpsFixture.files(days: 30), "Add a daily policy")
         try await loop.poll()
-        #expect(Set(world.provider.all.map(\.name)) == ["rsv-prod-eastus", "daily-standard-eastus"])
+        #expect(Set(world.provider.made.map(\.name)) == ["rsv-prod-eastus", "daily-standard-eastus"])
         #expect(try world.store.history().last?.source.commit == second)
         #expect(try world.store.history().last?.source.summary == "Add a daily policy")
 
@@ -75,7 +75,7 @@ import Testing
         let commit = try world.commit(GitOpsFixture.files(), "Vault")
         try world.origin.setHead(branch: "main")
         try await loop.poll()
-        #expect(world.provider.all.map(\.name) == ["rsv-prod-eastus"])
+        #expect(world.provider.made.map(\.name) == ["rsv-prod-eastus"])
         #expect(FileManager.default.fileExists(atPath: world.directory.path("state/git")))
         // The note reaches the origin.
         #expect(try GitRepository.open(at: world.directory.path("origin")).note(for: commit)?.contains("succeeded") == true)
@@ -165,7 +165,7 @@ import Testing
             // After the success, the poll interval again.
             #expect(sleeps[11] == 30 && sleeps[12] == 30)
             #expect(world.events.names.filter { $0 == "error" }.count == 11)
-            #expect(world.provider.all.map(\.name) == ["rsv-prod-eastus"])
+            #expect(world.provider.made.map(\.name) == ["rsv-prod-eastus"])
         }
     }
 
@@ -197,7 +197,7 @@ import Testing
         let loop = world.loop(clock: clock)
         let healthy = await loop.run()
         #expect(!healthy)
-        #expect(world.provider.all.map(\.name) == ["rsv-prod-eastus"])
+        #expect(world.provider.made.map(\.name) == ["rsv-prod-eastus"])
         let record = try #require(try world.store.history().last)
         #expect(record.steps.map(\.status) == [.succeeded, .skipped])
         #expect(clock.sleeps.isEmpty)

@@ -64,7 +64,7 @@ struct ListingTextView: ListingView {
     }
 
     static func table(_ policies: [PolicyInfo]) -> TextTable {
-        var table = TextTable("POLICY", "VAULT", "TYPE", "SCHEDULE", "TIME ZONE", "INSTANT RESTORE", "RETENTION", "ITEMS")
+        var table = TextTable("POLICY", "VAULT", "TYPE", "SCHEDULE", "TIME ZONE", "INSTANT RESTORE", "RETENTION", "ITEMS", "MANAGED BY")
         for policy in policies {
             let spec = policy.spec
             let schedule: String
@@ -80,7 +80,7 @@ struct ListingTextView: ListingView {
             if let monthly = spec.retention.monthly { retention.append("\(monthly.count)m") }
             if let yearly = spec.retention.yearly { retention.append("\(yearly.count)y") }
             table.add(policy.name, spec.vault, spec.policyType.rawValue, schedule, spec.timeZone, "\(spec.instantRestoreRetentionDays)d",
-                      retention.joined(separator: " "), String(policy.protectedItems))
+                      retention.joined(separator: " "), String(policy.protectedItems), policy.managedBy ?? "-")
         }
         return table
     }

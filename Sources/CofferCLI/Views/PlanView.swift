@@ -45,6 +45,15 @@ enum PlanRendering {
             for change in adopted { out.append("  \(terminal.paint("=", .cyan)) \(change.address)") }
             out.append("")
         }
+        let forgotten = plan.changes.filter { $0.action == .noOp && $0.reason == .forget }
+        if !forgotten.isEmpty {
+            out.append("coffer will forget these default policies, which left the manifests; their vaults keep them (not destroyed):")
+            for change in forgotten {
+                let vault = change.before?.value(at: "vault").map { " in vault \($0.rendered)" } ?? ""
+                out.append("  \(terminal.paint(".", .cyan)) \(change.address)\(vault)")
+            }
+            out.append("")
+        }
         out.append(terminal.paint(plan.summary.line, .bold))
         return out.joined(separator: "\n")
     }
