@@ -2,7 +2,7 @@
 SWIFT ?= swift
 STATE ?= .coffer
 
-.PHONY: setup build run test examples clean
+.PHONY: setup build run test examples fuzz-plan clean
 
 setup:
 	@./scripts/setup.sh
@@ -23,6 +23,12 @@ test: setup
 # Every example in examples/, run end to end against a fresh state directory and checked (examples/run-all.sh).
 examples: build
 	COFFER=.build/debug/coffer bash examples/run-all.sh
+
+# The plan-truth property over many more seeds than the test suite runs (SEEDS, FIRST).
+SEEDS ?= 2000
+FIRST ?= 1000
+fuzz-plan: setup
+	COFFER_PLAN_TRUTH_SEEDS=$(SEEDS) COFFER_PLAN_TRUTH_FIRST=$(FIRST) $(SWIFT) test --filter PlanTruthTests
 
 clean:
 	rm -rf .build .coffer
