@@ -151,7 +151,7 @@ public struct VirtualMachineFacts: Codable, Sendable, Hashable {
     }
 }
 
-/// What the plan needs to know about a key vault.
+/// What the plan needs to know about a key vault: its permission model and the grants of both models.
 public struct KeyVaultFacts: Codable, Sendable, Hashable {
     public struct AccessEntry: Codable, Sendable, Hashable {
         public var objectID: String
@@ -164,24 +164,60 @@ public struct KeyVaultFacts: Codable, Sendable, Hashable {
         }
     }
 
+    /// A role assigned to a principal at the key vault's scope, with the role's definition resolved.
+    public struct RoleAssignmentEntry: Codable, Sendable, Hashable {
+        public var objectID: String
+        public var role: RoleDefinition
+        public init(objectID: String, role: RoleDefinition) {
+            self.objectID = objectID
+            self.role = role
+        }
+    }
+
     public var id: String
     public var name: String
     public var subscription: String
     public var region: String
+    /// Which of its two permission models the key vault honours.
+    public var permissionModel: KeyVaultPermissionModel
     public var accessPolicies: [AccessEntry]
+    public var roleAssignments: [RoleAssignmentEntry]
+    /// The custom roles of the tenant that can be assigned on the key vault (the built-in Key Vault roles
+    /// always can: `RoleDefinition.builtInKeyVaultRoles`).
+    public var customRoles: [RoleDefinition]
     /// The object id of the Backup Management Service principal in this tenant.
     public var backupManagementServiceObjectID: String
 
     public init(
-        id: String, name: String, subscription: String, region: String, accessPolicies: [AccessEntry],
+        id: String, name: String, subscription: String, region: String, permissionModel: KeyVaultPermissionModel = .accessPolicies,
+        accessPolicies: [AccessEntry], roleAssignments: [RoleAssignmentEntry] = [], customRoles: [RoleDefinition] = [],
         backupManagementServiceObjectID: String
     ) {
         self.id = id
         self.name = name
         self.subscription = subscription
         self.region = region
+        self.permissionModel = permissionModel
         self.accessPolicies = accessPolicies
+        self.roleAssignments = roleAssignments
+        self.customRoles = customRoles
         self.backupManagementServiceObjectID = backupManagementServiceObjectID
+    }
+
+    /// The role with this name or GUID that can be assigned here: a built-in Key Vault role, else one of
+    /// `customRoles`; names compare case-insensitively.
+    public func roleDefinition(_ nameOrID: String) -> RoleDefinition? {
+        if let builtIn = RoleDefinition.builtIn(nameOrID) { return builtIn }
+        let wanted = nameOrID.lowercased()
+        return customRoles.first { $0.name.lowercased() == wanted || $0.id == wanted }
+    }
+
+    /// The object id a principal has in this key vault's tenant.
+    public func objectID(of principal: Principal) -> String {
+        switch principal {
+        case .backupManagementService: backupManagementServiceObjectID
+        case .objectID(let id): id.lowercased()
+        }
     }
 }
 
@@ -287,8 +323,8 @@ public struct ResourceParents: Sendable, Hashable {
 /// The platform as the reconciler sees it, at one moment: what a plan reads, answered from one consistent
 /// view. A provider takes it with `Provider.snapshot()`; an embedded platform answers it from one read
 /// transaction, an HTTP provider from a few list calls (vaults, policies, protected items, VMs, key vaults
-/// and their access policies). It is a value: nothing in it changes once taken, and nothing is cached in
-/// the provider.
+/// with their access policies, role assignments at their scope and the tenant's custom roles). It is a
+/// value: nothing in it changes once taken, and nothing is cached in the provider.
 ///
 /// Every batch method answers in the order asked.
 public protocol ProviderSnapshot: Sendable {
@@ -306,7 +342,8 @@ public protocol ProviderSnapshot: Sendable {
     func keyVaults(named names: [String]) async throws -> [KeyVaultFacts?]
 
     /// Whether enabling protection of an ADE VM grants the Backup Management Service its Key Vault access
-    /// by itself: true when the operator is a member of the key vault's tenant, false for a guest.
+    /// by itself: true when the operator is a member of the key vault's tenant, false for a guest. Only an
+    /// access policy is granted so: on a key vault that uses Azure RBAC the role must be assigned.
     var operatorGrantsKeyVaultAccess: Bool { get }
 }
 
