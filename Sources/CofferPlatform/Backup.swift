@@ -1,5 +1,6 @@
 import CofferCrypto
 import CofferModel
+import CofferRules
 import CofferSnapshot
 import Foundation
 import GRDB
@@ -127,13 +128,12 @@ extension Platform {
                                 "the KEK '\(kek)' of VM '\(vm.name)' belongs to a certificate; Azure Backup supports standalone keys only",
                                 hint: "re-encrypt the VM with a standalone key-vault key")
         }
-        let needed = Self.requiredBackupPermissions(vm.encryption)
-        if try !KeyVaultStore.hasPermissions(db, keyVault: keyVault, objectID: Self.backupManagementServiceObjectID,
-                                              keys: needed.keys, secrets: needed.secrets) {
-            let keys = needed.keys.isEmpty ? "" : "keys: \(needed.keys.map(\.rawValue).sorted().joined(separator: ", ")); "
-            throw PlatformError(PlatformErrorCode.keyVaultPermissionsNotConfigured,
-                                "Azure Backup Service does not have sufficient permissions to Key Vault '\(keyVault)' for Backup of Encrypted Virtual Machine '\(vm.name)'",
-                                hint: "grant the Backup Management Service (\(Principal.backupManagementServiceAppID)) \(keys)secrets: \(needed.secrets.map(\.rawValue).sorted().joined(separator: ", ")) on '\(keyVault)' (a KeyVaultAccessPolicy), then retry")
+        // The Backup Management Service's access under the key vault's model: its access policy, or the data
+        // actions of its roles (CofferRules, the rule the plan checks too).
+        if let violation = KeyVaultAccessRules.backupAccessViolation(
+            vm: vm.name, keyVault: try KeyVaultStore.facts(db, keyVault), encryption: vm.encryption.kind)
+        {
+            throw PlatformError(violation)
         }
         guard let secret = vm.encryption.bekSecret, try KeyVaultStore.activeSecret(db, keyVault: keyVault, name: secret) != nil else {
             throw PlatformError(PlatformErrorCode.keyVaultSecretDoesNotExist,

@@ -1,4 +1,5 @@
 import CofferModel
+import CofferRules
 
 /// An error from the simulated platform: the service's error code, what failed, how to fix it, and the
 /// error that caused it (a storage or vault failure) when there is one.
@@ -27,6 +28,11 @@ public struct PlatformError: CofferError, Hashable {
         self.jobID = jobID
         self.retryable = retryable
         self.underlying = underlying
+    }
+
+    /// The refusal a rule of CofferRules returned, with its code, message and hint.
+    init(_ violation: RuleViolation) {
+        self.init(violation.code, violation.message, hint: violation.hint)
     }
 
     /// The service's error code.
@@ -122,6 +128,15 @@ public enum PlatformErrorCode {
     // Key Vault operations (chosen names).
     public static let keyVaultPurgeProtected = "KeyVaultPurgeProtectionEnabled"
     public static let keyVaultObjectNotDeleted = "KeyVaultObjectNotDeleted"
+    /// An access policy on a key vault that uses Azure RBAC (chosen; the rule is CofferRules').
+    public static let keyVaultUsesRBAC = KeyVaultAccessRules.usesRBAC
+    /// A role assignment on a key vault that uses access policies (chosen; the rule is CofferRules').
+    public static let keyVaultUsesAccessPolicies = KeyVaultAccessRules.usesAccessPolicies
+
+    // Role assignments (Azure Resource Manager's names).
+    public static let roleAssignmentExists = "RoleAssignmentExists"
+    public static let roleAssignmentUpdateNotPermitted = "RoleAssignmentUpdateNotPermitted"
+    public static let roleDefinitionDoesNotExist = KeyVaultAccessRules.roleDefinitionDoesNotExist
 
     // The state directory.
     public static let notInitialized = "PlatformNotInitialized"

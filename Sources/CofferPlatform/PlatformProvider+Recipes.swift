@@ -48,6 +48,7 @@ extension Platform {
                 let objectID = Self.objectID(of: access.principal)
                 try pool.write { db in
                     let keyVault = try Self.keyVault(db, access.keyVault)
+                    try KeyVaultStore.checkAccessPolicyAccepted(db, keyVault: keyVault.name)
                     if try KeyVaultStore.accessPolicy(db, keyVault: keyVault.name, objectID: objectID) != nil {
                         throw PlatformError(PlatformErrorCode.resourceAlreadyExists,
                                             "key vault '\(keyVault.name)' already has an access policy for '\(access.principal)'",

@@ -1,4 +1,5 @@
 import CofferModel
+import CofferRules
 import CofferSnapshot
 import Foundation
 import GRDB
@@ -17,15 +18,11 @@ extension Platform {
     /// The most VMs a vault protects.
     static let vmsPerVault = 1000
 
-    /// The Key Vault permissions the Backup Management Service needs for an ADE VM: secrets Get, List, Backup,
-    /// and with a KEK keys Get, List, Backup too.
-    static func requiredBackupPermissions(_ encryption: VMEncryptionRecord) -> (keys: Set<KeyPermission>, secrets: Set<SecretPermission>) {
-        guard encryption.type == "ade" else { return ([], []) }
-        return (encryption.kek == nil ? [] : [.get, .list, .backup], [.get, .list, .backup])
-    }
-
-    /// Enables protection of a VM in a vault under a policy. For an ADE VM enabled by a member of the tenant,
-    /// the Backup Management Service is granted the Key Vault access it needs; a guest must grant it.
+    /// Enables protection of a VM in a vault under a policy. For an ADE VM enabled by a member of the tenant
+    /// whose key vault uses access policies, the Backup Management Service is granted the access policy it
+    /// needs, as the portal does; a guest must grant it. On a key vault that uses Azure RBAC nothing is
+    /// granted: the role must be assigned (a KeyVaultRoleAssignment), whoever the operator is. Protection is
+    /// enabled either way; the backups fail until the access is there.
     @discardableResult
     public func enableProtection(
         vm: String, vault: String, policy: String, excludeDiskLuns: [Int] = [], includeDiskLuns: [Int] = [],
@@ -61,8 +58,10 @@ extension Platform {
             }
             try Self.checkDiskSelection(db, vm: vmRow, policy: policyRow, exclude: excludeDiskLuns, include: includeDiskLuns)
             let identity = try Self.operatorIdentity(db)
-            if vmRow.encryption.type == "ade", identity.type == .member, let keyVault = vmRow.encryption.keyVault {
-                let needed = Self.requiredBackupPermissions(vmRow.encryption)
+            if vmRow.encryption.type == "ade", identity.type == .member, let keyVault = vmRow.encryption.keyVault,
+                try Self.keyVault(db, keyVault).permissionModel == .accessPolicies
+            {
+                let needed = KeyVaultAccessRules.backupRequirement(for: vmRow.encryption.kind)
                 try KeyVaultStore.grant(db, keyVault: keyVault, objectID: Self.backupManagementServiceObjectID,
                                         keys: needed.keys, secrets: needed.secrets)
             }

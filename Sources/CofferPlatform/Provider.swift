@@ -169,15 +169,23 @@ extension Platform: Provider {
             protectedBy: try lookup.item(vm: row.name)?.vault)
     }
 
+    /// A key vault's facts for the rules and the plan: its permission model, its access policies, its role
+    /// assignments with their roles resolved (an assignment whose custom role is gone grants nothing), and
+    /// the custom roles that can be assigned on it.
     static func keyVaultFacts(_ lookup: Lookup, _ name: String) throws -> KeyVaultFacts? {
         guard let row = try lookup.keyVault(name) else { return nil }
         let subscription = try lookup.subscription(row.subscription)
         let policies = try lookup.accessPolicies(keyVault: row.name)
+        let customRoles = try lookup.customRoles()
+        let assignments = try lookup.roleAssignments(keyVault: row.name).compactMap { assignment -> KeyVaultFacts.RoleAssignmentEntry? in
+            let role = RoleDefinition.builtIn(assignment.roleDefinitionID) ?? customRoles.first { $0.id == assignment.roleDefinitionID }
+            return role.map { KeyVaultFacts.RoleAssignmentEntry(objectID: assignment.objectID, role: $0) }
+        }
         return KeyVaultFacts(
             id: Self.keyVaultID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name), name: row.name,
-            subscription: row.subscription, region: row.region,
+            subscription: row.subscription, region: row.region, permissionModel: row.permissionModel,
             accessPolicies: policies.map { .init(objectID: $0.objectID, keyPermissions: $0.keyPermissions, secretPermissions: $0.secretPermissions) },
-            backupManagementServiceObjectID: Self.backupManagementServiceObjectID)
+            roleAssignments: assignments, customRoles: customRoles, backupManagementServiceObjectID: Self.backupManagementServiceObjectID)
     }
 
     // MARK: Helpers
