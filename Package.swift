@@ -83,7 +83,7 @@ let package = Package(
         .executableTarget(name: "coffer", dependencies: ["CofferCLI"], exclude: ["README.md"]),
         .executableTarget(name: "coffer-git-bench", dependencies: ["CofferGit"], exclude: ["README.md"]),
         .executableTarget(name: "coffer-bench", dependencies: ["CofferSnapshot", "CofferCrypto"], exclude: ["README.md"]),
-        .target(name: "CofferTestSupport", dependencies: ["CofferModel", "CofferSystem"], exclude: ["README.md"]),
+        .target(name: "CofferTestSupport", dependencies: ["CofferModel", "CofferRules", "CofferSystem"], exclude: ["README.md"]),
 
         // One test target per library module.
         .testTarget(name: "CofferModelTests", dependencies: ["CofferModel", "CofferTestSupport"]),

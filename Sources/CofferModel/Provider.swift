@@ -28,7 +28,7 @@ public struct ObservedResource: Codable, Sendable, Hashable {
 /// The read-only status of an observed resource, one shape per kind (ARM's `properties` that a spec does
 /// not set).
 public enum ObservedStatus: Codable, Sendable, Hashable {
-    /// No status (a key vault access policy has none).
+    /// No status (a key vault access policy or role assignment has none).
     case none
     case vault(VaultStatus)
     case backupPolicy(BackupPolicyStatus)
@@ -347,7 +347,7 @@ public protocol ProviderSnapshot: Sendable {
     var operatorGrantsKeyVaultAccess: Bool { get }
 }
 
-/// The platform as the reconciler sees it: read, create, update and delete for the four manifest kinds,
+/// The platform as the reconciler sees it: read, create, update and delete for the five manifest kinds,
 /// and a snapshot of what a plan reads. The embedded platform implements it; a REST client of an ARM-like
 /// API can too, without touching the reconciler. Every call is `async`: a remote provider waits on the
 /// network, the embedded one on its database.
@@ -358,7 +358,9 @@ public protocol Provider: Sendable {
     /// The id the resource with this name and spec has, or would have once created, built the way ARM
     /// builds it: a child's id from its vault's (the platform's vault, else the one in `parents`). Nil when
     /// it cannot be known: a child of a vault neither on the platform nor in `parents`, or an access policy
-    /// of a key vault the platform does not have. Never a made-up id. Throws when a subscription is unknown.
+    /// or role assignment of a key vault the platform does not have. Never a made-up id. Throws when a
+    /// subscription is unknown. A role assignment's id ends in a GUID derived from its scope, principal and
+    /// role (`RoleDefinition.assignmentName`), so it too is known before the assignment exists.
     func resourceID(name: String, spec: ResourceSpec, parents: ResourceParents) async throws -> String?
 
     /// The resource with this id, or nil when the platform has none (soft-deleted protected items count as

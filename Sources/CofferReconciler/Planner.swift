@@ -23,7 +23,8 @@ public struct ObservedState: Sendable, Hashable, Codable {
     public var ids: [ResourceAddress: String]
     /// Facts about the VMs the manifests protect, by the reference the manifests use.
     public var virtualMachines: [VMReference: VirtualMachineFacts]
-    /// Facts about the key vaults of those VMs and of the declared access policies, by name as referenced.
+    /// Facts about the key vaults of those VMs and of the declared access policies and role assignments, by
+    /// name as referenced.
     public var keyVaults: [String: KeyVaultFacts]
     /// Whether enabling protection grants the Backup Management Service its Key Vault access by itself.
     public var operatorGrantsKeyVaultAccess: Bool
@@ -89,6 +90,7 @@ public struct Planner: Sendable {
             switch resource.spec {
             case .protectedVM(let spec): references.append(spec.vm)
             case .keyVaultAccessPolicy(let spec): accessKeyVaults.insert(spec.keyVault)
+            case .keyVaultRoleAssignment(let spec): accessKeyVaults.insert(spec.keyVault)
             default: break
             }
         }

@@ -92,4 +92,13 @@ import Testing
         // The default model is the one existing key vaults and worlds have.
         #expect(KeyVaultFacts(id: "", name: "", subscription: "", region: "", accessPolicies: [], backupManagementServiceObjectID: "").permissionModel == .accessPolicies)
     }
+
+    @Test func theRoleAssignmentKindComesBetweenAccessPoliciesAndProtection() {
+        #expect(ResourceKind.keyVaultAccessPolicy < .keyVaultRoleAssignment)
+        #expect(ResourceKind.keyVaultRoleAssignment < .protectedVM)
+        #expect(Set(ResourceKind.allCases.map(\.creationRank)).count == ResourceKind.allCases.count)
+        #expect(ResourceSpec.keyVaultRoleAssignment(KeyVaultRoleAssignmentSpec(keyVault: "kv", principal: .backupManagementService, role: "r")).kind
+                == .keyVaultRoleAssignment)
+        #expect(ResourceAddress(parsing: "KeyVaultRoleAssignment/kv-admin") == ResourceAddress(kind: .keyVaultRoleAssignment, name: "kv-admin"))
+    }
 }
