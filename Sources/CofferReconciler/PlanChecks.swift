@@ -1,13 +1,10 @@
 import CofferModel
+import CofferRules
 
 /// Checks at plan time for what the platform would refuse at apply or backup time, reported at the
 /// manifest's location so that a failing 2 a.m. backup becomes a red pull request instead. Pure: every fact
 /// comes from the refresh (`ObservedState`), which read them from the provider's snapshot.
 struct PlanChecks {
-    /// The access the Backup Management Service needs on the key vault of an ADE VM (reference 3.1).
-    static let requiredSecretPermissions: Set<SecretPermission> = [.get, .list, .backup]
-    static let requiredKeyPermissions: Set<KeyPermission> = [.get, .list, .backup]
-
     /// The diagnostics of `desired` against `observed` with the resources at `deleting` gone, as the plan
     /// leaves the platform.
     func check(desired: DesiredState, observed: ObservedState, deleting: Set<ResourceAddress> = []) -> [Diagnostic] {
@@ -72,11 +69,7 @@ struct PlanChecks {
         }
 
         // Protected VMs: the VM, its region and subscription, its keys, its key vault access.
-        let accessPolicies = Dictionary(
-            grouping: desired.resources.compactMap { resource -> KeyVaultAccessPolicySpec? in
-                if case .keyVaultAccessPolicy(let spec) = resource.spec { return spec }
-                return nil
-            }, by: \.keyVault)
+        let keyVaultsAfterPlan = KeyVaultsAfterPlan(desired: desired, observed: observed, deleting: deleting)
         let protected = desired.resources.compactMap { resource -> (DesiredResource, ProtectedVMSpec)? in
             if case .protectedVM(let spec) = resource.spec { return (resource, spec) }
             return nil
@@ -98,14 +91,6 @@ struct PlanChecks {
                 if case .backupPolicy(let spec) = resource.spec { return (resource.address.name, spec.policyType) }
                 return nil
             }, uniquingKeysWith: { first, _ in first })
-        // Key vaults whose Backup Management Service access policy the plan deletes (a prune).
-        let losingBackupAccess = Set(
-            deleting.compactMap { address -> String? in
-                guard case .keyVaultAccessPolicy(let spec)? = observed.byAddress[address]?.spec,
-                    isBackupService(spec.principal, keyVaults[spec.keyVault])
-                else { return nil }
-                return spec.keyVault
-            })
         var bekOnlyKeyVaults: [String: Bool] = [:]  // key vault → every ADE VM using it is BEK-only
         for ((resource, spec), facts) in zip(protected, machines) {
             guard let vm = facts else {
@@ -176,39 +161,27 @@ struct PlanChecks {
             let needsKeys = vm.encryption == .adeBEKAndKEK
             bekOnlyKeyVaults[keyVaultName] = (bekOnlyKeyVaults[keyVaultName] ?? true) && !needsKeys
 
-            // What the Backup Management Service will have after apply: the manifests' policy if one is
-            // declared, else what the key vault holds now, unless the plan deletes it.
-            var keys = Set<KeyPermission>()
-            var secrets = Set<SecretPermission>()
-            if let declared = accessPolicies[keyVaultName]?.first(where: { isBackupService($0.principal, keyVaults[keyVaultName]) }) {
-                keys = Set(declared.keyPermissions)
-                secrets = Set(declared.secretPermissions)
-            } else if !losingBackupAccess.contains(keyVaultName), let keyVault = keyVaults[keyVaultName],
-                let entry = keyVault.accessPolicies.first(where: { $0.objectID == keyVault.backupManagementServiceObjectID })
-            {
-                keys = Set(entry.keyPermissions)
-                secrets = Set(entry.secretPermissions)
-            }
-            let missingSecrets = Self.requiredSecretPermissions.subtracting(secrets)
-            let missingKeys = needsKeys ? Self.requiredKeyPermissions.subtracting(keys) : []
-            if !missingSecrets.isEmpty || !missingKeys.isEmpty {
-                // A member operator's platform grants the access when it enables protection: only a protection
-                // the plan enables gets it. A VM already protected keeps failing until the access is declared.
-                let grantedOnEnable = observed.operatorGrantsKeyVaultAccess && observed.byAddress[resource.address] == nil
+            // What the Backup Management Service will have after apply (the key vault as the plan leaves it:
+            // declared grants in, pruned ones out), judged by the rule the platform backs up with.
+            let keyVault = keyVaultsAfterPlan.facts(keyVaultName)
+            if let shortfall = KeyVaultAccessRules.backupShortfall(on: keyVault, encryption: vm.encryption) {
+                // A member operator's platform grants an access policy when it enables protection: only a
+                // protection the plan enables gets it, and never a role. A VM already protected keeps failing.
+                let rbac = keyVault.permissionModel == .rbac
+                let grantedOnEnable = observed.operatorGrantsKeyVaultAccess && !rbac && observed.byAddress[resource.address] == nil
                 let severity: Severity = grantedOnEnable ? .warning : .error
-                var missing: [String] = []
-                if !missingKeys.isEmpty { missing.append("keys " + missingKeys.map(\.rawValue).sorted().joined(separator: ", ")) }
-                if !missingSecrets.isEmpty { missing.append("secrets " + missingSecrets.map(\.rawValue).sorted().joined(separator: ", ")) }
                 diagnostics.append(
                     Diagnostic(
-                        severity: severity, code: "UserErrorKeyVaultPermissionsNotConfigured",
-                        summary: "\(resource.address): backups of \(vm.reference.name) (\(needsKeys ? "BEK+KEK" : "BEK only")) will fail: the Backup Management Service lacks \(missing.joined(separator: " and ")) on key vault '\(keyVaultName)'",
+                        severity: severity, code: KeyVaultAccessRules.permissionsNotConfigured,
+                        summary: "\(resource.address): backups of \(vm.reference.name) (\(needsKeys ? "BEK+KEK" : "BEK only")) will fail: the Backup Management Service lacks \(shortfall.words) on key vault '\(keyVaultName)'",
                         detail: severity == .warning
                             ? "the operator is a member of the tenant, so the platform grants this access when protection is enabled"
-                            : nil,
-                        hint: "add a KeyVaultAccessPolicy for keyVault: \(keyVaultName) with principal {name: Backup Management Service}, "
-                            + (needsKeys ? "keyPermissions [Get, List, Backup] and " : "")
-                            + "secretPermissions [Get, List, Backup]",
+                            : rbac ? "key vault '\(keyVaultName)' uses Azure RBAC: enabling protection assigns no role, whoever the operator is" : nil,
+                        hint: rbac
+                            ? "add a KeyVaultRoleAssignment for keyVault: \(keyVaultName) with principal {name: Backup Management Service} "
+                                + "and role: \(RoleDefinition.keyVaultAdministrator.name)"
+                            : "add a KeyVaultAccessPolicy for keyVault: \(keyVaultName) with principal {name: Backup Management Service}, "
+                                + (needsKeys ? "keyPermissions [Get, List, Backup] and " : "") + "secretPermissions [Get, List, Backup]",
                         location: resource.location(of: "spec.vm")))
             }
         }

@@ -139,6 +139,7 @@ public struct Planner: Sendable {
         // The checks judge the platform as the plan leaves it: what the plan deletes is gone.
         let deleted = Set(plan.changes.filter { $0.action == .delete }.map(\.address))
         var diagnostics = PlanChecks().check(desired: desired, observed: observed, deleting: deleted)
+        diagnostics += KeyVaultGrantChecks().check(desired: desired, observed: observed)
         diagnostics += plan.diagnostics
         plan.diagnostics = diagnostics.sortedForDisplay()
         return plan
