@@ -108,16 +108,16 @@ extension Platform {
                 try setAccessPolicy(keyVault: access.keyVault, principal: access.principal, keyPermissions: access.keyPermissions,
                                     secretPermissions: access.secretPermissions)
                 return try observedAccessPolicy(keyVault: access.keyVault, objectID: Self.objectID(of: access.principal))
-            case .keyVaultRoleAssignment(let assignment):
+            case .keyVaultRoleAssignment:
                 // An assignment's scope, principal and role cannot change (ARM's RoleAssignmentUpdateNotPermitted):
                 // only one that already says what `spec` says can be "updated", to itself.
                 guard let keyVault = Self.segment(id, after: "vaults"), let name = Self.segment(id, after: "roleAssignments") else {
                     throw Self.badID(id)
                 }
                 let current = try observedRoleAssignment(keyVault: keyVault, name: name.lowercased())
-                guard case .keyVaultRoleAssignment(let existing) = current.spec, existing.keyVault.lowercased() == assignment.keyVault.lowercased(),
-                    existing.principal == assignment.principal, existing.role.lowercased() == assignment.role.lowercased()
-                else {
+                // The same scope, principal and role give the same GUID: the id `spec` would have.
+                let wanted = try pool.read { db in try Self.resourceID(Lookup(db), name: name, spec: spec, parents: ResourceParents()) }
+                guard wanted?.lowercased() == current.id.lowercased() else {
                     throw PlatformError(PlatformErrorCode.roleAssignmentUpdateNotPermitted,
                                         "the scope, principal and role of role assignment '\(name)' cannot be changed",
                                         hint: "delete the assignment and create a new one")

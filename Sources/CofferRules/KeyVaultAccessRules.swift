@@ -119,7 +119,7 @@ public enum KeyVaultAccessRules {
     /// The service's refusal to back up VM `vm` (encrypted `encryption`, keys in `keyVault`), or nil when the
     /// Backup Management Service has the access it needs. The hint names the grant of the key vault's model.
     public static func backupAccessViolation(vm: String, keyVault: KeyVaultFacts, encryption: VMEncryptionKind) -> RuleViolation? {
-        guard let shortfall = backupShortfall(on: keyVault, encryption: encryption) else { return nil }
+        guard backupShortfall(on: keyVault, encryption: encryption) != nil else { return nil }
         return RuleViolation(
             permissionsNotConfigured,
             "Azure Backup Service does not have sufficient permissions to Key Vault '\(keyVault.name)' for Backup of Encrypted Virtual Machine '\(vm)'",
