@@ -3,9 +3,10 @@ import CofferRules
 
 /// The rules between resources that hold without asking the platform: unique addresses, references that
 /// resolve, a policy in the VM's vault, one protection per VM, suspended backups only in immutable vaults, one
-/// access policy per principal and key vault. A ProtectedVM may name a default policy that every vault has
-/// (`DefaultPolicies`: DefaultPolicy, EnhancedPolicy) without declaring it; a declared policy of that name
-/// is the one it names, checked as any other.
+/// access policy per principal and key vault, one assignment of a role per principal and key vault. A
+/// ProtectedVM may name a default policy that every vault has (`DefaultPolicies`: DefaultPolicy,
+/// EnhancedPolicy) without declaring it; a declared policy of that name is the one it names, checked as any
+/// other.
 struct CrossResourceRules {
     let sink: DiagnosticSink
     /// Whether every file was read to the end; when not, a missing reference may be in the unread part, so
@@ -42,6 +43,7 @@ struct CrossResourceRules {
 
         var protectedVMs: [String: DeclaredResource] = [:]
         var accessPolicies: [String: DeclaredResource] = [:]
+        var roleAssignments: [String: DeclaredResource] = [:]
         for resource in unique {
             switch resource.resource.spec {
             case .vault:
@@ -96,6 +98,16 @@ struct CrossResourceRules {
                         "key vault '\(access.keyVault)' already has an access policy for \(access.principal) (\(earlier.address) at \(place(earlier.valueLocation("spec.principal"))))",
                         resource, "spec.principal", detail: "a key vault holds one access policy per principal",
                         hint: "merge the permissions into one KeyVaultAccessPolicy")
+                }
+            case .keyVaultRoleAssignment(let assignment):
+                guard !assignment.keyVault.isEmpty, assignment.principal != .objectID(""), !assignment.role.isEmpty else { break }
+                let key = [assignment.keyVault, assignment.principal.description, assignment.role].map { $0.lowercased() }.joined(separator: "/")
+                if let earlier = firstClaim(of: key, by: resource, in: &roleAssignments) {
+                    report(
+                        .duplicateRoleAssignment,
+                        "\(assignment.principal) is already assigned '\(assignment.role)' on key vault '\(assignment.keyVault)' (\(earlier.address) at \(place(earlier.valueLocation("spec.role"))))",
+                        resource, "spec.role", detail: "Azure keeps one assignment of a role to a principal at a scope",
+                        hint: "remove one of the two KeyVaultRoleAssignments")
                 }
             }
         }

@@ -72,6 +72,7 @@ final class DocumentDecoder {
         case .backupPolicy: resourceSpec = .backupPolicy(decodePolicy(spec))
         case .protectedVM: resourceSpec = .protectedVM(decodeProtectedVM(spec))
         case .keyVaultAccessPolicy: resourceSpec = .keyVaultAccessPolicy(decodeAccessPolicy(spec, root: root))
+        case .keyVaultRoleAssignment: resourceSpec = .keyVaultRoleAssignment(decodeRoleAssignment(spec))
         }
         var labels: [String: String] = [:]
         for entry in root.node(at: "metadata.labels")?.entries ?? [] {
@@ -374,7 +375,8 @@ final class DocumentDecoder {
 
     // MARK: KeyVaultAccessPolicy
 
-    private func decodeAccessPolicy(_ spec: YAMLNode, root: YAMLNode) -> KeyVaultAccessPolicySpec {
+    /// The principal of an access policy or a role assignment: exactly one of name, applicationId or objectId.
+    private func decodePrincipal(_ spec: YAMLNode, grant: String) -> Principal {
         var principal = Principal.objectID("")
         if let node = spec["principal"], let entries = node.entries, let principalEntry = spec.entry("principal") {
             if entries.isEmpty {
@@ -384,7 +386,7 @@ final class DocumentDecoder {
             } else if entries.count > 1 {
                 report(
                     .conflictingFields, "'spec.principal' gives both '\(entries[0].key)' and '\(entries[1].key)'",
-                    at: entries[1].keyMark, detail: "an access policy grants one principal",
+                    at: entries[1].keyMark, detail: "\(grant) grants one principal",
                     hint: "keep one of name, applicationId or objectId")
             }
             if node["name"]?.string == Principal.backupManagementServiceName
@@ -395,6 +397,11 @@ final class DocumentDecoder {
                 principal = .objectID(objectID.lowercased())
             }
         }
+        return principal
+    }
+
+    private func decodeAccessPolicy(_ spec: YAMLNode, root: YAMLNode) -> KeyVaultAccessPolicySpec {
+        let principal = decodePrincipal(spec, grant: "an access policy")
         let keys: [KeyPermission] = enumSet(spec["keyPermissions"], path: "spec.keyPermissions")
         let secrets: [SecretPermission] = enumSet(spec["secretPermissions"], path: "spec.secretPermissions")
         if keys.isEmpty, secrets.isEmpty, let specEntry = root.entry("spec"),
@@ -407,5 +414,15 @@ final class DocumentDecoder {
         }
         return KeyVaultAccessPolicySpec(
             keyVault: spec["keyVault"]?.string ?? "", principal: principal, keyPermissions: keys, secretPermissions: secrets)
+    }
+
+    // MARK: KeyVaultRoleAssignment
+
+    private func decodeRoleAssignment(_ spec: YAMLNode) -> KeyVaultRoleAssignmentSpec {
+        let principal = decodePrincipal(spec, grant: "a role assignment")
+        // A built-in role is written as Azure names it, whatever the case the manifest used.
+        var role = spec["role"]?.string ?? ""
+        if let builtIn = RoleDefinition.builtIn(role) { role = builtIn.name }
+        return KeyVaultRoleAssignmentSpec(keyVault: spec["keyVault"]?.string ?? "", principal: principal, role: role)
     }
 }

@@ -49,7 +49,7 @@ public enum ManifestCode: String, Sendable, Hashable, CaseIterable {
     // Documents and fields.
     /// The apiVersion is not coffer.dev/v1.
     case unknownAPIVersion = "unknown-api-version"
-    /// The kind is not one of the four.
+    /// The kind is not one of the five.
     case unknownKind = "unknown-kind"
     /// A field the kind does not have ("did you mean" by edit distance).
     case unknownField = "unknown-field"
@@ -106,6 +106,8 @@ public enum ManifestCode: String, Sendable, Hashable, CaseIterable {
     case suspendRequiresImmutability = "suspend-requires-immutability"
     /// Two access policies for one principal on one key vault.
     case duplicateAccessPolicy = "duplicate-access-policy"
+    /// The same role assigned twice to one principal on one key vault.
+    case duplicateRoleAssignment = "duplicate-role-assignment"
 
     // The report itself.
     /// More than maxDiagnostics problems; counts the rest.

@@ -280,7 +280,7 @@ extension ManifestCode {
         case .tooManyNodes: "More than \(Limits.nodes) YAML nodes in the load."
         case .tooManyDocuments: "More than \(Limits.documents) documents in the load."
         case .unknownAPIVersion: "The apiVersion is not coffer.dev/v1."
-        case .unknownKind: "The kind is not one of the four."
+        case .unknownKind: "The kind is not one of the five."
         case .unknownField: "A field the kind does not have (with a 'did you mean')."
         case .missingField: "A required field, or one another field requires, is missing."
         case .wrongType: "A value of the wrong type: a quoted number, yes for a boolean, an unquoted number for a string, null."
@@ -305,6 +305,7 @@ extension ManifestCode {
         case .duplicateProtectedVM: "One VM protected by two ProtectedVMs."
         case .suspendRequiresImmutability: "BackupsSuspended in a vault whose immutability is Disabled."
         case .duplicateAccessPolicy: "Two access policies for one principal on one key vault."
+        case .duplicateRoleAssignment: "The same role assigned twice to one principal on one key vault."
         case .tooManyDiagnostics: "More than \(Limits.diagnostics) problems; the last diagnostic counts the rest."
         }
     }
@@ -361,7 +362,8 @@ private enum Prose {
         `metadata.name` names the resource: its address is `Kind/name`, unique across all the files of a load, \
         and other documents refer to vaults and policies by it. For a RecoveryServicesVault and a BackupPolicy \
         it is also the resource's name on the platform and follows the platform's naming rule; for a \
-        ProtectedVM and a KeyVaultAccessPolicy it only names the resource in the manifests. `metadata.labels` \
+        ProtectedVM, a KeyVaultAccessPolicy and a KeyVaultRoleAssignment it only names the resource in the \
+        manifests. `metadata.labels` \
         are for people and tools and never reach the platform: keys are 1–63 letters, digits, hyphens, \
         underscores, periods or slashes, starting and ending with a letter or digit; values are at most 63 \
         characters; at most 64 labels.
@@ -426,7 +428,8 @@ private enum Prose {
                     + "protection and keeps the recovery points, `Delete` stops protection and deletes them (soft-deleted for "
                     + "the vault's soft-delete days).",
                 "Backing up a VM with Azure Disk Encryption needs the Backup Management Service's access to the key vault that "
-                    + "holds its keys (a KeyVaultAccessPolicy when the operator is a guest); `coffer plan` reports "
+                    + "holds its keys: a KeyVaultAccessPolicy when the operator is a guest, or a KeyVaultRoleAssignment when the "
+                    + "key vault uses Azure RBAC (whoever the operator is); `coffer plan` reports "
                     + "`UserErrorKeyVaultPermissionsNotConfigured` when it is missing.",
             ]
         case .keyVaultAccessPolicy:
@@ -437,6 +440,25 @@ private enum Prose {
                 "For Azure Backup of ADE-encrypted VMs, the Backup Management Service needs secret permissions `Get`, `List` "
                     + "and `Backup`, plus key permissions `Get`, `List` and `Backup` when a VM's disk key (BEK) is wrapped by a "
                     + "key-encryption key (KEK). Permissions are sets; a policy that grants nothing gets a warning.",
+                "The key vault must use access policies: one that uses Azure RBAC ignores them, and `coffer plan` refuses the "
+                    + "access policy (`KeyVaultUsesRbacAuthorization`); declare a KeyVaultRoleAssignment there instead.",
+            ]
+        case .keyVaultRoleAssignment:
+            [
+                "`principal` holds exactly one of `name`, `applicationId` or `objectId`, as in a KeyVaultAccessPolicy. `role` "
+                    + "names a built-in Key Vault role (written in any case, kept as Azure names it: "
+                    + RoleDefinition.builtInKeyVaultRoles.map { "`\($0.name)`" }.joined(separator: ", ")
+                    + ") or a custom role of the tenant; a role the platform does not have is a plan error "
+                    + "(`RoleDefinitionDoesNotExist`). An assignment cannot change in place (its id derives from its key vault, "
+                    + "principal and role): changing one of them makes apply create another assignment, and the old one stays "
+                    + "on the platform until it is removed (`coffer platform keyvault remove-role`).",
+                "The key vault must use Azure RBAC: one that uses access policies ignores role assignments for its keys and "
+                    + "secrets, and `coffer plan` refuses the assignment (`KeyVaultUsesAccessPolicies`).",
+                "For Azure Backup of ADE-encrypted VMs, assign the Backup Management Service `Key Vault Administrator`, or a "
+                    + "custom role whose dataActions cover `Microsoft.KeyVault/vaults/secrets/getSecret/action`, "
+                    + "`…/secrets/readMetadata/action` and `…/secrets/backup/action`, plus `…/keys/read` and "
+                    + "`…/keys/backup/action` when a KEK wraps the VM's disk key. Enabling protection never assigns the role "
+                    + "by itself, whoever the operator is.",
             ]
         }
     }
@@ -500,6 +522,17 @@ private enum Prose {
               keyPermissions: [Get, List, Backup]
               secretPermissions: [Get, List, Backup]
             """
+        case .keyVaultRoleAssignment:
+            """
+            apiVersion: coffer.dev/v1
+            kind: KeyVaultRoleAssignment
+            metadata:
+              name: kv-rbac-eastus-backup
+            spec:
+              keyVault: kv-rbac-eastus
+              principal: {name: Backup Management Service}
+              role: Key Vault Administrator
+            """
         }
     }
 
@@ -528,9 +561,11 @@ private enum Prose {
         "A VM (same subscription as written, resource group and name compared case-insensitively) is protected once "
             + "(`duplicate-protected-vm`).",
         "`protectionState: BackupsSuspended` only in a vault whose immutability is not `Disabled` (`suspend-requires-immutability`).",
-        "One KeyVaultAccessPolicy per key vault and principal (`duplicate-access-policy`).",
-        "What only the platform knows (that the VM, the key vault or the resource group exists, the VM's region, the "
-            + "key vault's permissions for encrypted VMs) is checked by `coffer plan`, with the platform's error codes.",
+        "One KeyVaultAccessPolicy per key vault and principal (`duplicate-access-policy`), and one KeyVaultRoleAssignment "
+            + "per key vault, principal and role (`duplicate-role-assignment`).",
+        "What only the platform knows (that the VM, the key vault, the role or the resource group exists, the VM's region, "
+            + "the key vault's permission model and its permissions for encrypted VMs) is checked by `coffer plan`, with the "
+            + "platform's error codes.",
     ]
 
     static let valueSyntax = [

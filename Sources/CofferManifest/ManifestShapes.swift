@@ -9,8 +9,8 @@ enum ManifestShapes {
     /// `HH:MM` on the hour or half hour, as the schema states it.
     static let timePattern = "^([01][0-9]|2[0-3]):[03]0$"
 
-    /// The four kinds, in the order the schema lists them.
-    static let kinds: [ResourceKind] = [.recoveryServicesVault, .backupPolicy, .protectedVM, .keyVaultAccessPolicy]
+    /// The five kinds, in the order the schema lists them.
+    static let kinds: [ResourceKind] = [.recoveryServicesVault, .backupPolicy, .protectedVM, .keyVaultAccessPolicy, .keyVaultRoleAssignment]
 
     // MARK: Documents
 
@@ -31,6 +31,7 @@ enum ManifestShapes {
         case .backupPolicy: policyDocument
         case .protectedVM: protectedVMDocument
         case .keyVaultAccessPolicy: accessPolicyDocument
+        case .keyVaultRoleAssignment: roleAssignmentDocument
         }
     }
 
@@ -38,6 +39,7 @@ enum ManifestShapes {
     private static let policyDocument = makeDocument(.backupPolicy)
     private static let protectedVMDocument = makeDocument(.protectedVM)
     private static let accessPolicyDocument = makeDocument(.keyVaultAccessPolicy)
+    private static let roleAssignmentDocument = makeDocument(.keyVaultRoleAssignment)
 
     private static func makeDocument(_ kind: ResourceKind) -> Shape {
         .object([
@@ -56,6 +58,8 @@ enum ManifestShapes {
         case .backupPolicy: "A backup policy for Azure VMs: when backups run and how long recovery points are kept."
         case .protectedVM: "A virtual machine protected by a backup policy in a vault."
         case .keyVaultAccessPolicy: "An access policy on a key vault, such as the one Azure Backup needs for encrypted VMs."
+        case .keyVaultRoleAssignment:
+            "A role assigned on a key vault that uses Azure RBAC, such as the one Azure Backup needs for encrypted VMs."
         }
     }
 
@@ -65,7 +69,7 @@ enum ManifestShapes {
         switch kind {
         case .recoveryServicesVault: .vault
         case .backupPolicy: .policy
-        case .protectedVM, .keyVaultAccessPolicy: .identifier
+        case .protectedVM, .keyVaultAccessPolicy, .keyVaultRoleAssignment: .identifier
         }
     }
 
@@ -73,7 +77,8 @@ enum ManifestShapes {
         let nameDoc =
             switch kind {
             case .recoveryServicesVault, .backupPolicy: "The resource's name on the platform; its address is \(kind.rawValue)/NAME."
-            case .protectedVM, .keyVaultAccessPolicy: "The resource's name in the manifests; its address is \(kind.rawValue)/NAME."
+            case .protectedVM, .keyVaultAccessPolicy, .keyVaultRoleAssignment:
+                "The resource's name in the manifests; its address is \(kind.rawValue)/NAME."
             }
         return .object([
             Field("name", .name(nameRule(kind)), required: true, nameDoc),
@@ -88,6 +93,7 @@ enum ManifestShapes {
         case .backupPolicy: policySpec
         case .protectedVM: protectedVMSpec
         case .keyVaultAccessPolicy: accessPolicySpec
+        case .keyVaultRoleAssignment: roleAssignmentSpec
         }
     }
 
@@ -304,23 +310,39 @@ enum ManifestShapes {
 
     // MARK: KeyVaultAccessPolicy
 
+    /// Who an access policy or a role assignment grants to.
+    static let principal = Shape.object(
+        [
+            Field("name", .choice([Principal.backupManagementServiceName], noun: "principal name"),
+                  "The only principal known by name: Backup Management Service."),
+            Field("applicationId", .choice([Principal.backupManagementServiceAppID], noun: "application id"),
+                  "The Backup Management Service's application id (the same principal as its name)."),
+            Field("objectId", .name(.uuid), "Any principal, by object id."),
+        ],
+        rules: [
+            .init(key: "minProperties", value: .int(1)),
+            .init(key: "maxProperties", value: .int(1)),
+        ])
+
     static let accessPolicySpec = Shape.object([
         Field("keyVault", .name(.keyVault), required: true, "The key vault's name (key vault names are global)."),
-        Field("principal", .object(
-            [
-                Field("name", .choice([Principal.backupManagementServiceName], noun: "principal name"),
-                      "The only principal known by name: Backup Management Service."),
-                Field("applicationId", .choice([Principal.backupManagementServiceAppID], noun: "application id"),
-                      "The Backup Management Service's application id (the same principal as its name)."),
-                Field("objectId", .name(.uuid), "Any principal, by object id."),
-            ],
-            rules: [
-                .init(key: "minProperties", value: .int(1)),
-                .init(key: "maxProperties", value: .int(1)),
-            ]), required: true, "Who is granted access: exactly one of name, applicationId or objectId."),
+        Field("principal", principal, required: true, "Who is granted access: exactly one of name, applicationId or objectId."),
         Field("keyPermissions", .list(.choice(KeyPermission.self, noun: "key permission")),
               "Key permissions (case-sensitive, e.g. Get, List, Backup)."),
         Field("secretPermissions", .list(.choice(SecretPermission.self, noun: "secret permission")),
               "Secret permissions (case-sensitive, e.g. Get, List, Backup)."),
+    ])
+
+    // MARK: KeyVaultRoleAssignment
+
+    /// The longest role name coffer accepts (a bound against hostile input; role names are a few words).
+    static let roleNameMaxLength = 512
+
+    static let roleAssignmentSpec = Shape.object([
+        Field("keyVault", .name(.keyVault), required: true,
+              "The key vault's name (key vault names are global): the assignment's scope. The key vault must use Azure RBAC."),
+        Field("principal", principal, required: true, "Who is assigned the role: exactly one of name, applicationId or objectId."),
+        Field("role", .free(roleNameMaxLength), required: true,
+              "The role's name: a built-in Key Vault role (Key Vault Administrator for Azure Backup) or a custom role of the tenant."),
     ])
 }

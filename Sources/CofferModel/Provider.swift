@@ -28,7 +28,7 @@ public struct ObservedResource: Codable, Sendable, Hashable {
 /// The read-only status of an observed resource, one shape per kind (ARM's `properties` that a spec does
 /// not set).
 public enum ObservedStatus: Codable, Sendable, Hashable {
-    /// No status (a key vault access policy has none).
+    /// No status (a key vault access policy or role assignment has none).
     case none
     case vault(VaultStatus)
     case backupPolicy(BackupPolicyStatus)
@@ -210,7 +210,7 @@ public struct VirtualMachineFacts: Codable, Sendable, Hashable {
     }
 }
 
-/// What the plan needs to know about a key vault.
+/// What the plan needs to know about a key vault: its permission model and the grants of both models.
 public struct KeyVaultFacts: Codable, Sendable, Hashable {
     public struct AccessEntry: Codable, Sendable, Hashable {
         public var objectID: String
@@ -233,11 +233,27 @@ public struct KeyVaultFacts: Codable, Sendable, Hashable {
         }
     }
 
+    /// A role assigned to a principal at the key vault's scope, with the role's definition resolved.
+    public struct RoleAssignmentEntry: Codable, Sendable, Hashable {
+        public var objectID: String
+        public var role: RoleDefinition
+        public init(objectID: String, role: RoleDefinition) {
+            self.objectID = objectID
+            self.role = role
+        }
+    }
+
     public var id: String
     public var name: String
     public var subscription: String
     public var region: String
+    /// Which of its two permission models the key vault honours.
+    public var permissionModel: KeyVaultPermissionModel
     public var accessPolicies: [AccessEntry]
+    public var roleAssignments: [RoleAssignmentEntry]
+    /// The custom roles of the tenant that can be assigned on the key vault (the built-in Key Vault roles
+    /// always can: `RoleDefinition.builtInKeyVaultRoles`).
+    public var customRoles: [RoleDefinition]
     /// The object id of the Backup Management Service principal in this tenant.
     public var backupManagementServiceObjectID: String
     public var softDelete: Bool
@@ -250,7 +266,8 @@ public struct KeyVaultFacts: Codable, Sendable, Hashable {
     public var encryptedVMs: [VMReference]
 
     public init(
-        id: String, name: String, subscription: String, region: String, accessPolicies: [AccessEntry],
+        id: String, name: String, subscription: String, region: String, permissionModel: KeyVaultPermissionModel = .accessPolicies,
+        accessPolicies: [AccessEntry], roleAssignments: [RoleAssignmentEntry] = [], customRoles: [RoleDefinition] = [],
         backupManagementServiceObjectID: String, softDelete: Bool = true, purgeProtection: Bool = true,
         keys: [KeyEntry] = [], secrets: [String] = [], encryptedVMs: [VMReference] = []
     ) {
@@ -258,7 +275,10 @@ public struct KeyVaultFacts: Codable, Sendable, Hashable {
         self.name = name
         self.subscription = subscription
         self.region = region
+        self.permissionModel = permissionModel
         self.accessPolicies = accessPolicies
+        self.roleAssignments = roleAssignments
+        self.customRoles = customRoles
         self.backupManagementServiceObjectID = backupManagementServiceObjectID
         self.softDelete = softDelete
         self.purgeProtection = purgeProtection
@@ -283,6 +303,22 @@ public struct KeyVaultFacts: Codable, Sendable, Hashable {
     public func accessPolicy(of objectID: String) -> AccessEntry? {
         let lowered = objectID.lowercased()
         return accessPolicies.first { $0.objectID.lowercased() == lowered }
+    }
+
+    /// The role with this name or GUID that can be assigned here: a built-in Key Vault role, else one of
+    /// `customRoles`; names compare case-insensitively.
+    public func roleDefinition(_ nameOrID: String) -> RoleDefinition? {
+        if let builtIn = RoleDefinition.builtIn(nameOrID) { return builtIn }
+        let wanted = nameOrID.lowercased()
+        return customRoles.first { $0.name.lowercased() == wanted || $0.id == wanted }
+    }
+
+    /// The object id a principal has in this key vault's tenant.
+    public func objectID(of principal: Principal) -> String {
+        switch principal {
+        case .backupManagementService: backupManagementServiceObjectID
+        case .objectID(let id): id.lowercased()
+        }
     }
 }
 
@@ -399,8 +435,8 @@ public struct ResourceParents: Sendable, Hashable {
 /// The platform as the reconciler sees it, at one moment: what a plan reads, answered from one consistent
 /// view. A provider takes it with `Provider.snapshot()`; an embedded platform answers it from one read
 /// transaction, an HTTP provider from a few list calls (vaults, policies, protected items, VMs, key vaults
-/// and their access policies). It is a value: nothing in it changes once taken, and nothing is cached in
-/// the provider.
+/// with their access policies, role assignments at their scope and the tenant's custom roles). It is a
+/// value: nothing in it changes once taken, and nothing is cached in the provider.
 ///
 /// Every batch method answers in the order asked.
 public protocol ProviderSnapshot: Sendable {
@@ -424,11 +460,12 @@ public protocol ProviderSnapshot: Sendable {
     func availableRegions() async throws -> [String]
 
     /// Whether enabling protection of an ADE VM grants the Backup Management Service its Key Vault access
-    /// by itself: true when the operator is a member of the key vault's tenant, false for a guest.
+    /// by itself: true when the operator is a member of the key vault's tenant, false for a guest. Only an
+    /// access policy is granted so: on a key vault that uses Azure RBAC the role must be assigned.
     var operatorGrantsKeyVaultAccess: Bool { get }
 }
 
-/// The platform as the reconciler sees it: read, create, update and delete for the four manifest kinds,
+/// The platform as the reconciler sees it: read, create, update and delete for the five manifest kinds,
 /// and a snapshot of what a plan reads. The embedded platform implements it; a REST client of an ARM-like
 /// API can too, without touching the reconciler. Every call is `async`: a remote provider waits on the
 /// network, the embedded one on its database.
@@ -439,7 +476,9 @@ public protocol Provider: Sendable {
     /// The id the resource with this name and spec has, or would have once created, built the way ARM
     /// builds it: a child's id from its vault's (the platform's vault, else the one in `parents`). Nil when
     /// it cannot be known: a child of a vault neither on the platform nor in `parents`, or an access policy
-    /// of a key vault the platform does not have. Never a made-up id. Throws when a subscription is unknown.
+    /// or role assignment of a key vault the platform does not have. Never a made-up id. Throws when a
+    /// subscription is unknown. A role assignment's id ends in a GUID derived from its scope, principal and
+    /// role (`RoleDefinition.assignmentName`), so it too is known before the assignment exists.
     func resourceID(name: String, spec: ResourceSpec, parents: ResourceParents) async throws -> String?
 
     /// The resource with this id, or nil when the platform has none (soft-deleted protected items count as

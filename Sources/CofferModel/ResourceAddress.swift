@@ -1,18 +1,21 @@
-/// The four kinds of resource a manifest can declare, in the order their creation must follow.
+/// The five kinds of resource a manifest can declare, in the order their creation must follow.
 public enum ResourceKind: String, Codable, Sendable, Hashable, CaseIterable, Comparable {
     case recoveryServicesVault = "RecoveryServicesVault"
     case backupPolicy = "BackupPolicy"
     case keyVaultAccessPolicy = "KeyVaultAccessPolicy"
+    case keyVaultRoleAssignment = "KeyVaultRoleAssignment"
     case protectedVM = "ProtectedVM"
 
-    /// Position in the dependency graph: a vault before its policies, the access policy before the VM that
-    /// needs it. Deletes run in the reverse order.
+    /// Position in the dependency graph: a vault before its policies, the Key Vault grants (access policy or
+    /// role assignment) before the VM that needs them. Deletes run in the reverse order, so a grant is
+    /// revoked only after the protection that needed it is gone.
     public var creationRank: Int {
         switch self {
         case .recoveryServicesVault: 0
         case .backupPolicy: 1
         case .keyVaultAccessPolicy: 2
-        case .protectedVM: 3
+        case .keyVaultRoleAssignment: 3
+        case .protectedVM: 4
         }
     }
 

@@ -344,7 +344,7 @@ public struct ProtectedVMSpec: Codable, Sendable, Hashable {
 
 // MARK: - Key Vault access policy
 
-/// Who an access policy grants to.
+/// Who an access policy or a role assignment grants to.
 public enum Principal: Codable, Sendable, Hashable, CustomStringConvertible {
     /// The Backup Management Service first-party app (app id 262044b1-e2ce-469f-a196-69ab7ada62d3); the
     /// platform knows its object id in the tenant.
@@ -398,6 +398,24 @@ public struct KeyVaultAccessPolicySpec: Codable, Sendable, Hashable {
     }
 }
 
+// MARK: - Key Vault role assignment
+
+/// A role assigned to a principal at a key vault's scope: how a key vault that uses Azure RBAC grants what an
+/// access policy grants on one that does not.
+public struct KeyVaultRoleAssignmentSpec: Codable, Sendable, Hashable {
+    /// The key vault's name (globally unique); the assignment's scope.
+    public var keyVault: String
+    public var principal: Principal
+    /// The role's name: a built-in Key Vault role (`Key Vault Administrator`) or a custom role of the tenant.
+    public var role: String
+
+    public init(keyVault: String, principal: Principal, role: String) {
+        self.keyVault = keyVault
+        self.principal = principal
+        self.role = role
+    }
+}
+
 // MARK: - Any resource
 
 public enum ResourceSpec: Codable, Sendable, Hashable {
@@ -405,6 +423,7 @@ public enum ResourceSpec: Codable, Sendable, Hashable {
     case backupPolicy(BackupPolicySpec)
     case protectedVM(ProtectedVMSpec)
     case keyVaultAccessPolicy(KeyVaultAccessPolicySpec)
+    case keyVaultRoleAssignment(KeyVaultRoleAssignmentSpec)
 
     public var kind: ResourceKind {
         switch self {
@@ -412,6 +431,7 @@ public enum ResourceSpec: Codable, Sendable, Hashable {
         case .backupPolicy: .backupPolicy
         case .protectedVM: .protectedVM
         case .keyVaultAccessPolicy: .keyVaultAccessPolicy
+        case .keyVaultRoleAssignment: .keyVaultRoleAssignment
         }
     }
 }

@@ -1,5 +1,6 @@
 import CofferCrypto
 import CofferModel
+import CofferRules
 import Foundation
 import GRDB
 
@@ -12,8 +13,8 @@ protocol KeyVaultObjectRow: FetchableRecord, TableRecord {
 extension KeyRow: KeyVaultObjectRow {}
 extension SecretRow: KeyVaultObjectRow {}
 
-/// Key Vault: RSA keys and secrets stored sealed under the HSM, soft delete, purge protection and access
-/// policies.
+/// Key Vault: RSA keys and secrets stored sealed under the HSM, soft delete, purge protection, and the grants
+/// of its two permission models (access policies, or role assignments when it uses Azure RBAC).
 enum KeyVaultStore {
     // MARK: Keys
 
@@ -104,14 +105,29 @@ enum KeyVaultStore {
                                      arguments: [keyVault, objectID])
     }
 
-    /// Whether `objectID` holds at least these permissions on the key vault.
+    /// Whether `objectID` holds at least these permissions on the key vault, under the key vault's permission
+    /// model (CofferRules' `KeyVaultAccessRules`: its access policy, or the data actions of its roles).
     static func hasPermissions(
         _ db: Database, keyVault: String, objectID: String, keys: Set<KeyPermission>, secrets: Set<SecretPermission>
     ) throws -> Bool {
-        guard let policy = try accessPolicy(db, keyVault: keyVault, objectID: objectID) else {
-            return keys.isEmpty && secrets.isEmpty
+        guard let facts = try Platform.keyVaultFacts(Lookup(db), keyVault) else { return keys.isEmpty && secrets.isEmpty }
+        return KeyVaultAccessRules.shortfall(of: objectID, on: facts, keys: keys, secrets: secrets) == nil
+    }
+
+    /// The key vault's facts, for the rules; throws when there is no such key vault.
+    static func facts(_ db: Database, _ keyVault: String) throws -> KeyVaultFacts {
+        guard let facts = try Platform.keyVaultFacts(Lookup(db), keyVault) else {
+            throw PlatformError(PlatformErrorCode.resourceNotFound, "there is no key vault '\(keyVault)'",
+                                hint: "list key vaults with 'coffer platform show'")
         }
-        return keys.isSubset(of: Set(policy.keyPermissions)) && secrets.isSubset(of: Set(policy.secretPermissions))
+        return facts
+    }
+
+    /// Refuses an access policy on a key vault that uses Azure RBAC (it would be ignored).
+    static func checkAccessPolicyAccepted(_ db: Database, keyVault: String) throws {
+        if let violation = KeyVaultAccessRules.accessPolicyViolation(on: try facts(db, keyVault)) {
+            throw PlatformError(violation)
+        }
     }
 
     /// Adds permissions to a principal's policy, creating it when needed.
@@ -125,6 +141,59 @@ enum KeyVaultStore {
         policy.keyPermissions = Array(Set(policy.keyPermissions).union(keys)).sorted()
         policy.secretPermissions = Array(Set(policy.secretPermissions).union(secrets)).sorted()
         try policy.save(db)
+    }
+
+    // MARK: Role assignments
+
+    /// The tenant's custom role definitions, by name.
+    static func customRoles(_ db: Database) throws -> [RoleDefinition] {
+        try RoleDefinitionRow.fetchAll(db, sql: "SELECT * FROM roleDefinition ORDER BY name").map(\.definition)
+    }
+
+    /// The role with this name or GUID: a built-in Key Vault role, else a custom one; nil when none.
+    static func role(_ db: Database, _ nameOrID: String) throws -> RoleDefinition? {
+        if let builtIn = RoleDefinition.builtIn(nameOrID) { return builtIn }
+        return try RoleDefinitionRow.fetchOne(db, sql: "SELECT * FROM roleDefinition WHERE lower(name) = lower(?) OR id = lower(?)",
+                                              arguments: [nameOrID, nameOrID])?.definition
+    }
+
+    /// The ARM id of a key vault: the scope of its role assignments.
+    static func keyVaultID(_ db: Database, _ row: KeyVaultRow) throws -> String {
+        Platform.keyVaultID(subscriptionID: try Platform.subscription(db, row.subscription).id, resourceGroup: row.resourceGroup, name: row.name)
+    }
+
+    /// The role assignments at a key vault's scope (by its exact name), by principal then role.
+    static func roleAssignments(_ db: Database, keyVault: String) throws -> [RoleAssignmentRow] {
+        try RoleAssignmentRow.fetchAll(db, sql: "SELECT * FROM roleAssignment WHERE keyVault = ? ORDER BY objectID, roleDefinitionID",
+                                       arguments: [keyVault])
+    }
+
+    /// The assignment of `roleDefinitionID` to `objectID` at the key vault's scope, if there is one.
+    static func roleAssignment(_ db: Database, keyVault: String, objectID: String, roleDefinitionID: String) throws -> RoleAssignmentRow? {
+        try RoleAssignmentRow.fetchOne(
+            db, sql: "SELECT * FROM roleAssignment WHERE lower(keyVault) = lower(?) AND lower(objectID) = lower(?) AND roleDefinitionID = lower(?)",
+            arguments: [keyVault, objectID, roleDefinitionID])
+    }
+
+    /// Assigns `role` to `objectID` at the key vault's scope, with the GUID its scope, principal and role
+    /// give it. Refused on a key vault that uses access policies (`KeyVaultUsesAccessPolicies`), for a role
+    /// that does not exist (`RoleDefinitionDoesNotExist`), and when the assignment exists
+    /// (`RoleAssignmentExists`, ARM's code).
+    @discardableResult
+    static func assignRole(_ db: Database, keyVault: String, objectID: String, role: String, managedBy: String?) throws -> RoleAssignmentRow {
+        let vault = try Platform.keyVault(db, keyVault)
+        let facts = try facts(db, vault.name)
+        if let violation = KeyVaultAccessRules.roleAssignmentViolation(on: facts, role: role) { throw PlatformError(violation) }
+        guard let definition = facts.roleDefinition(role) else { throw PlatformError(PlatformErrorCode.resourceNotFound, "no role '\(role)'") }
+        if try roleAssignment(db, keyVault: vault.name, objectID: objectID, roleDefinitionID: definition.id) != nil {
+            throw PlatformError(PlatformErrorCode.roleAssignmentExists, "The role assignment already exists: '\(definition.name)' for \(objectID) on key vault '\(vault.name)'",
+                                hint: "import it (coffer adopts a matching assignment) or remove the duplicate")
+        }
+        let row = RoleAssignmentRow(
+            name: RoleDefinition.assignmentName(scope: facts.id, principalObjectID: objectID, roleDefinitionID: definition.id),
+            keyVault: vault.name, objectID: objectID.lowercased(), roleDefinitionID: definition.id, managedBy: managedBy)
+        try row.insert(db)
+        return row
     }
 
     // MARK: Soft delete
@@ -309,12 +378,14 @@ extension Platform {
         }
     }
 
-    /// Sets the access policy of a principal on a key vault (replacing its permissions).
+    /// Sets the access policy of a principal on a key vault (replacing its permissions). Refused on a key
+    /// vault that uses Azure RBAC (`KeyVaultUsesRbacAuthorization`).
     public func setAccessPolicy(
         keyVault: String, principal: Principal, keyPermissions: [KeyPermission], secretPermissions: [SecretPermission]
     ) throws {
         try pool.write { db in
             let vault = try Self.keyVault(db, keyVault)
+            try KeyVaultStore.checkAccessPolicyAccepted(db, keyVault: vault.name)
             let objectID = Self.objectID(of: principal)
             var row = try KeyVaultStore.accessPolicy(db, keyVault: vault.name, objectID: objectID)
                 ?? AccessPolicyRow(keyVault: vault.name, objectID: objectID, keyPermissions: [], secretPermissions: [], managedBy: nil)
@@ -335,6 +406,31 @@ extension Platform {
             }
             try db.execute(sql: "DELETE FROM accessPolicy WHERE keyVault = ? AND lower(objectID) = lower(?)",
                            arguments: [vault.name, objectID])
+        }
+    }
+
+    /// Assigns a role to a principal at a key vault's scope (on a key vault that uses Azure RBAC), as an
+    /// administrator would outside coffer.
+    @discardableResult
+    public func assignRole(keyVault: String, principal: Principal, role: String) throws -> RoleAssignmentInfo {
+        try pool.write { db in
+            let row = try KeyVaultStore.assignRole(db, keyVault: keyVault, objectID: Self.objectID(of: principal), role: role, managedBy: nil)
+            return try Self.roleAssignmentInfo(db, row)
+        }
+    }
+
+    /// Removes a principal's assignment of a role at a key vault's scope, as out-of-band drift would.
+    public func removeRoleAssignment(keyVault: String, principal: Principal, role: String) throws {
+        try pool.write { db in
+            let vault = try Self.keyVault(db, keyVault)
+            let objectID = Self.objectID(of: principal)
+            guard let definition = try KeyVaultStore.role(db, role),
+                let row = try KeyVaultStore.roleAssignment(db, keyVault: vault.name, objectID: objectID, roleDefinitionID: definition.id)
+            else {
+                throw PlatformError(PlatformErrorCode.resourceNotFound,
+                                    "key vault '\(vault.name)' has no assignment of role '\(role)' to '\(principal)'")
+            }
+            try row.delete(db)
         }
     }
 

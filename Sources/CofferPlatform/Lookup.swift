@@ -27,6 +27,8 @@ final class Lookup: @unchecked Sendable {
     private var keyVaults: [String: KeyVaultRow?] = [:]
     private var accessPolicyRows: [String: AccessPolicyRow?] = [:]
     private var accessPoliciesByVault: [String: [AccessPolicyRow]] = [:]
+    private var roleAssignmentsByVault: [String: [RoleAssignmentRow]] = [:]
+    private var customRoleRows: [RoleDefinition]?
     private var certificateBackedKeys: [String: Bool] = [:]
     private var lastBackupStatuses: [String: String?] = [:]
     private var pointCounts: [String: Int] = [:]
@@ -72,6 +74,10 @@ final class Lookup: @unchecked Sendable {
             accessPolicyRows[Self.key(row.keyVault, row.objectID)] = row
             accessPoliciesByVault[row.keyVault, default: []].append(row)
         }
+        for row in try RoleAssignmentRow.fetchAll(db, sql: "SELECT * FROM roleAssignment ORDER BY keyVault, objectID, roleDefinitionID") {
+            roleAssignmentsByVault[row.keyVault, default: []].append(row)
+        }
+        _ = try customRoles()
         for row in try Row.fetchAll(db, sql: "SELECT keyVault, name, certificateBacked FROM keyVaultKey") {
             certificateBackedKeys[Self.key(row["keyVault"], row["name"])] = row["certificateBacked"]
         }
@@ -187,6 +193,20 @@ final class Lookup: @unchecked Sendable {
     func accessPolicies(keyVault: String) throws -> [AccessPolicyRow] {
         if complete { return accessPoliciesByVault[keyVault] ?? [] }
         return try AccessPolicyRow.fetchAll(db, sql: "SELECT * FROM accessPolicy WHERE keyVault = ? ORDER BY objectID", arguments: [keyVault])
+    }
+
+    /// The role assignments at a key vault's scope (by its exact name), by principal then role.
+    func roleAssignments(keyVault: String) throws -> [RoleAssignmentRow] {
+        if complete { return roleAssignmentsByVault[keyVault] ?? [] }
+        return try KeyVaultStore.roleAssignments(db, keyVault: keyVault)
+    }
+
+    /// The tenant's custom role definitions, by name.
+    func customRoles() throws -> [RoleDefinition] {
+        if let customRoleRows { return customRoleRows }
+        let roles = try KeyVaultStore.customRoles(db)
+        customRoleRows = roles
+        return roles
     }
 
     /// Whether the key exists and belongs to a certificate.

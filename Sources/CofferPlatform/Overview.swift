@@ -21,6 +21,7 @@ extension Platform {
                 resourceGroups: try ResourceGroupRow.fetchAll(db, sql: "SELECT * FROM resourceGroup ORDER BY subscription, name").map {
                     .init(subscription: $0.subscription, name: $0.name, region: $0.region)
                 },
+                roleDefinitions: try KeyVaultStore.customRoles(db),
                 keyVaults: try KeyVaultRow.fetchAll(db, sql: "SELECT * FROM keyVault ORDER BY name").map { try Self.keyVaultInfo(db, $0) },
                 diskEncryptionSets: try DiskEncryptionSetRow.fetchAll(db, sql: "SELECT * FROM diskEncryptionSet ORDER BY name").map {
                     .init(name: $0.name, resourceGroup: $0.resourceGroup, region: $0.region, keyVault: $0.keyVault, key: $0.key,
@@ -43,7 +44,19 @@ extension Platform {
         }
     }
 
-    /// A key vault, with its keys and secrets (never their values) and access policies.
+    /// Every role assignment at a key vault's scope, by key vault, principal and role.
+    public func roleAssignments() throws -> [RoleAssignmentInfo] {
+        try pool.read { db in
+            try KeyVaultRow.fetchAll(db, sql: "SELECT * FROM keyVault ORDER BY name").flatMap { try Self.keyVaultInfo(db, $0).roleAssignments }
+        }
+    }
+
+    /// The tenant's custom role definitions.
+    public func roleDefinitions() throws -> [RoleDefinition] {
+        try pool.read { db in try KeyVaultStore.customRoles(db) }
+    }
+
+    /// A key vault, with its keys and secrets (never their values), access policies and role assignments.
     public func keyVaultInfo(named name: String) throws -> KeyVaultInfo {
         try pool.read { db in try Self.keyVaultInfo(db, try Self.keyVault(db, name)) }
     }
@@ -60,20 +73,40 @@ extension Platform {
             KeyVaultObjectInfo(name: $0.name, version: $0.version, kind: "secret", contentType: $0.contentType, keyType: nil, bits: nil,
                                certificateBacked: nil, tags: $0.tags, deleted: $0.deletedAt != nil, scheduledPurge: $0.scheduledPurge)
         }
-        let operatorID = try PlatformStore.meta(db, "operatorObjectID")
-        var names: [String: String] = [backupManagementServiceObjectID: Principal.backupManagementServiceName]
-        if let operatorID { names[operatorID] = "operator" }
-        for set in try DiskEncryptionSetRow.fetchAll(db) { names[set.identityObjectID] = "disk encryption set \(set.name)" }
-        for vault in try VaultRow.fetchAll(db) { if let identity = vault.identityObjectID { names[identity] = "vault \(vault.name)" } }
+        let names = try principalNames(db)
         let policies = try AccessPolicyRow.fetchAll(db, sql: "SELECT * FROM accessPolicy WHERE keyVault = ? ORDER BY objectID", arguments: [row.name]).map {
             AccessPolicyInfo(keyVault: row.name, id: accessPolicyID(keyVaultID: id, objectID: $0.objectID), objectID: $0.objectID,
                              principalName: names[$0.objectID], keyPermissions: $0.keyPermissions, secretPermissions: $0.secretPermissions,
                              managedBy: $0.managedBy)
         }
+        let assignments = try KeyVaultStore.roleAssignments(db, keyVault: row.name).map { try roleAssignmentInfo(db, $0, keyVaultID: id, names: names) }
         return KeyVaultInfo(name: row.name, id: id, subscription: row.subscription, resourceGroup: row.resourceGroup, region: row.region,
                             enabledForDiskEncryption: row.enabledForDiskEncryption, softDelete: row.softDelete,
                             softDeleteRetentionDays: row.softDeleteRetentionDays, purgeProtection: row.purgeProtection,
-                            objects: keys + secrets, accessPolicies: policies)
+                            permissionModel: row.permissionModel, objects: keys + secrets, accessPolicies: policies,
+                            roleAssignments: assignments)
+    }
+
+    /// The names the platform knows principals by: the Backup Management Service, the operator, the
+    /// identities of disk encryption sets and vaults.
+    static func principalNames(_ db: Database) throws -> [String: String] {
+        var names: [String: String] = [backupManagementServiceObjectID: Principal.backupManagementServiceName]
+        if let operatorID = try PlatformStore.meta(db, "operatorObjectID") { names[operatorID] = "operator" }
+        for set in try DiskEncryptionSetRow.fetchAll(db) { names[set.identityObjectID] = "disk encryption set \(set.name)" }
+        for vault in try VaultRow.fetchAll(db) { if let identity = vault.identityObjectID { names[identity] = "vault \(vault.name)" } }
+        return names
+    }
+
+    /// A role assignment as `coffer get role-assignments` lists it.
+    static func roleAssignmentInfo(
+        _ db: Database, _ row: RoleAssignmentRow, keyVaultID: String? = nil, names: [String: String]? = nil
+    ) throws -> RoleAssignmentInfo {
+        let scope = try keyVaultID ?? KeyVaultStore.keyVaultID(db, try keyVault(db, row.keyVault))
+        let role = try KeyVaultStore.role(db, row.roleDefinitionID)
+        return RoleAssignmentInfo(
+            keyVault: row.keyVault, id: roleAssignmentID(keyVaultID: scope, name: row.name), name: row.name, objectID: row.objectID,
+            principalName: try (names ?? principalNames(db))[row.objectID], role: role?.name ?? row.roleDefinitionID,
+            roleDefinitionID: row.roleDefinitionID, managedBy: row.managedBy)
     }
 
     static func vmInfo(_ db: Database, _ row: VMRow) throws -> VirtualMachineInfo {

@@ -244,6 +244,11 @@ public final class Platform: Sendable {
 
     static func accessPolicyID(keyVaultID: String, objectID: String) -> String { "\(keyVaultID)/objectId/\(objectID)" }
 
+    /// A role assignment's id at a key vault's scope; `name` is the assignment's GUID.
+    static func roleAssignmentID(keyVaultID: String, name: String) -> String {
+        "\(keyVaultID)/providers/Microsoft.Authorization/roleAssignments/\(name)"
+    }
+
     static func secretURL(keyVault: String, name: String, version: String) -> String {
         "https://\(keyVault).vault.azure.net/secrets/\(name)/\(version)"
     }

@@ -30,6 +30,11 @@ public struct PlatformError: CofferError, Hashable {
         self.underlying = underlying
     }
 
+    /// The refusal a rule of CofferRules returned, with its code, message and hint.
+    init(_ violation: RuleViolation) {
+        self.init(violation.code, violation.message, hint: violation.hint)
+    }
+
     /// The service's error code.
     public var errorCode: String { code }
 
@@ -48,11 +53,6 @@ public struct PlatformError: CofferError, Hashable {
 
     public var description: String {
         "\(code): \(message)" + (hint.map { " (\($0))" } ?? "")
-    }
-
-    /// The platform's refusal for a rule that an operation breaks: the rule's code, message and hint.
-    init(_ violation: RuleViolation) {
-        self.init(violation.code, violation.message, hint: violation.hint)
     }
 
     /// The same error as the provider protocol carries it.
@@ -128,6 +128,15 @@ public enum PlatformErrorCode {
     // Key Vault operations (chosen names).
     public static let keyVaultPurgeProtected = "KeyVaultPurgeProtectionEnabled"
     public static let keyVaultObjectNotDeleted = "KeyVaultObjectNotDeleted"
+    /// An access policy on a key vault that uses Azure RBAC (chosen; the rule is CofferRules').
+    public static let keyVaultUsesRBAC = KeyVaultAccessRules.usesRBAC
+    /// A role assignment on a key vault that uses access policies (chosen; the rule is CofferRules').
+    public static let keyVaultUsesAccessPolicies = KeyVaultAccessRules.usesAccessPolicies
+
+    // Role assignments (Azure Resource Manager's names).
+    public static let roleAssignmentExists = "RoleAssignmentExists"
+    public static let roleAssignmentUpdateNotPermitted = "RoleAssignmentUpdateNotPermitted"
+    public static let roleDefinitionDoesNotExist = KeyVaultAccessRules.roleDefinitionDoesNotExist
 
     // The state directory.
     public static let notInitialized = "PlatformNotInitialized"

@@ -48,6 +48,7 @@ extension Platform {
                 let objectID = Self.objectID(of: access.principal)
                 try pool.write { db in
                     let keyVault = try Self.keyVault(db, access.keyVault)
+                    try KeyVaultStore.checkAccessPolicyAccepted(db, keyVault: keyVault.name)
                     if try KeyVaultStore.accessPolicy(db, keyVault: keyVault.name, objectID: objectID) != nil {
                         throw PlatformError(PlatformErrorCode.resourceAlreadyExists,
                                             "key vault '\(keyVault.name)' already has an access policy for '\(access.principal)'",
@@ -61,6 +62,12 @@ extension Platform {
                                         secretPermissions: access.secretPermissions, managedBy: ObservedResource.managedByValue).insert(db)
                 }
                 return try observedAccessPolicy(keyVault: access.keyVault, objectID: objectID)
+            case .keyVaultRoleAssignment(let assignment):
+                let row = try pool.write { db in
+                    try KeyVaultStore.assignRole(db, keyVault: assignment.keyVault, objectID: Self.objectID(of: assignment.principal),
+                                                 role: assignment.role, managedBy: ObservedResource.managedByValue)
+                }
+                return try observedRoleAssignment(keyVault: row.keyVault, name: row.name)
             }
         }
     }
@@ -101,6 +108,21 @@ extension Platform {
                 try setAccessPolicy(keyVault: access.keyVault, principal: access.principal, keyPermissions: access.keyPermissions,
                                     secretPermissions: access.secretPermissions)
                 return try observedAccessPolicy(keyVault: access.keyVault, objectID: Self.objectID(of: access.principal))
+            case .keyVaultRoleAssignment:
+                // An assignment's scope, principal and role cannot change (ARM's RoleAssignmentUpdateNotPermitted):
+                // only one that already says what `spec` says can be "updated", to itself.
+                guard let keyVault = Self.segment(id, after: "vaults"), let name = Self.segment(id, after: "roleAssignments") else {
+                    throw Self.badID(id)
+                }
+                let current = try observedRoleAssignment(keyVault: keyVault, name: name.lowercased())
+                // The same scope, principal and role give the same GUID: the id `spec` would have.
+                let wanted = try pool.read { db in try Self.resourceID(Lookup(db), name: name, spec: spec, parents: ResourceParents()) }
+                guard wanted?.lowercased() == current.id.lowercased() else {
+                    throw PlatformError(PlatformErrorCode.roleAssignmentUpdateNotPermitted,
+                                        "the scope, principal and role of role assignment '\(name)' cannot be changed",
+                                        hint: "delete the assignment and create a new one")
+                }
+                return current
             }
         }
     }
@@ -129,6 +151,17 @@ extension Platform {
                     throw Self.badID(id)
                 }
                 try removeAccessPolicy(keyVault: keyVault, principal: .objectID(objectID))
+            case .keyVaultRoleAssignment:
+                guard let keyVault = Self.segment(id, after: "vaults"), let name = Self.segment(id, after: "roleAssignments") else {
+                    throw Self.badID(id)
+                }
+                try pool.write { db in
+                    let vault = try Self.keyVault(db, keyVault)
+                    guard let row = try KeyVaultStore.roleAssignments(db, keyVault: vault.name).first(where: { $0.name == name.lowercased() }) else {
+                        throw PlatformError(PlatformErrorCode.resourceNotFound, "key vault '\(vault.name)' has no role assignment '\(name)'")
+                    }
+                    try row.delete(db)
+                }
             }
         }
     }

@@ -232,6 +232,28 @@ public final class PlatformStore: Sendable {
             ]
             for index in indexes { try db.execute(sql: "CREATE INDEX \(index)") }
         }
+        // Azure RBAC for key vaults: the permission model (existing key vaults keep access policies), the
+        // tenant's custom role definitions, and role assignments at a key vault's scope.
+        migrator.registerMigration("v4-key-vault-rbac") { db in
+            try db.alter(table: "keyVault") { t in
+                t.add(column: "rbacAuthorization", .boolean).notNull().defaults(to: false)
+            }
+            try db.create(table: "roleDefinition") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull()
+                t.column("dataActions", .text).notNull()
+                t.column("notDataActions", .text).notNull()
+            }
+            try db.create(table: "roleAssignment") { t in
+                t.primaryKey("name", .text)
+                t.column("keyVault", .text).notNull().references("keyVault", onDelete: .cascade)
+                t.column("objectID", .text).notNull()
+                t.column("roleDefinitionID", .text).notNull()
+                t.column("managedBy", .text)
+            }
+            try db.execute(sql: "CREATE UNIQUE INDEX roleDefinition_lower_name ON roleDefinition(lower(name))")
+            try db.execute(sql: "CREATE UNIQUE INDEX roleAssignment_scope ON roleAssignment(lower(keyVault), lower(objectID), roleDefinitionID)")
+        }
         return migrator
     }
 

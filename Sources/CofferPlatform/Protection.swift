@@ -15,8 +15,11 @@ public enum StopProtectionMode: String, Codable, Sendable, Hashable {
 extension Platform {
     // MARK: Protection
 
-    /// Enables protection of a VM in a vault under a policy. For an ADE VM enabled by a member of the tenant,
-    /// the Backup Management Service is granted the Key Vault access it needs; a guest must grant it.
+    /// Enables protection of a VM in a vault under a policy. For an ADE VM enabled by a member of the tenant
+    /// whose key vault uses access policies, the Backup Management Service is granted the access policy it
+    /// needs, as the portal does; a guest must grant it. On a key vault that uses Azure RBAC nothing is
+    /// granted: the role must be assigned (a KeyVaultRoleAssignment), whoever the operator is. Protection is
+    /// enabled either way; the backups fail until the access is there.
     @discardableResult
     public func enableProtection(
         vm: String, vault: String, policy: String, excludeDiskLuns: [Int] = [], includeDiskLuns: [Int] = [],
@@ -45,8 +48,10 @@ extension Platform {
                     vaultSubscriptionName: vaultRow.subscription)
                     + ProtectionRules.diskSelection(vm: facts, policyType: policyRow.spec.policyType, exclude: excludeDiskLuns, include: includeDiskLuns))
             let identity = try Self.operatorIdentity(db)
-            if vmRow.encryption.type == "ade", identity.type == .member, let keyVault = vmRow.encryption.keyVault {
-                let needed = KeyVaultAccess.backupManagementServiceNeed(vmRow.encryption.kind)
+            if vmRow.encryption.type == "ade", identity.type == .member, let keyVault = vmRow.encryption.keyVault,
+                try Self.keyVault(db, keyVault).permissionModel == .accessPolicies
+            {
+                let needed = KeyVaultAccessRules.backupRequirement(for: vmRow.encryption.kind)
                 try KeyVaultStore.grant(db, keyVault: keyVault, objectID: Self.backupManagementServiceObjectID,
                                         keys: needed.keys, secrets: needed.secrets)
             }

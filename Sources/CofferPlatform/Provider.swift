@@ -2,7 +2,7 @@ import CofferModel
 import Foundation
 import GRDB
 
-/// The platform as the reconciler drives it: the four manifest kinds read, created, updated and deleted
+/// The platform as the reconciler drives it: the five manifest kinds read, created, updated and deleted
 /// through the same rules as the rest of the platform, with failures as `ProviderError`s carrying the
 /// service's error codes. What coffer creates is marked `managed-by: coffer`.
 ///
@@ -67,7 +67,24 @@ extension Platform: Provider {
             let subscription = try lookup.subscription(row.subscription)
             let keyVaultID = Self.keyVaultID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name)
             return Self.accessPolicyID(keyVaultID: keyVaultID, objectID: Self.objectID(of: access.principal))
+        case .keyVaultRoleAssignment(let assignment):
+            // The assignment's GUID derives from its scope, principal and role, so its id is known before it
+            // exists; a role the platform does not know gives no id (the plan reports the role as missing).
+            guard let row = try lookup.keyVault(assignment.keyVault) else { return nil }
+            let subscription = try lookup.subscription(row.subscription)
+            let keyVaultID = Self.keyVaultID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name)
+            guard let role = try Self.role(lookup, assignment.role) else { return nil }
+            let name = RoleDefinition.assignmentName(
+                scope: keyVaultID, principalObjectID: Self.objectID(of: assignment.principal), roleDefinitionID: role.id)
+            return Self.roleAssignmentID(keyVaultID: keyVaultID, name: name)
         }
+    }
+
+    /// The role with this name or GUID: built-in, else one of the tenant's custom roles.
+    static func role(_ lookup: Lookup, _ nameOrID: String) throws -> RoleDefinition? {
+        if let builtIn = RoleDefinition.builtIn(nameOrID) { return builtIn }
+        let wanted = nameOrID.lowercased()
+        return try lookup.customRoles().first { $0.name.lowercased() == wanted || $0.id == wanted }
     }
 
     /// The id of the vault named `vault`: the platform's when it exists, else the one its declared spec
@@ -147,6 +164,12 @@ extension Platform: Provider {
                 let row = try lookup.accessPolicy(keyVault: keyVault, objectID: objectID)
             else { return nil }
             return try Self.observedAccessPolicy(lookup, row)
+        case .keyVaultRoleAssignment:
+            guard let keyVault = Self.segment(id, after: "vaults"), let name = Self.segment(id, after: "roleAssignments"),
+                let vault = try lookup.keyVault(keyVault),
+                let row = try lookup.roleAssignments(keyVault: vault.name).first(where: { $0.name == name.lowercased() })
+            else { return nil }
+            return try Self.observedRoleAssignment(lookup, row)
         }
     }
 
@@ -183,10 +206,18 @@ extension Platform: Provider {
             diskEncryptionSet: set, protection: protection)
     }
 
+    /// A key vault's facts for the rules and the plan: its permission model, its access policies, its role
+    /// assignments with their roles resolved (an assignment whose custom role is gone grants nothing), and
+    /// the custom roles that can be assigned on it.
     static func keyVaultFacts(_ lookup: Lookup, _ name: String) throws -> KeyVaultFacts? {
         guard let row = try lookup.keyVault(name) else { return nil }
         let subscription = try lookup.subscription(row.subscription)
         let policies = try lookup.accessPolicies(keyVault: row.name)
+        let customRoles = try lookup.customRoles()
+        let assignments = try lookup.roleAssignments(keyVault: row.name).compactMap { assignment -> KeyVaultFacts.RoleAssignmentEntry? in
+            let role = RoleDefinition.builtIn(assignment.roleDefinitionID) ?? customRoles.first { $0.id == assignment.roleDefinitionID }
+            return role.map { KeyVaultFacts.RoleAssignmentEntry(objectID: assignment.objectID, role: $0) }
+        }
         var encrypted: [VMReference] = []
         for vm in try lookup.encryptedVMs(keyVault: row.name) {
             guard let vmRow = try lookup.vm(vm) else { continue }
@@ -195,8 +226,9 @@ extension Platform: Provider {
         }
         return KeyVaultFacts(
             id: Self.keyVaultID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name), name: row.name,
-            subscription: row.subscription, region: row.region,
+            subscription: row.subscription, region: row.region, permissionModel: row.permissionModel,
             accessPolicies: policies.map { .init(objectID: $0.objectID, keyPermissions: $0.keyPermissions, secretPermissions: $0.secretPermissions) },
+            roleAssignments: assignments, customRoles: customRoles,
             backupManagementServiceObjectID: Self.backupManagementServiceObjectID, softDelete: row.softDelete,
             purgeProtection: row.purgeProtection, keys: try lookup.keys(keyVault: row.name), secrets: try lookup.secrets(keyVault: row.name),
             encryptedVMs: encrypted)
@@ -229,6 +261,16 @@ extension Platform: Provider {
                 throw PlatformError(PlatformErrorCode.resourceNotFound, "key vault '\(keyVault)' has no access policy for '\(objectID)'")
             }
             return try Self.observedAccessPolicy(Lookup(db), row)
+        }
+    }
+
+    func observedRoleAssignment(keyVault: String, name: String) throws -> ObservedResource {
+        try pool.read { db in
+            let vault = try Self.keyVault(db, keyVault)
+            guard let row = try KeyVaultStore.roleAssignments(db, keyVault: vault.name).first(where: { $0.name == name }) else {
+                throw PlatformError(PlatformErrorCode.resourceNotFound, "key vault '\(keyVault)' has no role assignment '\(name)'")
+            }
+            return try Self.observedRoleAssignment(Lookup(db), row)
         }
     }
 
@@ -279,6 +321,21 @@ extension Platform: Provider {
         let spec = KeyVaultAccessPolicySpec(keyVault: keyVault.name, principal: principal, keyPermissions: row.keyPermissions,
                                             secretPermissions: row.secretPermissions)
         return ObservedResource(id: id, spec: .keyVaultAccessPolicy(spec), name: row.objectID, tags: managedTags(row.managedBy))
+    }
+
+    /// A role assignment read back: its role by name (the role's GUID when the role no longer exists), the
+    /// Backup Management Service's object id as `.backupManagementService`; its name is the assignment's GUID.
+    static func observedRoleAssignment(_ lookup: Lookup, _ row: RoleAssignmentRow) throws -> ObservedResource {
+        guard let keyVault = try lookup.keyVault(row.keyVault) else {
+            throw PlatformError(PlatformErrorCode.resourceNotFound, "there is no key vault '\(row.keyVault)'")
+        }
+        let subscription = try lookup.subscription(keyVault.subscription)
+        let keyVaultID = keyVaultID(subscriptionID: subscription.id, resourceGroup: keyVault.resourceGroup, name: keyVault.name)
+        let principal: Principal = row.objectID == backupManagementServiceObjectID ? .backupManagementService : .objectID(row.objectID)
+        let role = try Self.role(lookup, row.roleDefinitionID)?.name ?? row.roleDefinitionID
+        let spec = KeyVaultRoleAssignmentSpec(keyVault: keyVault.name, principal: principal, role: role)
+        return ObservedResource(id: roleAssignmentID(keyVaultID: keyVaultID, name: row.name), spec: .keyVaultRoleAssignment(spec),
+                                name: row.name, tags: managedTags(row.managedBy))
     }
 }
 

@@ -28,6 +28,10 @@ struct KeyVaultRow: Codable, FetchableRecord, PersistableRecord {
     var softDelete: Bool
     var softDeleteRetentionDays: Int
     var purgeProtection: Bool
+    /// ARM's `enableRbacAuthorization`: the key vault honours role assignments instead of access policies.
+    var rbacAuthorization: Bool
+
+    var permissionModel: KeyVaultPermissionModel { rbacAuthorization ? .rbac : .accessPolicies }
 }
 
 struct KeyRow: Codable, FetchableRecord, PersistableRecord {
@@ -68,6 +72,31 @@ struct AccessPolicyRow: Codable, FetchableRecord, PersistableRecord {
     var objectID: String
     var keyPermissions: [KeyPermission]
     var secretPermissions: [SecretPermission]
+    var managedBy: String?
+}
+
+/// A custom role definition of the tenant (the built-in roles are CofferModel's `RoleDefinition` table).
+struct RoleDefinitionRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "roleDefinition"
+    /// The role definition's GUID, lower-case.
+    var id: String
+    var name: String
+    var dataActions: [String]
+    var notDataActions: [String]
+
+    var definition: RoleDefinition { RoleDefinition(id: id, name: name, dataActions: dataActions, notDataActions: notDataActions) }
+}
+
+/// A role assignment at a key vault's scope.
+struct RoleAssignmentRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "roleAssignment"
+    /// The assignment's GUID (its ARM name), derived from scope, principal and role.
+    var name: String
+    var keyVault: String
+    /// The principal's object id, lower-case.
+    var objectID: String
+    /// The role definition's GUID, lower-case: a built-in role's or a custom one's.
+    var roleDefinitionID: String
     var managedBy: String?
 }
 

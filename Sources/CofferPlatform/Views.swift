@@ -62,6 +62,22 @@ public struct AccessPolicyInfo: Codable, Sendable, Hashable {
     public var managedBy: String?
 }
 
+/// A role assigned to a principal at a key vault's scope.
+public struct RoleAssignmentInfo: Codable, Sendable, Hashable {
+    public var keyVault: String
+    /// The ARM id: the key vault's id, then `/providers/Microsoft.Authorization/roleAssignments/NAME`.
+    public var id: String
+    /// The assignment's GUID.
+    public var name: String
+    public var objectID: String
+    /// `Backup Management Service`, `operator`, a disk encryption set or vault identity, or nil.
+    public var principalName: String?
+    /// The role's name; the role definition's GUID when the role no longer exists.
+    public var role: String
+    public var roleDefinitionID: String
+    public var managedBy: String?
+}
+
 /// A recovery point.
 public struct RecoveryPointSummary: Codable, Sendable, Hashable {
     /// One disk of the recovery point.
@@ -132,8 +148,11 @@ public struct KeyVaultInfo: Codable, Sendable, Hashable {
     public var softDelete: Bool
     public var softDeleteRetentionDays: Int
     public var purgeProtection: Bool
+    /// `AccessPolicies` or `RBAC`: which of the two lists below the key vault honours.
+    public var permissionModel: KeyVaultPermissionModel
     public var objects: [KeyVaultObjectInfo]
     public var accessPolicies: [AccessPolicyInfo]
+    public var roleAssignments: [RoleAssignmentInfo]
 }
 
 /// A disk of a VM.
@@ -217,6 +236,8 @@ public struct PlatformOverview: Codable, Sendable, Hashable {
     public var subscriptions: [Subscription]
     public var regions: [String]
     public var resourceGroups: [ResourceGroup]
+    /// The tenant's custom role definitions (the built-in Key Vault roles are not listed).
+    public var roleDefinitions: [RoleDefinition]
     public var keyVaults: [KeyVaultInfo]
     public var diskEncryptionSets: [DiskEncryptionSet]
     public var virtualMachines: [VirtualMachineInfo]

@@ -15,6 +15,9 @@ public struct World: Codable, Sendable, Hashable {
     /// The regions the world uses; resources live only in these.
     public var regions: [String]
     public var resourceGroups: [ResourceGroup]
+    /// The tenant's custom role definitions, assignable on any key vault (the built-in Key Vault roles are
+    /// CofferModel's `RoleDefinition.builtInKeyVaultRoles`).
+    public var roleDefinitions: [RoleDefinition]
     public var keyVaults: [KeyVault]
     public var diskEncryptionSets: [DiskEncryptionSet]
     public var virtualMachines: [VirtualMachine]
@@ -25,7 +28,7 @@ public struct World: Codable, Sendable, Hashable {
     /// A world; see the README for what each field means.
     public init(
         tenant: String, clock: Date = World.defaultClock, operatorIdentity: OperatorIdentity,
-        subscriptions: [Subscription], regions: [String], resourceGroups: [ResourceGroup],
+        subscriptions: [Subscription], regions: [String], resourceGroups: [ResourceGroup], roleDefinitions: [RoleDefinition] = [],
         keyVaults: [KeyVault] = [], diskEncryptionSets: [DiskEncryptionSet] = [], virtualMachines: [VirtualMachine] = []
     ) {
         self.tenant = tenant
@@ -34,6 +37,7 @@ public struct World: Codable, Sendable, Hashable {
         self.subscriptions = subscriptions
         self.regions = regions
         self.resourceGroups = resourceGroups
+        self.roleDefinitions = roleDefinitions
         self.keyVaults = keyVaults
         self.diskEncryptionSets = diskEncryptionSets
         self.virtualMachines = virtualMachines
@@ -129,7 +133,7 @@ public struct World: Codable, Sendable, Hashable {
         }
     }
 
-    /// Who an access policy of the world file grants to.
+    /// Who an access policy or a role assignment of the world file grants to.
     public enum AccessPrincipal: Codable, Sendable, Hashable {
         case backupManagementService
         case operatorIdentity
@@ -150,7 +154,20 @@ public struct World: Codable, Sendable, Hashable {
         }
     }
 
-    /// A key vault with its keys, secrets and access policies.
+    /// A role assigned to a principal at a key vault's scope.
+    public struct RoleAssignment: Codable, Sendable, Hashable {
+        public var principal: AccessPrincipal
+        /// A built-in Key Vault role's name or a custom role's (or either's GUID).
+        public var role: String
+
+        public init(principal: AccessPrincipal, role: String) {
+            self.principal = principal
+            self.role = role
+        }
+    }
+
+    /// A key vault with its keys, secrets, and the grants of its permission model (access policies, or role
+    /// assignments when it uses Azure RBAC).
     public struct KeyVault: Codable, Sendable, Hashable {
         public var name: String
         public var resourceGroup: String
@@ -162,14 +179,18 @@ public struct World: Codable, Sendable, Hashable {
         public var softDeleteRetentionDays: Int
         /// Deleted keys and secrets cannot be purged before their retention ends; cannot be turned off.
         public var purgeProtection: Bool
+        /// ARM's `enableRbacAuthorization`: the key vault uses Azure RBAC, not access policies.
+        public var rbacAuthorization: Bool
         public var keys: [Key]
         public var secrets: [Secret]
         public var accessPolicies: [AccessPolicy]
+        public var roleAssignments: [RoleAssignment]
 
         public init(
             name: String, resourceGroup: String, region: String, subscription: String? = nil,
             enabledForDiskEncryption: Bool = false, softDelete: Bool = true, softDeleteRetentionDays: Int = 90,
-            purgeProtection: Bool = false, keys: [Key] = [], secrets: [Secret] = [], accessPolicies: [AccessPolicy] = []
+            purgeProtection: Bool = false, rbacAuthorization: Bool = false, keys: [Key] = [], secrets: [Secret] = [],
+            accessPolicies: [AccessPolicy] = [], roleAssignments: [RoleAssignment] = []
         ) {
             self.name = name
             self.resourceGroup = resourceGroup
@@ -179,10 +200,15 @@ public struct World: Codable, Sendable, Hashable {
             self.softDelete = softDelete
             self.softDeleteRetentionDays = softDeleteRetentionDays
             self.purgeProtection = purgeProtection
+            self.rbacAuthorization = rbacAuthorization
             self.keys = keys
             self.secrets = secrets
             self.accessPolicies = accessPolicies
+            self.roleAssignments = roleAssignments
         }
+
+        /// Which grants the key vault honours.
+        public var permissionModel: KeyVaultPermissionModel { rbacAuthorization ? .rbac : .accessPolicies }
     }
 
     /// A disk encryption set: server-side encryption with a customer key held in a key vault.

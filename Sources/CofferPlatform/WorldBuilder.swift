@@ -36,12 +36,22 @@ struct WorldBuilder {
                                      region: group.region.lowercased()).insert(db)
             }
             let operatorObjectID = try PlatformStore.meta(db, "operatorObjectID")!
+            func objectID(_ principal: World.AccessPrincipal) -> String {
+                switch principal {
+                case .backupManagementService: Platform.backupManagementServiceObjectID
+                case .operatorIdentity: operatorObjectID
+                case .objectID(let id): id.lowercased()
+                }
+            }
+            for role in world.roleDefinitions {
+                try RoleDefinitionRow(id: role.id, name: role.name, dataActions: role.dataActions, notDataActions: role.notDataActions).insert(db)
+            }
             for vault in world.keyVaults {
                 try KeyVaultRow(
                     name: vault.name, subscription: subscriptionName(vault.subscription), resourceGroup: vault.resourceGroup,
                     region: vault.region.lowercased(), enabledForDiskEncryption: vault.enabledForDiskEncryption,
                     softDelete: vault.softDelete, softDeleteRetentionDays: vault.softDeleteRetentionDays,
-                    purgeProtection: vault.purgeProtection
+                    purgeProtection: vault.purgeProtection, rbacAuthorization: vault.rbacAuthorization
                 ).insert(db)
                 for key in vault.keys {
                     try KeyVaultStore.createKey(db, hsm: hsm, keyVault: vault.name, name: key.name, keyType: key.keyType,
@@ -52,14 +62,11 @@ struct WorldBuilder {
                                                 contentType: secret.contentType, tags: secret.tags, now: now)
                 }
                 for policy in vault.accessPolicies {
-                    let objectID: String
-                    switch policy.principal {
-                    case .backupManagementService: objectID = Platform.backupManagementServiceObjectID
-                    case .operatorIdentity: objectID = operatorObjectID
-                    case .objectID(let id): objectID = id.lowercased()
-                    }
-                    try AccessPolicyRow(keyVault: vault.name, objectID: objectID, keyPermissions: Array(Set(policy.keyPermissions)).sorted(),
+                    try AccessPolicyRow(keyVault: vault.name, objectID: objectID(policy.principal), keyPermissions: Array(Set(policy.keyPermissions)).sorted(),
                                         secretPermissions: Array(Set(policy.secretPermissions)).sorted(), managedBy: nil).insert(db)
+                }
+                for assignment in vault.roleAssignments {
+                    try KeyVaultStore.assignRole(db, keyVault: vault.name, objectID: objectID(assignment.principal), role: assignment.role, managedBy: nil)
                 }
             }
             for set in world.diskEncryptionSets {
@@ -67,8 +74,14 @@ struct WorldBuilder {
                 try DiskEncryptionSetRow(name: set.name, subscription: subscriptionName(set.subscription), resourceGroup: set.resourceGroup,
                                          region: set.region.lowercased(), keyVault: set.keyVault, key: set.key,
                                          identityObjectID: identity).insert(db)
-                // The portal grants the set's identity what it needs on the key when the set is created.
-                try KeyVaultStore.grant(db, keyVault: set.keyVault, objectID: identity, keys: [.get, .wrapKey, .unwrapKey], secrets: [])
+                // The portal grants the set's identity what it needs on the key when the set is created: an access
+                // policy, or on a key vault that uses Azure RBAC the role made for it.
+                if try Platform.keyVault(db, set.keyVault).permissionModel == .rbac {
+                    try KeyVaultStore.assignRole(db, keyVault: set.keyVault, objectID: identity,
+                                                 role: RoleDefinition.keyVaultCryptoServiceEncryptionUser.id, managedBy: nil)
+                } else {
+                    try KeyVaultStore.grant(db, keyVault: set.keyVault, objectID: identity, keys: [.get, .wrapKey, .unwrapKey], secrets: [])
+                }
             }
         }
         for vm in world.virtualMachines {

@@ -344,7 +344,7 @@ struct NodeReader {
     // MARK: The world
 
     mutating func world(_ root: YAMLNode) -> World? {
-        let allowed = ["tenant", "clock", "operator", "subscriptions", "regions", "resourceGroups", "keyVaults",
+        let allowed = ["tenant", "clock", "operator", "subscriptions", "regions", "resourceGroups", "roleDefinitions", "keyVaults",
                        "diskEncryptionSets", "virtualMachines"]
         guard let top = fields(root, path: "", allowed: allowed) else { return nil }
         let tenant = string(required(top, "tenant", in: root, path: ""), path: "tenant")
@@ -372,6 +372,10 @@ struct NodeReader {
         for (index, node) in (sequence(top["resourceGroups"], path: "resourceGroups") ?? []).enumerated() {
             if let value = resourceGroup(node, path: "resourceGroups[\(index)]") { groups.append(value) }
         }
+        var roles: [RoleDefinition] = []
+        for (index, node) in (sequence(top["roleDefinitions"], path: "roleDefinitions") ?? []).enumerated() {
+            if let value = roleDefinition(node, path: "roleDefinitions[\(index)]") { roles.append(value) }
+        }
         var keyVaults: [World.KeyVault] = []
         for (index, node) in (sequence(top["keyVaults"], path: "keyVaults") ?? []).enumerated() {
             if let value = keyVault(node, path: "keyVaults[\(index)]") { keyVaults.append(value) }
@@ -386,7 +390,7 @@ struct NodeReader {
         }
         guard let tenant, let identity else { return nil }
         return World(tenant: tenant, clock: clock, operatorIdentity: identity, subscriptions: subscriptions,
-                     regions: regions, resourceGroups: groups, keyVaults: keyVaults, diskEncryptionSets: sets,
+                     regions: regions, resourceGroups: groups, roleDefinitions: roles, keyVaults: keyVaults, diskEncryptionSets: sets,
                      virtualMachines: vms)
     }
 
@@ -419,7 +423,8 @@ struct NodeReader {
 
     mutating func keyVault(_ node: YAMLNode, path: String) -> World.KeyVault? {
         let allowed = ["name", "resourceGroup", "region", "subscription", "enabledForDiskEncryption", "softDelete",
-                       "softDeleteRetentionDays", "purgeProtection", "keys", "secrets", "accessPolicies"]
+                       "softDeleteRetentionDays", "purgeProtection", "rbacAuthorization", "keys", "secrets", "accessPolicies",
+                       "roleAssignments"]
         guard let f = fields(node, path: path, allowed: allowed) else { return nil }
         let name = string(required(f, "name", in: node, path: path), path: "\(path).name")
         let group = string(required(f, "resourceGroup", in: node, path: path), path: "\(path).resourceGroup")
@@ -430,6 +435,7 @@ struct NodeReader {
         vault.softDelete = bool(f["softDelete"], path: "\(path).softDelete") ?? true
         vault.softDeleteRetentionDays = int(f["softDeleteRetentionDays"], path: "\(path).softDeleteRetentionDays") ?? 90
         vault.purgeProtection = bool(f["purgeProtection"], path: "\(path).purgeProtection") ?? false
+        vault.rbacAuthorization = bool(f["rbacAuthorization"], path: "\(path).rbacAuthorization") ?? false
         for (index, item) in (sequence(f["keys"], path: "\(path).keys") ?? []).enumerated() {
             let keyPath = "\(path).keys[\(index)]"
             guard let k = fields(item, path: keyPath, allowed: ["name", "type", "size", "certificateBacked", "tags"]) else { continue }
@@ -455,6 +461,9 @@ struct NodeReader {
         for (index, item) in (sequence(f["accessPolicies"], path: "\(path).accessPolicies") ?? []).enumerated() {
             if let policy = accessPolicy(item, path: "\(path).accessPolicies[\(index)]") { vault.accessPolicies.append(policy) }
         }
+        for (index, item) in (sequence(f["roleAssignments"], path: "\(path).roleAssignments") ?? []).enumerated() {
+            if let assignment = roleAssignment(item, path: "\(path).roleAssignments[\(index)]") { vault.roleAssignments.append(assignment) }
+        }
         guard name != nil, group != nil, region != nil else { return nil }
         return vault
     }
@@ -462,6 +471,49 @@ struct NodeReader {
     mutating func accessPolicy(_ node: YAMLNode, path: String) -> World.AccessPolicy? {
         guard let f = fields(node, path: path, allowed: ["principal", "objectId", "keyPermissions", "secretPermissions"])
         else { return nil }
+        let principal = self.principal(f, in: node, path: path)
+        var keys: [KeyPermission] = []
+        for (index, item) in (sequence(f["keyPermissions"], path: "\(path).keyPermissions") ?? []).enumerated() {
+            let itemPath = "\(path).keyPermissions[\(index)]"
+            if let value = enumeration(item, path: itemPath, KeyPermission.self) { keys.append(value) }
+        }
+        var secrets: [SecretPermission] = []
+        for (index, item) in (sequence(f["secretPermissions"], path: "\(path).secretPermissions") ?? []).enumerated() {
+            let itemPath = "\(path).secretPermissions[\(index)]"
+            if let value = enumeration(item, path: itemPath, SecretPermission.self) { secrets.append(value) }
+        }
+        guard let principal else { return nil }
+        return World.AccessPolicy(principal: principal, keyPermissions: keys, secretPermissions: secrets)
+    }
+
+    mutating func roleAssignment(_ node: YAMLNode, path: String) -> World.RoleAssignment? {
+        guard let f = fields(node, path: path, allowed: ["principal", "objectId", "role"]) else { return nil }
+        let principal = self.principal(f, in: node, path: path)
+        let role = string(required(f, "role", in: node, path: path), path: "\(path).role")
+        guard let principal, let role else { return nil }
+        return World.RoleAssignment(principal: principal, role: role)
+    }
+
+    mutating func roleDefinition(_ node: YAMLNode, path: String) -> RoleDefinition? {
+        guard let f = fields(node, path: path, allowed: ["name", "id", "dataActions", "notDataActions"]) else { return nil }
+        let name = string(required(f, "name", in: node, path: path), path: "\(path).name")
+        let id = string(required(f, "id", in: node, path: path), path: "\(path).id")
+        var actions: [String: [String]] = [:]
+        for field in ["dataActions", "notDataActions"] {
+            let listNode = field == "dataActions" ? required(f, field, in: node, path: path) : f[field]
+            for (index, item) in (sequence(listNode, path: "\(path).\(field)") ?? []).enumerated() {
+                let itemPath = "\(path).\(field)[\(index)]"
+                locations[itemPath] = location(item)
+                if let action = string(item, path: itemPath) { actions[field, default: []].append(action) }
+            }
+        }
+        guard let name, let id, f["dataActions"] != nil else { return nil }
+        return RoleDefinition(id: id, name: name, dataActions: actions["dataActions"] ?? [], notDataActions: actions["notDataActions"] ?? [])
+    }
+
+    /// The principal of an access policy or a role assignment: exactly one of `principal` (a name the world
+    /// knows) and `objectId`.
+    mutating func principal(_ f: [String: YAMLNode], in node: YAMLNode, path: String) -> World.AccessPrincipal? {
         var principal: World.AccessPrincipal?
         switch (f["principal"], f["objectId"]) {
         case (let p?, nil):
@@ -481,18 +533,7 @@ struct NodeReader {
             error("world-missing-field", "missing field 'principal' or 'objectId' in '\(path)'", at: node,
                   hint: "add 'principal: BackupManagementService' or 'objectId: <GUID>'")
         }
-        var keys: [KeyPermission] = []
-        for (index, item) in (sequence(f["keyPermissions"], path: "\(path).keyPermissions") ?? []).enumerated() {
-            let itemPath = "\(path).keyPermissions[\(index)]"
-            if let value = enumeration(item, path: itemPath, KeyPermission.self) { keys.append(value) }
-        }
-        var secrets: [SecretPermission] = []
-        for (index, item) in (sequence(f["secretPermissions"], path: "\(path).secretPermissions") ?? []).enumerated() {
-            let itemPath = "\(path).secretPermissions[\(index)]"
-            if let value = enumeration(item, path: itemPath, SecretPermission.self) { secrets.append(value) }
-        }
-        guard let principal else { return nil }
-        return World.AccessPolicy(principal: principal, keyPermissions: keys, secretPermissions: secrets)
+        return principal
     }
 
     mutating func diskEncryptionSet(_ node: YAMLNode, path: String) -> World.DiskEncryptionSet? {

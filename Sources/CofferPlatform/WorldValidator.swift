@@ -62,6 +62,7 @@ struct WorldValidator {
         validateSubscriptions()
         validateRegions()
         validateResourceGroups()
+        validateRoleDefinitions()
         validateKeyVaults()
         validateDiskEncryptionSets()
         validateVirtualMachines()
@@ -146,6 +147,51 @@ struct WorldValidator {
         }
     }
 
+    mutating func validateRoleDefinitions() {
+        var names = Set<String>(), ids = Set<String>()
+        for (index, role) in world.roleDefinitions.enumerated() {
+            let path = "roleDefinitions[\(index)]"
+            if role.name.trimmingCharacters(in: .whitespaces).isEmpty {
+                error("world-invalid-value", "a role definition's name is empty", at: "\(path).name")
+            } else if RoleDefinition.builtIn(role.name) != nil {
+                error("world-duplicate", "'\(role.name)' is the name of a built-in role", at: "\(path).name",
+                      hint: "give the custom role another name")
+            } else if !names.insert(role.name.lowercased()).inserted {
+                error("world-duplicate", "role definition '\(role.name)' is declared twice", at: "\(path).name")
+            }
+            if !Naming.isGUID(role.id) {
+                error("world-invalid-value", "role definition id '\(role.id)' is not a GUID", at: "\(path).id")
+            } else if RoleDefinition.builtIn(role.id) != nil || !ids.insert(role.id).inserted {
+                error("world-duplicate", "role definition id '\(role.id)' is used twice", at: "\(path).id")
+            }
+            if role.dataActions.isEmpty {
+                error("world-invalid-value", "role definition '\(role.name)' allows no data action", at: "\(path).dataActions",
+                      hint: "list data actions such as Microsoft.KeyVault/vaults/secrets/getSecret/action")
+            }
+            for (field, actions) in [("dataActions", role.dataActions), ("notDataActions", role.notDataActions)] {
+                for (actionIndex, action) in actions.enumerated() where !Self.isDataAction(action) {
+                    error("world-invalid-value", "'\(action)' is not a data action", at: "\(path).\(field)[\(actionIndex)]",
+                          hint: "write it as Provider/resource/operation, such as Microsoft.KeyVault/vaults/keys/read ('*' is a wildcard)")
+                }
+            }
+        }
+    }
+
+    /// A data action as ARM writes one: `Provider/path`, letters, digits, `.`, `/`, `*` and `-` only.
+    static func isDataAction(_ action: String) -> Bool {
+        guard action.contains("/"), !action.hasPrefix("/"), !action.hasSuffix("/") else { return false }
+        return action.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "./*-_".unicodeScalars.contains(scalar))
+        }
+    }
+
+    /// The role a world names, built-in or custom, by name or GUID.
+    func role(_ nameOrID: String) -> RoleDefinition? {
+        if let builtIn = RoleDefinition.builtIn(nameOrID) { return builtIn }
+        let wanted = nameOrID.lowercased()
+        return world.roleDefinitions.first { $0.name.lowercased() == wanted || $0.id == wanted }
+    }
+
     mutating func validateKeyVaults() {
         var names = Set<String>()
         for (index, vault) in world.keyVaults.enumerated() {
@@ -206,6 +252,34 @@ struct WorldValidator {
                 if !principals.insert(policy.principal).inserted {
                     error("world-duplicate", "two access policies for the same principal in '\(vault.name)'", at: policyPath,
                           hint: "merge their permissions into one policy")
+                }
+            }
+            // Each model's grants only on a key vault that honours them: the other model's would be ignored.
+            if vault.rbacAuthorization, !vault.accessPolicies.isEmpty {
+                error("world-rule", "key vault '\(vault.name)' uses Azure RBAC (rbacAuthorization: true), which ignores access policies",
+                      at: "\(path).accessPolicies", hint: "declare roleAssignments instead, or set rbacAuthorization: false")
+            }
+            if !vault.rbacAuthorization, !vault.roleAssignments.isEmpty {
+                error("world-rule", "key vault '\(vault.name)' uses access policies, which ignore role assignments for keys and secrets",
+                      at: "\(path).roleAssignments", hint: "set rbacAuthorization: true, or declare accessPolicies instead")
+            }
+            var assignments = Set<String>()
+            for (assignmentIndex, assignment) in vault.roleAssignments.enumerated() {
+                let assignmentPath = "\(path).roleAssignments[\(assignmentIndex)]"
+                if case .objectID(let id) = assignment.principal, !Naming.isGUID(id) {
+                    error("world-invalid-value", "object id '\(id)' is not a GUID", at: "\(assignmentPath).objectId")
+                }
+                guard let role = role(assignment.role) else {
+                    let known = RoleDefinition.builtInKeyVaultRoles.map(\.name) + world.roleDefinitions.map(\.name)
+                    let suggestion = known.min { editDistance($0, assignment.role) < editDistance($1, assignment.role) }
+                        .flatMap { editDistance($0, assignment.role) <= 3 ? "did you mean '\($0)'?" : nil }
+                    error("world-unknown-reference", "unknown role '\(assignment.role)'", at: "\(assignmentPath).role",
+                          hint: suggestion ?? "use a built-in Key Vault role (Key Vault Administrator, ...) or declare it under 'roleDefinitions:'")
+                    continue
+                }
+                if !assignments.insert("\(assignment.principal)/\(role.id)").inserted {
+                    error("world-duplicate", "role '\(role.name)' is assigned twice to the same principal in '\(vault.name)'",
+                          at: "\(assignmentPath).role")
                 }
             }
         }

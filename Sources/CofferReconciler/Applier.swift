@@ -185,7 +185,7 @@ public struct Applier: Sendable {
         switch spec {
         case .vault: return []
         case .backupPolicy(let policy): return [ResourceAddress(kind: .recoveryServicesVault, name: policy.vault)]
-        case .keyVaultAccessPolicy: return []
+        case .keyVaultAccessPolicy, .keyVaultRoleAssignment: return []
         case .protectedVM(let vm):
             return [
                 ResourceAddress(kind: .recoveryServicesVault, name: vm.vault),

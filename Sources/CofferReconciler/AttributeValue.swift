@@ -100,6 +100,7 @@ extension ResourceSpec {
         case .backupPolicy(let spec): try AttributeValue(encoding: spec)
         case .protectedVM(let spec): try AttributeValue(encoding: spec)
         case .keyVaultAccessPolicy(let spec): try AttributeValue(encoding: spec)
+        case .keyVaultRoleAssignment(let spec): try AttributeValue(encoding: spec)
         }
     }
 }

@@ -1,4 +1,5 @@
 import CofferModel
+import CofferRules
 
 /// Checks at plan time that are not rules of the service: references to what the platform does not have,
 /// and least-privilege advice. Pure: every fact comes from the refresh (`ObservedState`).

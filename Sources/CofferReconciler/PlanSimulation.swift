@@ -72,7 +72,7 @@ struct PlanSimulation {
                 items[Self.key(spec.vm.name)] = Item(
                     vm: spec.vm.name, vault: spec.vault, policy: spec.policy, status: status?.protectionStatus ?? .protected,
                     recoveryPoints: status?.recoveryPoints ?? 0, exclude: spec.excludeDiskLuns, include: spec.includeDiskLuns)
-            case .keyVaultAccessPolicy:
+            case .keyVaultAccessPolicy, .keyVaultRoleAssignment:
                 break
             }
         }
@@ -160,6 +160,8 @@ struct PlanSimulation {
             policies[Self.key(policy.vault, address.name)] = Policy(name: address.name, spec: policy, users: 0, knownUsers: [])
         case .keyVaultAccessPolicy(let access):
             grant(access)
+        case .keyVaultRoleAssignment(let assignment):
+            assign(assignment)
         case .protectedVM(let protected):
             protect(address, protected)
         }
@@ -183,6 +185,9 @@ struct PlanSimulation {
             policies[Self.key(new.vault, address.name)]?.spec = new
         case (.keyVaultAccessPolicy, .keyVaultAccessPolicy(let new)):
             grant(new)
+        case (.keyVaultRoleAssignment(let old), .keyVaultRoleAssignment(let new)):
+            unassign(old)
+            assign(new)
         case (.protectedVM(let old), .protectedVM(let new)):
             changeProtection(address, from: old, to: new)
         default:
@@ -211,6 +216,8 @@ struct PlanSimulation {
             let objectID = objectID(of: access.principal, in: keyVault)
             keyVault.accessPolicies.removeAll { $0.objectID.lowercased() == objectID.lowercased() }
             keyVaults[Self.key(access.keyVault)] = keyVault
+        case .keyVaultRoleAssignment(let assignment):
+            unassign(assignment)
         case .protectedVM(let spec):
             guard var item = items[Self.key(spec.vm.name)], item.status != .softDeleted else { return nil }
             let vault = vaults[Self.key(item.vault)]
@@ -259,6 +266,21 @@ struct PlanSimulation {
         keyVaults[Self.key(access.keyVault)] = keyVault
     }
 
+    private mutating func assign(_ assignment: KeyVaultRoleAssignmentSpec) {
+        guard var keyVault = keyVaults[Self.key(assignment.keyVault)], let role = keyVault.roleDefinition(assignment.role) else { return }
+        let objectID = keyVault.objectID(of: assignment.principal)
+        keyVault.roleAssignments.removeAll { $0.objectID.lowercased() == objectID.lowercased() && $0.role.id == role.id }
+        keyVault.roleAssignments.append(.init(objectID: objectID, role: role))
+        keyVaults[Self.key(assignment.keyVault)] = keyVault
+    }
+
+    private mutating func unassign(_ assignment: KeyVaultRoleAssignmentSpec) {
+        guard var keyVault = keyVaults[Self.key(assignment.keyVault)], let role = keyVault.roleDefinition(assignment.role) else { return }
+        let objectID = keyVault.objectID(of: assignment.principal)
+        keyVault.roleAssignments.removeAll { $0.objectID.lowercased() == objectID.lowercased() && $0.role.id == role.id }
+        keyVaults[Self.key(assignment.keyVault)] = keyVault
+    }
+
     private func objectID(of principal: Principal, in keyVault: KeyVaultFacts) -> String {
         switch principal {
         case .backupManagementService: keyVault.backupManagementServiceObjectID
@@ -295,9 +317,12 @@ struct PlanSimulation {
         report(violations, at: address)
         let recovered = items[Self.key(spec.vm.name)].map { $0.status == .softDeleted && $0.vault.lowercased() == vault.name.lowercased() } ?? false
         if !recovered { vaults[Self.key(spec.vault)]?.items += 1 }
-        // A member of the key vault's tenant has the platform grant the Backup Management Service its access.
-        if observed.operatorGrantsKeyVaultAccess, vm.encryption.isADE, let name = vm.keyVault, var keyVault = keyVaults[Self.key(name)] {
-            let need = KeyVaultAccess.backupManagementServiceNeed(vm.encryption)
+        // A member of the key vault's tenant has the platform grant the Backup Management Service its access
+        // policy; on a key vault that uses Azure RBAC nothing is granted.
+        if observed.operatorGrantsKeyVaultAccess, vm.encryption.isADE, let name = vm.keyVault, var keyVault = keyVaults[Self.key(name)],
+            keyVault.permissionModel == .accessPolicies
+        {
+            let need = KeyVaultAccessRules.backupRequirement(for: vm.encryption)
             let id = keyVault.backupManagementServiceObjectID
             var entry = keyVault.accessPolicy(of: id) ?? .init(objectID: id, keyPermissions: [], secretPermissions: [])
             entry.keyPermissions = Array(Set(entry.keyPermissions).union(need.keys)).sorted { $0.rawValue < $1.rawValue }

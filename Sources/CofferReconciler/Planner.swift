@@ -24,7 +24,8 @@ public struct ObservedState: Sendable, Hashable, Codable {
     public var ids: [ResourceAddress: String]
     /// Facts about the VMs the manifests protect, by the reference the manifests use.
     public var virtualMachines: [VMReference: VirtualMachineFacts]
-    /// Facts about the key vaults of those VMs and of the declared access policies, by name as referenced.
+    /// Facts about the key vaults of those VMs and of the declared access policies and role assignments, by
+    /// name as referenced.
     public var keyVaults: [String: KeyVaultFacts]
     /// Whether enabling protection grants the Backup Management Service its Key Vault access by itself.
     public var operatorGrantsKeyVaultAccess: Bool
@@ -132,6 +133,7 @@ public struct Planner: Sendable {
             switch resource.spec {
             case .protectedVM(let spec): references.append(spec.vm)
             case .keyVaultAccessPolicy(let spec): keyVaultNames.insert(spec.keyVault)
+            case .keyVaultRoleAssignment(let spec): keyVaultNames.insert(spec.keyVault)
             case .vault(let spec):
                 if let encryption = spec.encryption { keyVaultNames.insert(encryption.keyVault) }
                 if observed[resource.address] == nil { groups.append(ResourceGroupReference(subscription: spec.subscription, name: spec.resourceGroup)) }
@@ -140,6 +142,7 @@ public struct Planner: Sendable {
         }
         for (address, entry) in inventory where !declared.contains(address) {
             if case .keyVaultAccessPolicy(let spec) = entry.lastApplied { keyVaultNames.insert(spec.keyVault) }
+            if case .keyVaultRoleAssignment(let spec) = entry.lastApplied { keyVaultNames.insert(spec.keyVault) }
         }
         var keyVaults: [String: KeyVaultFacts] = [:]
         func readKeyVaults(_ wanted: Set<String>) async throws {
@@ -199,6 +202,7 @@ public struct Planner: Sendable {
         var plan = try await Self.plan(desired: desired, observed: observed, inventory: inventory, options: options)
         // The checks judge the platform as the plan leaves it: what the plan deletes is gone.
         var diagnostics = PlanChecks().check(desired: desired, observed: observed)
+        diagnostics += KeyVaultGrantChecks().check(desired: desired, observed: observed)
         diagnostics += PlanSimulation.check(desired: desired, observed: observed, changes: plan.changes)
         diagnostics += plan.diagnostics
         plan.diagnostics = diagnostics.sortedForDisplay()

@@ -27,6 +27,9 @@ enum ResourceRules {
                 return path.hasPrefix("vm") || path == "vault"
             case .keyVaultAccessPolicy:
                 return path == "keyVault" || path.hasPrefix("principal")
+            case .keyVaultRoleAssignment:
+                // ARM cannot change an assignment's scope, principal or role (RoleAssignmentUpdateNotPermitted).
+                return true
             }
         }
     }
@@ -51,6 +54,10 @@ enum ResourceRules {
                 spec.deletionPolicy = wanted.deletionPolicy
             }
             return .protectedVM(spec)
+        case (.keyVaultRoleAssignment(var spec), let desired):
+            // Role names compare case-insensitively, as ARM compares them.
+            if case .keyVaultRoleAssignment(let wanted)? = desired, wanted.role.lowercased() == spec.role.lowercased() { spec.role = wanted.role }
+            return .keyVaultRoleAssignment(spec)
         default:
             return observed
         }

@@ -49,16 +49,12 @@ public enum BackupRules {
                     "the KEK '\(vm.kek ?? "")' of VM '\(name)' belongs to a certificate; Azure Backup supports standalone keys only",
                     hint: "re-encrypt the VM with a standalone RSA key as its KEK", field: "spec.vm"))
         }
-        let need = KeyVaultAccess.backupManagementServiceNeed(vm.encryption)
-        let missing = KeyVaultAccess.missing(need, objectID: keyVault.backupManagementServiceObjectID, on: keyVault)
-        if !missing.isEmpty {
-            violations.append(
-                RuleViolation(
-                    ServiceCode.keyVaultPermissionsNotConfigured,
-                    "Azure Backup Service does not have sufficient permissions to Key Vault '\(keyVault.name)' for Backup of Encrypted Virtual Machine '\(name)' (\(vm.encryption == .adeBEKAndKEK ? "BEK+KEK" : "BEK only")): the Backup Management Service lacks \(missing.words)",
-                    hint: "grant the Backup Management Service its access: add a KeyVaultAccessPolicy for keyVault: \(keyVault.name) with principal {name: Backup Management Service}, "
-                        + (need.keys.isEmpty ? "" : "keyPermissions [Get, List, Backup] and ") + "secretPermissions [Get, List, Backup]",
-                    field: "spec.vm"))
+        if let shortfall = KeyVaultAccessRules.backupShortfall(on: keyVault, encryption: vm.encryption),
+            var violation = KeyVaultAccessRules.backupAccessViolation(vm: name, keyVault: keyVault, encryption: vm.encryption)
+        {
+            violation.message += " (\(vm.encryption == .adeBEKAndKEK ? "BEK+KEK" : "BEK only")): the Backup Management Service lacks \(shortfall.words)"
+            violation.field = "spec.vm"
+            violations.append(violation)
         }
         if let secret = vm.bekSecret, !keyVault.hasSecret(named: secret) {
             violations.append(
@@ -87,8 +83,7 @@ public enum BackupRules {
                     hint: "recover the key vault", field: "spec.vm")
             ]
         }
-        let missing = KeyVaultAccess.missing(KeyVaultAccess.keyWrappingNeed, objectID: set.identityObjectID, on: keyVault)
-        if !missing.isEmpty {
+        if let missing = keyWrappingShortfall(of: set.identityObjectID, on: keyVault) {
             return [
                 RuleViolation(
                     ServiceCode.keyVaultAccessForbidden,
@@ -113,9 +108,7 @@ public enum BackupRules {
     public static func vaultKey(vault: String, encryption: VaultEncryption?, identity: String?, keyVault: KeyVaultFacts?) -> RuleViolation? {
         guard let encryption else { return nil }
         let hint = "give the identity of vault '\(vault)' (\(identity ?? "none")) Get, WrapKey and UnwrapKey on key vault '\(encryption.keyVault)', and keep the key '\(encryption.key)'"
-        guard let identity, let keyVault,
-            KeyVaultAccess.missing(KeyVaultAccess.keyWrappingNeed, objectID: identity, on: keyVault).isEmpty
-        else {
+        guard let identity, let keyVault, keyWrappingShortfall(of: identity, on: keyVault) == nil else {
             return RuleViolation(
                 ServiceCode.getSaSUriError,
                 "Backup failed in allocating storage from protection service: the identity of vault '\(vault)' has no access to key vault '\(encryption.keyVault)'",
@@ -128,5 +121,12 @@ public enum BackupRules {
                 hint: hint, field: "spec.vault")
         }
         return nil
+    }
+
+    /// What an identity that wraps keys with a key vault key lacks of Get, WrapKey and UnwrapKey, under the
+    /// key vault's permission model: a disk encryption set's, or a Recovery Services vault's for its customer
+    /// key.
+    public static func keyWrappingShortfall(of objectID: String, on keyVault: KeyVaultFacts) -> KeyVaultAccessShortfall? {
+        KeyVaultAccessRules.shortfall(of: objectID, on: keyVault, keys: [.get, .wrapKey, .unwrapKey], secrets: [])
     }
 }

@@ -102,9 +102,25 @@ public final class InMemoryProvider: Provider, @unchecked Sendable {
         try locked {
             calls.append("create \(spec.kind.rawValue)/\(name)")
             if let failure = failures[name] { throw failure }
+            // Which grant a key vault accepts, and which roles exist: the rules the platform applies.
+            switch spec {
+            case .keyVaultAccessPolicy(let access):
+                if let facts = keyVaults[access.keyVault.lowercased()], let violation = KeyVaultAccessRules.accessPolicyViolation(on: facts) {
+                    throw ProviderError(code: violation.code, message: violation.message, hint: violation.hint)
+                }
+            case .keyVaultRoleAssignment(let assignment):
+                if let facts = keyVaults[assignment.keyVault.lowercased()],
+                    let violation = KeyVaultAccessRules.roleAssignmentViolation(on: facts, role: assignment.role)
+                {
+                    throw ProviderError(code: violation.code, message: violation.message, hint: violation.hint)
+                }
+            default:
+                break
+            }
             guard let id = try unlockedResourceID(name: name, spec: spec, parents: ResourceParents()) else {
                 switch spec {
                 case .keyVaultAccessPolicy(let access): throw Self.notFound("there is no key vault '\(access.keyVault)'")
+                case .keyVaultRoleAssignment(let assignment): throw Self.notFound("there is no key vault '\(assignment.keyVault)'")
                 case .backupPolicy(let policy): throw Self.notFound("there is no vault '\(policy.vault)'")
                 case .protectedVM(let protected): throw Self.notFound("there is no vault '\(protected.vault)'")
                 case .vault: throw Self.notFound("there is no subscription for \(name)")
@@ -116,6 +132,9 @@ public final class InMemoryProvider: Provider, @unchecked Sendable {
                 resources[id] = nil
             }
             guard resources[id] == nil else {
+                if case .keyVaultRoleAssignment = spec {
+                    throw ProviderError(code: "RoleAssignmentExists", message: "The role assignment already exists: \(id)")
+                }
                 throw ProviderError(code: "ResourceAlreadyExists", message: "\(id) already exists")
             }
             switch spec {
@@ -134,7 +153,7 @@ public final class InMemoryProvider: Provider, @unchecked Sendable {
                 if let other = item(vm: protected.vm) {
                     throw ProviderError(code: "UserErrorVmAlreadyProtectedInAnotherVault", message: "VM '\(protected.vm.name)' is protected in \(other.id)")
                 }
-            case .keyVaultAccessPolicy:
+            case .keyVaultAccessPolicy, .keyVaultRoleAssignment:
                 break
             }
             let tags = [ObservedResource.managedByTag: ObservedResource.managedByValue]
@@ -161,6 +180,9 @@ public final class InMemoryProvider: Provider, @unchecked Sendable {
                 registeredItems(vault: name) > 0
             {
                 throw ProviderError(code: "StorageModelModifyError", message: "Storage Redundancy option is locked")
+            }
+            if case .keyVaultRoleAssignment = resource.spec, stored(spec) != resource.spec {
+                throw ProviderError(code: "RoleAssignmentUpdateNotPermitted", message: "the scope, principal and role of \(id) cannot be changed")
             }
             resource.spec = stored(spec)
             resources[id] = resource
@@ -199,7 +221,7 @@ public final class InMemoryProvider: Provider, @unchecked Sendable {
                 // Stop protection and delete the data: the item is soft-deleted, still registered.
                 softDeleted.insert(id)
                 return
-            case .keyVaultAccessPolicy:
+            case .keyVaultAccessPolicy, .keyVaultRoleAssignment:
                 break
             }
             resources[id] = nil
@@ -241,6 +263,14 @@ public final class InMemoryProvider: Provider, @unchecked Sendable {
                     .init(objectID: objectID, keyPermissions: access.keyPermissions, secretPermissions: access.secretPermissions))
                 facts.accessPolicies.sort { $0.objectID < $1.objectID }
                 keyVaults[access.keyVault.lowercased()] = facts
+            }
+            // And its role assignments: those it was given, and those created through the provider.
+            for (id, resource) in resources.sorted(by: { $0.key < $1.key }) where !softDeleted.contains(id) {
+                guard case .keyVaultRoleAssignment(let assignment) = resource.spec, var facts = keyVaults[assignment.keyVault.lowercased()],
+                    let role = facts.roleDefinition(assignment.role)
+                else { continue }
+                facts.roleAssignments.append(.init(objectID: facts.objectID(of: assignment.principal), role: role))
+                keyVaults[assignment.keyVault.lowercased()] = facts
             }
             return InMemorySnapshot(
                 defaultSubscription: defaultSubscription, subscriptionIDs: subscriptionIDs, resources: described, vms: vms,
@@ -300,6 +330,10 @@ public final class InMemoryProvider: Provider, @unchecked Sendable {
         case .protectedVM(var protected):
             if protected.vm.subscription == defaultSubscription { protected.vm.subscription = nil }
             return .protectedVM(protected)
+        case .keyVaultRoleAssignment(var assignment):
+            // The role by its own name, as the platform reads it back.
+            if let role = keyVaults[assignment.keyVault.lowercased()]?.roleDefinition(assignment.role) { assignment.role = role.name }
+            return .keyVaultRoleAssignment(assignment)
         default:
             return spec
         }
@@ -323,7 +357,7 @@ public final class InMemoryProvider: Provider, @unchecked Sendable {
             case .backupsSuspended: status.protectionStatus = .backupsSuspended
             }
             described.status = .protectedVM(status)
-        case .keyVaultAccessPolicy:
+        case .keyVaultAccessPolicy, .keyVaultRoleAssignment:
             described.status = .none
         }
         return described
@@ -375,6 +409,11 @@ public final class InMemoryProvider: Provider, @unchecked Sendable {
             case .objectID(let id): objectID = id
             }
             return "\(facts.id)/objectId/\(objectID)"
+        case .keyVaultRoleAssignment(let assignment):
+            guard let facts = keyVault(assignment.keyVault), let role = facts.roleDefinition(assignment.role) else { return nil }
+            let name = RoleDefinition.assignmentName(
+                scope: facts.id, principalObjectID: facts.objectID(of: assignment.principal), roleDefinitionID: role.id)
+            return "\(facts.id)/providers/Microsoft.Authorization/roleAssignments/\(name)"
         }
     }
 

@@ -61,6 +61,12 @@ public enum ManifestWriter {
             if !access.keyPermissions.isEmpty { fields["keyPermissions"] = access.keyPermissions.map(\.rawValue) }
             if !access.secretPermissions.isEmpty { fields["secretPermissions"] = access.secretPermissions.map(\.rawValue) }
             return fields
+        case .keyVaultRoleAssignment(let assignment):
+            let principal: [String: Any] = switch assignment.principal {
+            case .backupManagementService: ["name": Principal.backupManagementServiceName]
+            case .objectID(let id): ["objectId": id]
+            }
+            return ["keyVault": assignment.keyVault, "principal": principal, "role": assignment.role]
         case .protectedVM(let protected):
             var vm: [String: Any] = ["resourceGroup": protected.vm.resourceGroup, "name": protected.vm.name]
             if let subscription = protected.vm.subscription { vm["subscription"] = subscription }

@@ -14,9 +14,12 @@ public struct ConformanceWorld: Sendable {
     public var vm: VMReference
     /// The VM's id.
     public var vmID: String
-    /// A key vault of the platform, and its id.
+    /// A key vault of the platform that uses access policies, and its id.
     public var keyVault: String
     public var keyVaultID: String
+    /// A key vault of the platform that uses Azure RBAC, with no role assignment, and its id.
+    public var rbacKeyVault: String
+    public var rbacKeyVaultID: String
     /// The object id of the Backup Management Service principal.
     public var backupManagementServiceObjectID: String
     /// Whether the operator is a member of the tenant (and so grants Key Vault access by enabling protection).
@@ -24,7 +27,8 @@ public struct ConformanceWorld: Sendable {
 
     public init(
         subscriptionID: String, resourceGroup: String, location: String, vm: VMReference, vmID: String, keyVault: String,
-        keyVaultID: String, backupManagementServiceObjectID: String, operatorGrantsKeyVaultAccess: Bool
+        keyVaultID: String, rbacKeyVault: String, rbacKeyVaultID: String, backupManagementServiceObjectID: String,
+        operatorGrantsKeyVaultAccess: Bool
     ) {
         self.subscriptionID = subscriptionID
         self.resourceGroup = resourceGroup
@@ -33,6 +37,8 @@ public struct ConformanceWorld: Sendable {
         self.vmID = vmID
         self.keyVault = keyVault
         self.keyVaultID = keyVaultID
+        self.rbacKeyVault = rbacKeyVault
+        self.rbacKeyVaultID = rbacKeyVaultID
         self.backupManagementServiceObjectID = backupManagementServiceObjectID
         self.operatorGrantsKeyVaultAccess = operatorGrantsKeyVaultAccess
     }
@@ -63,7 +69,7 @@ public struct ProviderConformance: Sendable {
             ("vault", { try await self.checkVault() }), ("vault default policies", { try await self.checkVaultDefaultPolicies() }),
             ("backup policy", { try await self.checkPolicy() }),
             ("protected VM", { try await self.checkProtectedVM() }), ("access policy", { try await self.checkAccessPolicy() }),
-            ("snapshot", { try await self.checkSnapshot() }),
+            ("role assignment", { try await self.checkRoleAssignment() }), ("snapshot", { try await self.checkSnapshot() }),
         ]
     }
 
@@ -105,6 +111,10 @@ public struct ProviderConformance: Sendable {
         KeyVaultAccessPolicySpec(keyVault: world.keyVault, principal: .backupManagementService, secretPermissions: [.get, .list, .backup])
     }
 
+    var roleSpec: KeyVaultRoleAssignmentSpec {
+        KeyVaultRoleAssignmentSpec(keyVault: world.rbacKeyVault, principal: .backupManagementService, role: RoleDefinition.keyVaultAdministrator.name)
+    }
+
     var parents: ResourceParents { ResourceParents(vaults: [Self.vaultName: vaultSpec]) }
 
     var vaultID: String {
@@ -120,6 +130,15 @@ public struct ProviderConformance: Sendable {
     }
 
     var accessID: String { "\(world.keyVaultID)/objectId/\(world.backupManagementServiceObjectID)" }
+
+    /// The id of the Backup Management Service's Key Vault Administrator assignment on the RBAC key vault: its
+    /// name derives from scope, principal and role, so it is known before the assignment exists.
+    var roleID: String {
+        let name = RoleDefinition.assignmentName(
+            scope: world.rbacKeyVaultID, principalObjectID: world.backupManagementServiceObjectID,
+            roleDefinitionID: RoleDefinition.keyVaultAdministrator.id)
+        return "\(world.rbacKeyVaultID)/providers/Microsoft.Authorization/roleAssignments/\(name)"
+    }
 
     /// A provider with the vault, its policy and the protected VM created.
     func populated(_ check: String) async throws -> any Provider {
@@ -149,6 +168,12 @@ public struct ProviderConformance: Sendable {
         elsewhere.keyVault = "kv-conformance-missing"
         try expect(check, try await provider.resourceID(name: "bms", spec: .keyVaultAccessPolicy(elsewhere)), nil,
                    "access policy id of a missing key vault")
+        try expect(check, try await provider.resourceID(name: "bms-admin", spec: .keyVaultRoleAssignment(roleSpec)), roleID,
+                   "role assignment id, before the assignment exists")
+        var unknownRole = roleSpec
+        unknownRole.role = "Key Vault Superuser"
+        try expect(check, try await provider.resourceID(name: "bms-admin", spec: .keyVaultRoleAssignment(unknownRole)), nil,
+                   "role assignment id of a role that does not exist")
     }
 
     /// Reads of what does not exist answer nil, for every kind.
@@ -156,7 +181,7 @@ public struct ProviderConformance: Sendable {
         let check = "absent resources read as nil"
         let provider = try await makeProvider()
         for (kind, id) in [(ResourceKind.recoveryServicesVault, vaultID), (.backupPolicy, policyID), (.protectedVM, itemID),
-                           (.keyVaultAccessPolicy, accessID), (.recoveryServicesVault, "/not/an/arm/id")] {
+                           (.keyVaultAccessPolicy, accessID), (.keyVaultRoleAssignment, roleID), (.recoveryServicesVault, "/not/an/arm/id")] {
             try expect(check, try await provider.read(kind: kind, id: id), nil, "\(kind.rawValue) \(id)")
         }
     }
@@ -321,6 +346,55 @@ public struct ProviderConformance: Sendable {
         }
     }
 
+    /// A role assignment on a key vault that uses Azure RBAC: its predicted id, read back, the refusals of both
+    /// permission models, of a missing role and of a duplicate, no change in place.
+    public func checkRoleAssignment() async throws {
+        let check = "role assignment"
+        let provider = try await makeProvider()
+        // Written in another case: the role is kept as Azure names it, and the id is the same.
+        var lowerCase = roleSpec
+        lowerCase.role = "key vault administrator"
+        let created = try await provider.create(name: "bms-admin", spec: .keyVaultRoleAssignment(lowerCase))
+        try expect(check, created.id, roleID, "created id")
+        try expect(check, created.spec, .keyVaultRoleAssignment(roleSpec), "created spec")
+        try expect(check, created.tags, [ObservedResource.managedByTag: ObservedResource.managedByValue], "tags")
+        try expect(check, created.status, ObservedStatus.none, "status")
+        try expect(check, try await provider.read(kind: .keyVaultRoleAssignment, id: roleID), created, "read back")
+        try await expectCode(check, "RoleAssignmentExists", "the same role for the same principal again") {
+            _ = try await provider.create(name: "bms-admin-again", spec: .keyVaultRoleAssignment(roleSpec))
+        }
+        try expect(check, try await provider.update(id: roleID, name: "bms-admin", spec: .keyVaultRoleAssignment(roleSpec)), created,
+                   "an update to the same assignment")
+        var otherRole = roleSpec
+        otherRole.role = RoleDefinition.keyVaultSecretsUser.name
+        try await expectCode(check, "RoleAssignmentUpdateNotPermitted", "changing an assignment's role in place") {
+            _ = try await provider.update(id: roleID, name: "bms-admin", spec: .keyVaultRoleAssignment(otherRole))
+        }
+        // Each permission model refuses the other's grant.
+        var onAccessPolicies = roleSpec
+        onAccessPolicies.keyVault = world.keyVault
+        try await expectCode(check, "KeyVaultUsesAccessPolicies", "a role assignment on a key vault that uses access policies") {
+            _ = try await provider.create(name: "bms-admin", spec: .keyVaultRoleAssignment(onAccessPolicies))
+        }
+        var onRBAC = accessSpec
+        onRBAC.keyVault = world.rbacKeyVault
+        try await expectCode(check, "KeyVaultUsesRbacAuthorization", "an access policy on a key vault that uses Azure RBAC") {
+            _ = try await provider.create(name: "bms", spec: .keyVaultAccessPolicy(onRBAC))
+        }
+        var unknownRole = roleSpec
+        unknownRole.role = "Key Vault Superuser"
+        try await expectCode(check, "RoleDefinitionDoesNotExist", "a role that does not exist") {
+            _ = try await provider.create(name: "bms-superuser", spec: .keyVaultRoleAssignment(unknownRole))
+        }
+        var elsewhere = roleSpec
+        elsewhere.keyVault = "kv-conformance-missing"
+        try await expectCode(check, "ResourceNotFound", "a role assignment on a missing key vault") {
+            _ = try await provider.create(name: "bms-admin", spec: .keyVaultRoleAssignment(elsewhere))
+        }
+        try await provider.delete(kind: .keyVaultRoleAssignment, id: roleID, deletionPolicy: .delete)
+        try expect(check, try await provider.read(kind: .keyVaultRoleAssignment, id: roleID), nil, "read after delete")
+    }
+
     /// A snapshot answers as the provider's own reads do, stays as it was when taken, and carries the facts.
     public func checkSnapshot() async throws {
         let check = "snapshot"
@@ -356,6 +430,13 @@ public struct ProviderConformance: Sendable {
         try expect(check, keyVaults.first??.accessPolicies.contains { $0.objectID == world.backupManagementServiceObjectID }, true,
                    "key vault access policies")
         try expect(check, keyVaults.last ?? nil, nil, "a missing key vault")
+        try expect(check, keyVaults.first??.permissionModel, .accessPolicies, "the permission model of a key vault with access policies")
+        _ = try await provider.create(name: "bms-admin", spec: .keyVaultRoleAssignment(roleSpec))
+        let rbac = try await provider.snapshot().keyVaults(named: [world.rbacKeyVault]).first ?? nil
+        try expect(check, rbac?.permissionModel, .rbac, "the permission model of a key vault with Azure RBAC")
+        try expect(check, rbac?.roleAssignments,
+                   [KeyVaultFacts.RoleAssignmentEntry(objectID: world.backupManagementServiceObjectID, role: .keyVaultAdministrator)],
+                   "the role assignments of a key vault with Azure RBAC")
         try expect(check, snapshot.operatorGrantsKeyVaultAccess, world.operatorGrantsKeyVaultAccess, "operator grants access")
 
         // A value: what changes afterwards does not change it.

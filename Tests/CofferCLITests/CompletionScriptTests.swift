@@ -54,12 +54,12 @@ import Testing
         let state = try ReferencePlatform.copy(into: directory)
         let vms = try runCofferProcess(["---completion", "backup", "--", "positional@0", "4", "0", "coffer", "backup", "--state", state, ""])
         #expect(vms.status == 0)
-        #expect(vms.output.split(separator: "\n") == ["lnx-db-01", "lnx-web-01", "win-app-01", "win-cmk-01"])
+        #expect(vms.output.split(separator: "\n") == ["lnx-api-01", "lnx-db-01", "lnx-web-01", "win-app-01", "win-cmk-01"])
         let prefixed = try runCofferProcess(["---completion", "backup", "--", "positional@0", "3", "3", "coffer", "backup", "--state=\(state)", "win"])
         #expect(prefixed.output.split(separator: "\n") == ["win-app-01", "win-cmk-01"])
         let vaults = try runCofferProcess(
             ["---completion", "platform", "keyvault", "purge", "--", "positional@0", "6", "0", "coffer", "platform", "keyvault", "purge", "--state", state, ""])
-        #expect(vaults.output.split(separator: "\n") == ["kv-app-eastus", "kv-app-westeurope"])
+        #expect(vaults.output.split(separator: "\n") == ["kv-app-eastus", "kv-app-westeurope", "kv-rbac-eastus"])
         let disks = try runCofferProcess(
             ["---completion", "platform", "read", "--", "--disk", "7", "0", "coffer", "platform", "read", "lnx-db-01", "--state", state, "--disk", ""])
         #expect(disks.output.split(separator: "\n") == ["os", "0"])
@@ -106,6 +106,6 @@ import Testing
         let lines = output.split(separator: "\n").map(String.init)
         #expect(lines.contains("coffer platform ke=> keyvault"), "\(output)")
         #expect(lines.contains("coffer get jobs --output => text json"), "\(output)")
-        #expect(lines.contains("coffer backup --state \(state) lnx-=> lnx-db-01 lnx-web-01"), "\(output)")
+        #expect(lines.contains("coffer backup --state \(state) lnx-=> lnx-api-01 lnx-db-01 lnx-web-01"), "\(output)")
     }
 }

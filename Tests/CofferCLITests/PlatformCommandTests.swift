@@ -208,7 +208,7 @@ enum CLIWorld {
         #expect(list.first?["expiry"] as? String == "2026-03-01T00:00:00Z")
         let jobs = try CofferProcess.run(["get", "jobs"], state: state)
         #expect(jobs.text.contains("UserErrorKeyVaultPermissionsNotConfigured") && jobs.text.contains("Completed"))
-        for what in ["vaults", "policies", "protected-vms", "access-policies", "recovery-points", "jobs"] {
+        for what in ["vaults", "policies", "protected-vms", "access-policies", "role-assignments", "recovery-points", "jobs"] {
             let text = try CofferProcess.run(["get", what], state: state)
             #expect(text.status == 0)
             let json = try CofferProcess.run(["get", what, "--output", "json"], state: state)

@@ -146,6 +146,52 @@ import Testing
             keyVault: "kv-app-eastus", principal: expected, secretPermissions: [.get, .list])))
     }
 
+    /// A role assignment: the principal as an access policy's, a built-in role in Azure's own case, a custom
+    /// role as written.
+    @Test(arguments: [
+        ("name: Backup Management Service", "key vault ADMINISTRATOR", Principal.backupManagementService, "Key Vault Administrator"),
+        ("applicationId: 262044b1-e2ce-469f-a196-69ab7ada62d3", "Key Vault Crypto Service Encryption User", .backupManagementService,
+         "Key Vault Crypto Service Encryption User"),
+        ("objectId: 0B1E2F3A-4B5C-4D6E-8F90-A1B2C3D4E5F6", "Backup Key Vault Reader", .objectID("0b1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6"),
+         "Backup Key Vault Reader"),
+    ] as [(String, String, Principal, String)])
+    func roleAssignments(_ principal: String, _ role: String, _ expected: Principal, _ expectedRole: String) throws {
+        let yaml = """
+            apiVersion: coffer.dev/v1
+            kind: KeyVaultRoleAssignment
+            metadata: {name: kv-rbac-backup}
+            spec:
+              keyVault: kv-rbac-eastus
+              principal: {\(principal)}
+              role: \(role)
+            """
+        #expect(try spec(yaml, "KeyVaultRoleAssignment/kv-rbac-backup") == .keyVaultRoleAssignment(KeyVaultRoleAssignmentSpec(
+            keyVault: "kv-rbac-eastus", principal: expected, role: expectedRole)))
+    }
+
+    /// A role assignment's mistakes, each at its line and column.
+    @Test func roleAssignmentErrorsAreAtTheirPositions() throws {
+        let result = load("""
+            apiVersion: coffer.dev/v1
+            kind: KeyVaultRoleAssignment
+            metadata: {name: kv-rbac-backup}
+            spec:
+              keyVault: kv-rbac-eastus
+              principal: {name: Backup Management Service, objectId: 0b1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6}
+              roles: Key Vault Administrator
+            """, path: "r.yaml")
+        #expect(result.state == nil)
+        let conflict = try #require(result.diagnostics("conflicting-fields").first)
+        #expect(conflict.location == SourceLocation(file: "r.yaml", line: 6, column: 48))
+        #expect(conflict.detail == "a role assignment grants one principal")
+        let unknown = try #require(result.diagnostics("unknown-field").first)
+        #expect(unknown.location == SourceLocation(file: "r.yaml", line: 7, column: 3))
+        #expect(unknown.hint == "did you mean 'role'?")
+        let missing = try #require(result.diagnostics("missing-field").first)
+        #expect(missing.summary.contains("role"))
+        #expect(missing.location?.line == 4)
+    }
+
     /// Strict YAML 1.2 scalars: a field's type is what is written, never a guess.
     @Test(arguments: [
         ("crossRegionRestore: True", "wrong-type", "write it in lower case: true"),

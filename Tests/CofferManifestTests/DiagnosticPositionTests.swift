@@ -291,6 +291,25 @@ struct DiagnosticCase: CustomTestStringConvertible, Sendable {
                   keyPermissions: [Get]
                 """, line: 15, column: 5),
         DiagnosticCase(
+            code: "duplicate-role-assignment",
+            yaml: """
+                apiVersion: coffer.dev/v1
+                kind: KeyVaultRoleAssignment
+                metadata: {name: kv-admin-one}
+                spec:
+                  keyVault: kv-rbac
+                  principal: {name: Backup Management Service}
+                  role: Key Vault Administrator
+                ---
+                apiVersion: coffer.dev/v1
+                kind: KeyVaultRoleAssignment
+                metadata: {name: kv-admin-two}
+                spec:
+                  keyVault: KV-RBAC
+                  principal: {applicationId: 262044b1-e2ce-469f-a196-69ab7ada62d3}
+                  role: key vault administrator
+                """, line: 15, column: 9),
+        DiagnosticCase(
             code: "unknown-api-version",
             yaml: """
                 apiVersion: coffer.dev/v2
@@ -427,6 +446,9 @@ struct DiagnosticCase: CustomTestStringConvertible, Sendable {
         let vm = try #require(
             loadWithBase(Self.cases.first { $0.code == "duplicate-protected-vm" }!.yaml).diagnostics("duplicate-protected-vm").first)
         #expect(vm.summary == "VM RG-APP/VM-C is already protected by ProtectedVM/vm-c (at case.yaml:5:7)")
+        let role = try #require(
+            loadWithBase(Self.cases.first { $0.code == "duplicate-role-assignment" }!.yaml).diagnostics("duplicate-role-assignment").first)
+        #expect(role.summary == "Backup Management Service is already assigned 'Key Vault Administrator' on key vault 'KV-RBAC' (KeyVaultRoleAssignment/kv-admin-one at case.yaml:7:9)")
     }
 
     /// Codes whose position is tested in HostileInputTests or FileDiscoveryTests (some have no position:

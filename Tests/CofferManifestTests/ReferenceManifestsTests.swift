@@ -102,7 +102,7 @@ import Testing
         let readme = try String(contentsOfFile: Package.moduleREADME, encoding: .utf8)
         let blocks = readme.components(separatedBy: "```yaml\n").dropFirst().map { $0.components(separatedBy: "```")[0] }
         let examples = blocks.filter { $0.hasPrefix("apiVersion:") && !$0.contains("{...}") }
-        #expect(examples.count == 4)
+        #expect(examples.count == 5)
         let result = load(examples.joined(separator: "---\n"), path: "README.md.yaml")
         #expect(result.diagnostics.isEmpty, "\(result.diagnostics.map { $0.rendered() })")
         #expect(Set(result.state?.resources.map(\.address.kind) ?? []) == Set(ResourceKind.allCases))

@@ -21,6 +21,9 @@ struct SchemaCase: CustomTestStringConvertible, Sendable {
 
     let checker = JSONSchemaChecker(schema: SchemaTests.schema)
 
+    /// The order in which the schema lists the kinds.
+    static let schemaOrder: [ResourceKind] = [.recoveryServicesVault, .backupPolicy, .protectedVM, .keyVaultAccessPolicy, .keyVaultRoleAssignment]
+
     @Test func schemaIsStableDraft2020WithAClosedShapePerKind() throws {
         let text = ManifestSchema.jsonSchema()
         #expect(text == ManifestSchema.jsonSchema())
@@ -29,8 +32,7 @@ struct SchemaCase: CustomTestStringConvertible, Sendable {
         #expect(schema["$schema"] == .string("https://json-schema.org/draft/2020-12/schema"))
         #expect(schema["$id"] == .string(ManifestSchema.id))
         #expect(schema["oneOf"] == .array(ResourceKind.allCases.sorted { a, b in
-            [ResourceKind.recoveryServicesVault, .backupPolicy, .protectedVM, .keyVaultAccessPolicy].firstIndex(of: a)!
-                < [ResourceKind.recoveryServicesVault, .backupPolicy, .protectedVM, .keyVaultAccessPolicy].firstIndex(of: b)!
+            Self.schemaOrder.firstIndex(of: a)! < Self.schemaOrder.firstIndex(of: b)!
         }.map { .object(["$ref": .string("#/$defs/\($0.rawValue)")]) }))
         for kind in ResourceKind.allCases {
             let definition = try #require(schema["$defs"]?[kind.rawValue])
@@ -177,6 +179,24 @@ struct SchemaCase: CustomTestStringConvertible, Sendable {
               principal: {objectId: 0B1E2F3A-4B5C-4D6E-8F90-A1B2C3D4E5F6}
               secretPermissions: [Get]
             """),
+        SchemaCase("role assignment to the backup service", """
+            apiVersion: coffer.dev/v1
+            kind: KeyVaultRoleAssignment
+            metadata: {name: kv-rbac-backup}
+            spec:
+              keyVault: kv-rbac-1
+              principal: {name: Backup Management Service}
+              role: Key Vault Administrator
+            """),
+        SchemaCase("custom role by object id", """
+            apiVersion: coffer.dev/v1
+            kind: KeyVaultRoleAssignment
+            metadata: {name: kv-rbac-custom}
+            spec:
+              keyVault: kv-rbac-1
+              principal: {objectId: 0B1E2F3A-4B5C-4D6E-8F90-A1B2C3D4E5F6}
+              role: Backup Key Reader
+            """),
     ]
 
     @Test(arguments: validCases)
@@ -224,6 +244,14 @@ struct SchemaCase: CustomTestStringConvertible, Sendable {
             spec:
               keyVault: kv-app
               secretPermissions: [Get]
+
+            """
+        let assignment = """
+            apiVersion: coffer.dev/v1
+            kind: KeyVaultRoleAssignment
+            metadata: {name: kv-r}
+            spec:
+              keyVault: kv-rbac
 
             """
         let daily = "  schedule: {frequency: Daily, time: \"02:00\"}\n"
@@ -277,6 +305,11 @@ struct SchemaCase: CustomTestStringConvertible, Sendable {
             SchemaCase("object id not a UUID", access + "  principal: {objectId: ops@partner.example}\n"),
             SchemaCase("lower-case permission", access + "  principal: {name: Backup Management Service}\n  keyPermissions: [get]\n"),
             SchemaCase("key vault name with --", access.replacingOccurrences(of: "kv-app", with: "kv--app") + "  principal: {name: Backup Management Service}\n"),
+            SchemaCase("role assignment without a role", assignment + "  principal: {name: Backup Management Service}\n"),
+            SchemaCase("role assignment with an empty role", assignment + "  principal: {name: Backup Management Service}\n  role: \"\"\n"),
+            SchemaCase("role assignment with two principals", assignment + "  principal: {name: Backup Management Service, objectId: 0b1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6}\n  role: Key Vault Administrator\n"),
+            SchemaCase("role assignment with permissions", assignment + "  principal: {name: Backup Management Service}\n  role: Key Vault Administrator\n  secretPermissions: [Get]\n"),
+            SchemaCase("role given as a list", assignment + "  principal: {name: Backup Management Service}\n  role: [Key Vault Administrator]\n"),
         ]
     }()
 

@@ -13,7 +13,7 @@ import Testing
         let overview = try platform.overview()
         #expect(overview.tenant == "contoso")
         #expect(overview.operatorIdentity.type == .guest)
-        #expect(overview.virtualMachines.map(\.name) == ["lnx-db-01", "lnx-web-01", "win-app-01", "win-cmk-01"])
+        #expect(overview.virtualMachines.map(\.name) == ["lnx-api-01", "lnx-db-01", "lnx-web-01", "win-app-01", "win-cmk-01"])
         let kv = try platform.keyVaultInfo(named: "kv-app-eastus")
         let secrets = kv.objects.filter { $0.kind == "secret" }
         #expect(secrets.count == 2)
@@ -36,6 +36,10 @@ import Testing
         let des = try #require(overview.diskEncryptionSets.first)
         let desVault = try platform.keyVaultInfo(named: "kv-app-westeurope")
         #expect(desVault.accessPolicies.contains { $0.objectID == des.identityPrincipalID && $0.keyPermissions == [.get, .unwrapKey, .wrapKey] })
+        // A key vault that uses Azure RBAC, with no role assigned until the manifests assign one.
+        let rbac = try platform.keyVaultInfo(named: "kv-rbac-eastus")
+        #expect(rbac.permissionModel == .rbac && rbac.accessPolicies.isEmpty && rbac.roleAssignments.isEmpty)
+        #expect(kv.permissionModel == .accessPolicies)
         // Initial data is what the seed generates, through each VM's encryption.
         #expect(try platform.readGuest(vm: "win-app-01", disk: .os, offset: 0, count: 4096) == GuestData.bytes(seed: 101, count: 4096))
         #expect(try platform.readGuest(vm: "lnx-db-01", disk: .lun(0), offset: 1000, count: 100)

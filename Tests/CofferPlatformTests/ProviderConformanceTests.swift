@@ -20,7 +20,8 @@ import Testing
         let world = ConformanceWorld(
             subscriptionID: subscriptionID, resourceGroup: "rg", location: "eastus", vm: VMReference(resourceGroup: "rg", name: "lnx-pmk"),
             vmID: Platform.vmID(subscriptionID: subscriptionID, resourceGroup: "rg", name: "lnx-pmk"), keyVault: "kv-east",
-            keyVaultID: Platform.keyVaultID(subscriptionID: subscriptionID, resourceGroup: "rg", name: "kv-east"),
+            keyVaultID: Platform.keyVaultID(subscriptionID: subscriptionID, resourceGroup: "rg", name: "kv-east"), rbacKeyVault: "kv-rbac",
+            rbacKeyVaultID: Platform.keyVaultID(subscriptionID: subscriptionID, resourceGroup: "rg", name: "kv-rbac"),
             backupManagementServiceObjectID: Platform.backupManagementServiceObjectID, operatorGrantsKeyVaultAccess: false)
         let directories = Directories()
         try await ProviderConformance(world: world) {

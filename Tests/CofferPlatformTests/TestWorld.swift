@@ -27,12 +27,15 @@ enum TestWorld {
                 .init(name: "rg-eu", region: "westeurope"), .init(name: "rg-br", region: "brazilsouth"),
                 .init(name: "rg-qa", region: "qatarcentral"), .init(name: "rg-other", region: "eastus", subscription: "other"),
             ],
+            roleDefinitions: [backupKeyReader, backupSecretsReader],
             keyVaults: [
                 .init(name: "kv-east", resourceGroup: "rg", region: "eastus", enabledForDiskEncryption: true,
                       purgeProtection: purgeProtection,
                       keys: [.init(name: "kek"), .init(name: "cert-kek", certificateBacked: true), .init(name: "vault-cmk")]),
                 .init(name: "kv-des", resourceGroup: "rg", region: "eastus", purgeProtection: true, keys: [.init(name: "des-key")]),
                 .init(name: "kv-br", resourceGroup: "rg-br", region: "brazilsouth", enabledForDiskEncryption: true),
+                .init(name: "kv-rbac", resourceGroup: "rg", region: "eastus", enabledForDiskEncryption: true, rbacAuthorization: true,
+                      keys: [.init(name: "kek-rbac")]),
             ],
             diskEncryptionSets: [.init(name: "des-east", resourceGroup: "rg", region: "eastus", keyVault: "kv-des", key: "des-key")],
             virtualMachines: [
@@ -59,8 +62,28 @@ enum TestWorld {
                       encryption: .ade(keyVault: "kv-east", kek: "cert-kek", aadClientID: "44444444-4444-4444-4444-444444444444")),
                 .init(name: "lnx-br-pmk", os: .linux, region: "brazilsouth", resourceGroup: "rg-br", osDisk: .init(sizeGiB: 1),
                       initialData: [.init(disk: .os, offset: 0, length: 8192, seed: 8)]),
+                .init(name: "lnx-rbac", os: .linux, region: "eastus", resourceGroup: "rg", osDisk: .init(sizeGiB: 1),
+                      encryption: .ade(keyVault: "kv-rbac", kek: nil, aadClientID: nil),
+                      initialData: [.init(disk: .os, offset: 0, length: 8192, seed: 9)]),
+                .init(name: "win-rbac", os: .windows, region: "eastus", resourceGroup: "rg", osDisk: .init(sizeGiB: 1),
+                      encryption: .ade(keyVault: "kv-rbac", kek: "kek-rbac", aadClientID: nil),
+                      initialData: [.init(disk: .os, offset: 0, length: 8192, seed: 10)]),
             ])
     }
+
+    /// A custom role with the five data actions the reference lists for Azure Backup of ADE VMs.
+    static let backupKeyReader = RoleDefinition(
+        id: "7d3e8a61-2b4c-4f0a-9e1d-5c6b7a8f9012", name: "Backup Key Vault Reader",
+        dataActions: [
+            "Microsoft.KeyVault/vaults/keys/backup/action", "Microsoft.KeyVault/vaults/secrets/backup/action",
+            "Microsoft.KeyVault/vaults/secrets/getSecret/action", "Microsoft.KeyVault/vaults/keys/read",
+            "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+        ])
+
+    /// A custom role with the secret data actions only: enough for a BEK-only VM, not for one with a KEK.
+    static let backupSecretsReader = RoleDefinition(
+        id: "0a9b8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d", name: "Backup Secrets Reader",
+        dataActions: ["Microsoft.KeyVault/vaults/secrets/*"], notDataActions: ["Microsoft.KeyVault/vaults/secrets/purge/action"])
 
     /// The test world built once per test process; each test gets a copy (RSA key generation dominates the
     /// cost of building a world).

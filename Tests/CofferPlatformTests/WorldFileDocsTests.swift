@@ -11,14 +11,36 @@ import Testing
         try String(contentsOf: Fixtures.repositoryRoot.appendingPathComponent("docs/\(name)"), encoding: .utf8)
     }
 
-    /// The complete example of docs/world-file.md is a valid world.
+    /// The complete example of docs/world-file.md is a valid world, and so are the fragments of its sections
+    /// with the top level they leave out.
     @Test func worldFileExampleLoads() throws {
         let page = try Self.page("world-file.md")
         let section = try #require(page.components(separatedBy: "## A complete example").last)
         let example = try #require(Markdown.blocks("yaml", in: section).first)
         let world = try WorldLoader.load(text: example, file: "docs/world-file.md")
-        #expect(world.virtualMachines.map(\.name) == ["win-app-01", "lnx-db-01", "win-cmk-01"])
-        #expect(world.keyVaults.count == 2 && world.diskEncryptionSets.count == 1)
+        #expect(world.virtualMachines.map(\.name) == ["win-app-01", "lnx-db-01", "lnx-api-01", "win-cmk-01"])
+        #expect(world.keyVaults.count == 3 && world.diskEncryptionSets.count == 1)
+        #expect(world.keyVaults.map(\.permissionModel) == [.accessPolicies, .rbac, .accessPolicies])
+        #expect(world.roleDefinitions.map(\.name) == ["Backup Key Vault Reader"])
+    }
+
+    /// The role definitions and the RBAC key vault of the sections load with the complete example's top level.
+    @Test func worldFileRBACFragmentsLoad() throws {
+        let page = try Self.page("world-file.md")
+        let rolesSection = try #require(page.components(separatedBy: "## roleDefinitions").last)
+        let keyVaultsSection = try #require(page.components(separatedBy: "**roleAssignments[]**").last)
+        let roles = try #require(Markdown.blocks("yaml", in: rolesSection).first)
+        let keyVaults = try #require(Markdown.blocks("yaml", in: keyVaultsSection).first)
+        let top = """
+            tenant: contoso
+            operator: {user: ops@partner.example, type: guest}
+            subscriptions: [{name: sub-prod, id: 11111111-1111-1111-1111-111111111111}]
+            regions: [eastus]
+            resourceGroups: [{name: rg-keys-eastus, region: eastus}]
+
+            """
+        let world = try WorldLoader.load(text: top + roles + "\n" + keyVaults, file: "docs/world-file.md")
+        #expect(world.keyVaults.first?.roleAssignments.map(\.role) == ["Key Vault Administrator", "Backup Key Vault Reader"])
     }
 
     /// The region table of docs/world-file.md is the platform's pairing table.

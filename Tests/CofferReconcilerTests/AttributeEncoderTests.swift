@@ -29,6 +29,7 @@ import Testing
         Fixture.access(),
         Fixture.access(keys: [], secrets: [.get]),
         .keyVaultAccessPolicy(KeyVaultAccessPolicySpec(keyVault: "kv", principal: .objectID("0000-1111"), keyPermissions: [.get], secretPermissions: [])),
+        .keyVaultRoleAssignment(KeyVaultRoleAssignmentSpec(keyVault: "kv", principal: .backupManagementService, role: "Key Vault Administrator")),
         Fixture.protected(),
         .protectedVM(
             ProtectedVMSpec(vm: VMReference(subscription: "sub-prod", resourceGroup: "rg", name: "vm"), vault: "v", policy: "p",
@@ -42,6 +43,7 @@ import Testing
         case .backupPolicy(let value): try Self.viaJSON(value)
         case .protectedVM(let value): try Self.viaJSON(value)
         case .keyVaultAccessPolicy(let value): try Self.viaJSON(value)
+        case .keyVaultRoleAssignment(let value): try Self.viaJSON(value)
         }
         #expect(direct == expected)
         #expect(try AttributeValue(encoding: spec) == Self.viaJSON(spec))

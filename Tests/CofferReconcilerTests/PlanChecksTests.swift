@@ -100,7 +100,7 @@ import Testing
         let diagnostic = try #require(plan.diagnostics.first { $0.code == "UserErrorKeyVaultPermissionsNotConfigured" })
         #expect(diagnostic.severity == .error)
         #expect(diagnostic.location == SourceLocation(file: "m.yaml", line: 64, column: 7))
-        #expect(diagnostic.hint?.contains("add a KeyVaultAccessPolicy") == true)
+        #expect(diagnostic.hint?.contains("(a KeyVaultAccessPolicy)") == true)
     }
 
     /// A prune that deletes the Backup Management Service's access policy while an ADE VM that needs it stays

@@ -9,7 +9,8 @@ import Testing
     static let world = ConformanceWorld(
         subscriptionID: subscriptionID, resourceGroup: "rg", location: "eastus", vm: VMReference(resourceGroup: "rg", name: "lnx-pmk"),
         vmID: "/subscriptions/\(subscriptionID)/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/lnx-pmk", keyVault: "kv-east",
-        keyVaultID: "/subscriptions/\(subscriptionID)/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-east",
+        keyVaultID: "/subscriptions/\(subscriptionID)/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-east", rbacKeyVault: "kv-rbac",
+        rbacKeyVaultID: "/subscriptions/\(subscriptionID)/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-rbac",
         backupManagementServiceObjectID: "f40e5c5a-8b5e-4d0a-9a6d-3c2b1e0f7a64", operatorGrantsKeyVaultAccess: false)
 
     static func provider() -> InMemoryProvider {
@@ -21,6 +22,10 @@ import Testing
         provider.addKeyVault(
             KeyVaultFacts(
                 id: world.keyVaultID, name: "kv-east", subscription: "sub", region: "eastus", accessPolicies: [],
+                backupManagementServiceObjectID: world.backupManagementServiceObjectID))
+        provider.addKeyVault(
+            KeyVaultFacts(
+                id: world.rbacKeyVaultID, name: "kv-rbac", subscription: "sub", region: "eastus", permissionModel: .rbac, accessPolicies: [],
                 backupManagementServiceObjectID: world.backupManagementServiceObjectID))
         return provider
     }

@@ -7,15 +7,18 @@ source "$(dirname "$0")/../lib.sh"   # the helpers and checks
 WORLD="$EXAMPLE_DIR/world.yaml"
 MANIFESTS="$REPO_ROOT/manifests"
 
-step "Create the platform: the contoso tenant, four VMs, two key vaults"
+step "Create the platform: the contoso tenant, five VMs, three key vaults"
 coffer platform init --state "$STATE" --world "$WORLD"
 expect_rc 0 "platform init"
-expect_text "4 VMs, 2 key vaults" "the world has 4 VMs and 2 key vaults"
+expect_text "5 VMs, 3 key vaults" "the world has 5 VMs and 3 key vaults"
 coffer platform show --state "$STATE" --output json
 expect_json 'd["operatorIdentity"]["type"]' guest "the operator is a guest of the tenant"
 expect_json '{vm["name"]: vm["encryption"] for vm in d["virtualMachines"]}' \
-    '{"lnx-db-01": "ade-bek", "lnx-web-01": "sse-pmk", "win-app-01": "ade-bek-kek", "win-cmk-01": "sse-cmk"}' \
-    "win-app-01: ADE with a KEK (BitLocker); lnx-db-01: ADE, BEK only (dm-crypt); lnx-web-01: platform key; win-cmk-01: customer key"
+    '{"lnx-api-01": "ade-bek-kek", "lnx-db-01": "ade-bek", "lnx-web-01": "sse-pmk", "win-app-01": "ade-bek-kek", "win-cmk-01": "sse-cmk"}' \
+    "win-app-01: ADE with a KEK (BitLocker); lnx-db-01: ADE, BEK only (dm-crypt); lnx-web-01: platform key; win-cmk-01: customer key; lnx-api-01 (not in manifests/): ADE with a KEK in kv-rbac-eastus"
+expect_json '{k["name"]: k["permissionModel"] for k in d["keyVaults"]}' \
+    '{"kv-app-eastus": "AccessPolicies", "kv-app-westeurope": "AccessPolicies", "kv-rbac-eastus": "RBAC"}' \
+    "kv-rbac-eastus uses Azure RBAC, the others access policies"
 expect_json '[p["principalName"] for p in d["keyVaults"][0]["accessPolicies"]]' '[]' \
     "kv-app-eastus gives the Backup Management Service no access yet"
 

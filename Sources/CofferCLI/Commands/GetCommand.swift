@@ -8,10 +8,12 @@ struct GetCommand: ParsableCommand {
         commandName: "get", abstract: "List resources on the platform.",
         discussion: """
             Lists what the platform holds now, whoever made it (MANAGED BY says coffer for what coffer owns). \
-            Recovery points and jobs can be narrowed to one VM.
+            Recovery points and jobs can be narrowed to one VM. Access policies are those of key vaults that \
+            use access policies; role assignments those at the scope of key vaults that use Azure RBAC.
 
             Examples:
               coffer get protected-vms
+              coffer get role-assignments
               coffer get recovery-points --vm win-app-01
               coffer get jobs --output json
             """)
@@ -19,6 +21,7 @@ struct GetCommand: ParsableCommand {
         case vaults, policies
         case protectedVMs = "protected-vms"
         case accessPolicies = "access-policies"
+        case roleAssignments = "role-assignments"
         case recoveryPoints = "recovery-points"
         case jobs
     }
@@ -26,7 +29,7 @@ struct GetCommand: ParsableCommand {
     @Argument(help: "What to list.") var what: What
     @Option(help: ArgumentHelp("Only this VM's recovery points or jobs (default: every VM's).", valueName: "vm"), completion: CofferCompletion.vm)
     var vm: String?
-    @Option(help: OutputFormat.help("an array under the kind's name (vaults, policies, protectedVMs, ...).")) var output: OutputFormat = .text
+    @Option(help: OutputFormat.help("an array under the kind's name (vaults, policies, protectedVMs, roleAssignments, ...).")) var output: OutputFormat = .text
 
     func validate() throws {
         if vm != nil && what != .recoveryPoints && what != .jobs {

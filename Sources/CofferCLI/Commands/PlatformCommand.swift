@@ -287,15 +287,22 @@ struct PlatformKeyVault: ParsableCommand {
         commandName: "keyvault", abstract: "Simulate loss of key material or out-of-band drift in a key vault.",
         discussion: """
             Deletes, purges and recovers keys and secrets (to see backups fail and restore-keys repair them), \
-            and changes access policies outside the manifests (to see plan report drift and apply repair it). \
-            Names of keys and secrets are shown by 'coffer platform show'.
+            and changes access policies and role assignments outside the manifests (to see plan report drift \
+            and apply repair it). Names of keys and secrets are shown by 'coffer platform show'. A key vault \
+            that uses access policies takes set-access and remove-access; one that uses Azure RBAC takes \
+            assign-role and remove-role.
 
             Examples:
               coffer platform keyvault delete-key kv-app-eastus kek-win-app-01
               coffer platform keyvault recover kv-app-eastus kek-win-app-01
               coffer platform keyvault remove-access kv-app-eastus BackupManagementService
+              coffer platform keyvault remove-role kv-rbac-eastus BackupManagementService \\
+                  "Key Vault Administrator"
             """,
-        subcommands: [DeleteSecret.self, DeleteKey.self, Purge.self, Recover.self, RemoveAccess.self, SetAccess.self])
+        subcommands: [
+            DeleteSecret.self, DeleteKey.self, Purge.self, Recover.self, RemoveAccess.self, SetAccess.self, AssignRole.self,
+            RemoveRole.self,
+        ])
 
     struct DeleteSecret: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -460,6 +467,63 @@ struct PlatformKeyVault: ParsableCommand {
             let secrets = secretNames.compactMap { name in SecretPermission.allCases.first { $0.rawValue.lowercased() == name.lowercased() } }
             try PlatformCLI.call { try platform.setAccessPolicy(keyVault: keyVault, principal: who, keyPermissions: keys, secretPermissions: secrets) }
             PlatformCLI.print("Set the access policy of \(who) on key vault \(keyVault).")
+        }
+    }
+
+    struct AssignRole: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "assign-role", abstract: "Assign a role on a key vault out of band (outside the manifests).",
+            discussion: """
+                Assigns the role to the principal at the key vault's scope, as an administrator would in the \
+                portal. The key vault must use Azure RBAC (KeyVaultUsesAccessPolicies otherwise) and the role \
+                must exist (RoleDefinitionDoesNotExist): a built-in Key Vault role, or a custom role of the \
+                world. Azure Backup of ADE VMs needs the Backup Management Service to have Key Vault \
+                Administrator, or a custom role with the same data actions on keys and secrets.
+
+                Examples:
+                  coffer platform keyvault assign-role kv-rbac-eastus BackupManagementService \\
+                      "Key Vault Administrator"
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The key vault's name.", completion: CofferCompletion.keyVault) var keyVault: String
+        @Argument(help: "The principal: an object id, or BackupManagementService.", completion: CofferCompletion.principal)
+        var principal: String
+        @Argument(help: "The role's name, e.g. \"Key Vault Administrator\".", completion: .list(RoleDefinition.builtInKeyVaultRoles.map(\.name)))
+        var role: String
+
+        func run() throws {
+            let platform = try PlatformCLI.open(global)
+            let who = Platform.principal(parsing: principal)
+            let assignment = try PlatformCLI.call { try platform.assignRole(keyVault: keyVault, principal: who, role: role) }
+            PlatformCLI.print("Assigned \(assignment.role) to \(who) on key vault \(keyVault) (\(assignment.name)).")
+        }
+    }
+
+    struct RemoveRole: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "remove-role", abstract: "Remove a principal's role assignment on a key vault (out-of-band drift).",
+            discussion: """
+                A change made outside the manifests: the next plan reports it as drift and apply assigns the \
+                role the manifests declare again. Until then, backups of ADE VMs whose key vault uses Azure RBAC \
+                and lost the Backup Management Service's role fail with UserErrorKeyVaultPermissionsNotConfigured.
+
+                Examples:
+                  coffer platform keyvault remove-role kv-rbac-eastus BackupManagementService \\
+                      "Key Vault Administrator"
+                  coffer plan manifests/
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The key vault's name.", completion: CofferCompletion.keyVault) var keyVault: String
+        @Argument(help: "The principal: an object id, or BackupManagementService.", completion: CofferCompletion.principal)
+        var principal: String
+        @Argument(help: "The role's name, e.g. \"Key Vault Administrator\".", completion: .list(RoleDefinition.builtInKeyVaultRoles.map(\.name)))
+        var role: String
+
+        func run() throws {
+            let platform = try PlatformCLI.open(global)
+            let who = Platform.principal(parsing: principal)
+            try PlatformCLI.call { try platform.removeRoleAssignment(keyVault: keyVault, principal: who, role: role) }
+            PlatformCLI.print("Removed the assignment of \(role) to \(who) from key vault \(keyVault).")
         }
     }
 }

@@ -19,9 +19,12 @@ enum CofferCompletion {
     static let resourceGroup = platformNames { overview, _ in overview.resourceGroups.map(\.name) }
     static let region = platformNames { overview, _ in overview.regions }
 
-    /// A principal of an access policy: the Backup Management Service, or an object id that has one.
+    /// A principal of an access policy or a role assignment: the Backup Management Service, or an object id
+    /// that has one.
     static let principal = platformNames { overview, _ in
-        ["BackupManagementService"] + overview.keyVaults.flatMap { $0.accessPolicies.map(\.objectID) }
+        var seen = Set<String>()
+        return (["BackupManagementService"] + overview.keyVaults.flatMap { $0.accessPolicies.map(\.objectID) + $0.roleAssignments.map(\.objectID) })
+            .filter { seen.insert($0).inserted }
     }
 
     /// Keys or secrets (`kind` "key" or "secret", nil for both) in any key vault; `deleted` chooses

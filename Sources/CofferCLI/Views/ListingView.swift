@@ -7,6 +7,7 @@ enum Listing {
     case policies([PolicyInfo])
     case protectedVMs([ProtectedItemInfo])
     case accessPolicies([AccessPolicyInfo])
+    case roleAssignments([RoleAssignmentInfo])
     case recoveryPoints([RecoveryPointSummary])
     case jobs([JobInfo])
 
@@ -17,6 +18,7 @@ enum Listing {
         case .policies: .policies(try PlatformCLI.call { try platform.policies() })
         case .protectedVMs: .protectedVMs(try PlatformCLI.call { try platform.protectedItems() })
         case .accessPolicies: .accessPolicies(try PlatformCLI.call { try platform.accessPolicies() })
+        case .roleAssignments: .roleAssignments(try PlatformCLI.call { try platform.roleAssignments() })
         case .recoveryPoints: .recoveryPoints(try PlatformCLI.call { try platform.recoveryPoints(vm: vm) })
         case .jobs: .jobs(try PlatformCLI.call { try platform.jobs(vm: vm) })
         }
@@ -46,6 +48,7 @@ struct ListingTextView: ListingView {
         case .policies(let policies): Self.table(policies).print(empty: "No policies.")
         case .protectedVMs(let items): Self.table(items).print(empty: "No protected VMs.")
         case .accessPolicies(let policies): Self.table(policies).print(empty: "No access policies.")
+        case .roleAssignments(let assignments): Self.table(assignments).print(empty: "No role assignments.")
         case .recoveryPoints(let points): Self.table(points).print(empty: "No recovery points.")
         case .jobs(let jobs): Self.table(jobs).print(empty: "No jobs.")
         }
@@ -103,6 +106,15 @@ struct ListingTextView: ListingView {
         return table
     }
 
+    static func table(_ assignments: [RoleAssignmentInfo]) -> TextTable {
+        var table = TextTable("KEY VAULT", "PRINCIPAL", "OBJECT ID", "ROLE", "NAME", "MANAGED BY")
+        for assignment in assignments {
+            table.add(assignment.keyVault, assignment.principalName ?? "-", assignment.objectID, assignment.role, assignment.name,
+                      assignment.managedBy ?? "-")
+        }
+        return table
+    }
+
     static func table(_ points: [RecoveryPointSummary]) -> TextTable {
         var table = TextTable("RECOVERY POINT", "VM", "VAULT", "TIME", "TYPE", "TIER", "EXPIRES", "KEYS")
         for point in points {
@@ -130,6 +142,7 @@ struct ListingJSONView: ListingView {
         case .policies(let policies): try JSONOutput.print(policies, under: "policies")
         case .protectedVMs(let items): try JSONOutput.print(items, under: "protectedVMs")
         case .accessPolicies(let policies): try JSONOutput.print(policies, under: "accessPolicies")
+        case .roleAssignments(let assignments): try JSONOutput.print(assignments, under: "roleAssignments")
         case .recoveryPoints(let points): try JSONOutput.print(points, under: "recoveryPoints")
         case .jobs(let jobs): try JSONOutput.print(jobs, under: "jobs")
         }

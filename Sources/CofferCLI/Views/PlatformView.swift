@@ -44,6 +44,7 @@ struct PlatformTextView: PlatformView {
             if keyVault.enabledForDiskEncryption { flags.append("enabled for disk encryption") }
             if keyVault.softDelete { flags.append("soft delete \(keyVault.softDeleteRetentionDays) days") }
             if keyVault.purgeProtection { flags.append("purge protection") }
+            flags.append("permission model: \(keyVault.permissionModel.words)")
             console.print("Key vault \(keyVault.name) (\(flags.joined(separator: ", ")))")
             var objects = TextTable("  KIND", "NAME", "TYPE", "STATE", "TAGS")
             for object in keyVault.objects {
@@ -54,12 +55,31 @@ struct PlatformTextView: PlatformView {
                             tags.isEmpty ? "-" : tags)
             }
             objects.print(empty: "  no keys or secrets")
-            var access = TextTable("  PRINCIPAL", "OBJECT ID", "KEYS", "SECRETS")
-            for policy in keyVault.accessPolicies {
-                access.add("  " + (policy.principalName ?? "-"), policy.objectID, policy.keyPermissions.map(\.rawValue).joined(separator: ","),
-                           policy.secretPermissions.map(\.rawValue).joined(separator: ","))
+            // The grants of the key vault's model: access policies, or role assignments with Azure RBAC.
+            switch keyVault.permissionModel {
+            case .accessPolicies:
+                var access = TextTable("  PRINCIPAL", "OBJECT ID", "KEYS", "SECRETS")
+                for policy in keyVault.accessPolicies {
+                    access.add("  " + (policy.principalName ?? "-"), policy.objectID, policy.keyPermissions.map(\.rawValue).joined(separator: ","),
+                               policy.secretPermissions.map(\.rawValue).joined(separator: ","))
+                }
+                access.print(empty: "  no access policies")
+            case .rbac:
+                var roles = TextTable("  PRINCIPAL", "OBJECT ID", "ROLE")
+                for assignment in keyVault.roleAssignments {
+                    roles.add("  " + (assignment.principalName ?? "-"), assignment.objectID, assignment.role)
+                }
+                roles.print(empty: "  no role assignments")
             }
-            access.print(empty: "  no access policies")
+        }
+        if !overview.roleDefinitions.isEmpty {
+            console.print("")
+            var roles = TextTable("CUSTOM ROLE", "ID", "DATA ACTIONS", "NOT DATA ACTIONS")
+            for role in overview.roleDefinitions {
+                roles.add(role.name, role.id, role.dataActions.joined(separator: " "),
+                          role.notDataActions.isEmpty ? "-" : role.notDataActions.joined(separator: " "))
+            }
+            roles.print(empty: "")
         }
         if !overview.vaults.isEmpty {
             let listings = ListingTextView()
