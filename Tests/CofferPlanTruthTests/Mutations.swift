@@ -23,7 +23,7 @@ struct Mutations {
     }
 
     mutating func one() -> PlanTruth.Mutation {
-        switch generator.next() % 16 {
+        switch generator.next() % 18 {
         case 0:
             let vm = pick(Self.vms), vault = pick(Self.vaults), policy = pick(Self.policies)
             return .init(description: "protect \(vm) in \(vault) with \(policy)") { resources in
@@ -144,6 +144,21 @@ struct Mutations {
                     }
                 }
             })
+        case 16:
+            let policy = pick(["daily-standard-eastus", "hourly-enhanced-eastus", "DefaultPolicy", "EnhancedPolicy"])
+            return .init(description: "protect lnx-api-01 (RBAC key vault) in rsv-prod-eastus with \(policy)") { resources in
+                Self.add(
+                    &resources, .protectedVM, "lnx-api-01",
+                    .protectedVM(ProtectedVMSpec(vm: VMReference(resourceGroup: "rg-app-eastus", name: "lnx-api-01"), vault: "rsv-prod-eastus", policy: policy)))
+            }
+        case 17:
+            let keyVault = pick(["kv-rbac-eastus", "kv-app-eastus"])
+            let role = pick(["Key Vault Administrator", "Key Vault Secrets User", "Key Vault Reader", "No Such Role"])
+            return .init(description: "assign \(role) to the Backup Management Service on \(keyVault)") { resources in
+                Self.add(
+                    &resources, .keyVaultRoleAssignment, "backup-role",
+                    .keyVaultRoleAssignment(KeyVaultRoleAssignmentSpec(keyVault: keyVault, principal: .backupManagementService, role: role)))
+            }
         default:
             let vault = pick(Self.vaults)
             return .init(description: "add vault \(vault) if missing") { resources in
@@ -154,6 +169,12 @@ struct Mutations {
                         spec: .vault(VaultSpec(resourceGroup: "rg-backup-eastus", location: "eastus"))))
             }
         }
+    }
+
+    static func add(_ resources: inout [DesiredResource], _ kind: ResourceKind, _ name: String, _ spec: ResourceSpec) {
+        let address = ResourceAddress(kind: kind, name: name)
+        resources.removeAll { $0.address == address }
+        resources.append(DesiredResource(address: address, spec: spec))
     }
 
     static func edit(_ resources: inout [DesiredResource], _ kind: ResourceKind, _ name: String, _ change: (inout ResourceSpec) -> Void) {
