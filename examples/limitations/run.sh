@@ -105,4 +105,16 @@ expect_true '"lnx-ade-15" not in [i["vm"] for i in d["protectedVMs"]]' "lnx-ade-
 coffer history --state "$STATE" --output json
 expect_json '[a["result"] for a in d["applies"]]' '["succeeded", "succeeded"]' "no apply ran: the history has the two earlier ones"
 
+step "Pruning the access policy that win-ade-11's backups need"
+plan_errors '["UserErrorKeyVaultPermissionsNotConfigured"]' --prune "$M/vault.yaml" "$M/policy.yaml" "$M/protected.yaml"
+expect_json '[c["address"] for c in d["resource_changes"] if c["action"] == "delete"]' '["KeyVaultAccessPolicy/kv-apps-limits-backup"]' \
+    "the plan would destroy the access policy, and says that win-ade-11's backups would then fail"
+expect_json '[x["range"]["file"].split("/")[-1] for x in d["diagnostics"]]' '["protected.yaml"]' "reported at win-ade-11's manifest"
+
+step "A policy's type is fixed (manifests-enhanced/)"
+plan_errors '["UserErrorBackupPolicyInUse"]' "$M/vault.yaml" "$M/access.yaml" "$M/protected.yaml" "$EXAMPLE_DIR/manifests-enhanced"
+expect_json '[(c["address"], c["action"], c["replace_paths"]) for c in d["resource_changes"] if c["action"] != "no-op"]' \
+    '[["BackupPolicy/daily-limits", "replace", ["policyType"]]]' "Standard to Enhanced is a replacement"
+expect_true '"declare a new Enhanced policy, move the VMs to it" in d["diagnostics"][0]["hint"]' "the hint names the migration"
+
 finish

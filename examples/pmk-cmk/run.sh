@@ -95,4 +95,20 @@ expect_json '[(x["encryptionAtRest"], x.get("diskEncryptionSet")) for vm in d["v
 expect_json '[p["principalName"] for k in d["keyVaults"] for p in k["accessPolicies"]]' '["disk encryption set des-apps-weu"]' \
     "at no point did the Backup Management Service need Key Vault access"
 
+step "A disk encryption set that loses its key access makes its disks unreadable, and the plan says so"
+coffer platform show --state "$STATE" --output json
+DES_ID=$(json '[p["objectID"] for k in d["keyVaults"] for p in k["accessPolicies"] if p["principalName"] == "disk encryption set des-apps-weu"][0]')
+coffer platform keyvault remove-access --state "$STATE" kv-disks-weu "$DES_ID"
+expect_rc 0 "remove the disk encryption set's access policy (out of band)"
+coffer plan --state "$STATE" "$EXAMPLE_DIR/manifests" --output json
+expect_rc 1 "the plan fails although nothing is to change"
+expect_json 'sorted({(x["code"], x["range"]["file"].split("/")[-1]) for x in d["diagnostics"] if x["severity"] == "error"})' \
+    '[["KeyVaultAccessForbidden", "backup.yaml"]]' "KeyVaultAccessForbidden at win-cmk-02's manifest"
+coffer backup --state "$STATE" win-cmk-02
+expect_error KeyVaultAccessForbidden 1 "and the backup fails with it"
+coffer platform keyvault set-access --state "$STATE" kv-disks-weu "$DES_ID" --key-permissions Get,WrapKey,UnwrapKey
+expect_rc 0 "give the access back"
+coffer backup --state "$STATE" win-cmk-02 --output json
+expect_json 'd["status"]' Completed "win-cmk-02 backs up again"
+
 finish
