@@ -61,59 +61,41 @@ public struct PlatformError: CofferError, Hashable {
     }
 }
 
-/// The error codes the platform emits. The README lists each with its meaning and whether the name is the
-/// real service's or chosen where the service's is not known.
+/// The error codes the platform emits. The codes of the service's rules are CofferRules' `ServiceCode` (the
+/// ones the platform also raises itself are named here too, as the same strings). The README lists each with
+/// its meaning and whether the name is the real service's or chosen where the service's is not known.
 public enum PlatformErrorCode {
     // Key Vault access and key material (real service names).
-    public static let keyVaultPermissionsNotConfigured = "UserErrorKeyVaultPermissionsNotConfigured"
-    public static let keyVaultKeyDoesNotExist = "UserErrorKeyVaultKeyDoesNotExist"
+    public static let keyVaultKeyDoesNotExist = ServiceCode.keyVaultKeyDoesNotExist
     public static let diskEncryptionInternalError = "DiskEncryptionInternalError"
-    public static let getSaSUriError = "BCMProtGetSaSUriAsyncError"
+    public static let getSaSUriError = ServiceCode.getSaSUriError
     // Key Vault access and key material (chosen names).
-    public static let keyVaultSecretDoesNotExist = "UserErrorKeyVaultSecretDoesNotExist"
-    public static let certificateBackedKeyNotSupported = "UserErrorCertificateBackedKeyNotSupported"
+    public static let keyVaultSecretDoesNotExist = ServiceCode.keyVaultSecretDoesNotExist
 
     // Backup jobs (real service names).
-    public static let guestAgentStatusUnavailable = "UserErrorGuestAgentStatusUnavailable"
-    public static let unsupportedDiskSize = "UserErrorUnsupportedDiskSize"
     public static let backupOperationInProgress = "UserErrorBackupOperationInProgress"
     public static let datasourceNotPresent = "UserErrorBcmDatasourceNotPresent"
-    public static let encryptedVMNotSupportedWithDiskExclusion = "UserErrorEncryptedVmNotSupportedWithDiskEx"
     public static let backupOperationFailed = "BackUpOperationFailed"
     public static let instantRPNotFound = "UserErrorInstantRpNotFound"
     public static let rpCollectionLimitReached = "UserErrorRpCollectionLimitReached"
 
     // Vaults, policies and protection (real service names).
-    public static let storageModelModifyError = "StorageModelModifyError"
-    public static let softDeleteStateAlwaysOn = "BMSUserErrorSoftDeleteStateAlwaysOn"
-    public static let deleteBackupItemOnImmutableItem = "UserErrorDeleteBackupItemOnImmutableItem"
-    public static let invalidInput = "BMSUserErrorInvalidInput"
-    public static let invalidPolicyInput = "BMSUserErrorInvalidPolicyInput"
-    public static let invalidConfigureProtectionRequest = "BMSUserErrorInvalidConfigureProtectionRequest"
-    public static let serviceResourceNotEmpty = "ServiceResourceNotEmpty"
+    public static let invalidInput = ServiceCode.invalidInput
+    public static let invalidPolicyInput = ServiceCode.invalidPolicyInput
+    public static let invalidConfigureProtectionRequest = ServiceCode.invalidConfigureProtectionRequest
 
     // Vaults, policies and protection (chosen names).
-    public static let crossRegionRestoreRequiresGeoRedundancy = "UserErrorCrossRegionRestoreRequiresGeoRedundancy"
-    public static let crossRegionRestoreCannotBeDisabled = "UserErrorCrossRegionRestoreCannotBeDisabled"
-    public static let geoRedundancyNotAvailable = "UserErrorGeoRedundancyNotAvailableInRegion"
-    public static let immutabilityLocked = "UserErrorImmutabilityLocked"
-    public static let invalidImmutabilityTransition = "UserErrorInvalidImmutabilityTransition"
-    public static let cmkRequiresEmptyVault = "UserErrorCmkEncryptionRequiresEmptyVault"
-    public static let cmkCannotBeDisabled = "UserErrorCmkEncryptionCannotBeDisabled"
-    public static let cmkInvalidKey = "UserErrorCmkInvalidKey"
-    public static let identityInUse = "UserErrorManagedIdentityInUse"
-    public static let vmAlreadyProtected = "UserErrorVmAlreadyProtectedInAnotherVault"
-    public static let vmAndVaultMismatch = "UserErrorVmAndVaultNotInSameSubscriptionAndRegion"
-    public static let softDeletedItemExists = "UserErrorSoftDeletedBackupItemExists"
+    public static let invalidImmutabilityTransition = ServiceCode.invalidImmutabilityTransition
+    public static let cmkInvalidKey = ServiceCode.cmkInvalidKey
+    public static let vmAlreadyProtected = ServiceCode.vmAlreadyProtected
+    public static let softDeletedItemExists = ServiceCode.softDeletedItemExists
     public static let itemNotSoftDeleted = "UserErrorBackupItemNotSoftDeleted"
-    public static let backupsSuspendedNeedsImmutability = "UserErrorBackupsSuspendedRequiresImmutableVault"
-    public static let invalidProtectionStateTransition = "UserErrorInvalidProtectionStateTransition"
-    public static let policyInUse = "UserErrorBackupPolicyInUse"
-    public static let policyTypeChangeNotAllowed = "UserErrorPolicyTypeChangeNotAllowed"
-    public static let resourceNotFound = "ResourceNotFound"
+    public static let backupsSuspendedNeedsImmutability = ServiceCode.backupsSuspendedNeedsImmutability
+    public static let invalidProtectionStateTransition = ServiceCode.invalidProtectionStateTransition
+    public static let resourceNotFound = ServiceCode.resourceNotFound
     public static let resourceAlreadyExists = "ResourceAlreadyExists"
     public static let invalidResourceName = "InvalidResourceName"
-    public static let limitExceeded = "UserErrorLimitExceeded"
+    public static let limitExceeded = ServiceCode.limitExceeded
 
     // Restore (chosen names, after the service's style).
     public static let restoreModeNotSupportedForEncryptedVM = "UserErrorRestoreModeNotSupportedForEncryptedVm"

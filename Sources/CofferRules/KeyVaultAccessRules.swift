@@ -42,7 +42,7 @@ public struct KeyVaultAccessShortfall: Sendable, Hashable {
 /// calls them when it backs up and grants, the plan calls them on the key vault as the plan leaves it.
 public enum KeyVaultAccessRules {
     /// The service's code when the Backup Management Service cannot read an ADE VM's keys.
-    public static let permissionsNotConfigured = "UserErrorKeyVaultPermissionsNotConfigured"
+    public static let permissionsNotConfigured = ServiceCode.keyVaultPermissionsNotConfigured
     /// coffer's code for an access policy put on a key vault that uses Azure RBAC.
     public static let usesRBAC = "KeyVaultUsesRbacAuthorization"
     /// coffer's code for a role assignment put on a key vault that uses access policies.
