@@ -121,6 +121,19 @@ enum PlanTruth {
         return Verdict(errors: errors, failure: nil)
     }
 
+    /// The manifests `mutations` lead to, as far as they differ from the shipped ones: the documents added
+    /// or changed, and the addresses removed.
+    static func manifestDifference(_ mutations: [Mutation]) async throws -> String {
+        let base = try await template().base
+        var resources = base
+        for mutation in mutations { mutation.manifests?(&resources) }
+        let before = Dictionary(base.map { ($0.address, $0.spec) }, uniquingKeysWith: { first, _ in first })
+        let changed = resources.filter { before[$0.address] != $0.spec }
+        let removed = Set(base.map(\.address)).subtracting(resources.map(\.address)).sorted()
+        return (changed.isEmpty ? "" : "added or changed:\n" + ManifestWriter.yaml(DesiredState(resources: changed)))
+            + (removed.isEmpty ? "" : "removed: " + removed.map(\.description).joined(separator: ", "))
+    }
+
     /// The fewest of `mutations` that still break the property, removing one at a time.
     static func shrink(_ mutations: [Mutation]) async throws -> [Mutation] {
         var current = mutations

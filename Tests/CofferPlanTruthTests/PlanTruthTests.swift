@@ -4,7 +4,8 @@ import Testing
 
 /// A clean plan means the apply succeeds and tonight's backups run; a plan error means they would not.
 /// Over seeded mutations of the reference world and the shipped manifests (see `Mutations`), checked on the
-/// embedded platform. A failure prints its seed and the fewest mutations that show it; `make fuzz-plan`
+/// embedded platform. A failure prints its seed, the fewest mutations that show it and the manifests they
+/// lead to; `make fuzz-plan`
 /// runs many more seeds (`COFFER_PLAN_TRUTH_SEEDS`, `COFFER_PLAN_TRUTH_FIRST`).
 @Suite struct PlanTruthTests {
     static let seeds: [UInt64] = {
@@ -32,6 +33,8 @@ import Testing
             seed \(seed): \(verdict)
             smallest mutations: \(smallest.map(\.description).joined(separator: "; "))
             which give: \(smallestVerdict)
+            the manifests, where they differ from manifests/:
+            \(try await PlanTruth.manifestDifference(smallest))
             """)
     }
 }
