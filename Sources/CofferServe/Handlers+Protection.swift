@@ -101,7 +101,7 @@ extension Handlers {
         properties.protectionState = softDeleted ? "ProtectionStopped" : item.state.rawValue
         properties.protectionStatus = item.state == .protected || item.state == .irPending ? "Healthy" : "Unhealthy"
         properties.healthStatus = item.lastBackupStatus == "Failed" ? "ActionRequired" : "Passed"
-        properties.lastBackupStatus = item.lastBackupStatus.map { $0 == "Completed" ? "Completed" : $0 }
+        properties.lastBackupStatus = item.lastBackupStatus
         properties.lastBackupTime = item.lastBackup?.armTime
         properties.lastRecoveryPoint = item.lastBackup?.armTime
         properties.protectedItemDataId = ServedWorld.guid(from: "item:" + item.id.lowercased())
@@ -386,8 +386,7 @@ extension Handlers {
                 recoveryPointType: windows ? "AppConsistent" : "FileSystemConsistent", recoveryPointTime: point.time.armTime,
                 isSourceVMEncrypted: point.hasKeyBackup, isManagedVirtualMachine: point.disks.allSatisfy(\.managed),
                 osType: windows ? "Windows" : "Linux", recoveryPointTierDetails: tiers,
-                recoveryPointProperties: RecoveryPointResource.PointProperties(
-                    expiryTime: point.expiry?.armTime, ruleName: point.type == "OnDemand" ? nil : "DailyRule"),
+                recoveryPointProperties: RecoveryPointResource.PointProperties(expiryTime: point.expiry?.armTime, ruleName: nil),
                 recoveryPointAdditionalInfo: point.type))
     }
 
