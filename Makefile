@@ -17,8 +17,12 @@ run: build
 	fi
 	$(SWIFT) run coffer apply --state "$(STATE)" --auto-approve manifests/
 
+# The Swift tests, then the official Azure SDKs against `coffer serve` (Tests/sdk/run.sh: a virtualenv with the
+# pinned SDKs, serve on a free port with a fresh reference platform, pytest).
 test: setup
+	$(SWIFT) build
 	$(SWIFT) test
+	COFFER=.build/debug/coffer Tests/sdk/run.sh
 
 # Every example in examples/, run end to end against a fresh state directory and checked (examples/run-all.sh).
 examples: build

@@ -18,12 +18,22 @@ let package = Package(
         .library(name: "CofferReconciler", targets: ["CofferReconciler"]),
         .library(name: "CofferGit", targets: ["CofferGit"]),
         .library(name: "CofferGitOps", targets: ["CofferGitOps"]),
+        .library(name: "CofferARM", targets: ["CofferARM"]),
+        .library(name: "CofferServe", targets: ["CofferServe"]),
         .library(name: "CofferCLI", targets: ["CofferCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        // coffer serve: one SwiftNIO stack (DESIGN.md, Dependencies).
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // C libraries from the system, found through pkg-config.
@@ -75,11 +85,29 @@ let package = Package(
             dependencies: ["CofferReconciler", "CofferGit", "CofferManifest", "CofferModel"],
             exclude: ["README.md"]
         ),
+        .target(name: "CofferARM", dependencies: ["CofferModel"], exclude: ["README.md"]),
+        .target(
+            name: "CofferServe",
+            dependencies: [
+                "CofferARM", "CofferModel", "CofferPlatform", "CofferSystem",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["README.md"]
+        ),
         .target(
             name: "CofferCLI",
             dependencies: [
                 "CofferModel", "CofferCrypto", "CofferSnapshot", "CofferPlatform",
-                "CofferManifest", "CofferReconciler", "CofferGit", "CofferGitOps",
+                "CofferManifest", "CofferReconciler", "CofferGit", "CofferGitOps", "CofferServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -105,6 +133,15 @@ let package = Package(
         .testTarget(name: "CofferPlanTruthTests", dependencies: ["CofferPlatform", "CofferManifest", "CofferReconciler", "CofferModel", "CofferTestSupport"]),
         .testTarget(name: "CofferGitTests", dependencies: ["CofferGit", "CofferTestSupport"]),
         .testTarget(name: "CofferGitOpsTests", dependencies: ["CofferGitOps", "CofferTestSupport"]),
+        .testTarget(name: "CofferARMTests", dependencies: ["CofferARM", "CofferTestSupport"]),
+        .testTarget(
+            name: "CofferServeTests",
+            dependencies: [
+                "CofferServe", "CofferARM", "CofferPlatform", "CofferTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .testTarget(name: "CofferCLITests", dependencies: ["CofferCLI", "CofferTestSupport"], exclude: ["Golden"]),
     ]
 )

@@ -3,7 +3,8 @@
 # as root; otherwise prints the exact command to run.
 set -euo pipefail
 
-packages=(libgit2-dev libssl-dev libsqlite3-dev libyaml-dev libicu-dev pkg-config)
+# python3-venv: the virtualenv of the Azure SDK suite that `make test` runs (Tests/sdk).
+packages=(libgit2-dev libssl-dev libsqlite3-dev libyaml-dev libicu-dev pkg-config python3-venv)
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

@@ -42,7 +42,7 @@ public struct CofferCommand: AsyncParsableCommand {
                 subcommands: [
                     GetCommand.self, BackupCommand.self, RestoreCommand.self, RestoreKeysCommand.self, VerifyCommand.self,
                 ]),
-            CommandGroup(name: "The simulated platform", subcommands: [PlatformCommand.self]),
+            CommandGroup(name: "The simulated platform", subcommands: [PlatformCommand.self, ServeCommand.self]),
         ]
     )
 

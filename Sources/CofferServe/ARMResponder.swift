@@ -1,0 +1,136 @@
+import CofferARM
+import Foundation
+public import Hummingbird
+import HTTPTypes
+import Logging
+import NIOCore
+
+/// One route: a method and a path shape, the provider whose api-versions it takes, and its handler.
+struct Route: Sendable {
+    var method: String
+    var pattern: ARMPathPattern
+    var provider: ARMProvider
+    var handler: @Sendable (ARMRequest) async throws(ARMError) -> ARMResponse
+}
+
+/// The whole of serve's request handling, in ARM's order: request ids; the bearer token (401); the route
+/// (404 for an unknown path, 405 for a method the resource does not take); the api-version (400); the
+/// subscription (404 `SubscriptionNotFound`) and resource group (404 `ResourceGroupNotFound`); the body
+/// (400 when over 4 MiB, not JSON, too deep or of the wrong shape); then the handler. Every response
+/// carries `x-ms-request-id` and `x-ms-correlation-request-id`, and every error ARM's envelope.
+public struct ARMResponder: HTTPResponder {
+    public typealias Context = BasicRequestContext
+
+    let routes: [Route]
+    let tokens: TokenStore
+    let world: ServedWorld
+    let scheme: String
+    let logger: Logger
+
+    public func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+        let started = ContinuousClock.now
+        let requestID = UUID().uuidString.lowercased()
+        let correlationID = request.headers[Self.correlationHeader].flatMap(Self.plainHeaderValue) ?? requestID
+        var armResponse = await handle(request)
+        armResponse.headers.append(("x-ms-request-id", requestID))
+        armResponse.headers.append(("x-ms-correlation-request-id", correlationID))
+        let elapsed = ContinuousClock.now - started
+        logger.info(
+            "\(request.method.rawValue) \(request.uri.path.prefix(300)) \(armResponse.status)",
+            metadata: [
+                "request-id": .string(requestID),
+                "ms": .stringConvertible(Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)),
+            ])
+        return Self.response(armResponse)
+    }
+
+    static let correlationHeader = HTTPField.Name("x-ms-correlation-request-id")!
+
+    /// A header value echoed back only when it is short and plain (a GUID, say).
+    static func plainHeaderValue(_ value: String) -> String? {
+        guard value.count <= 100, value.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else { return nil }
+        return value
+    }
+
+    func handle(_ request: Request) async -> ARMResponse {
+        // The token first: nothing else is looked at for an unauthenticated caller.
+        if let error = authenticate(request.headers[.authorization]) {
+            return .error(error, headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\", error_description=\"\(error.code)\"")])
+        }
+        let method = request.method.rawValue
+        guard let path = ARMPath(raw: request.uri.path) else {
+            return .error(ARMError(status: 400, code: "InvalidRequestUri", message: "The request path is malformed or longer than \(ARMPath.maximumLength) bytes."))
+        }
+        guard let query = ARMRequest.parseQuery(request.uri.query) else {
+            return .error(ARMError(status: 400, code: "InvalidRequestUri", message: "The query string holds a malformed percent-escape."))
+        }
+        let candidates = routes.compactMap { route in path.match(route.pattern).map { (route, $0) } }
+        guard !candidates.isEmpty else { return .error(.noRoute(method: method, path: path.description)) }
+        guard let (route, match) = candidates.first(where: { $0.0.method == method }) else {
+            return .error(.methodNotAllowed(method: method, path: path.description))
+        }
+        if let error = APIVersions.check(query["api-version"], for: route.provider) { return .error(error) }
+        if let subscription = match.values["subscription"] {
+            guard world.subscription(id: subscription) != nil else { return .error(.subscriptionNotFound(subscription)) }
+            if let group = match.values["resourceGroup"], world.resourceGroup(subscriptionID: subscription, name: group) == nil {
+                return .error(.resourceGroupNotFound(group))
+            }
+        }
+        var body: [UInt8] = []
+        if ["PUT", "POST", "PATCH"].contains(method) {
+            if let length = request.headers[.contentLength].flatMap(Int.init), length > ARMBody.maximumSize {
+                return .error(.requestContentTooLarge(limit: ARMBody.maximumSize), headers: [("Connection", "close")])
+            }
+            var request = request
+            do {
+                let buffer = try await request.collectBody(upTo: ARMBody.maximumSize)
+                body = Array(buffer.readableBytesView)
+            } catch {
+                return .error(.requestContentTooLarge(limit: ARMBody.maximumSize), headers: [("Connection", "close")])
+            }
+        }
+        let armRequest = ARMRequest(
+            method: method, path: path, match: match, query: query, body: body,
+            baseURL: baseURL(request.head.authority))
+        do {
+            return try await route.handler(armRequest)
+        } catch {
+            if error.status >= 500 { logger.error("\(method) \(path): \(error.message)") }
+            return .error(error)
+        }
+    }
+
+    /// Nil when the `Authorization` header holds a live token; else the 401 to answer.
+    func authenticate(_ header: String?) -> ARMError? {
+        guard let header, !header.isEmpty else { return .authenticationHeaderMissing() }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return .authenticationHeaderMalformed() }
+        if let reason = tokens.refusal(of: String(parts[1]).trimmingCharacters(in: .whitespaces)) {
+            return .invalidAuthenticationToken(reason)
+        }
+        return nil
+    }
+
+    /// `https://HOST:PORT` from the request's authority (its `Host`); the loopback address when it has none
+    /// or it holds characters an authority may not.
+    func baseURL(_ authority: String?) -> String {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")
+        if let authority, !authority.isEmpty, authority.count <= 255, authority.allSatisfy({ allowed.contains($0) }) {
+            return "\(scheme)://\(authority)"
+        }
+        return "\(scheme)://127.0.0.1"
+    }
+
+    static func response(_ armResponse: ARMResponse) -> Response {
+        var headers = HTTPFields()
+        for (name, value) in armResponse.headers {
+            if let fieldName = HTTPField.Name(name) { headers.append(HTTPField(name: fieldName, value: value)) }
+        }
+        guard let body = armResponse.body else {
+            if armResponse.status != 204 && armResponse.status != 304 { headers[.contentLength] = "0" }
+            return Response(status: .init(code: armResponse.status), headers: headers)
+        }
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: .init(code: armResponse.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

@@ -1,0 +1,174 @@
+import CofferARM
+import CofferPlatform
+import Foundation
+
+/// The operations serve answers, and what they share: the platform, the operation store, paging and the
+/// long-running operation headers.
+struct Handlers: Sendable {
+    let access: PlatformAccess
+    let operations: OperationStore
+    /// Items per page of a list.
+    let pageSize: Int
+    /// Seconds a client waits between polls (`Retry-After`, at least 1: azure-core reads 0 as absent and
+    /// falls back to 30 seconds).
+    let retryAfter: Int
+
+    var world: ServedWorld { access.world }
+
+    static let subscription = "subscriptions/{subscription}"
+    static let resourceGroup = "subscriptions/{subscription}/resourceGroups/{resourceGroup}"
+    static let vault = resourceGroup + "/providers/Microsoft.RecoveryServices/vaults/{vault}"
+    static let item = vault + "/backupFabrics/{fabric}/protectionContainers/{container}/protectedItems/{item}"
+    static let keyVault = resourceGroup + "/providers/Microsoft.KeyVault/vaults/{keyVault}"
+
+    /// Every route: method, path shape, provider, handler.
+    var routes: [Route] {
+        func route(_ method: String, _ pattern: String, _ provider: ARMProvider, _ handler: @escaping @Sendable (ARMRequest) async throws(ARMError) -> ARMResponse) -> Route {
+            Route(method: method, pattern: ARMPathPattern(pattern), provider: provider, handler: handler)
+        }
+        let vault = Self.vault
+        let item = Self.item
+        return [
+            // Microsoft.Resources
+            route("GET", "subscriptions", .resources, listSubscriptions),
+            route("GET", Self.subscription, .resources, getSubscription),
+            route("GET", Self.subscription + "/resourcegroups", .resources, listResourceGroups),
+            route("GET", Self.resourceGroup, .resources, getResourceGroup),
+            // Recovery Services vaults
+            route("GET", Self.subscription + "/providers/Microsoft.RecoveryServices/vaults", .recoveryServices, listVaults),
+            route("GET", Self.resourceGroup + "/providers/Microsoft.RecoveryServices/vaults", .recoveryServices, listVaults),
+            route("GET", vault, .recoveryServices, getVault),
+            route("PUT", vault, .recoveryServices, putVault),
+            route("DELETE", vault, .recoveryServices, deleteVault),
+            route("GET", vault + "/backupconfig/vaultconfig", .recoveryServices, getVaultConfig),
+            route("GET", vault + "/backupstorageconfig/vaultstorageconfig", .recoveryServices, getStorageConfig),
+            route("GET", vault + "/backupResourceGuardProxies", .recoveryServices, emptyList),
+            // Backup policies
+            route("GET", vault + "/backupPolicies", .recoveryServices, listPolicies),
+            route("GET", vault + "/backupPolicies/{policy}", .recoveryServices, getPolicy),
+            route("PUT", vault + "/backupPolicies/{policy}", .recoveryServices, putPolicy),
+            route("DELETE", vault + "/backupPolicies/{policy}", .recoveryServices, deletePolicy),
+            // Discovery
+            route("POST", vault + "/backupFabrics/{fabric}/refreshContainers", .recoveryServices, refreshContainers),
+            route("GET", vault + "/backupFabrics/{fabric}/operationResults/{operation}", .recoveryServices, refreshResult),
+            route("GET", vault + "/backupFabrics/{fabric}/operationsStatus/{operation}", .recoveryServices, operationStatus),
+            route("GET", vault + "/backupProtectableItems", .recoveryServices, listProtectableItems),
+            // Protection, backup, recovery points
+            route("GET", vault + "/backupProtectedItems", .recoveryServices, listProtectedItems),
+            route("GET", item, .recoveryServices, getProtectedItem),
+            route("PUT", item, .recoveryServices, putProtectedItem),
+            route("DELETE", item, .recoveryServices, deleteProtectedItem),
+            route("POST", item + "/backup", .recoveryServices, triggerBackup),
+            route("GET", item + "/operationsStatus/{operation}", .recoveryServices, operationStatus),
+            route("GET", item + "/operationResults/{operation}", .recoveryServices, itemOperationResult),
+            route("GET", item + "/recoveryPoints", .recoveryServices, listRecoveryPoints),
+            route("GET", item + "/recoveryPoints/{recoveryPoint}", .recoveryServices, getRecoveryPoint),
+            route("POST", item + "/recoveryPoints/{recoveryPoint}/restore", .recoveryServices, triggerRestore),
+            route("GET", vault + "/backupOperations/{operation}", .recoveryServices, operationStatus),
+            // Jobs
+            route("GET", vault + "/backupJobs", .recoveryServices, listJobs),
+            route("GET", vault + "/backupJobs/{job}", .recoveryServices, getJob),
+            // Key Vault
+            route("GET", Self.subscription + "/providers/Microsoft.KeyVault/vaults", .keyVault, listKeyVaults),
+            route("GET", Self.resourceGroup + "/providers/Microsoft.KeyVault/vaults", .keyVault, listKeyVaults),
+            route("GET", Self.keyVault, .keyVault, getKeyVault),
+            route("PUT", Self.keyVault + "/accessPolicies/{kind}", .keyVault, updateAccessPolicy),
+            route("GET", Self.keyVault + "/keys", .keyVault, listKeys),
+            route("GET", Self.keyVault + "/secrets", .keyVault, listSecrets),
+            // Compute
+            route("GET", Self.subscription + "/providers/Microsoft.Compute/virtualMachines", .compute, listVirtualMachines),
+            route("GET", Self.resourceGroup + "/providers/Microsoft.Compute/virtualMachines", .compute, listVirtualMachines),
+            route("GET", Self.resourceGroup + "/providers/Microsoft.Compute/virtualMachines/{vm}", .compute, getVirtualMachine),
+            route("GET", Self.resourceGroup + "/providers/Microsoft.Compute/disks/{disk}", .compute, getDisk),
+        ]
+    }
+
+    // MARK: Paging
+
+    /// A page of `items` from the request's `$skipToken` (an offset), with a `nextLink` on serve's own
+    /// address when more follow.
+    func page<T: Encodable & Sendable>(_ items: [T], _ request: ARMRequest) throws(ARMError) -> ARMResponse {
+        var offset = 0
+        if let token = request.query["$skipToken"] ?? request.query["$skiptoken"] {
+            guard let value = Int(token), value >= 0, value <= items.count else {
+                throw .invalidParameter("$skipToken", "'\(token.prefix(40))' is not a skip token this list gave")
+            }
+            offset = value
+        }
+        let end = min(items.count, offset + pageSize)
+        var next: String?
+        if end < items.count {
+            var extra: [(String, String)] = []
+            if let filter = request.query["$filter"] { extra.append(("$filter", filter)) }
+            extra.append(("$skipToken", String(end)))
+            next = request.url(request.path.description, extraQuery: extra)
+        }
+        return .json(ARMList(value: Array(items[offset..<end]), nextLink: next))
+    }
+
+    func emptyList(_ request: ARMRequest) async throws(ARMError) -> ARMResponse {
+        .json(ARMList<String>(value: [], nextLink: nil))
+    }
+
+    // MARK: Long-running operations
+
+    /// Starts `work` as an operation under the vault, and the 202 that tells the client where to poll:
+    /// `Azure-AsyncOperation` (the status), `Location` (the result) and `Retry-After`.
+    func accepted(
+        _ request: ARMRequest, vaultID: String, statusPath: (String) -> String, resultPath: (String) -> String,
+        work: @escaping @Sendable () async -> Result<String?, ARMError>
+    ) async throws(ARMError) -> ARMResponse {
+        guard let operation = await operations.start(scope: vaultID, work: work) else {
+            throw ARMError(status: 503, code: "ServiceUnavailable", message: "coffer serve is shutting down; retry against the next one.")
+        }
+        return ARMResponse(
+            status: 202,
+            headers: [
+                ("Azure-AsyncOperation", request.url(statusPath(operation.id))),
+                ("Location", request.url(resultPath(operation.id))),
+                ("Retry-After", String(retryAfter)),
+            ])
+    }
+
+    /// The status document of an operation of the request's vault.
+    func operationStatus(_ request: ARMRequest) async throws(ARMError) -> ARMResponse {
+        let vault = try await vault(request)
+        guard let operation = await operations.poll(request["operation"], scope: vault.id) else {
+            throw ARMError(status: 404, code: "ResourceNotFound", message: "There is no operation '\(request["operation"].prefix(64))' in vault '\(vault.name)'.")
+        }
+        let status = operation.visibleStatus
+        let done = status != .inProgress
+        let body = OperationStatusResource(
+            id: request.path.description, name: operation.id, status: status.rawValue, startTime: operation.start.armTime,
+            endTime: done ? operation.end?.armTime : nil, error: done ? operation.error : nil, jobID: done ? operation.jobID : nil)
+        return .json(body, headers: done ? [] : [("Retry-After", String(retryAfter))])
+    }
+
+    /// A `Location` poll: 202 while the operation runs, then what it ends in (`done`), or its error.
+    func operationResult(_ request: ARMRequest, done: @Sendable (Operation) async throws(ARMError) -> ARMResponse) async throws(ARMError) -> ARMResponse {
+        let vault = try await vault(request)
+        guard let operation = await operations.poll(request["operation"], scope: vault.id) else {
+            throw ARMError(status: 404, code: "ResourceNotFound", message: "There is no operation '\(request["operation"].prefix(64))' in vault '\(vault.name)'.")
+        }
+        switch operation.visibleStatus {
+        case .inProgress:
+            return ARMResponse(status: 202, headers: [("Location", request.url(request.path.description)), ("Retry-After", String(retryAfter))])
+        case .failed:
+            let error = operation.error ?? ARMErrorDetail(code: "InternalServerError", message: "the operation failed")
+            return .json(ARMErrorResponse(error: error), status: 400)
+        case .succeeded:
+            return try await done(operation)
+        }
+    }
+}
+
+extension Result where Failure == ARMError {
+    /// The result of a platform call in an operation: its value, or the platform's error as ARM's.
+    static func from(_ body: () async throws(ARMError) -> Success) async -> Result {
+        do {
+            return .success(try await body())
+        } catch {
+            return .failure(error)
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import CofferARM
+import CofferPlatform
+import CofferSystem
+import Foundation
+public import Hummingbird
+import HummingbirdTLS
+public import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// How `coffer serve` runs.
+public struct ServeConfiguration: Sendable {
+    /// The state directory: the platform, and `serve/` (certificates, tokens) beside it.
+    public var stateDirectory: String
+    /// The address to listen on; loopback by default.
+    public var host: String
+    /// The port; 0 picks a free one (printed when listening).
+    public var port: Int
+    /// Items per page of a list, before a `nextLink`.
+    public var pageSize: Int
+    /// `Retry-After` seconds on long-running operations (at least 1).
+    public var retryAfter: Int
+    /// Status polls that answer `InProgress` before an operation shows its end, even when the work is done.
+    public var minimumPolls: Int
+
+    public init(stateDirectory: String, host: String = "127.0.0.1", port: Int = 8443, pageSize: Int = 100, retryAfter: Int = 1, minimumPolls: Int = 1) {
+        self.stateDirectory = stateDirectory
+        self.host = host
+        self.port = port
+        self.pageSize = max(1, pageSize)
+        self.retryAfter = max(1, retryAfter)
+        self.minimumPolls = max(0, minimumPolls)
+    }
+
+    /// `serve/` in the state directory: `ca.pem`, `server.pem`, `server-key.pem`, `tokens.json`.
+    public var serveDirectory: String { FileSystem.join(stateDirectory, "serve") }
+
+    /// Parses `HOST:PORT` (`127.0.0.1:8443`, `[::1]:8443`, `localhost:0`).
+    public static func parseListen(_ text: String) throws -> (host: String, port: Int) {
+        var host: Substring
+        var portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+                throw ServeError(.invalidListenAddress, "'\(text)' is not [IPV6]:PORT", hint: "for example --listen [::1]:8443")
+            }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":") else {
+                throw ServeError(.invalidListenAddress, "'\(text)' is not HOST:PORT", hint: "for example --listen 127.0.0.1:8443")
+            }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else {
+            throw ServeError(.invalidListenAddress, "'\(text)' is not HOST:PORT with a port from 0 to 65535", hint: "for example --listen 127.0.0.1:8443")
+        }
+        return (String(host), port)
+    }
+}
+
+/// Where a running serve answers, for the banner and the tests.
+public struct ServeEndpoint: Sendable {
+    /// `https://127.0.0.1:8443`.
+    public var url: String
+    public var port: Int
+    /// The CA certificate clients trust.
+    public var caPath: String
+    /// Whether the certificates were made by this start.
+    public var certificatesCreated: Bool
+}
+
+/// `coffer serve`: the simulated platform as an ARM endpoint over HTTPS.
+public enum CofferServer {
+    /// The responder for the platform in the configuration's state directory, and what serving needs beside
+    /// it: the operation store (drained on shutdown) and the thread pool of platform calls.
+    public static func makeResponder(
+        configuration: ServeConfiguration, platform: Platform, scheme: String = "https", logger: Logger
+    ) async throws -> ARMResponder {
+        try await makeParts(configuration: configuration, platform: platform, scheme: scheme, logger: logger).responder
+    }
+
+    struct Parts {
+        var responder: ARMResponder
+        var operations: OperationStore
+    }
+
+    static func makeParts(configuration: ServeConfiguration, platform: Platform, scheme: String, logger: Logger) async throws -> Parts {
+        let pool = NIOThreadPool.singleton
+        let overview = try await pool.runIfActive { try platform.overview() }
+        let world = ServedWorld(overview)
+        let operations = OperationStore(minimumPolls: configuration.minimumPolls)
+        let handlers = Handlers(
+            access: PlatformAccess(platform: platform, pool: pool, world: world), operations: operations, pageSize: configuration.pageSize,
+            retryAfter: configuration.retryAfter)
+        let responder = ARMResponder(
+            routes: handlers.routes, tokens: TokenStore(directory: configuration.serveDirectory), world: world, scheme: scheme, logger: logger)
+        return Parts(responder: responder, operations: operations)
+    }
+
+    /// Serves until SIGINT or SIGTERM, then stops taking connections, finishes the requests in flight and
+    /// the operations running, and returns. `onReady` is called once the listener is open.
+    public static func run(
+        configuration: ServeConfiguration, logger: Logger, onReady: @escaping @Sendable (ServeEndpoint) async -> Void
+    ) async throws {
+        let platform: Platform
+        do {
+            platform = try Platform(stateDirectory: configuration.stateDirectory)
+        } catch let error as PlatformError {
+            throw ServeError(.notInitialized, error.message, hint: error.hint, underlying: error)
+        }
+        let certificates = try ServeCertificates.ensure(directory: configuration.serveDirectory, host: configuration.host)
+        let tls = try certificates.tlsConfiguration()
+        let parts = try await makeParts(configuration: configuration, platform: platform, scheme: "https", logger: logger)
+        let host = configuration.host
+        // Hummingbird's own messages (its start, connection errors) only from warnings up; requests are
+        // logged by the responder.
+        var serverLogger = logger
+        serverLogger.logLevel = .warning
+        let app = Application(
+            responder: parts.responder,
+            server: try .tls(.http1(configuration: .init(idleTimeout: .seconds(120))), tlsConfiguration: tls),
+            configuration: .init(address: .hostname(host, port: configuration.port), serverName: "coffer"),
+            services: [OperationDrain(store: parts.operations)],
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                let shownHost = host.contains(":") ? "[\(host)]" : host
+                await onReady(
+                    ServeEndpoint(
+                        url: "https://\(shownHost):\(port)", port: port, caPath: certificates.caPath, certificatesCreated: certificates.created))
+            },
+            logger: serverLogger)
+        do {
+            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        } catch let error as IOError {
+            throw ServeError(.listen, "cannot listen on \(host):\(configuration.port): \(error)", hint: "choose another address with --listen", underlying: error)
+        }
+    }
+}

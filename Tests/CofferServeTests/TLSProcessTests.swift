@@ -1,0 +1,93 @@
+import CofferServe
+import CofferTestSupport
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOSSL
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The coffer executable built beside the tests (`swift build` first).
+var cofferExecutable: URL? {
+    let candidates = [
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("coffer"),
+        packageRoot.appendingPathComponent(".build/debug/coffer"),
+    ]
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+}
+
+/// `coffer serve` as a process, over real TLS: its certificate is trusted through its CA file only, its
+/// token checked, and SIGTERM stops it cleanly.
+@Suite(.serialized) struct TLSProcessTests {
+    @Test func theCLIServesOverTLSTrustedThroughItsCAAndStopsOnSIGTERM() async throws {
+        let executable = try #require(cofferExecutable, "the coffer executable is not built: run swift build first")
+        let directory = try TemporaryDirectory()
+        let state = try ReferenceState.copy(into: directory)
+        let serveDirectory = ServeConfiguration(stateDirectory: state).serveDirectory
+        let token = try TokenStore(directory: serveDirectory).issue(lifetime: 600, description: nil).token
+
+        let log = directory.path("serve.log")
+        #expect(FileManager.default.createFile(atPath: log, contents: nil))
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["serve", "--state", state, "--listen", "127.0.0.1:0", "--output", "json"]
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        var port: Int?
+        for _ in 0..<300 {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n") {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                    object["event"] as? String == "listening"
+                else { continue }
+                port = (object["port"] as? String).flatMap(Int.init)
+            }
+            if port != nil || !process.isRunning { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let listening = try #require(port, "serve did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+
+        // The CA file is public; the key is the server's alone.
+        let key = try FileManager.default.attributesOfItem(atPath: serveDirectory + "/server-key.pem")
+        #expect((key[.posixPermissions] as? Int) == 0o600)
+        #expect(!FileManager.default.fileExists(atPath: serveDirectory + "/ca-key.pem"))
+
+        var trusting = TLSConfiguration.makeClientConfiguration()
+        trusting.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(serveDirectory + "/ca.pem"))
+        trusting.certificateVerification = .fullVerification
+        let client = TestClient(
+            host: "127.0.0.1", port: listening, configuration: .init(tlsConfiguration: trusting, serverName: "localhost"))
+        client.connect()
+        var headers = HTTPFields()
+        headers[.authorization] = "Bearer \(token)"
+        let reply = try await client.get("/subscriptions?api-version=2022-12-01", headers: headers)
+        #expect(reply.status == .ok)
+        #expect(reply.headers[HTTPField.Name("x-ms-request-id")!] != nil)
+        let refused = try await client.get("/subscriptions?api-version=2022-12-01")
+        #expect(refused.status == .unauthorized)
+        try await client.shutdown()
+
+        // A client that trusts only the system's roots refuses serve's certificate.
+        var system = TLSConfiguration.makeClientConfiguration()
+        system.certificateVerification = .fullVerification
+        let untrusting = TestClient(host: "127.0.0.1", port: listening, configuration: .init(tlsConfiguration: system, serverName: "localhost"))
+        untrusting.connect()
+        await #expect(throws: (any Error).self) { _ = try await untrusting.get("/subscriptions?api-version=2022-12-01", headers: headers) }
+        try? await untrusting.shutdown()
+
+        kill(process.processIdentifier, SIGTERM)
+        for _ in 0..<100 where process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(!process.isRunning)
+        #expect(process.terminationStatus == 0)
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(text.contains("\"event\":\"stopped\""))
+        #expect(!text.contains(token))
+    }
+}

@@ -1,0 +1,193 @@
+"""Fixtures for driving `coffer serve` with Azure's official Python SDKs.
+
+Tests/sdk/run.sh starts serve on a fresh copy of the reference world (examples/reference/world.yaml) and
+sets the environment read here: where serve answers, the CA file to trust, a token, the state directory and
+the coffer executable (for the CLI side of "one platform, two doors").
+"""
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+from azure.core.credentials import AccessToken
+from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.keyvault import KeyVaultManagementClient
+from azure.mgmt.recoveryservices import RecoveryServicesClient
+from azure.mgmt.recoveryservicesbackup import RecoveryServicesBackupClient
+
+# The reference world's names (examples/reference/world.yaml).
+SUBSCRIPTION = "11111111-1111-1111-1111-111111111111"
+BACKUP_RG = "rg-backup-eastus"
+APP_RG = "rg-app-eastus"
+KEYS_RG = "rg-keys-eastus"
+KEY_VAULT = "kv-app-eastus"
+
+
+def env(name):
+    value = os.environ.get(name)
+    if not value:
+        pytest.exit(f"{name} is not set: run the suite through Tests/sdk/run.sh", returncode=2)
+    return value
+
+
+class ServeTokenCredential:
+    """azure-core's TokenCredential protocol: get_token returns the bearer token `coffer serve token` issued."""
+
+    def __init__(self, token):
+        self._token = token
+
+    def get_token(self, *scopes, claims=None, tenant_id=None, enable_cae=False, **kwargs):
+        return AccessToken(self._token, int(time.time()) + 3600)
+
+
+@pytest.fixture(scope="session")
+def serve():
+    return {
+        "url": env("COFFER_SERVE_URL"),
+        "ca": env("COFFER_SERVE_CA"),
+        "token": env("COFFER_SERVE_TOKEN"),
+        "state": env("COFFER_STATE"),
+        "coffer": env("COFFER"),
+    }
+
+
+def client_options(serve):
+    # TLS verified against serve's own CA: never verify=False.
+    return {"base_url": serve["url"], "connection_verify": serve["ca"]}
+
+
+def make_clients(serve, token=None, subscription=SUBSCRIPTION, **extra):
+    credential = ServeTokenCredential(token or serve["token"])
+    options = {**client_options(serve), **extra}
+    return {
+        "vaults": RecoveryServicesClient(credential, subscription, **options),
+        "backup": RecoveryServicesBackupClient(credential, subscription, **options),
+        "keyvault": KeyVaultManagementClient(credential, subscription, **options),
+        "compute": ComputeManagementClient(credential, subscription, **options),
+    }
+
+
+@pytest.fixture(scope="session")
+def clients(serve):
+    return make_clients(serve)
+
+
+@pytest.fixture(scope="session")
+def coffer(serve):
+    """Runs the coffer CLI on serve's state directory; returns the completed process."""
+
+    def run(*arguments, check=True):
+        result = subprocess.run(
+            [serve["coffer"], *arguments, "--state", serve["state"]], capture_output=True, text=True, timeout=120
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"coffer {' '.join(arguments)} failed ({result.returncode}): {result.stderr}")
+        return result
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def platform(coffer):
+    """What `coffer platform show --output json` says: the tenant's Backup Management Service object id, VMs."""
+    return json.loads(coffer("platform", "show", "--output", "json").stdout)
+
+
+def vault_body(location="eastus"):
+    return {
+        "location": location,
+        "sku": {"name": "Standard"},
+        "properties": {
+            "publicNetworkAccess": "Enabled",
+            "redundancySettings": {"standardTierStorageRedundancy": "GeoRedundant", "crossRegionRestore": "Disabled"},
+            "securitySettings": {"softDeleteSettings": {"softDeleteState": "Enabled", "softDeleteRetentionPeriodInDays": 14}},
+        },
+    }
+
+
+def daily_policy(days=30):
+    at = "2026-01-01T02:00:00Z"
+    return {
+        "properties": {
+            "backupManagementType": "AzureIaasVM",
+            "policyType": "V1",
+            "instantRpRetentionRangeInDays": 2,
+            "timeZone": "UTC",
+            "schedulePolicy": {
+                "schedulePolicyType": "SimpleSchedulePolicy",
+                "scheduleRunFrequency": "Daily",
+                "scheduleRunTimes": [at],
+            },
+            "retentionPolicy": {
+                "retentionPolicyType": "LongTermRetentionPolicy",
+                "dailySchedule": {"retentionTimes": [at], "retentionDuration": {"count": days, "durationType": "Days"}},
+                "weeklySchedule": {
+                    "daysOfTheWeek": ["Sunday"],
+                    "retentionTimes": [at],
+                    "retentionDuration": {"count": 12, "durationType": "Weeks"},
+                },
+            },
+        }
+    }
+
+
+def enhanced_policy():
+    at = "2026-01-01T08:00:00Z"
+    return {
+        "properties": {
+            "backupManagementType": "AzureIaasVM",
+            "policyType": "V2",
+            "instantRpRetentionRangeInDays": 7,
+            "timeZone": "UTC",
+            "schedulePolicy": {
+                "schedulePolicyType": "SimpleSchedulePolicyV2",
+                "scheduleRunFrequency": "Hourly",
+                "hourlySchedule": {"interval": 4, "scheduleWindowStartTime": at, "scheduleWindowDuration": 24},
+            },
+            "retentionPolicy": {
+                "retentionPolicyType": "LongTermRetentionPolicy",
+                "dailySchedule": {"retentionTimes": [at], "retentionDuration": {"count": 30, "durationType": "Days"}},
+            },
+        }
+    }
+
+
+def container_name(vm, group=APP_RG):
+    return f"IaasVMContainer;iaasvmcontainerv2;{group};{vm}"
+
+
+def item_name(vm, group=APP_RG):
+    return f"VM;iaasvmcontainerv2;{group};{vm}"
+
+
+def vm_id(vm, group=APP_RG):
+    return f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{group}/providers/Microsoft.Compute/virtualMachines/{vm}"
+
+
+def headers_of(pipeline_response, deserialized, headers):
+    """A `cls` for caller-polled operations: the 202's headers."""
+    return pipeline_response.http_response.headers
+
+
+def wait_for_operation(backup, vault, status_url, timeout=60):
+    """Polls a protected item operation (its Azure-AsyncOperation URL's id) until it ends; the OperationStatus."""
+    operation_id = status_url.split("?")[0].rstrip("/").split("/")[-1]
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status = backup.backup_operation_statuses.get(vault, BACKUP_RG, operation_id)
+        if status.status != "InProgress":
+            return status
+        time.sleep(1)
+    raise AssertionError(f"operation {operation_id} did not end in {timeout}s")
+
+
+def wait_for_job(backup, vault, job_id, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        job = backup.job_details.get(vault, BACKUP_RG, job_id)
+        if job.properties.status not in ("InProgress", "Cancelling"):
+            return job
+        time.sleep(1)
+    raise AssertionError(f"job {job_id} did not end in {timeout}s")
