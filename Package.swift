@@ -130,7 +130,7 @@ let package = Package(
         .testTarget(name: "CofferManifestTests", dependencies: ["CofferManifest", "CofferRules", "CofferYAML", "CofferTestSupport"]),
         .testTarget(name: "CofferReconcilerTests", dependencies: ["CofferReconciler", "CofferRules", "CofferTestSupport"]),
         // The plan's promise, over generated worlds and manifests, on the embedded platform.
-        .testTarget(name: "CofferPlanTruthTests", dependencies: ["CofferPlatform", "CofferManifest", "CofferReconciler", "CofferModel", "CofferTestSupport"]),
+        .testTarget(name: "CofferPlanTruthTests", dependencies: ["CofferPlatform", "CofferManifest", "CofferReconciler", "CofferModel", "CofferRules", "CofferTestSupport"]),
         .testTarget(name: "CofferGitTests", dependencies: ["CofferGit", "CofferTestSupport"]),
         .testTarget(name: "CofferGitOpsTests", dependencies: ["CofferGitOps", "CofferTestSupport"]),
         .testTarget(name: "CofferARMTests", dependencies: ["CofferARM", "CofferTestSupport"]),

@@ -8,7 +8,8 @@ import Foundation
 /// tagged `console` are sessions: a line starting with `$ ` is a command, the lines after it its output. A
 /// command goes on over the next line when its line ends with `\`, `&&`, `||` or `|`, as in the shell. It is
 /// documented to exit with N when a comment on it says `exits N`, or, in a session, when it ends with
-/// `; echo $?` or is followed by `$ echo $?`, and the output shown is N; any other command must exit 0.
+/// `; echo $?` or is followed by `$ echo $?`, and the output shown is N; any other command must exit 0. A
+/// here-document (`<<'PY'` ... `PY`) is the command's input: its lines are not commands.
 struct ShellExample: Sendable, CustomStringConvertible {
     /// The page, relative to the package root, and the line of the command's first line in it.
     var page: String
@@ -20,6 +21,13 @@ struct ShellExample: Sendable, CustomStringConvertible {
     var excluded: String?
     /// Comment lines under the command (not run), read for `exits N`.
     var annotation = ""
+    /// How many of the last lines of `text` are a here-document's input, not commands.
+    var inputLines = 0
+
+    /// The command's own lines, a here-document's input left out: what names the programs it runs.
+    var commandLines: String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(inputLines).joined(separator: "\n")
+    }
 
     var description: String { "\(page):\(line)" }
 
@@ -33,7 +41,7 @@ struct ShellExample: Sendable, CustomStringConvertible {
         "coffer",
         "cd", "echo", "export", "source",
         "git", "mkdir", "cp", "mktemp", "sed",
-        "jq", "python3", "xxd",
+        "jq", "python3", "xxd", "sleep", "kill",
     ]
 
     /// Programs that the docs name but the test does not run, each with the reason. A command that calls one
@@ -43,6 +51,8 @@ struct ShellExample: Sendable, CustomStringConvertible {
         "swift": "builds or tests the package under test, from inside its own test run",
         "sudo": "changes the machine outside the test's directory (e.g. /etc/bash_completion.d)",
         "apt-get": "installs system packages",
+        "/tmp/coffer-sdk/bin/pip": "installs the Azure SDKs from PyPI; Tests/sdk/run.sh (make test) installs the same pinned SDKs and runs this client flow against serve",
+        "/tmp/coffer-sdk/bin/python": "runs the Azure SDKs installed by the skipped pip line; Tests/sdk runs the same flow",
     ]
 
     /// The commands of every shell block of `page` (its text), in order, and the problems that keep the page
@@ -64,6 +74,7 @@ struct ShellExample: Sendable, CustomStringConvertible {
             var current: ShellExample?
             var output: [String] = []
             var continues = false
+            var heredoc: String?
             func finish() {
                 guard var command = current else { return }
                 if session, let shown = output.last(where: { !$0.isEmpty }).flatMap({ Int32($0.trimmingCharacters(in: .whitespaces)) }) {
@@ -80,6 +91,13 @@ struct ShellExample: Sendable, CustomStringConvertible {
             }
             for (index, line) in block.lines.enumerated() {
                 let trimmed = line.trimmingCharacters(in: .whitespaces)
+                // A here-document's lines are the command's input, up to its delimiter.
+                if let delimiter = heredoc, current != nil {
+                    current!.text += "\n" + line
+                    current!.inputLines += 1
+                    if trimmed == delimiter { heredoc = nil }
+                    continue
+                }
                 let isCommandLine: Bool
                 if continues, current != nil {
                     current!.text += "\n" + line
@@ -101,6 +119,9 @@ struct ShellExample: Sendable, CustomStringConvertible {
                 }
                 let code = line.replacing(/\s+#.*$/, with: "").trimmingCharacters(in: .whitespaces)
                 continues = isCommandLine && ["\\", "&&", "||", "|"].contains { code.hasSuffix($0) }
+                if isCommandLine, let match = code.firstMatch(of: /<<-?\s*['"]?([A-Za-z_]+)['"]?/) {
+                    heredoc = String(match.1)
+                }
             }
             finish()
         }
@@ -109,7 +130,7 @@ struct ShellExample: Sendable, CustomStringConvertible {
             if let match = (command.text + command.annotation).firstMatch(of: /#.*\bexits (\d+)\b/) {
                 commands[index].expectedStatus = Int32(match.1)!
             }
-            for program in programs(in: command.text) {
+            for program in programs(in: command.commandLines) {
                 if let reason = excluded[program] {
                     commands[index].excluded = commands[index].excluded ?? "\(program): \(reason)"
                 } else if !runnable.contains(program) {

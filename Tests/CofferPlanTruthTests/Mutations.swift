@@ -1,4 +1,5 @@
 import CofferModel
+import CofferRules
 @testable import CofferPlatform
 import CofferTestSupport
 
@@ -15,7 +16,8 @@ struct Mutations {
     static let vaults = ["rsv-prod-eastus", "rsv-prod-westeurope", "rsv-other"]
     static let policies = ["daily-standard-eastus", "hourly-enhanced-eastus", "daily-standard-westeurope", "hourly-enhanced-westeurope"]
     static let vms = ["win-app-01", "lnx-db-01", "lnx-web-01", "win-cmk-01"]
-    static let regions = ["eastus", "westeurope", "westus", "qatarcentral", "brazilsouth"]
+    /// Every Azure region the platform knows, and one it does not.
+    static let regions = Regions.names + ["marsnorth"]
 
     /// One to four mutations.
     mutating func make() -> [PlanTruth.Mutation] {
@@ -95,9 +97,16 @@ struct Mutations {
             }
         case 9:
             let policy = pick(Self.policies), zone = pick(["UTC", "W. Australia Standard Time", "Israel Standard Time", "Mars Standard Time"])
-            let time = pick(["02:00", "02:30", "02:15"])
-            return .init(description: "policy \(policy): \(zone) at \(time)") { resources in
-                Self.policy(&resources, policy) { $0.timeZone = zone; $0.schedule.time = TimeOfDay(parsing: time)! }
+            let time = pick(["02:00", "02:30", "02:15"]), interval = pick([3, 4, 6, 12, 13]), duration = pick([3, 4, 12, 24, 25])
+            return .init(description: "policy \(policy): \(zone) at \(time), every \(interval) h for \(duration) h when hourly") { resources in
+                Self.policy(&resources, policy) { spec in
+                    spec.timeZone = zone
+                    spec.schedule.time = TimeOfDay(parsing: time)!
+                    if spec.schedule.frequency == .hourly {
+                        spec.schedule.hourInterval = interval
+                        spec.schedule.hourDuration = duration
+                    }
+                }
             }
         case 10:
             let vm = pick(Self.vms), luns = pick([[0], [1], [7]]), exclude = chance(50)

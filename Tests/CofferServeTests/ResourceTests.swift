@@ -51,7 +51,9 @@ import Testing
             #expect(refused.status == 400 && refused.errorCode == "BMSUserErrorInvalidPolicyInput")
             let list = try await client.send(
                 .get, Reference.vault + "/backupPolicies?" + Reference.backupAPI + "&$filter=backupManagementType%20eq%20%27AzureIaasVM%27")
-            #expect((try list.object()["value"] as? [Any])?.count == 1)
+            // The policy made here, and the vault's own DefaultPolicy and EnhancedPolicy.
+            let names = (try list.object()["value"] as? [[String: Any]])?.compactMap { $0["name"] as? String }.sorted()
+            #expect(names == ["DefaultPolicy", "EnhancedPolicy", "daily"])
             #expect(try await client.send(.delete, Reference.vault + "/backupPolicies/daily?" + Reference.backupAPI).status == 200)
             #expect(try await client.send(.get, Reference.vault + "/backupPolicies/daily?" + Reference.backupAPI).status == 404)
         }
@@ -188,8 +190,9 @@ import Testing
                 if let next { #expect(next.hasPrefix("https://") && next.contains("api-version=2026-10-01") && next.contains("$skipToken=")) }
                 pages += 1
             }
-            #expect(pages == 3)
-            #expect(names.sorted() == (0..<8).map { "policy-\($0)" })
+            // Eight policies and the vault's two default ones, three to a page.
+            #expect(pages == 4)
+            #expect(names.sorted() == ["DefaultPolicy", "EnhancedPolicy"] + (0..<8).map { "policy-\($0)" })
             let bad = try await client.send(.get, Reference.vault + "/backupPolicies?" + Reference.backupAPI + "&$skipToken=nope")
             #expect(bad.status == 400)
         }
