@@ -7,6 +7,8 @@ public enum ARMProvider: String, Sendable, Hashable, CaseIterable {
     case recoveryServices = "Microsoft.RecoveryServices"
     case keyVault = "Microsoft.KeyVault"
     case compute = "Microsoft.Compute"
+    /// Role assignments at a key vault's scope (Microsoft.Authorization).
+    case authorization = "Microsoft.Authorization"
 }
 
 /// The api-versions accepted per provider.
@@ -41,6 +43,9 @@ public enum APIVersions {
         case .compute:
             // azure-mgmt-compute 39.0.0: 2026-04-01 for VMs, 2026-03-02 for disks.
             Range(oldest: "2015-06-15", newest: "2026-04-01", tested: ["2026-04-01", "2026-03-02"])
+        case .authorization:
+            // azure-mgmt-authorization 4.0.0 (role assignments 2022-04-01); az sends the same.
+            Range(oldest: "2015-07-01", newest: "2022-04-01", tested: ["2022-04-01"])
         }
     }
 

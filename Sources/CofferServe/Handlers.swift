@@ -75,6 +75,11 @@ struct Handlers: Sendable {
             route("PUT", Self.keyVault + "/accessPolicies/{kind}", .keyVault, updateAccessPolicy),
             route("GET", Self.keyVault + "/keys", .keyVault, listKeys),
             route("GET", Self.keyVault + "/secrets", .keyVault, listSecrets),
+            // Role assignments at a key vault's scope
+            route("GET", Self.keyVault + "/providers/Microsoft.Authorization/roleAssignments", .authorization, listRoleAssignments),
+            route("GET", Self.keyVault + "/providers/Microsoft.Authorization/roleAssignments/{roleAssignment}", .authorization, getRoleAssignment),
+            route("PUT", Self.keyVault + "/providers/Microsoft.Authorization/roleAssignments/{roleAssignment}", .authorization, putRoleAssignment),
+            route("DELETE", Self.keyVault + "/providers/Microsoft.Authorization/roleAssignments/{roleAssignment}", .authorization, deleteRoleAssignment),
             // Compute
             route("GET", Self.subscription + "/providers/Microsoft.Compute/virtualMachines", .compute, listVirtualMachines),
             route("GET", Self.resourceGroup + "/providers/Microsoft.Compute/virtualMachines", .compute, listVirtualMachines),

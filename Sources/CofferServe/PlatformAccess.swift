@@ -33,7 +33,9 @@ struct PlatformAccess: Sendable {
         let status: Int
         switch error.code {
         case PlatformErrorCode.resourceNotFound, PlatformErrorCode.recoveryPointNotFound: status = 404
-        case PlatformErrorCode.resourceAlreadyExists, PlatformErrorCode.backupOperationInProgress: status = 409
+        case PlatformErrorCode.resourceAlreadyExists, PlatformErrorCode.backupOperationInProgress, PlatformErrorCode.roleAssignmentExists,
+            PlatformErrorCode.roleAssignmentUpdateNotPermitted:
+            status = 409
         case PlatformErrorCode.storageError, PlatformErrorCode.notInitialized, PlatformErrorCode.recoveryPointIntegrityCheckFailed: status = 500
         default: status = 400
         }
