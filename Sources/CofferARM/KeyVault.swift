@@ -30,7 +30,7 @@ public struct KeyVaultResource: Codable, Sendable, Hashable {
 
         public init(
             tenantId: String, accessPolicies: [AccessPolicyEntry], vaultUri: String, enabledForDiskEncryption: Bool,
-            enableSoftDelete: Bool, softDeleteRetentionInDays: Int, enablePurgeProtection: Bool
+            enableSoftDelete: Bool, softDeleteRetentionInDays: Int, enablePurgeProtection: Bool, enableRbacAuthorization: Bool = false
         ) {
             self.tenantId = tenantId
             self.sku = SKU(family: "A", name: "standard")
@@ -42,7 +42,7 @@ public struct KeyVaultResource: Codable, Sendable, Hashable {
             self.enableSoftDelete = enableSoftDelete
             self.softDeleteRetentionInDays = softDeleteRetentionInDays
             self.enablePurgeProtection = enablePurgeProtection ? true : nil
-            self.enableRbacAuthorization = false
+            self.enableRbacAuthorization = enableRbacAuthorization
         }
     }
 

@@ -27,7 +27,8 @@ extension Handlers {
             properties: KeyVaultResource.Properties(
                 tenantId: world.tenantID, accessPolicies: accessPolicyEntries(info), vaultUri: KeyVaultResource.vaultURI(info.name),
                 enabledForDiskEncryption: info.enabledForDiskEncryption, enableSoftDelete: info.softDelete,
-                softDeleteRetentionInDays: info.softDeleteRetentionDays, enablePurgeProtection: info.purgeProtection))
+                softDeleteRetentionInDays: info.softDeleteRetentionDays, enablePurgeProtection: info.purgeProtection,
+                enableRbacAuthorization: info.permissionModel == .rbac))
     }
 
     func accessPolicyEntries(_ info: KeyVaultInfo) -> [AccessPolicyEntry] {

@@ -78,16 +78,20 @@ def test_lists_page_with_next_link(clients):
         backup.protection_policies.create_or_update(vault_name, BACKUP_RG, f"policy-{index:03}", daily_policy())
     pages = list(backup.backup_policies.list(vault_name, BACKUP_RG, filter="backupManagementType eq 'AzureIaasVM'").by_page())
     sizes = [len(list(page)) for page in pages]
-    assert sizes == [100, 50]
+    # The 150 policies made here and the vault's own DefaultPolicy and EnhancedPolicy.
+    assert sizes == [100, 52]
     policies = list(backup.backup_policies.list(vault_name, BACKUP_RG))
     assert all(isinstance(p, ProtectionPolicyResource) for p in policies)
-    assert sorted(p.name for p in policies) == [f"policy-{index:03}" for index in range(150)]
+    assert sorted(p.name for p in policies) == sorted(["DefaultPolicy", "EnhancedPolicy"] + [f"policy-{index:03}" for index in range(150)])
 
 
 def test_key_vaults_and_vms_read_as_backup_reads_them(clients, platform):
     keyvault, compute = clients["keyvault"], clients["compute"]
-    listed = [v.name for v in keyvault.vaults.list_by_resource_group(KEYS_RG)]
-    assert listed == [KEY_VAULT]
+    listed = sorted(v.name for v in keyvault.vaults.list_by_resource_group(KEYS_RG))
+    assert listed == sorted([KEY_VAULT, "kv-rbac-eastus"])
+    rbac = keyvault.vaults.get(KEYS_RG, "kv-rbac-eastus")
+    assert rbac.properties.enable_rbac_authorization is True
+    assert keyvault.vaults.get(KEYS_RG, KEY_VAULT).properties.enable_rbac_authorization is False
     keys = [k.name for k in keyvault.keys.list(KEYS_RG, KEY_VAULT)]
     assert keys == ["kek-win-app-01"]
     secrets = list(keyvault.secrets.list(KEYS_RG, KEY_VAULT))
