@@ -435,8 +435,9 @@ private enum Prose {
         case .keyVaultAccessPolicy:
             [
                 "`principal` holds exactly one of `name`, `applicationId` or `objectId`; the first two both mean the Backup "
-                    + "Management Service. One access policy per key vault and principal; changing `keyVault` or `principal` "
-                    + "replaces the access policy.",
+                    + "Management Service. One access policy per key vault and principal. Changing `keyVault` or `principal` "
+                    + "grants the new key vault or principal and leaves the old access policy on the platform: remove it "
+                    + "with `coffer platform keyvault remove-access` (coffer does not replace it yet).",
                 "For Azure Backup of ADE-encrypted VMs, the Backup Management Service needs secret permissions `Get`, `List` "
                     + "and `Backup`, plus key permissions `Get`, `List` and `Backup` when a VM's disk key (BEK) is wrapped by a "
                     + "key-encryption key (KEK). Permissions are sets; a policy that grants nothing gets a warning.",
