@@ -188,8 +188,8 @@ struct PlanSimulation {
         case (.keyVaultRoleAssignment(let old), .keyVaultRoleAssignment(let new)):
             unassign(old)
             assign(new)
-        case (.protectedVM(let old), .protectedVM(let new)):
-            changeProtection(address, from: old, to: new)
+        case (.protectedVM, .protectedVM(let new)):
+            changeProtection(address, to: new)
         default:
             return
         }
@@ -213,7 +213,7 @@ struct PlanSimulation {
             policies[Self.key(spec.vault, address.name)] = nil
         case .keyVaultAccessPolicy(let access):
             guard var keyVault = keyVaults[Self.key(access.keyVault)] else { return nil }
-            let objectID = objectID(of: access.principal, in: keyVault)
+            let objectID = keyVault.objectID(of: access.principal)
             keyVault.accessPolicies.removeAll { $0.objectID.lowercased() == objectID.lowercased() }
             keyVaults[Self.key(access.keyVault)] = keyVault
         case .keyVaultRoleAssignment(let assignment):
@@ -259,7 +259,7 @@ struct PlanSimulation {
 
     private mutating func grant(_ access: KeyVaultAccessPolicySpec) {
         guard var keyVault = keyVaults[Self.key(access.keyVault)] else { return }
-        let objectID = objectID(of: access.principal, in: keyVault)
+        let objectID = keyVault.objectID(of: access.principal)
         keyVault.accessPolicies.removeAll { $0.objectID.lowercased() == objectID.lowercased() }
         keyVault.accessPolicies.append(
             .init(objectID: objectID, keyPermissions: access.keyPermissions, secretPermissions: access.secretPermissions))
@@ -279,13 +279,6 @@ struct PlanSimulation {
         let objectID = keyVault.objectID(of: assignment.principal)
         keyVault.roleAssignments.removeAll { $0.objectID.lowercased() == objectID.lowercased() && $0.role.id == role.id }
         keyVaults[Self.key(assignment.keyVault)] = keyVault
-    }
-
-    private func objectID(of principal: Principal, in keyVault: KeyVaultFacts) -> String {
-        switch principal {
-        case .backupManagementService: keyVault.backupManagementServiceObjectID
-        case .objectID(let id): id
-        }
     }
 
     private mutating func protect(_ address: ResourceAddress, _ spec: ProtectedVMSpec) {
@@ -343,7 +336,7 @@ struct PlanSimulation {
         if status != .protectionStopped { use(vault.name, spec.policy, vm: vm.reference.name) }
     }
 
-    private mutating func changeProtection(_ address: ResourceAddress, from old: ProtectedVMSpec, to new: ProtectedVMSpec) {
+    private mutating func changeProtection(_ address: ResourceAddress, to new: ProtectedVMSpec) {
         guard var item = items[Self.key(new.vm.name)], let vm = machines[Self.key(new.vm.name)] else { return }
         let vault = vaults[Self.key(item.vault)]
         let immutability = vault?.spec.immutability ?? .disabled
@@ -375,7 +368,6 @@ struct PlanSimulation {
         }
         items[Self.key(new.vm.name)] = item
         if item.isActive { use(item.vault, new.policy, vm: item.vm) }
-        _ = old
     }
 
     // MARK: Backups
