@@ -23,9 +23,16 @@ public struct ServeConfiguration: Sendable {
     public var retryAfter: Int
     /// Status polls that answer `InProgress` before an operation shows its end, even when the work is done.
     public var minimumPolls: Int
+    /// Also answer `GET /.coffer/hello` with a plain Hummingbird router, without a token: the baseline
+    /// bench/serve.sh measures serve's routes against, over the same listener and TLS. Off unless asked.
+    public var baselineRoute: Bool
 
-    public init(stateDirectory: String, host: String = "127.0.0.1", port: Int = 8443, pageSize: Int = 100, retryAfter: Int = 1, minimumPolls: Int = 1) {
+    public init(
+        stateDirectory: String, host: String = "127.0.0.1", port: Int = 8443, pageSize: Int = 100, retryAfter: Int = 1, minimumPolls: Int = 1,
+        baselineRoute: Bool = false
+    ) {
         self.stateDirectory = stateDirectory
+        self.baselineRoute = baselineRoute
         self.host = host
         self.port = port
         self.pageSize = max(1, pageSize)
@@ -119,7 +126,7 @@ public enum CofferServer {
         var serverLogger = logger
         serverLogger.logLevel = .warning
         let app = Application(
-            responder: parts.responder,
+            responder: ServeResponder(arm: parts.responder, baseline: configuration.baselineRoute ? BaselineRoute.responder() : nil),
             server: try .tls(.http1(configuration: .init(idleTimeout: .seconds(120))), tlsConfiguration: tls),
             configuration: .init(address: .hostname(host, port: configuration.port), serverName: "coffer"),
             services: [OperationDrain(store: parts.operations)],
@@ -136,5 +143,31 @@ public enum CofferServer {
         } catch let error as IOError {
             throw ServeError(.listen, "cannot listen on \(host):\(configuration.port): \(error)", hint: "choose another address with --listen", underlying: error)
         }
+    }
+}
+
+/// The path of the baseline route (`ServeConfiguration.baselineRoute`).
+public enum BaselineRoute {
+    public static let path = "/.coffer/hello"
+
+    /// Hummingbird's hello world: a router with one route returning a short text.
+    static func responder() -> RouterResponder<BasicRequestContext> {
+        let router = Router()
+        router.get(RouterPath(stringLiteral: path)) { _, _ in "Hello, world!" }
+        return router.buildResponder()
+    }
+}
+
+/// Serve's responder: the ARM pipeline, and the baseline route in front of it when asked for.
+struct ServeResponder: HTTPResponder {
+    typealias Context = BasicRequestContext
+    let arm: ARMResponder
+    let baseline: RouterResponder<BasicRequestContext>?
+
+    func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+        if let baseline, request.uri.path == BaselineRoute.path {
+            return try await baseline.respond(to: request, context: context)
+        }
+        return try await arm.respond(to: request, context: context)
     }
 }

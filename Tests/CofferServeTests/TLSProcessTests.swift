@@ -29,30 +29,9 @@ var cofferExecutable: URL? {
         let serveDirectory = ServeConfiguration(stateDirectory: state).serveDirectory
         let token = try TokenStore(directory: serveDirectory).issue(lifetime: 600, description: nil).token
 
-        let log = directory.path("serve.log")
-        #expect(FileManager.default.createFile(atPath: log, contents: nil))
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = ["serve", "--state", state, "--listen", "127.0.0.1:0", "--output", "json"]
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
+        let (process, log, port) = try await startServe(executable, state: state, in: directory)
         defer { if process.isRunning { process.terminate() } }
-
-        var port: Int?
-        for _ in 0..<300 {
-            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            for line in text.split(separator: "\n") {
-                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                    object["event"] as? String == "listening"
-                else { continue }
-                port = (object["port"] as? String).flatMap(Int.init)
-            }
-            if port != nil || !process.isRunning { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        let listening = try #require(port, "serve did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        let listening = port
 
         // The CA file is public; the key is the server's alone.
         let key = try FileManager.default.attributesOfItem(atPath: serveDirectory + "/server-key.pem")
@@ -72,6 +51,9 @@ var cofferExecutable: URL? {
         #expect(reply.headers[HTTPField.Name("x-ms-request-id")!] != nil)
         let refused = try await client.get("/subscriptions?api-version=2022-12-01")
         #expect(refused.status == .unauthorized)
+        // The benchmark's baseline route is not served unless asked for: the path is ARM's, and needs a token.
+        let baseline = try await client.get(BaselineRoute.path)
+        #expect(baseline.status == .unauthorized)
         try await client.shutdown()
 
         // A client that trusts only the system's roots refuses serve's certificate.
@@ -89,5 +71,61 @@ var cofferExecutable: URL? {
         let text = try String(contentsOfFile: log, encoding: .utf8)
         #expect(text.contains("\"event\":\"stopped\""))
         #expect(!text.contains(token))
+    }
+
+    @Test func theBaselineRouteIsHummingbirdsHelloWorldBesideTheARMRoutes() async throws {
+        let executable = try #require(cofferExecutable, "the coffer executable is not built: run swift build first")
+        let directory = try TemporaryDirectory()
+        let state = try ReferenceState.copy(into: directory)
+        let serveDirectory = ServeConfiguration(stateDirectory: state).serveDirectory
+        let (process, _, port) = try await startServe(executable, state: state, in: directory, extra: ["--baseline-route"])
+        defer { if process.isRunning { process.terminate() } }
+
+        var trusting = TLSConfiguration.makeClientConfiguration()
+        trusting.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(serveDirectory + "/ca.pem"))
+        let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(tlsConfiguration: trusting, serverName: "localhost"))
+        client.connect()
+        let hello = try await client.get(BaselineRoute.path)
+        #expect(hello.status == .ok)
+        #expect(hello.body.map { String(buffer: $0) } == "Hello, world!")
+        // Everything else is still ARM's, behind the token.
+        let refused = try await client.get("/subscriptions?api-version=2022-12-01")
+        #expect(refused.status == .unauthorized)
+        try await client.shutdown()
+        kill(process.processIdentifier, SIGTERM)
+        for _ in 0..<100 where process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(process.terminationStatus == 0)
+    }
+
+    /// Starts `coffer serve` on a free port with JSON output to `serve.log`; the process, the log and the port.
+    func startServe(_ executable: URL, state: String, in directory: TemporaryDirectory, extra: [String] = []) async throws -> (Process, String, Int) {
+        let log = directory.path("serve.log")
+        #expect(FileManager.default.createFile(atPath: log, contents: nil))
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["serve", "--state", state, "--listen", "127.0.0.1:0", "--output", "json"] + extra
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+
+        var port: Int?
+        for _ in 0..<300 {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n") {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                    object["event"] as? String == "listening"
+                else { continue }
+                port = (object["port"] as? String).flatMap(Int.init)
+            }
+            if port != nil || !process.isRunning { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        guard let port else {
+            if process.isRunning { process.terminate() }
+            Issue.record("serve did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+            throw CancellationError()
+        }
+        return (process, log, port)
     }
 }

@@ -56,6 +56,8 @@ struct ServeRunCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("page-size"), help: ArgumentHelp("Items per page of a list before its nextLink.", valueName: "n"))
     var pageSize = 100
+    /// bench/serve.sh's baseline: a Hummingbird hello-world route on the same listener (not for users).
+    @Flag(name: .customLong("baseline-route"), help: .hidden) var baselineRoute = false
     @Option(help: OutputFormat.help("one JSON object per line: the listening event, then one per request.")) var output: OutputFormat = .text
 
     func validate() throws {
@@ -70,7 +72,7 @@ struct ServeRunCommand: AsyncParsableCommand {
     func run() async throws {
         let state = global.stateDirectory(environment: ProcessInfo.processInfo.environment)
         let (host, port) = try ServeConfiguration.parseListen(listen)
-        let configuration = ServeConfiguration(stateDirectory: state, host: host, port: port, pageSize: pageSize)
+        let configuration = ServeConfiguration(stateDirectory: state, host: host, port: port, pageSize: pageSize, baselineRoute: baselineRoute)
         let view = output.watchView
         let console = Console.current
         let logger = Logger(label: "coffer.serve") { _ in EventLogHandler(view: view, write: { console.print($0) }) }
