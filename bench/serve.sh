@@ -93,7 +93,8 @@ done
 python3 - "$WORK/list.json" <<'PY'
 import json, statistics, sys
 result = json.load(open(sys.argv[1]))
-ms = sorted(s * 1000 for s in result["seconds"])
-print(f"list of {result['items']} protected items through the Python SDK, {result['pages']} pages, {len(ms)} runs: "
-      f"median {statistics.median(ms):.0f} ms, max {ms[-1]:.0f} ms (all pages)")
+print(f"list of {result['items']} protected items, {result['pages']} pages, every page, {len(result['sdk'])} runs:")
+for key, label in (("http", "plain HTTP (keep-alive, JSON)"), ("sdk", "the Python SDK (typed models)")):
+    ms = sorted(s * 1000 for s in result[key])
+    print(f"  {label:32} median {statistics.median(ms):6.0f} ms   max {ms[-1]:6.0f} ms")
 PY

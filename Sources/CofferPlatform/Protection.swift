@@ -189,7 +189,10 @@ extension Platform {
     /// Every backup item, soft-deleted ones included.
     public func protectedItems() throws -> [ProtectedItemInfo] {
         try pool.read { db in
-            try ProtectedItemRow.fetchAll(db, sql: "SELECT * FROM protectedItem ORDER BY vault, vm").map { try Self.itemInfo(db, $0) }
+            let rows = try ProtectedItemRow.fetchAll(db, sql: "SELECT * FROM protectedItem ORDER BY vault, vm")
+            // Many items: read the tables they refer to whole, instead of a handful of queries per item.
+            let lookup = rows.count > 16 ? try Lookup.preloaded(db) : Lookup(db)
+            return try rows.map { try Self.itemInfo(lookup, $0) }
         }
     }
 
