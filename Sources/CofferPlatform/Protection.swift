@@ -189,7 +189,9 @@ extension Platform {
     /// Every backup item, soft-deleted ones included.
     public func protectedItems() throws -> [ProtectedItemInfo] {
         try pool.read { db in
-            try ProtectedItemRow.fetchAll(db, sql: "SELECT * FROM protectedItem ORDER BY vault, vm").map { try Self.itemInfo(db, $0) }
+            // One lookup loaded whole for every item: a query per item would make a vault of 1,000 items slow.
+            let lookup = try Lookup.preloaded(db)
+            return try ProtectedItemRow.fetchAll(db, sql: "SELECT * FROM protectedItem ORDER BY vault, vm").map { try Self.itemInfo(lookup, $0) }
         }
     }
 
