@@ -237,3 +237,95 @@ public struct ResourceGroupResource: Codable, Sendable, Hashable {
         self.location = location
     }
 }
+
+/// The body of a key vault PUT (Vaults_CreateOrUpdate) or PATCH (Vaults_Update). Every field is optional:
+/// what the body leaves out keeps its current value. The settings the platform does not model are taken only
+/// at the value it serves (a full PUT echoes a GET, as `az keyvault set-policy` does).
+public struct KeyVaultUpdateRequest: Decodable, Sendable, Hashable {
+    public var location: String?
+    public var tags: [String: String]?
+    public var properties: Properties?
+
+    public struct Properties: Decodable, Sendable, Hashable {
+        public var tenantId: String?
+        public var sku: SKU?
+        public var accessPolicies: [AccessPolicyEntry]?
+        /// Assigned by the service; ignored.
+        public var vaultUri: String?
+        public var enabledForDeployment: Bool?
+        public var enabledForDiskEncryption: Bool?
+        public var enabledForTemplateDeployment: Bool?
+        public var enableSoftDelete: Bool?
+        public var softDeleteRetentionInDays: Int?
+        public var enablePurgeProtection: Bool?
+        public var enableRbacAuthorization: Bool?
+        /// `default` or `recover`; a key vault that exists takes `default` only.
+        public var createMode: String?
+        public var publicNetworkAccess: String?
+        public var networkAcls: NetworkRuleSet?
+    }
+
+    public struct SKU: Decodable, Sendable, Hashable {
+        public var family: String?
+        public var name: String?
+    }
+
+    /// Network rules: only "allow everything" (no rules, default action `Allow`) is simulated.
+    public struct NetworkRuleSet: Decodable, Sendable, Hashable {
+        public var bypass: String?
+        public var defaultAction: String?
+        public var ipRules: [Rule]?
+        public var virtualNetworkRules: [Rule]?
+    }
+
+    public struct Rule: Decodable, Sendable, Hashable {
+        public var value: String?
+        public var id: String?
+    }
+
+    /// The settings asked for over `current`. `tenantID` and `region` are the key vault's; a different tenant,
+    /// location, SKU or a setting the platform does not model (deployment, template deployment, tags,
+    /// network rules, private access) is 400 `BadRequest` naming the field.
+    public func settings(over current: KeyVaultSettings, tenantID: String, region: String) throws(ARMError) -> KeyVaultSettings {
+        var settings = current
+        if let location, String(location.lowercased().filter { $0 != " " }) != region.lowercased() {
+            throw Self.refused("location", "a key vault's location cannot change (it is \(region), not '\(location.prefix(40))')")
+        }
+        if let tags, !tags.isEmpty {
+            throw Self.refused("tags", "key vault tags are not simulated; send none")
+        }
+        guard let properties else { return settings }
+        if let tenant = properties.tenantId, tenant.lowercased() != tenantID.lowercased() {
+            throw Self.refused("properties.tenantId", "'\(tenant.prefix(64))' is not the key vault's tenant (\(tenantID))")
+        }
+        if let family = properties.sku?.family, family.uppercased() != "A" {
+            throw Self.refused("properties.sku.family", "'\(family.prefix(20))' is not a key vault SKU family (A)")
+        }
+        if let name = properties.sku?.name, name.lowercased() != "standard" {
+            throw Self.refused("properties.sku.name", "only the standard SKU is simulated, not '\(name.prefix(20))'")
+        }
+        for (field, value) in [("enabledForDeployment", properties.enabledForDeployment), ("enabledForTemplateDeployment", properties.enabledForTemplateDeployment)] {
+            if value == true { throw Self.refused("properties.\(field)", "\(field) is not simulated; it stays false") }
+        }
+        if let mode = properties.createMode, mode.lowercased() != "default" {
+            throw Self.refused("properties.createMode", "the key vault exists; createMode '\(mode.prefix(20))' recovers a deleted one, which is not simulated")
+        }
+        if let access = properties.publicNetworkAccess, access.lowercased() != "enabled" {
+            throw Self.refused("properties.publicNetworkAccess", "private access is not simulated; publicNetworkAccess stays Enabled")
+        }
+        if let rules = properties.networkAcls {
+            let open = (rules.defaultAction ?? "Allow").lowercased() == "allow" && (rules.ipRules ?? []).isEmpty && (rules.virtualNetworkRules ?? []).isEmpty
+            if !open { throw Self.refused("properties.networkAcls", "network rules are not simulated; the key vault allows every network") }
+        }
+        if let value = properties.enabledForDiskEncryption { settings.enabledForDiskEncryption = value }
+        if let value = properties.enableSoftDelete { settings.softDelete = value }
+        if let value = properties.softDeleteRetentionInDays { settings.softDeleteRetentionDays = value }
+        if let value = properties.enablePurgeProtection { settings.purgeProtection = value }
+        if let value = properties.enableRbacAuthorization { settings.rbacAuthorization = value }
+        return settings
+    }
+
+    static func refused(_ field: String, _ detail: String) -> ARMError {
+        ARMError(status: 400, code: "BadRequest", message: "Invalid value of '\(field)': \(detail).", target: field)
+    }
+}

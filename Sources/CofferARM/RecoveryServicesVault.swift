@@ -185,6 +185,9 @@ extension VaultResource {
                 case nil: break
                 case "enabled": spec.softDeleteState = .enabled
                 case "alwayson": spec.softDeleteState = .alwaysOn
+                case "disabled" where existing?.softDeleteState == .alwaysOn:
+                    // Refused by the platform's rule, with the code the service gives an AlwaysON vault.
+                    spec.softDeleteState = .enabled
                 case "disabled":
                     throw ARMError(
                         status: 400, code: "BMSUserErrorSoftDeleteDisableNotAllowed",
@@ -250,5 +253,107 @@ public struct KeyURI: Sendable, Hashable {
         guard !keyVault.isEmpty, parts[0].dropFirst(keyVault.count).lowercased() == ".vault.azure.net" else { return nil }
         self.keyVault = keyVault.lowercased()
         name = parts[2]
+    }
+}
+
+/// The body of a `backupconfig/vaultconfig` PUT or PATCH (BackupResourceVaultConfigs_Put, _Update): the
+/// vault's soft-delete settings. What the body leaves out keeps its current value, for both methods.
+public struct VaultConfigRequest: Decodable, Sendable, Hashable {
+    public var properties: Properties?
+
+    public struct Properties: Decodable, Sendable, Hashable {
+        /// `Enabled`, `AlwaysON`; `Disabled` is refused.
+        public var softDeleteFeatureState: String?
+        public var softDeleteRetentionPeriodInDays: Int?
+        /// Always `Enabled` on the platform.
+        public var enhancedSecurityState: String?
+        public var storageModelType: String?
+        public var storageType: String?
+        public var storageTypeState: String?
+        public var isSoftDeleteFeatureStateEditable: Bool?
+        public var resourceGuardOperationRequests: [String]?
+    }
+
+    /// The spec the request asks for over `current`. Soft delete cannot be turned off: `Disabled` on an
+    /// AlwaysON vault asks for `Enabled`, which the platform's rules refuse with
+    /// `BMSUserErrorSoftDeleteStateAlwaysOn`; on an Enabled vault it is `BMSUserErrorSoftDeleteDisableNotAllowed`.
+    /// The storage type is the storage configuration's, and the platform's rules decide on its change.
+    public func spec(over current: VaultSpec) throws(ARMError) -> VaultSpec {
+        var spec = current
+        guard let properties else { return spec }
+        if let state = properties.softDeleteFeatureState {
+            switch state.lowercased() {
+            case "enabled": spec.softDeleteState = .enabled
+            case "alwayson": spec.softDeleteState = .alwaysOn
+            case "disabled":
+                guard current.softDeleteState == .alwaysOn else {
+                    throw ARMError(
+                        status: 400, code: "BMSUserErrorSoftDeleteDisableNotAllowed",
+                        message: "Soft delete cannot be disabled on a Recovery Services vault; it is Enabled or AlwaysON.",
+                        target: "properties.softDeleteFeatureState")
+                }
+                spec.softDeleteState = .enabled
+            default:
+                throw VaultResource.invalid("properties.softDeleteFeatureState", "'\(state.prefix(40))' is not one of Enabled, AlwaysON")
+            }
+        }
+        if let days = properties.softDeleteRetentionPeriodInDays { spec.softDeleteRetentionDays = days }
+        if let enhanced = properties.enhancedSecurityState, enhanced.lowercased() != "enabled" {
+            throw VaultResource.invalid("properties.enhancedSecurityState", "enhanced security is always Enabled on the platform, not '\(enhanced.prefix(40))'")
+        }
+        if !(properties.resourceGuardOperationRequests ?? []).isEmpty {
+            throw VaultResource.invalid("properties.resourceGuardOperationRequests", "resource guards are not simulated; leave the list empty")
+        }
+        spec.storageRedundancy = try StorageConfigRequest.storageType(
+            properties.storageModelType, properties.storageType, current: spec.storageRedundancy)
+        return spec
+    }
+}
+
+/// The body of a `backupstorageconfig/vaultstorageconfig` PUT or PATCH (BackupResourceStorageConfigsNonCRR_Update,
+/// _Patch): the vault's storage redundancy and cross-region restore. What the body leaves out keeps its
+/// current value.
+public struct StorageConfigRequest: Decodable, Sendable, Hashable {
+    public var properties: Properties?
+
+    public struct Properties: Decodable, Sendable, Hashable {
+        public var storageModelType: String?
+        public var storageType: String?
+        /// Read-only (`Locked` once an item is registered); ignored.
+        public var storageTypeState: String?
+        public var crossRegionRestoreFlag: Bool?
+        /// Not simulated: only `Invalid` (unset) is taken.
+        public var dedupState: String?
+        public var xcoolState: String?
+    }
+
+    /// The spec the request asks for over `current`; the platform's rules decide whether the change is allowed
+    /// (`StorageModelModifyError` once items are registered, cross-region restore on GeoRedundant storage only).
+    public func spec(over current: VaultSpec) throws(ARMError) -> VaultSpec {
+        var spec = current
+        guard let properties else { return spec }
+        spec.storageRedundancy = try Self.storageType(properties.storageModelType, properties.storageType, current: spec.storageRedundancy)
+        if let crossRegion = properties.crossRegionRestoreFlag { spec.crossRegionRestore = crossRegion }
+        for (name, value) in [("dedupState", properties.dedupState), ("xcoolState", properties.xcoolState)] {
+            if let value, value.lowercased() != "invalid" {
+                throw VaultResource.invalid("properties.\(name)", "'\(value.prefix(40))' is not simulated; leave it out")
+            }
+        }
+        return spec
+    }
+
+    /// The redundancy `storageModelType` and `storageType` ask for (they must agree when both are given);
+    /// `Invalid` or absent keeps `current`.
+    static func storageType(_ model: String?, _ type: String?, current: StorageRedundancy) throws(ARMError) -> StorageRedundancy {
+        var result: StorageRedundancy?
+        for (field, value) in [("properties.storageModelType", model), ("properties.storageType", type)] {
+            guard let value, value.lowercased() != "invalid" else { continue }
+            let parsed = try VaultResource.enumValue(StorageRedundancy.self, value, field: field)
+            if let result, result != parsed {
+                throw VaultResource.invalid(field, "storageModelType and storageType disagree (\(result.rawValue), \(parsed.rawValue))")
+            }
+            result = parsed
+        }
+        return result ?? current
     }
 }

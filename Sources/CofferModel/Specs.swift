@@ -435,3 +435,22 @@ public enum ResourceSpec: Codable, Sendable, Hashable {
         }
     }
 }
+
+/// The settings of a key vault that can change after it exists: Azure Disk Encryption's access, soft delete
+/// and its retention, purge protection, and the permission model.
+public struct KeyVaultSettings: Sendable, Hashable, Codable {
+    public var enabledForDiskEncryption: Bool
+    public var softDelete: Bool
+    public var softDeleteRetentionDays: Int
+    public var purgeProtection: Bool
+    /// ARM's `enableRbacAuthorization`: Azure RBAC instead of access policies.
+    public var rbacAuthorization: Bool
+
+    public init(enabledForDiskEncryption: Bool, softDelete: Bool, softDeleteRetentionDays: Int, purgeProtection: Bool, rbacAuthorization: Bool) {
+        self.enabledForDiskEncryption = enabledForDiskEncryption
+        self.softDelete = softDelete
+        self.softDeleteRetentionDays = softDeleteRetentionDays
+        self.purgeProtection = purgeProtection
+        self.rbacAuthorization = rbacAuthorization
+    }
+}

@@ -395,6 +395,66 @@ extension Platform {
         }
     }
 
+    /// Changes a key vault's settings, refusing what Key Vault refuses (`KeyVaultRules`: soft delete and purge
+    /// protection one-way, the retention fixed once soft delete is on), and, when `accessPolicies` is given,
+    /// makes its access policies exactly that list: a principal's permissions are set as listed (as
+    /// `accessPolicies/replace` does), and a principal left out loses its policy. A key vault's full PUT
+    /// (what `az keyvault set-policy` sends) is this. An access policy that is added or changed is refused on
+    /// a key vault that uses Azure RBAC after the change (`KeyVaultUsesRbacAuthorization`). One transaction:
+    /// a refusal changes nothing.
+    @discardableResult
+    public func updateKeyVault(name: String, settings: KeyVaultSettings, accessPolicies: [AccessPolicyGrant]? = nil) throws -> KeyVaultInfo {
+        try pool.write { db in
+            var row = try Self.keyVault(db, name)
+            let old = KeyVaultSettings(
+                enabledForDiskEncryption: row.enabledForDiskEncryption, softDelete: row.softDelete,
+                softDeleteRetentionDays: row.softDeleteRetentionDays, purgeProtection: row.purgeProtection,
+                rbacAuthorization: row.rbacAuthorization)
+            try Self.refuse(KeyVaultRules.update(name: row.name, from: old, to: settings))
+            if settings != old {
+                row.enabledForDiskEncryption = settings.enabledForDiskEncryption
+                row.softDelete = settings.softDelete
+                row.softDeleteRetentionDays = settings.softDeleteRetentionDays
+                row.purgeProtection = settings.purgeProtection
+                row.rbacAuthorization = settings.rbacAuthorization
+                try row.update(db)
+            }
+            if let accessPolicies {
+                var wanted: [String: (keys: Set<KeyPermission>, secrets: Set<SecretPermission>)] = [:]
+                for grant in accessPolicies {
+                    let objectID = Self.objectID(of: grant.principal)
+                    var entry = wanted[objectID] ?? ([], [])
+                    entry.keys.formUnion(grant.keyPermissions)
+                    entry.secrets.formUnion(grant.secretPermissions)
+                    wanted[objectID] = entry
+                }
+                let current = try AccessPolicyRow.fetchAll(
+                    db, sql: "SELECT * FROM accessPolicy WHERE keyVault = ? ORDER BY objectID", arguments: [row.name])
+                let currentByID = Dictionary(current.map { ($0.objectID.lowercased(), $0) }, uniquingKeysWith: { first, _ in first })
+                var changed: [AccessPolicyRow] = []
+                for (objectID, permissions) in wanted.sorted(by: { $0.key < $1.key }) {
+                    var policy = currentByID[objectID]
+                        ?? AccessPolicyRow(keyVault: row.name, objectID: objectID, keyPermissions: [], secretPermissions: [], managedBy: nil)
+                    let keys = permissions.keys.sorted()
+                    let secrets = permissions.secrets.sorted()
+                    guard currentByID[objectID] == nil || policy.keyPermissions.sorted() != keys || policy.secretPermissions.sorted() != secrets else {
+                        continue
+                    }
+                    policy.keyPermissions = keys
+                    policy.secretPermissions = secrets
+                    changed.append(policy)
+                }
+                if !changed.isEmpty { try KeyVaultStore.checkAccessPolicyAccepted(db, keyVault: row.name) }
+                for policy in changed { try policy.save(db) }
+                for policy in current where wanted[policy.objectID.lowercased()] == nil {
+                    try db.execute(sql: "DELETE FROM accessPolicy WHERE keyVault = ? AND lower(objectID) = lower(?)",
+                                   arguments: [row.name, policy.objectID])
+                }
+            }
+            return try Self.keyVaultInfo(db, row)
+        }
+    }
+
     /// Removes a principal's access policy from a key vault, as out-of-band drift would.
     public func removeAccessPolicy(keyVault: String, principal: Principal) throws {
         try pool.write { db in
@@ -450,5 +510,18 @@ extension Platform {
             return .backupManagementService
         }
         return .objectID(text.lowercased())
+    }
+}
+
+/// One principal's access policy as a key vault's full PUT or PATCH lists it.
+public struct AccessPolicyGrant: Sendable, Hashable {
+    public var principal: Principal
+    public var keyPermissions: [KeyPermission]
+    public var secretPermissions: [SecretPermission]
+
+    public init(principal: Principal, keyPermissions: [KeyPermission], secretPermissions: [SecretPermission]) {
+        self.principal = principal
+        self.keyPermissions = keyPermissions
+        self.secretPermissions = secretPermissions
     }
 }

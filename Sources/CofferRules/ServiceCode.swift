@@ -47,4 +47,7 @@ public enum ServiceCode {
 
     // Key vaults.
     public static let keyVaultNotFound = "KeyVaultNotFound"
+    /// Key Vault's management plane answers a setting it refuses (soft delete or purge protection turned
+    /// off, a retention out of range or changed) with the generic `BadRequest`.
+    public static let keyVaultBadRequest = "BadRequest"
 }

@@ -49,6 +49,67 @@ extension Handlers {
         .json(keyVaultBody(try await keyVault(request)))
     }
 
+    /// `PUT {keyVault}` (Vaults_CreateOrUpdate) of a key vault that exists: its settings and, when the body
+    /// lists them, its access policies, exactly as listed (a changed list is `accessPolicies/replace` for the
+    /// principals listed, and a removal for those left out: what `az keyvault set-policy` and `delete-policy`
+    /// send). 200 with the key vault. The platform's key vaults are part of its world, so a PUT of a new one
+    /// is refused: 409 `VaultAlreadyExists` when the name is taken elsewhere, else 400 `OperationNotAllowed`.
+    func putKeyVault(_ request: ARMRequest) async throws(ARMError) -> ARMResponse {
+        let body = try request.decode(KeyVaultUpdateRequest.self)
+        let info: KeyVaultInfo
+        do {
+            info = try await keyVault(request)
+        } catch let error where error.status == 404 {
+            let name = request["keyVault"]
+            let taken = try await access.run { platform in try platform.overview().keyVaults.contains { $0.name.lowercased() == name.lowercased() } }
+            if taken {
+                throw ARMError(status: 409, code: "VaultAlreadyExists", message: "The vault name '\(name.prefix(64))' is already in use.")
+            }
+            throw ARMError(
+                status: 400, code: "OperationNotAllowed",
+                message: "coffer serve cannot create key vault '\(name.prefix(64))': the platform's key vaults are part of its world (the world file given to 'coffer platform init'); add it there.",
+                target: "name")
+        }
+        return .json(keyVaultBody(try await updateKeyVault(info, body)))
+    }
+
+    /// `PATCH {keyVault}` (Vaults_Update): the same change as a PUT, on a key vault that exists (404 otherwise).
+    func patchKeyVault(_ request: ARMRequest) async throws(ARMError) -> ARMResponse {
+        let body = try request.decode(KeyVaultUpdateRequest.self)
+        let info = try await keyVault(request)
+        return .json(keyVaultBody(try await updateKeyVault(info, body)))
+    }
+
+    /// The body's settings and access policies over the key vault's, through the platform's rules.
+    func updateKeyVault(_ info: KeyVaultInfo, _ body: KeyVaultUpdateRequest) async throws(ARMError) -> KeyVaultInfo {
+        let current = KeyVaultSettings(
+            enabledForDiskEncryption: info.enabledForDiskEncryption, softDelete: info.softDelete, softDeleteRetentionDays: info.softDeleteRetentionDays,
+            purgeProtection: info.purgeProtection, rbacAuthorization: info.permissionModel == .rbac)
+        let settings = try body.settings(over: current, tenantID: world.tenantID, region: info.region)
+        var grants: [AccessPolicyGrant]?
+        if let entries = body.properties?.accessPolicies {
+            guard entries.count <= 1024 else {
+                throw ARMError(status: 400, code: "BadRequest", message: "A key vault holds at most 1024 access policies.", target: "properties.accessPolicies")
+            }
+            var list: [AccessPolicyGrant] = []
+            for (index, entry) in entries.enumerated() {
+                if let tenant = entry.tenantId, tenant.lowercased() != world.tenantID.lowercased() {
+                    throw ARMError(
+                        status: 400, code: "BadRequest", message: "tenantId '\(tenant.prefix(64))' is not the key vault's tenant (\(world.tenantID)).",
+                        target: "properties.accessPolicies[\(index)].tenantId")
+                }
+                let requested = try entry.requested(field: "properties.accessPolicies[\(index)]")
+                list.append(
+                    AccessPolicyGrant(
+                        principal: Platform.principal(parsing: requested.objectID), keyPermissions: requested.keys, secretPermissions: requested.secrets))
+            }
+            grants = list
+        }
+        let name = info.name
+        let policies = grants
+        return try await access.run { try $0.updateKeyVault(name: name, settings: settings, accessPolicies: policies) }
+    }
+
     /// `PUT {keyVault}/accessPolicies/{add|replace|remove}` (Vaults_UpdateAccessPolicy): `add` merges the
     /// permissions into each principal's policy, `replace` sets them, `remove` takes them away (a policy
     /// left empty goes). The answer is the key vault's policies after the change.

@@ -450,9 +450,13 @@ extension Handlers {
                 status: 400, code: PlatformErrorCode.invalidInput, message: "An Azure VM takes an IaasVMRestoreRequest, not \(type.prefix(60)).",
                 target: "properties.objectType")
         }
-        let group = properties.targetResourceGroupId.flatMap { id in
-            ARMPath(raw: id).flatMap { $0.segments.count == 4 && $0.segments[2].lowercased() == "resourcegroups" ? $0.segments[3] : nil }
+        let groupPath = properties.targetResourceGroupId.flatMap { id in
+            ARMPath(raw: id).flatMap { $0.segments.count == 4 && $0.segments[2].lowercased() == "resourcegroups" ? $0.segments : nil }
         }
+        let group = groupPath?[3]
+        // The target group's subscription: another than the vault's is refused by the platform
+        // (UserErrorCrossSubscriptionRestoreNotSupported for an ADE VM).
+        let subscription = groupPath?[1]
         if properties.targetResourceGroupId != nil && group == nil {
             throw ARMError(
                 status: 400, code: PlatformErrorCode.invalidInput, message: "targetResourceGroupId is not a resource group's id.",
@@ -460,10 +464,10 @@ extension Handlers {
         }
         switch properties.recoveryType?.lowercased() {
         case "restoredisks"?:
-            return (.restoreDisks, RestoreTarget(resourceGroup: group, region: properties.region))
+            return (.restoreDisks, RestoreTarget(resourceGroup: group, region: properties.region, subscription: subscription))
         case "alternatelocation"?:
             let name = properties.targetVirtualMachineId.flatMap { ARMResourceReference($0)?.name(ofType: "Microsoft.Compute/virtualMachines") }
-            return (.createVM, RestoreTarget(resourceGroup: group, region: properties.region, name: name))
+            return (.createVM, RestoreTarget(resourceGroup: group, region: properties.region, name: name, subscription: subscription))
         case "originallocation"?:
             return (.replaceExisting, RestoreTarget(region: properties.region))
         default:

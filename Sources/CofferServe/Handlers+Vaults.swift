@@ -90,36 +90,85 @@ extension Handlers {
         return ARMResponse(status: 204)
     }
 
+    /// `PATCH {vault}` (Vaults_Update): the body's settings (tags, redundancy, soft delete, immutability,
+    /// public network access, identity, encryption) over the current ones, through the platform's rules;
+    /// 200 with the vault (a terminal provisioningState, so the SDK's poller ends at once).
+    func patchVault(_ request: ARMRequest) async throws(ARMError) -> ARMResponse {
+        let body = try request.decode(VaultResource.self)
+        let existing = try await vault(request)
+        let spec = try body.spec(subscription: request["subscription"], resourceGroup: request["resourceGroup"], existing: existing.spec)
+        let info = try await access.run { try $0.updateVault(name: existing.name, spec: spec) }
+        return .json(vaultBody(info))
+    }
+
+    /// Applies `change` to the vault's spec through the platform (its rules refuse with the service's codes)
+    /// and returns the vault after it; nothing is written when the spec does not change.
+    func changeVault(_ request: ARMRequest, _ change: (VaultSpec) throws(ARMError) -> VaultSpec) async throws(ARMError) -> VaultInfo {
+        let existing = try await vault(request)
+        let spec = try change(existing.spec)
+        guard spec != existing.spec else { return existing }
+        let name = existing.name
+        return try await access.run { try $0.updateVault(name: name, spec: spec) }
+    }
+
     /// The vault's backup configuration (`backupconfig/vaultconfig`): its soft-delete settings.
     func getVaultConfig(_ request: ARMRequest) async throws(ARMError) -> ARMResponse {
-        let info = try await vault(request)
+        .json(vaultConfigBody(try await vault(request)))
+    }
+
+    /// `PUT` and `PATCH backupconfig/vaultconfig` (BackupResourceVaultConfigs_Put, _Update): soft delete's state
+    /// and retention; 200 with the configuration. AlwaysON cannot be undone (`BMSUserErrorSoftDeleteStateAlwaysOn`).
+    func putVaultConfig(_ request: ARMRequest) async throws(ARMError) -> ARMResponse {
+        let body = try request.decode(VaultConfigRequest.self)
+        return .json(vaultConfigBody(try await changeVault(request) { current throws(ARMError) in try body.spec(over: current) }))
+    }
+
+    func vaultConfigBody(_ info: VaultInfo) -> ConfigResource {
         let alwaysOn = info.spec.softDeleteState == .alwaysOn
-        return .json(
-            ConfigResource(
-                id: info.id + "/backupconfig/vaultconfig", name: "vaultconfig", type: "Microsoft.RecoveryServices/vaults/backupconfig",
-                properties: [
-                    "softDeleteFeatureState": .string(alwaysOn ? "AlwaysON" : "Enabled"),
-                    "softDeleteRetentionPeriodInDays": .number(info.spec.softDeleteRetentionDays),
-                    "enhancedSecurityState": .string("Enabled"),
-                    "isSoftDeleteFeatureStateEditable": .bool(!alwaysOn),
-                    "storageModelType": .string(info.spec.storageRedundancy.rawValue),
-                ]))
+        return ConfigResource(
+            id: info.id + "/backupconfig/vaultconfig", name: "vaultconfig", type: "Microsoft.RecoveryServices/vaults/backupconfig",
+            properties: [
+                "softDeleteFeatureState": .string(alwaysOn ? "AlwaysON" : "Enabled"),
+                "softDeleteRetentionPeriodInDays": .number(info.spec.softDeleteRetentionDays),
+                "enhancedSecurityState": .string("Enabled"),
+                "isSoftDeleteFeatureStateEditable": .bool(!alwaysOn),
+                "storageModelType": .string(info.spec.storageRedundancy.rawValue),
+                "storageType": .string(info.spec.storageRedundancy.rawValue),
+                "storageTypeState": .string(info.registeredItems > 0 ? "Locked" : "Unlocked"),
+            ])
     }
 
     /// The vault's storage configuration (`backupstorageconfig/vaultstorageconfig`): its redundancy, locked
     /// once an item is registered.
     func getStorageConfig(_ request: ARMRequest) async throws(ARMError) -> ARMResponse {
-        let info = try await vault(request)
-        return .json(
-            ConfigResource(
-                id: info.id + "/backupstorageconfig/vaultstorageconfig", name: "vaultstorageconfig",
-                type: "Microsoft.RecoveryServices/vaults/backupstorageconfig",
-                properties: [
-                    "storageModelType": .string(info.spec.storageRedundancy.rawValue),
-                    "storageType": .string(info.spec.storageRedundancy.rawValue),
-                    "storageTypeState": .string(info.registeredItems > 0 ? "Locked" : "Unlocked"),
-                    "crossRegionRestoreFlag": .bool(info.spec.crossRegionRestore),
-                ]))
+        .json(storageConfigBody(try await vault(request)))
+    }
+
+    /// `PUT backupstorageconfig/vaultstorageconfig` (BackupResourceStorageConfigsNonCRR_Update): 200 with the
+    /// configuration. A redundancy change once items are registered is `StorageModelModifyError`.
+    func putStorageConfig(_ request: ARMRequest) async throws(ARMError) -> ARMResponse {
+        let body = try request.decode(StorageConfigRequest.self)
+        return .json(storageConfigBody(try await changeVault(request) { current throws(ARMError) in try body.spec(over: current) }))
+    }
+
+    /// `PATCH backupstorageconfig/vaultstorageconfig` (BackupResourceStorageConfigsNonCRR_Patch): the same
+    /// change, answered 204 without a body, as the service does.
+    func patchStorageConfig(_ request: ARMRequest) async throws(ARMError) -> ARMResponse {
+        let body = try request.decode(StorageConfigRequest.self)
+        _ = try await changeVault(request) { current throws(ARMError) in try body.spec(over: current) }
+        return ARMResponse(status: 204)
+    }
+
+    func storageConfigBody(_ info: VaultInfo) -> ConfigResource {
+        ConfigResource(
+            id: info.id + "/backupstorageconfig/vaultstorageconfig", name: "vaultstorageconfig",
+            type: "Microsoft.RecoveryServices/vaults/backupstorageconfig",
+            properties: [
+                "storageModelType": .string(info.spec.storageRedundancy.rawValue),
+                "storageType": .string(info.spec.storageRedundancy.rawValue),
+                "storageTypeState": .string(info.registeredItems > 0 ? "Locked" : "Unlocked"),
+                "crossRegionRestoreFlag": .bool(info.spec.crossRegionRestore),
+            ])
     }
 }
 

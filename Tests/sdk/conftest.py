@@ -191,3 +191,73 @@ def wait_for_job(backup, vault, job_id, timeout=60):
             return job
         time.sleep(1)
     raise AssertionError(f"job {job_id} did not end in {timeout}s")
+
+
+class SecondServe:
+    """A `coffer serve` of its own, on a fresh state made from a world file (`coffer platform init --world`),
+    started as Tests/sdk/run.sh starts the main one: port 0, the URL read from its first JSON line, a token
+    from `coffer serve token`. `stop()` ends it with SIGTERM and checks that it exits 0."""
+
+    def __init__(self, coffer_path, world, directory, page_size=None):
+        self.coffer_path = coffer_path
+        self.state = os.path.join(directory, "state")
+        self.log_path = os.path.join(directory, "serve.log")
+        subprocess.run(
+            [coffer_path, "platform", "init", "--state", self.state, "--world", world],
+            check=True, capture_output=True, text=True, timeout=600,
+        )
+        command = [coffer_path, "serve", "--state", self.state, "--listen", "127.0.0.1:0", "--output", "json"]
+        if page_size:
+            command += ["--page-size", str(page_size)]
+        self._log = open(self.log_path, "w")
+        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
+        self.url = None
+        deadline = time.time() + 60
+        while time.time() < deadline and self.url is None:
+            if self.process.poll() is not None:
+                raise AssertionError(f"coffer serve exited before listening: {open(self.log_path).read()}")
+            for line in open(self.log_path):
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if event.get("event") == "listening":
+                    self.url = event["url"]
+                    break
+            time.sleep(0.1)
+        if self.url is None:
+            self.stop()
+            raise AssertionError("coffer serve did not start listening")
+        self.token = subprocess.run(
+            [coffer_path, "serve", "token", "--state", self.state, "--expires-in", "2h", "--description", "Tests/sdk second serve"],
+            check=True, capture_output=True, text=True, timeout=60,
+        ).stdout.strip()
+        self.ca = os.path.join(self.state, "serve", "ca.pem")
+
+    def info(self):
+        return {"url": self.url, "ca": self.ca, "token": self.token, "state": self.state, "coffer": self.coffer_path}
+
+    def cli(self, *arguments, check=True):
+        result = subprocess.run(
+            [self.coffer_path, *arguments, "--state", self.state], capture_output=True, text=True, timeout=600
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"coffer {' '.join(arguments)} failed ({result.returncode}): {result.stderr}")
+        return result
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                status = self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                raise AssertionError("coffer serve did not stop on SIGTERM")
+            assert status == 0, f"coffer serve exited with {status} on SIGTERM"
+        self._log.close()
+        assert self.token not in open(self.log_path).read(), "the token appears in serve's log"
+
+
+def repository_root():
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
