@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The official-SDK suite: starts `coffer serve` on a free port with a fresh state from
 # examples/reference/world.yaml, issues a token, runs pytest with the pinned Azure SDKs (Tests/sdk/requirements.txt,
-# in a virtualenv made here when missing), and stops serve. Extra arguments go to pytest.
+# in a virtualenv made here when missing), and stops serve. Extra arguments go to pytest (`-k cross`).
+# test_restore.py starts a serve of its own on a fresh state of the reference world (conftest.ServeProcess).
 #
 # Environment: COFFER (the executable, default .build/debug/coffer), COFFER_SDK_VENV (default .venv-sdk).
 set -euo pipefail
