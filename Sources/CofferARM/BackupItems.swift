@@ -361,4 +361,6 @@ public struct RestoreRequestResource: Codable, Sendable, Hashable {
         public var targetVirtualMachineId: String?
         public var storageAccountId: String?
     }
+
+    public init(properties: Properties?) { self.properties = properties }
 }

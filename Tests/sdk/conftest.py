@@ -19,6 +19,7 @@ from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.keyvault import KeyVaultManagementClient
 from azure.mgmt.recoveryservices import RecoveryServicesClient
 from azure.mgmt.recoveryservicesbackup import RecoveryServicesBackupClient
+from azure.mgmt.recoveryservicesbackup.passivestamp import RecoveryServicesBackupPassiveClient
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
 
@@ -71,6 +72,8 @@ def make_clients(serve, token=None, subscription=SUBSCRIPTION, **extra):
         "backup": RecoveryServicesBackupClient(credential, subscription, **options),
         "keyvault": KeyVaultManagementClient(credential, subscription, **options),
         "compute": ComputeManagementClient(credential, subscription, **options),
+        # Cross-region restore: the passive stamp's own package (api-version 2021-11-15).
+        "crr": RecoveryServicesBackupPassiveClient(credential, subscription, **options),
     }
 
 
