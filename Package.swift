@@ -89,7 +89,7 @@ let package = Package(
         .target(
             name: "CofferServe",
             dependencies: [
-                "CofferARM", "CofferModel", "CofferPlatform", "CofferSystem",
+                "CofferARM", "CofferModel", "CofferPlatform", "CofferRules", "CofferSystem",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -9,6 +9,9 @@ public enum ARMProvider: String, Sendable, Hashable, CaseIterable {
     case compute = "Microsoft.Compute"
     /// Role assignments at a key vault's scope (Microsoft.Authorization).
     case authorization = "Microsoft.Authorization"
+    /// Cross-region restore, the backup API's passive stamp (Microsoft.RecoveryServices in the secondary
+    /// region), versioned apart from the active stamp.
+    case crossRegionRestore = "Microsoft.RecoveryServices (cross-region restore)"
 }
 
 /// The api-versions accepted per provider.
@@ -46,6 +49,10 @@ public enum APIVersions {
         case .authorization:
             // azure-mgmt-authorization 4.0.0 (role assignments 2022-04-01); az sends the same.
             Range(oldest: "2015-07-01", newest: "2022-04-01", tested: ["2022-04-01"])
+        case .crossRegionRestore:
+            // azure-mgmt-recoveryservicesbackup-passivestamp 1.0.0b1 (2021-11-15); the passive stamp's
+            // published versions run from 2018-12-20 to 2023-01-15.
+            Range(oldest: "2018-12-20", newest: "2023-01-15", tested: ["2021-11-15"])
         }
     }
 

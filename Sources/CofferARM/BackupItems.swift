@@ -203,7 +203,8 @@ public struct JobResource: Codable, Sendable, Hashable {
 }
 
 /// An Azure VM recovery point (`recoveryPoints/{id}`) as an `IaasVMRecoveryPoint`. It never carries key
-/// material: the sealed BEK and KEK backups stay in the vault (`keyAndSecret` is left out).
+/// material: `keyAndSecret` names the BEK secret and KEK by URL, and the sealed backups of their values stay
+/// in the vault (`secretData` and `keyBackupData` are left out).
 public struct RecoveryPointResource: Codable, Sendable, Hashable {
     public static let type = "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints"
 
@@ -223,6 +224,8 @@ public struct RecoveryPointResource: Codable, Sendable, Hashable {
         public var recoveryPointTierDetails: [TierInformation]
         public var recoveryPointProperties: PointProperties
         public var recoveryPointAdditionalInfo: String?
+        /// Where an ADE VM's BEK (and KEK) are: their URLs and key vaults, never the backed-up values.
+        public var keyAndSecret: KeyAndSecret?
 
         public init(
             recoveryPointType: String, recoveryPointTime: String, isSourceVMEncrypted: Bool, isManagedVirtualMachine: Bool, osType: String,
@@ -236,6 +239,39 @@ public struct RecoveryPointResource: Codable, Sendable, Hashable {
             self.recoveryPointTierDetails = recoveryPointTierDetails
             self.recoveryPointProperties = recoveryPointProperties
             self.recoveryPointAdditionalInfo = recoveryPointAdditionalInfo
+        }
+    }
+
+    /// `keyAndSecret` of an ADE VM's point: `encryptionMechanism` (`SinglePass` without an Azure AD app,
+    /// `DualPass` with one), the BEK's secret and, with a KEK, the key. The backups themselves
+    /// (`secretData`, `keyBackupData`) stay in the vault.
+    public struct KeyAndSecret: Codable, Sendable, Hashable {
+        public var encryptionMechanism: String
+        public var bekDetails: BEKDetails
+        public var kekDetails: KEKDetails?
+
+        public struct BEKDetails: Codable, Sendable, Hashable {
+            public var secretUrl: String
+            public var secretVaultId: String
+            public init(secretUrl: String, secretVaultId: String) {
+                self.secretUrl = secretUrl
+                self.secretVaultId = secretVaultId
+            }
+        }
+
+        public struct KEKDetails: Codable, Sendable, Hashable {
+            public var keyUrl: String
+            public var keyVaultId: String
+            public init(keyUrl: String, keyVaultId: String) {
+                self.keyUrl = keyUrl
+                self.keyVaultId = keyVaultId
+            }
+        }
+
+        public init(encryptionMechanism: String, bekDetails: BEKDetails, kekDetails: KEKDetails?) {
+            self.encryptionMechanism = encryptionMechanism
+            self.bekDetails = bekDetails
+            self.kekDetails = kekDetails
         }
     }
 
@@ -325,4 +361,6 @@ public struct RestoreRequestResource: Codable, Sendable, Hashable {
         public var targetVirtualMachineId: String?
         public var storageAccountId: String?
     }
+
+    public init(properties: Properties?) { self.properties = properties }
 }

@@ -394,7 +394,9 @@ extension Platform {
     static func jobInfo(_ row: JobRow) -> JobInfo {
         JobInfo(id: row.id, operation: row.operation, vm: row.vm, vault: row.vault, status: row.status, start: row.start, end: row.end,
                 bytesTransferred: row.bytesTransferred, errorCode: row.errorCode, errorMessage: row.errorMessage,
-                recoveryPoint: row.recoveryPoint, trigger: row.details["trigger"] ?? row.details["mode"])
+                recoveryPoint: row.recoveryPoint, trigger: row.details["trigger"] ?? row.details["mode"],
+                targetRegion: row.operation == "Restore" ? row.details["region"] : nil,
+                targetResourceGroup: row.operation == "Restore" ? row.details["resourceGroup"] : nil)
     }
 
     /// A recovery point id: 16 random decimal digits, like the service's.

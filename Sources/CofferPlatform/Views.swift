@@ -102,6 +102,10 @@ public struct RecoveryPointSummary: Codable, Sendable, Hashable {
     public var disks: [Disk]
     /// Whether the point holds the backed-up BEK (and KEK) of an ADE VM.
     public var hasKeyBackup: Bool
+    /// For an ADE VM: the key vault of its BEK (and KEK), and their URLs (never their values).
+    public var keyVault: String? = nil
+    public var bekSecretURL: String? = nil
+    public var kekURL: String? = nil
 }
 
 /// A backup or restore job.
@@ -120,6 +124,10 @@ public struct JobInfo: Codable, Sendable, Hashable {
     public var recoveryPoint: String?
     /// `Scheduled` or `OnDemand` for a backup; the mode for a restore.
     public var trigger: String?
+    /// For a restore: the region it restores into (the vault's, or its pair for a cross-region restore).
+    public var targetRegion: String? = nil
+    /// For a restore: the resource group it restores into.
+    public var targetResourceGroup: String? = nil
 }
 
 /// A key or a secret of a key vault (never its value).

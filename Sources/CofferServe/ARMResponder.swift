@@ -11,6 +11,9 @@ struct Route: Sendable {
     var pattern: ARMPathPattern
     var provider: ARMProvider
     var handler: @Sendable (ARMRequest) async throws(ARMError) -> ARMResponse
+    /// Whether the route takes only paths that end with `/` (the cross-region restore lists, which differ
+    /// from the active stamp's by it alone); such a route is preferred for those paths.
+    var trailingSlash = false
 }
 
 /// The whole of serve's request handling, in ARM's order: request ids; the bearer token (401); the route
@@ -64,7 +67,8 @@ public struct ARMResponder: HTTPResponder {
         guard let query = ARMRequest.parseQuery(request.uri.query) else {
             return .error(ARMError(status: 400, code: "InvalidRequestUri", message: "The query string holds a malformed percent-escape."))
         }
-        let candidates = routes.compactMap { route in path.match(route.pattern).map { (route, $0) } }
+        let matching = routes.filter { !$0.trailingSlash || path.hasTrailingSlash }.compactMap { route in path.match(route.pattern).map { (route, $0) } }
+        let candidates = matching.filter { $0.0.trailingSlash } + matching.filter { !$0.0.trailingSlash }
         guard !candidates.isEmpty else { return .error(.noRoute(method: method, path: path.description)) }
         guard let (route, match) = candidates.first(where: { $0.0.method == method }) else {
             return .error(.methodNotAllowed(method: method, path: path.description))

@@ -375,12 +375,21 @@ extension Handlers {
 
     // MARK: Recovery points and restore
 
-    func pointBody(_ point: RecoveryPointSummary, item: ProtectedItemInfo, vm: VirtualMachineInfo?) -> RecoveryPointResource {
+    /// A recovery point; an ADE VM's names its BEK secret (and KEK) by URL in `keyAndSecret`, with the ids
+    /// of their key vaults (`keyVaults`: name to id).
+    func pointBody(_ point: RecoveryPointSummary, item: ProtectedItemInfo, vm: VirtualMachineInfo?, keyVaults: [String: String]) -> RecoveryPointResource {
         let windows = vm?.os.lowercased() == "windows"
         var tiers: [RecoveryPointResource.TierInformation] = []
         if point.tier.hasPrefix("Snapshot") { tiers.append(.init(type: "InstantRP", status: "Valid")) }
         if point.tier.hasSuffix("ault") { tiers.append(.init(type: "HardenedRP", status: "Valid")) }
-        return RecoveryPointResource(
+        var keyAndSecret: RecoveryPointResource.KeyAndSecret?
+        if let secretURL = point.bekSecretURL, let keyVault = point.keyVault, let keyVaultID = keyVaults[keyVault] {
+            keyAndSecret = .init(
+                encryptionMechanism: vm?.aadClientID == nil ? "SinglePass" : "DualPass",
+                bekDetails: .init(secretUrl: secretURL, secretVaultId: keyVaultID),
+                kekDetails: point.kekURL.map { .init(keyUrl: $0, keyVaultId: keyVaultID) })
+        }
+        var body = RecoveryPointResource(
             id: ResourceIDs.recoveryPoint(itemID: item.id, id: point.id), name: point.id,
             properties: RecoveryPointResource.Properties(
                 recoveryPointType: windows ? "AppConsistent" : "FileSystemConsistent", recoveryPointTime: point.time.armTime,
@@ -388,6 +397,14 @@ extension Handlers {
                 osType: windows ? "Windows" : "Linux", recoveryPointTierDetails: tiers,
                 recoveryPointProperties: RecoveryPointResource.PointProperties(expiryTime: point.expiry?.armTime, ruleName: nil),
                 recoveryPointAdditionalInfo: point.type))
+        body.properties.keyAndSecret = keyAndSecret
+        return body
+    }
+
+    /// Every key vault's id by name.
+    func keyVaultIDs() async throws(ARMError) -> [String: String] {
+        let vaults = try await access.run { try $0.overview().keyVaults }
+        return Dictionary(vaults.map { ($0.name, $0.id) }, uniquingKeysWith: { first, _ in first })
     }
 
     func recoveryPointContext(_ request: ARMRequest) async throws(ARMError) -> (ProtectedItemInfo, [RecoveryPointSummary], VirtualMachineInfo?) {
@@ -409,7 +426,8 @@ extension Handlers {
         let selected = points.filter { point in
             (start.map { point.time >= $0 } ?? true) && (end.map { point.time <= $0 } ?? true)
         }.sorted { $0.time > $1.time }
-        return try page(selected.map { pointBody($0, item: item, vm: vm) }, request)
+        let keyVaults = try await keyVaultIDs()
+        return try page(selected.map { pointBody($0, item: item, vm: vm, keyVaults: keyVaults) }, request)
     }
 
     func getRecoveryPoint(_ request: ARMRequest) async throws(ARMError) -> ARMResponse {
@@ -417,7 +435,7 @@ extension Handlers {
         guard let point = points.first(where: { $0.id == request["recoveryPoint"] }) else {
             throw .resourceNotFound(type: RecoveryPointResource.type, name: request["recoveryPoint"])
         }
-        return .json(pointBody(point, item: item, vm: vm))
+        return .json(pointBody(point, item: item, vm: vm, keyVaults: try await keyVaultIDs()))
     }
 
     /// Restores a recovery point (`IaasVMRestoreRequest`): `RestoreDisks` into `targetResourceGroupId`,
@@ -480,7 +498,9 @@ extension Handlers {
 
     // MARK: Jobs
 
-    func jobBody(_ job: JobInfo, vaultID: String) -> JobResource {
+    /// A job; a restore's `propertyBag` names its target and, once it completed, each disk it created
+    /// (`Restored Disk (OS)`, `Restored Disk (LUN 0)`: the restored disk's name, which the CLI reads back).
+    func jobBody(_ job: JobInfo, vaultID: String, restoredDisks: [RestoredDiskInfo] = []) -> JobResource {
         let duration = max(0, (job.end ?? job.start).timeIntervalSince(job.start))
         var errors: [JobResource.ErrorInfo]?
         if job.status == .failed, let code = job.errorCode {
@@ -500,6 +520,13 @@ extension Handlers {
         var bag = ["VM Name": job.vm]
         if isBackup { bag["Backup Size"] = "\(job.bytesTransferred / 1_048_576) MB" }
         if let point = job.recoveryPoint { bag["Recovery Point ID"] = point }
+        if job.operation == "Restore" {
+            if let region = job.targetRegion { bag["Target Region"] = region }
+            if let group = job.targetResourceGroup { bag["Target Resource Group"] = group }
+            for disk in restoredDisks {
+                bag[disk.disk == .os ? "Restored Disk (OS)" : "Restored Disk (LUN \(disk.disk))"] = disk.name
+            }
+        }
         return JobResource(
             id: ResourceIDs.job(vaultID: vaultID, id: job.id), name: job.id,
             properties: JobResource.Properties(
@@ -521,7 +548,9 @@ extension Handlers {
         let filter = ODataFilter(request.query["$filter"])
         if let type = filter["backupManagementType"], type.lowercased() != "azureiaasvm" { return try page([JobResource](), request) }
         let vaultName = vault.name
-        let jobs = try await access.run { try $0.jobs().filter { $0.vault == vaultName } }
+        let (jobs, disks) = try await access.run { platform in
+            (try platform.jobs().filter { $0.vault == vaultName }, Dictionary(grouping: try platform.restoredDisks(), by: \.jobID))
+        }
         let start = filter["startTime"].flatMap(Self.parseTime)
         let end = filter["endTime"].flatMap(Self.parseTime)
         let selected = jobs.reversed().filter { job in
@@ -529,14 +558,16 @@ extension Handlers {
                 && (filter["status"].map { $0.lowercased() == job.status.rawValue.lowercased() } ?? true)
                 && (start.map { job.start >= $0 } ?? true) && (end.map { job.start <= $0 } ?? true)
         }
-        return try page(selected.map { jobBody($0, vaultID: vault.id) }, request)
+        return try page(selected.map { jobBody($0, vaultID: vault.id, restoredDisks: disks[$0.id] ?? []) }, request)
     }
 
     func getJob(_ request: ARMRequest) async throws(ARMError) -> ARMResponse {
         let vault = try await vault(request)
         let id = request["job"]
-        let job = try await access.run { try $0.job(id: id) }
+        let (job, disks) = try await access.run { platform in
+            (try platform.job(id: id), try platform.restoredDisks().filter { $0.jobID == id })
+        }
         guard let job, job.vault == vault.name else { throw .resourceNotFound(type: JobResource.type, name: id) }
-        return .json(jobBody(job, vaultID: vault.id))
+        return .json(jobBody(job, vaultID: vault.id, restoredDisks: disks))
     }
 }

@@ -12,6 +12,8 @@ struct Handlers: Sendable {
     /// Seconds a client waits between polls (`Retry-After`, at least 1: azure-core reads 0 as absent and
     /// falls back to 30 seconds).
     let retryAfter: Int
+    /// The key of the cross-region restore access tokens this process issues.
+    let crossRegionTokens = CrossRegionTokens()
 
     var world: ServedWorld { access.world }
 
@@ -23,8 +25,11 @@ struct Handlers: Sendable {
 
     /// Every route: method, path shape, provider, handler.
     var routes: [Route] {
-        func route(_ method: String, _ pattern: String, _ provider: ARMProvider, _ handler: @escaping @Sendable (ARMRequest) async throws(ARMError) -> ARMResponse) -> Route {
-            Route(method: method, pattern: ARMPathPattern(pattern), provider: provider, handler: handler)
+        func route(
+            _ method: String, _ pattern: String, _ provider: ARMProvider, trailingSlash: Bool = false,
+            _ handler: @escaping @Sendable (ARMRequest) async throws(ARMError) -> ARMResponse
+        ) -> Route {
+            Route(method: method, pattern: ARMPathPattern(pattern), provider: provider, handler: handler, trailingSlash: trailingSlash)
         }
         let vault = Self.vault
         let item = Self.item
@@ -92,6 +97,16 @@ struct Handlers: Sendable {
             route("GET", Self.resourceGroup + "/providers/Microsoft.Compute/virtualMachines", .compute, listVirtualMachines),
             route("GET", Self.resourceGroup + "/providers/Microsoft.Compute/virtualMachines/{vm}", .compute, getVirtualMachine),
             route("GET", Self.resourceGroup + "/providers/Microsoft.Compute/disks/{disk}", .compute, getDisk),
+            // Cross-region restore: the passive stamp (api-version 2021-11-15), in the secondary region
+            route("GET", Self.location + "/backupAadProperties", .crossRegionRestore, getAADProperties),
+            route("GET", vault + "/backupProtectedItems", .crossRegionRestore, trailingSlash: true, listCrossRegionItems),
+            route("GET", item + "/recoveryPoints", .crossRegionRestore, trailingSlash: true, listCrossRegionRecoveryPoints),
+            route("POST", item + "/recoveryPoints/{recoveryPoint}/accessToken", .crossRegionRestore, getCrossRegionAccessToken),
+            route("POST", Self.location + "/backupCrossRegionRestore", .crossRegionRestore, triggerCrossRegionRestore),
+            route("GET", Self.location + "/backupCrrOperationsStatus/{operation}", .crossRegionRestore, crossRegionOperationStatus),
+            route("GET", Self.location + "/backupCrrOperationResults/{operation}", .crossRegionRestore, crossRegionOperationResult),
+            route("POST", Self.location + "/backupCrrJobs", .crossRegionRestore, listCrossRegionJobs),
+            route("POST", Self.location + "/backupCrrJob", .crossRegionRestore, getCrossRegionJob),
         ]
     }
 
@@ -113,7 +128,7 @@ struct Handlers: Sendable {
             var extra: [(String, String)] = []
             if let filter = request.query["$filter"] { extra.append(("$filter", filter)) }
             extra.append(("$skipToken", String(end)))
-            next = request.url(request.path.description, extraQuery: extra)
+            next = request.url(request.path.description + (request.path.hasTrailingSlash ? "/" : ""), extraQuery: extra)
         }
         return .json(ARMList(value: Array(items[offset..<end]), nextLink: next))
     }

@@ -11,7 +11,8 @@ struct Operation: Sendable {
     }
 
     var id: String
-    /// The vault the operation belongs to (lower-cased), so that it answers only under that vault's paths.
+    /// The vault the operation belongs to (lower-cased), so that it answers only under that vault's paths; for
+    /// a cross-region restore, the subscription's secondary region (`Handlers.crossRegionScope`).
     var scope: String
     var status: Status
     var start: Date

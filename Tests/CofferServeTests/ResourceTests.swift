@@ -105,7 +105,15 @@ import Testing
             let point = try #require(value.first?["properties"] as? [String: Any])
             #expect(point["objectType"] as? String == "IaasVMRecoveryPoint" && point["isSourceVMEncrypted"] as? Bool == true)
             #expect((point["recoveryPointProperties"] as? [String: Any])?["expiryTime"] as? String == "2026-03-01T00:00:00Z")
-            #expect(point["keyAndSecret"] == nil)
+            // The BEK and KEK by URL and key vault; their backed-up values never leave the vault.
+            let keys = try #require(point["keyAndSecret"] as? [String: Any])
+            #expect(keys["encryptionMechanism"] as? String == "SinglePass")
+            let bek = try #require(keys["bekDetails"] as? [String: Any])
+            #expect((bek["secretUrl"] as? String)?.hasPrefix("https://kv-app-eastus.vault.azure.net/secrets/") == true)
+            #expect(bek["secretVaultId"] as? String == Reference.keyVault && bek["secretData"] == nil)
+            let kek = try #require(keys["kekDetails"] as? [String: Any])
+            #expect((kek["keyUrl"] as? String)?.hasPrefix("https://kv-app-eastus.vault.azure.net/keys/kek-win-app-01/") == true)
+            #expect(kek["keyVaultId"] as? String == Reference.keyVault && kek["keyBackupData"] == nil)
 
             // Stop protection and keep the data, then delete it (an operation too).
             let stop = try await client.send(

@@ -14,18 +14,26 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 
 /// The reference platform (examples/reference/world.yaml), made once and copied for each test.
 enum ReferenceState {
-    static let pristine: String = {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("coffer-serve-reference-\(UUID().uuidString)").path
-        do {
-            let world = try WorldLoader.load(path: packageRoot.appendingPathComponent("examples/reference/world.yaml").path)
-            try Platform.create(stateDirectory: directory, world: world)
-        } catch {
-            preconditionFailure("the reference platform could not be made: \(error)")
-        }
-        return directory
-    }()
+    static let pristine = WorldState.make("examples/reference/world.yaml")
 
     static func copy(into directory: TemporaryDirectory) throws -> String {
+        try WorldState.copy(pristine, into: directory)
+    }
+}
+
+/// A platform made once from a shipped world, copied for each test.
+enum WorldState {
+    static func make(_ world: String) -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("coffer-serve-world-\(UUID().uuidString)").path
+        do {
+            try Platform.create(stateDirectory: directory, world: try WorldLoader.load(path: packageRoot.appendingPathComponent(world).path))
+        } catch {
+            preconditionFailure("the platform of \(world) could not be made: \(error)")
+        }
+        return directory
+    }
+
+    static func copy(_ pristine: String, into directory: TemporaryDirectory) throws -> String {
         let target = directory.path("state")
         try FileManager.default.copyItem(atPath: pristine, toPath: target)
         return target
@@ -63,9 +71,10 @@ struct ServeHarness {
     let responder: ARMResponder
     let configuration: ServeConfiguration
 
-    init(pageSize: Int = 100, minimumPolls: Int = 0) async throws {
+    /// A harness on a copy of `pristine` (the reference platform by default).
+    init(pageSize: Int = 100, minimumPolls: Int = 0, pristine: String = ReferenceState.pristine) async throws {
         directory = try TemporaryDirectory()
-        state = try ReferenceState.copy(into: directory)
+        state = try WorldState.copy(pristine, into: directory)
         configuration = ServeConfiguration(stateDirectory: state, pageSize: pageSize, minimumPolls: minimumPolls)
         token = try TokenStore(directory: configuration.serveDirectory).issue(lifetime: 3600, description: "test").token
         let platform = try Platform(stateDirectory: state)

@@ -2,12 +2,15 @@
 
 Tests/sdk/run.sh starts serve on a fresh copy of the reference world (examples/reference/world.yaml) and
 sets the environment read here: where serve answers, the CA file to trust, a token, the state directory and
-the coffer executable (for the CLI side of "one platform, two doors").
+the coffer executable (for the CLI side of "one platform, two doors"). `ServeProcess` starts another serve
+on a fresh state of any world, for a module that needs a platform of its own.
 """
 
 import json
 import os
+import pathlib
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -16,6 +19,9 @@ from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.keyvault import KeyVaultManagementClient
 from azure.mgmt.recoveryservices import RecoveryServicesClient
 from azure.mgmt.recoveryservicesbackup import RecoveryServicesBackupClient
+from azure.mgmt.recoveryservicesbackup.passivestamp import RecoveryServicesBackupPassiveClient
+
+REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
 
 # The reference world's names (examples/reference/world.yaml).
 SUBSCRIPTION = "11111111-1111-1111-1111-111111111111"
@@ -66,6 +72,8 @@ def make_clients(serve, token=None, subscription=SUBSCRIPTION, **extra):
         "backup": RecoveryServicesBackupClient(credential, subscription, **options),
         "keyvault": KeyVaultManagementClient(credential, subscription, **options),
         "compute": ComputeManagementClient(credential, subscription, **options),
+        # Cross-region restore: the passive stamp's own package (api-version 2021-11-15).
+        "crr": RecoveryServicesBackupPassiveClient(credential, subscription, **options),
     }
 
 
@@ -74,9 +82,8 @@ def clients(serve):
     return make_clients(serve)
 
 
-@pytest.fixture(scope="session")
-def coffer(serve):
-    """Runs the coffer CLI on serve's state directory; returns the completed process."""
+def coffer_runner(serve):
+    """Runs the coffer CLI on a serve's state directory; returns the completed process."""
 
     def run(*arguments, check=True):
         result = subprocess.run(
@@ -90,18 +97,78 @@ def coffer(serve):
 
 
 @pytest.fixture(scope="session")
+def coffer(serve):
+    return coffer_runner(serve)
+
+
+class ServeProcess:
+    """`coffer serve` on a fresh state of `world` (a path under the repository), on a free port, with a token
+    of its own; `stop()` ends it with SIGTERM and checks that it exits 0 and that its log never shows the
+    token. `info` has the keys of the `serve` fixture."""
+
+    def __init__(self, world):
+        executable = env("COFFER")
+        self.work = tempfile.TemporaryDirectory(prefix="coffer-sdk-serve.")
+        state = os.path.join(self.work.name, "state")
+        subprocess.run(
+            [executable, "platform", "init", "--state", state, "--world", str(REPOSITORY / world)],
+            check=True, capture_output=True, timeout=120,
+        )
+        self.log_path = os.path.join(self.work.name, "serve.log")
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [executable, "serve", "--state", state, "--listen", "127.0.0.1:0", "--output", "json"],
+            stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        url = None
+        deadline = time.time() + 30
+        while url is None and time.time() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"coffer serve exited before listening: {open(self.log_path).read()}")
+            for line in open(self.log_path):
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if event.get("event") == "listening":
+                    url = event["url"]
+                    break
+            time.sleep(0.2)
+        if url is None:
+            self.process.terminate()
+            raise AssertionError("coffer serve did not start listening")
+        token = subprocess.run(
+            [executable, "serve", "token", "--state", state, "--expires-in", "2h", "--description", "Tests/sdk"],
+            check=True, capture_output=True, text=True, timeout=60,
+        ).stdout.strip()
+        self.info = {"url": url, "ca": os.path.join(state, "serve", "ca.pem"), "token": token, "state": state, "coffer": executable}
+
+    def stop(self):
+        self.process.terminate()
+        status = self.process.wait(timeout=60)
+        self.log.close()
+        log = open(self.log_path).read()
+        self.work.cleanup()
+        assert status == 0, f"coffer serve exited with {status} on SIGTERM"
+        assert self.info["token"] not in log, "the token appears in serve's log"
+
+
+@pytest.fixture(scope="session")
 def platform(coffer):
     """What `coffer platform show --output json` says: the tenant's Backup Management Service object id, VMs."""
     return json.loads(coffer("platform", "show", "--output", "json").stdout)
 
 
-def vault_body(location="eastus"):
+def vault_body(location="eastus", cross_region_restore=False):
     return {
         "location": location,
         "sku": {"name": "Standard"},
         "properties": {
             "publicNetworkAccess": "Enabled",
-            "redundancySettings": {"standardTierStorageRedundancy": "GeoRedundant", "crossRegionRestore": "Disabled"},
+            "redundancySettings": {
+                "standardTierStorageRedundancy": "GeoRedundant",
+                "crossRegionRestore": "Enabled" if cross_region_restore else "Disabled",
+            },
             "securitySettings": {"softDeleteSettings": {"softDeleteState": "Enabled", "softDeleteRetentionPeriodInDays": 14}},
         },
     }
@@ -162,8 +229,53 @@ def item_name(vm, group=APP_RG):
     return f"VM;iaasvmcontainerv2;{group};{vm}"
 
 
-def vm_id(vm, group=APP_RG):
-    return f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{group}/providers/Microsoft.Compute/virtualMachines/{vm}"
+def vm_id(vm, group=APP_RG, subscription=SUBSCRIPTION):
+    return f"/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Compute/virtualMachines/{vm}"
+
+
+def group_id(group, subscription=SUBSCRIPTION):
+    return f"/subscriptions/{subscription}/resourceGroups/{group}"
+
+
+def guest_checksums(coffer, vm):
+    """What the CLI reads of a VM's disks as its guest sees them: {"os": sha, "0": sha, ...}."""
+    sums = {}
+    for line in coffer("platform", "checksum", vm).stdout.splitlines():
+        digest, name = line.split("  ", 1)
+        sums[name.split("/", 1)[1]] = digest
+    return sums
+
+
+def restored_disk_checksum(coffer, disk):
+    """The CLI's checksum of a disk a restore created (an ADE disk is unlocked with the BEK in its key vault)."""
+    return coffer("platform", "checksum", "--restored-disk", disk).stdout.split("  ", 1)[0]
+
+
+def restored_disks_of(job):
+    """The disks a completed restore job reports in its propertyBag: {"os": name, "0": name, ...}."""
+    disks = {}
+    for key, value in job.properties.extended_info.property_bag.items():
+        if key == "Restored Disk (OS)":
+            disks["os"] = value
+        elif key.startswith("Restored Disk (LUN "):
+            disks[key[len("Restored Disk (LUN "):-1]] = value
+    return disks
+
+
+class FirstResponse:
+    """A `raw_response_hook` that keeps the first response's headers: the 202 of an SDK poller, whose
+    Azure-AsyncOperation names the operation (and through it the job)."""
+
+    def __init__(self):
+        self.headers = None
+
+    def __call__(self, pipeline_response):
+        if self.headers is None:
+            self.headers = dict(pipeline_response.http_response.headers)
+
+    @property
+    def operation_id(self):
+        return self.headers["Azure-AsyncOperation"].split("?")[0].rstrip("/").split("/")[-1]
 
 
 def headers_of(pipeline_response, deserialized, headers):
@@ -171,22 +283,22 @@ def headers_of(pipeline_response, deserialized, headers):
     return pipeline_response.http_response.headers
 
 
-def wait_for_operation(backup, vault, status_url, timeout=60):
+def wait_for_operation(backup, vault, status_url, timeout=60, group=BACKUP_RG):
     """Polls a protected item operation (its Azure-AsyncOperation URL's id) until it ends; the OperationStatus."""
     operation_id = status_url.split("?")[0].rstrip("/").split("/")[-1]
     deadline = time.time() + timeout
     while time.time() < deadline:
-        status = backup.backup_operation_statuses.get(vault, BACKUP_RG, operation_id)
+        status = backup.backup_operation_statuses.get(vault, group, operation_id)
         if status.status != "InProgress":
             return status
         time.sleep(1)
     raise AssertionError(f"operation {operation_id} did not end in {timeout}s")
 
 
-def wait_for_job(backup, vault, job_id, timeout=60):
+def wait_for_job(backup, vault, job_id, timeout=60, group=BACKUP_RG):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        job = backup.job_details.get(vault, BACKUP_RG, job_id)
+        job = backup.job_details.get(vault, group, job_id)
         if job.properties.status not in ("InProgress", "Cancelling"):
             return job
         time.sleep(1)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The official-SDK suite: starts `coffer serve` on a free port with a fresh state from
 # examples/reference/world.yaml, issues a token, runs pytest with the pinned Azure SDKs (Tests/sdk/requirements.txt,
-# in a virtualenv made here when missing), and stops serve. Extra arguments go to pytest.
+# in a virtualenv made here when missing), and stops serve. Extra arguments go to pytest (`-k cross`).
+# test_restore.py and test_cross_region.py start a serve of their own on a fresh state (conftest.ServeProcess):
+# the reference world, and examples/cross-region-restore/world.yaml, whose eastus has its pair westus.
 #
 # Environment: COFFER (the executable, default .build/debug/coffer), COFFER_SDK_VENV (default .venv-sdk).
 set -euo pipefail
