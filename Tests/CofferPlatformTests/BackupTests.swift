@@ -19,7 +19,7 @@ import Testing
         let point = try #require(try platform.recoveryPoints(vm: "win-ade").first)
         #expect(point.id == job.recoveryPoint)
         #expect(point.tier == "Snapshot and vault")
-        #expect(point.hasKeyBackup)
+        #expect(point.hasKeyBackup && point.hasKEKBackup && point.keyBackupContents == "BEK/KEK")
         #expect(point.expiry == (try platform.now()).addingTimeInterval(30 * 86400))
         #expect(point.disks.map(\.checksum) == [try platform.guestChecksum(vm: "win-ade", disk: .os),
                                                  try platform.guestChecksum(vm: "win-ade", disk: .lun(0))])
@@ -191,6 +191,11 @@ import Testing
             #expect(result.source == "Vault")
             #expect(result.chunksChecked > 0)
         }
+        // A BEK-only VM's points hold its BEK and no KEK; a VM without ADE holds neither.
+        let bekOnly = try #require(try platform.recoveryPoints(vm: "lnx-ade").last)
+        #expect(bekOnly.hasKeyBackup && !bekOnly.hasKEKBackup && bekOnly.keyBackupContents == "BEK")
+        let cmk = try #require(try platform.recoveryPoints(vm: "win-cmk").last)
+        #expect(!cmk.hasKeyBackup && cmk.keyBackupContents == nil)
     }
 
     /// A platform with rsv-east protecting lnx-pmk, backed up once (snapshot and vault).
