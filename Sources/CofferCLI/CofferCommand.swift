@@ -40,7 +40,7 @@ public struct CofferCommand: AsyncParsableCommand {
             CommandGroup(
                 name: "Backup and restore",
                 subcommands: [
-                    GetCommand.self, BackupCommand.self, RestoreCommand.self, RestoreKeysCommand.self, VerifyCommand.self,
+                    GetCommand.self, BackupCommand.self, RestoreCommand.self, RestoreKeysCommand.self, VerifyCommand.self, UndeleteCommand.self,
                 ]),
             CommandGroup(name: "The simulated platform", subcommands: [PlatformCommand.self, ServeCommand.self]),
         ]
