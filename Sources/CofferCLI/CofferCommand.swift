@@ -34,7 +34,7 @@ public struct CofferCommand: AsyncParsableCommand {
             CommandGroup(
                 name: "Manifests and reconciling",
                 subcommands: [
-                    ValidateCommand.self, PlanCommand.self, ApplyCommand.self, HistoryCommand.self, DiffCommand.self,
+                    ValidateCommand.self, PlanCommand.self, ApplyCommand.self, HistoryCommand.self, StatusCommand.self, DiffCommand.self,
                     RollbackCommand.self, WatchCommand.self, SchemaCommand.self,
                 ]),
             CommandGroup(
