@@ -49,17 +49,17 @@ extension ApplySource {
 }
 
 extension Workspace {
-    /// The status of `source` (nil: the source of the newest record): its last reconciled revision and the
-    /// drift found since. Nil when the history has no record of it.
+    /// The status of `source` (nil: the source of the newest record; a repository without a ref or folder:
+    /// its records of any ref or folder): its last reconciled revision and the drift found since. Nil when
+    /// the history has no record of it.
     public func status(of source: ApplySource? = nil) throws -> ReconcileStatus? {
         let records = try store.history()
         guard let wanted = source ?? records.last?.source else { return nil }
         let mine = records.filter { record in
-            if source?.repository != nil, source?.ref == nil {
-                // A repository given without a ref: any ref of it, in the given folder.
-                return record.source.repository == wanted.repository && (record.source.subdirectory ?? "") == (wanted.subdirectory ?? "")
-            }
-            return record.source.isSameSource(as: wanted)
+            guard let source, let repository = source.repository else { return record.source.isSameSource(as: wanted) }
+            // A repository given: its records, of the ref and folder when they are given too.
+            return record.source.repository == repository && (source.ref == nil || record.source.ref == source.ref)
+                && (source.subdirectory == nil || (record.source.subdirectory ?? "") == source.subdirectory)
         }
         guard let index = mine.lastIndex(where: { !$0.isDriftCheck }) else { return nil }
         let since = mine[(index + 1)...].filter { $0.isDriftCheck && !($0.drift ?? []).isEmpty || $0.result == .driftReported }

@@ -31,6 +31,11 @@ import Testing
         #expect(try world.origin.note(for: back)?.hasPrefix("coffer apply no-changes at ") == true)
         let status = try #require(try world.workspace.status())
         #expect(status.reconciled.source.commit == back && status.reconciled.result == .noChanges && status.driftSince.isEmpty)
+        // Named by its repository, with or without its ref and folder; another folder has no record.
+        let repository = world.directory.path("origin")
+        #expect(try world.workspace.status(of: ApplySource(repository: repository))?.reconciled.source.commit == back)
+        #expect(try world.workspace.status(of: ApplySource(repository: repository, ref: "main", subdirectory: "manifests"))?.reconciled == status.reconciled)
+        #expect(try world.workspace.status(of: ApplySource(repository: repository, subdirectory: "other")) == nil)
     }
 
     /// The same in one running loop: the commit leaves the manifests' tree as applied, so nothing is planned,

@@ -24,7 +24,7 @@ struct StatusCommand: ParsableCommand {
             completion: .directory)
     var repo: String?
     @Option(help: ArgumentHelp("The ref followed (default: any ref of --repo).", valueName: "ref")) var ref: String?
-    @Option(help: ArgumentHelp("The manifests' folder inside the repository.", valueName: "subdir")) var path: String?
+    @Option(help: ArgumentHelp("The manifests' folder inside the repository (default: any folder of --repo).", valueName: "subdir")) var path: String?
     @Option(help: OutputFormat.help("the last reconciled revision's record and the drift checks since.")) var output: OutputFormat = .text
 
     func validate() throws {
