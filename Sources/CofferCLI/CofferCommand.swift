@@ -34,13 +34,13 @@ public struct CofferCommand: AsyncParsableCommand {
             CommandGroup(
                 name: "Manifests and reconciling",
                 subcommands: [
-                    ValidateCommand.self, PlanCommand.self, ApplyCommand.self, HistoryCommand.self, DiffCommand.self,
+                    ValidateCommand.self, PlanCommand.self, ApplyCommand.self, HistoryCommand.self, StatusCommand.self, DiffCommand.self,
                     RollbackCommand.self, WatchCommand.self, SchemaCommand.self,
                 ]),
             CommandGroup(
                 name: "Backup and restore",
                 subcommands: [
-                    GetCommand.self, BackupCommand.self, RestoreCommand.self, RestoreKeysCommand.self, VerifyCommand.self,
+                    GetCommand.self, BackupCommand.self, RestoreCommand.self, RestoreKeysCommand.self, VerifyCommand.self, UndeleteCommand.self,
                 ]),
             CommandGroup(name: "The simulated platform", subcommands: [PlatformCommand.self, ServeCommand.self]),
         ]

@@ -61,10 +61,15 @@ public struct ApplyHooks: Sendable {
     /// Called before each step (its index) and after it (index + 0.5); may throw or end the process there,
     /// to test recovery from a crash.
     public var faultPoint: (@Sendable (Double) throws -> Void)?
+    /// Why the apply runs, as the history records it: a revision, or a drift check of the applied one.
+    public var trigger: HistoryTrigger
 
-    public init(isCancelled: (@Sendable () -> Bool)? = nil, faultPoint: (@Sendable (Double) throws -> Void)? = nil) {
+    public init(
+        isCancelled: (@Sendable () -> Bool)? = nil, faultPoint: (@Sendable (Double) throws -> Void)? = nil, trigger: HistoryTrigger = .revision
+    ) {
         self.isCancelled = isCancelled
         self.faultPoint = faultPoint
+        self.trigger = trigger
     }
 }
 
@@ -118,7 +123,7 @@ extension Workspace {
         var applier = Applier(provider: provider, store: store) { observer.stepFinished($0) }
         applier.isCancelled = hooks.isCancelled
         applier.faultPoint = hooks.faultPoint
-        let outcome = try await applier.apply(planned.plan, source: planned.applySource, inventory: planned.inventory)
+        let outcome = try await applier.apply(planned.plan, source: planned.applySource, inventory: planned.inventory, trigger: hooks.trigger)
         // A note that cannot be written (a repository gone since) does not undo the apply.
         if let commit = planned.commit, let repository = planned.applySource.repository,
             let repo = try? GitMirror.open(repository, stateDirectory: stateDirectory, fetch: false)
@@ -126,5 +131,20 @@ extension Workspace {
             try? GitNote.add(to: commit, in: repo, outcome: outcome, summary: planned.plan.summary)
         }
         return AppliedPlan(planned: planned, outcome: outcome)
+    }
+}
+
+extension Workspace {
+    /// Records in the history, and in a git note on its commit, a revision reconciled without an apply: a
+    /// new commit that leaves the manifests' tree as the applied one had it (nothing to plan), or a drift
+    /// check with `--report-only` that found changes and changed nothing.
+    public func record(_ record: HistoryRecord) throws {
+        try store.appendHistory(record)
+        if let commit = record.source.commit, let repository = record.source.repository,
+            let repo = try? GitMirror.open(repository, stateDirectory: stateDirectory, fetch: false)
+        {
+            try? GitNote.add(
+                to: commit, in: repo, outcome: ApplyOutcome(steps: [], result: record.result), summary: record.summary, time: record.time)
+        }
     }
 }

@@ -13,7 +13,13 @@ public enum GitNote {
     }
 
     /// Adds the note of an apply to `commit` in `repository` (pushed to the origin when it is a mirror).
+    /// A reconcile that changed nothing (`no-changes`, `drift-reported`) is appended to a note the commit has
+    /// already, so that the note of the apply that changed the platform stays.
     public static func add(to commit: String, in repository: GitRepository, outcome: ApplyOutcome, summary: PlanSummary, time: Date = Date()) throws {
-        try repository.addNote(to: commit, message: message(outcome: outcome, summary: summary, time: time))
+        var text = message(outcome: outcome, summary: summary, time: time)
+        if outcome.result == .noChanges || outcome.result == .driftReported, let existing = try? repository.note(for: commit), !existing.isEmpty {
+            text = existing.hasSuffix("\n") ? existing + text : existing + "\n" + text
+        }
+        try repository.addNote(to: commit, message: text)
     }
 }

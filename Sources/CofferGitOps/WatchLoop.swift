@@ -149,6 +149,17 @@ public final class WatchLoop: @unchecked Sendable {
         }
         let tree = try repo.treeID(at: commit, under: settings.path)
         if newCommit, tree == appliedTree, !driftDue {
+            // The platform is at this revision too: recorded, so that history and status name it.
+            let info = try repo.commitInfo(commit)
+            let lock = try workspace.lock("watch", timeout: settings.lockTimeout)
+            defer { lock.release() }
+            try workspace.record(
+                HistoryRecord(
+                    time: Date(),
+                    source: ApplySource(
+                        repository: settings.repository, ref: settings.ref, subdirectory: settings.path, commit: commit,
+                        author: "\(info.authorName) <\(info.authorEmail)>", summary: info.summary),
+                    summary: PlanSummary(), result: .noChanges, error: nil, steps: []))
             events(.unchanged(commit: commit))
             appliedCommit = commit
             return
@@ -168,13 +179,22 @@ public final class WatchLoop: @unchecked Sendable {
             .loaded(loaded, source: .git(repository: settings.repository, ref: settings.ref, path: settings.path), options: PlanOptions(prune: settings.prune)),
             lockTimeout: settings.lockTimeout, operation: "watch",
             observer: Reconcile(loop: self, commit: commit, tree: tree, newCommit: newCommit),
-            hooks: ApplyHooks(isCancelled: { stop.isStopped }))
+            hooks: ApplyHooks(isCancelled: { stop.isStopped }, trigger: newCommit ? .revision : .drift))
         guard let applied else { return }
-        applies += 1
         let outcome = applied.outcome
-        if let error = outcome.error { throw error }
+        if let error = outcome.error {
+            applies += 1
+            throw error
+        }
         appliedCommit = target
         appliedTree = tree
+        let adopted = applied.planned.plan.changes.contains { $0.reason == .adopt || $0.reason == .forget }
+        if outcome.result == .noChanges && newCommit && !adopted {
+            // A revision that needs no change: recorded by the apply (history and note), nothing applied.
+            events(.inSync(commit: target))
+            return
+        }
+        applies += 1
         events(.applied(commit: target, message: loaded.applySource.summary, repairedDrift: !newCommit, summary: applied.planned.plan.summary))
     }
 
@@ -198,15 +218,22 @@ public final class WatchLoop: @unchecked Sendable {
                     message: "the plan for \(commit.prefix(10)) has errors: \(first?.summary ?? "")", hint: first?.hint)
             }
             if !newCommit && loop.settings.reportOnly {
-                if !plan.drift.isEmpty || plan.hasChanges { loop.events(.driftFound(commit: planned.commit ?? commit, plan: plan)) }
+                if !plan.drift.isEmpty || plan.hasChanges {
+                    // Recorded once while it stays the same, not at every drift check.
+                    let record = HistoryRecord(
+                        time: Date(), source: planned.applySource, summary: plan.summary, result: .driftReported, error: nil, steps: [],
+                        trigger: .drift, drift: plan.drift.map(\.address))
+                    let last = try loop.workspace.store.history().last
+                    if !(last?.result == .driftReported && last?.source == record.source && last?.drift == record.drift && last?.summary == record.summary) {
+                        try loop.workspace.store.appendHistory(record)
+                    }
+                    loop.events(.driftFound(commit: planned.commit ?? commit, plan: plan))
+                }
                 return .skip
             }
-            if !plan.hasChanges && !plan.changes.contains(where: { $0.reason == .adopt || $0.reason == .forget }) {
-                if newCommit {
-                    loop.appliedCommit = commit
-                    loop.appliedTree = tree
-                    loop.events(.inSync(commit: commit))
-                }
+            // A new revision is applied even when it needs no change, so that the history and a git note
+            // record it; a drift check that finds nothing records nothing.
+            if !newCommit && !plan.hasChanges && !plan.changes.contains(where: { $0.reason == .adopt || $0.reason == .forget }) {
                 return .skip
             }
             return .apply

@@ -459,10 +459,19 @@ public protocol ProviderSnapshot: Sendable {
     /// The regions the platform offers, as lower-case ARM names.
     func availableRegions() async throws -> [String]
 
+    /// The platform's clock when the snapshot was taken, as an ISO 8601 UTC time, when the provider knows it
+    /// (the embedded platform does; an ARM endpoint does not say): what a plan dates the purge of soft-deleted
+    /// data by.
+    var platformTime: String? { get }
+
     /// Whether enabling protection of an ADE VM grants the Backup Management Service its Key Vault access
     /// by itself: true when the operator is a member of the key vault's tenant, false for a guest. Only an
     /// access policy is granted so: on a key vault that uses Azure RBAC the role must be assigned.
     var operatorGrantsKeyVaultAccess: Bool { get }
+}
+
+extension ProviderSnapshot {
+    public var platformTime: String? { nil }
 }
 
 /// The platform as the reconciler sees it: read, create, update and delete for the five manifest kinds,

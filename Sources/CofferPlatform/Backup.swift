@@ -36,7 +36,29 @@ extension Platform {
         guard expiry <= now.addingTimeInterval(99 * 365.25 * 86400) else {
             throw PlatformError(PlatformErrorCode.invalidArgument, "a recovery point is kept at most 99 years")
         }
+        try checkOnDemandLimit(vm: vm, now: now)
         return try runBackup(vm: vm, trigger: "OnDemand", time: now, explicitExpiry: expiry, transferToVault: true, progress: progress)
+    }
+
+    /// Refuses an on-demand backup beyond the day's limit (`BackupRules.onDemand`): the request fails before
+    /// any job starts, as the service's throttle does. An item that is not actively protected is left to
+    /// `runBackup`, which refuses it with its own code.
+    func checkOnDemandLimit(vm name: String, now: Date) throws {
+        try pool.read { db in
+            let vm = try Self.vm(db, name)
+            guard let item = try Self.item(db, vm: vm.name), item.state == .protected || item.state == .irPending,
+                let policyName = item.policy, let policy = try PolicyRow.fetchOne(db, key: ["vault": item.vault, "name": policyName])
+            else { return }
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: "UTC")!
+            let day = calendar.startOfDay(for: now)
+            let taken = try JobRow.fetchAll(
+                db, sql: "SELECT * FROM job WHERE vm = ? AND operation = 'Backup' AND start >= ?", arguments: [vm.name, day]
+            ).filter { $0.status == .completed && $0.details["trigger"] == "OnDemand" }.count
+            if let violation = BackupRules.onDemand(vm: vm.name, policyType: policy.spec.policyType, takenToday: taken) {
+                throw PlatformError(violation)
+            }
+        }
     }
 
     /// Calls the fault hook after a named step; what it throws becomes a ``SimulatedCrash``.

@@ -248,7 +248,7 @@ extension Platform {
             id: point.id, vm: point.vm, vault: point.vault, time: point.time, type: point.type, tier: point.tier,
             expiry: expiry(of: point, item: item, policy: policy),
             disks: point.disks.map { .init(disk: $0.slot, sizeGiB: $0.sizeGiB, managed: $0.managed, checksum: $0.checksum) },
-            hasKeyBackup: point.encryption != nil, keyVault: point.encryption?.keyVault, bekSecretURL: point.encryption?.secretURL,
-            kekURL: point.encryption?.kekURL)
+            hasKeyBackup: point.encryption != nil, hasKEKBackup: point.encryption?.keyBackup != nil, keyVault: point.encryption?.keyVault,
+            bekSecretURL: point.encryption?.secretURL, kekURL: point.encryption?.kekURL)
     }
 }

@@ -42,7 +42,9 @@ extension Platform: Provider {
     public func snapshot() async throws -> any ProviderSnapshot {
         try providing {
             try pool.read { db in
-                PlatformSnapshot(lookup: try Lookup.preloaded(db), operatorGrantsKeyVaultAccess: try Self.operatorIdentity(db).type == .member)
+                PlatformSnapshot(
+                    lookup: try Lookup.preloaded(db), operatorGrantsKeyVaultAccess: try Self.operatorIdentity(db).type == .member,
+                    platformTime: formatISO8601(try Self.now(db)))
             }
         }
     }
@@ -344,6 +346,7 @@ extension Platform: Provider {
 struct PlatformSnapshot: ProviderSnapshot {
     let lookup: Lookup
     let operatorGrantsKeyVaultAccess: Bool
+    let platformTime: String?
 
     func resourceIDs(_ resources: [ResourceDeclaration], parents: ResourceParents) async throws -> [String?] {
         try Platform.providing {

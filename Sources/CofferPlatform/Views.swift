@@ -102,10 +102,18 @@ public struct RecoveryPointSummary: Codable, Sendable, Hashable {
     public var disks: [Disk]
     /// Whether the point holds the backed-up BEK (and KEK) of an ADE VM.
     public var hasKeyBackup: Bool
+    /// Whether the point also holds the backed-up KEK (a BEK+KEK VM); false for a BEK-only VM.
+    public var hasKEKBackup: Bool
     /// For an ADE VM: the key vault of its BEK (and KEK), and their URLs (never their values).
     public var keyVault: String? = nil
     public var bekSecretURL: String? = nil
     public var kekURL: String? = nil
+
+    /// What the point's key backup holds, as `get recovery-points` names it: `BEK`, `BEK/KEK`, or nil.
+    public var keyBackupContents: String? {
+        guard hasKeyBackup else { return nil }
+        return hasKEKBackup ? "BEK/KEK" : "BEK"
+    }
 }
 
 /// A backup or restore job.

@@ -12,6 +12,13 @@ public struct ApplyOutcome: Sendable, Hashable, Codable {
     public var resumed: [StepRecord]
 
     public var succeeded: Bool { result != .failed }
+
+    public init(steps: [StepRecord], result: ApplyResult, error: ProviderError? = nil, resumed: [StepRecord] = []) {
+        self.steps = steps
+        self.result = result
+        self.error = error
+        self.resumed = resumed
+    }
 }
 
 /// Applies a plan step by step in dependency order, recording each step before and after it runs so that an
@@ -39,7 +46,8 @@ public struct Applier: Sendable {
     /// `inventory` is the inventory the plan was made from, read under the same lock (the store's is read
     /// again when it is nil).
     public func apply(
-        _ plan: Plan, source: ApplySource, now: Date = Date(), inventory known: [ResourceAddress: InventoryEntry]? = nil
+        _ plan: Plan, source: ApplySource, now: Date = Date(), inventory known: [ResourceAddress: InventoryEntry]? = nil,
+        trigger: HistoryTrigger = .revision
     ) async throws -> ApplyOutcome {
         guard !plan.hasErrors else {
             throw ReconcilerError(
@@ -123,7 +131,7 @@ public struct Applier: Sendable {
         try store.appendHistory(
             HistoryRecord(
                 time: now, source: source, summary: plan.summary, result: result,
-                error: firstError.map { "\($0.code): \($0.message)" }, steps: records))
+                error: firstError.map { "\($0.code): \($0.message)" }, steps: records, trigger: trigger, drift: plan.drift.map(\.address)))
         return ApplyOutcome(steps: records, result: result, error: firstError, resumed: resumed)
     }
 

@@ -29,6 +29,23 @@ public enum ChangeReason: String, Codable, Sendable, Hashable {
     /// (with --prune): apply forgets it, dropping it from the inventory, and the vault keeps it. The service
     /// made it with the vault, so it is not coffer's to delete. The inverse of `adopt`.
     case forget = "forget-vault-default"
+    /// A ProtectedVM whose VM has a soft-deleted item in the same vault: apply undeletes the item and
+    /// resumes its protection (a rehydrate), so its recovery points come back, instead of creating one.
+    case recoverSoftDeleted = "recover-soft-deleted"
+}
+
+/// What deleting a protected VM's data leads to: its item is soft-deleted, its recovery points kept and
+/// restorable (`coffer undelete` brings it back), until the vault's soft-delete retention ends.
+public struct SoftDeleteOutcome: Codable, Sendable, Hashable {
+    /// The vault's soft-delete retention in days; nil when the plan does not know the vault.
+    public var retentionDays: Int?
+    /// When the data is purged (ISO 8601 UTC), if applied now; nil when the provider does not tell its clock.
+    public var purgeAfter: String?
+
+    public init(retentionDays: Int?, purgeAfter: String?) {
+        self.retentionDays = retentionDays
+        self.purgeAfter = purgeAfter
+    }
 }
 
 /// One resource's entry in a plan, in the shape of Terraform's `resource_changes`.
@@ -51,6 +68,8 @@ public struct ResourceChange: Codable, Sendable, Hashable {
     public var sensitivePaths: [String]
     /// For deletes of protected VMs: keep or delete the backup data.
     public var deletionPolicy: DeletionPolicy?
+    /// For a delete of a protected VM with its data: the soft delete that follows.
+    public var softDelete: SoftDeleteOutcome?
     /// Where the resource is declared.
     public var location: SourceLocation?
 

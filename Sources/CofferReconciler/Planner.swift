@@ -37,12 +37,14 @@ public struct ObservedState: Sendable, Hashable, Codable {
     /// the manifests declaring them, as the platform holds them, by id. A vault the plan creates has none
     /// yet: the plan gives it its default policies when it creates it.
     public var vaultDefaultPolicies: [ObservedResource]
+    /// The platform's clock at refresh (ISO 8601 UTC), when the provider tells it.
+    public var platformTime: String?
 
     public init(
         byAddress: [ResourceAddress: ObservedResource], ids: [ResourceAddress: String],
         virtualMachines: [VMReference: VirtualMachineFacts] = [:], keyVaults: [String: KeyVaultFacts] = [:],
         operatorGrantsKeyVaultAccess: Bool = false, resourceGroups: [ResourceGroupReference: Bool] = [:], regions: [String]? = nil,
-        vaultDefaultPolicies: [ObservedResource] = []
+        vaultDefaultPolicies: [ObservedResource] = [], platformTime: String? = nil
     ) {
         self.byAddress = byAddress
         self.ids = ids
@@ -52,6 +54,7 @@ public struct ObservedState: Sendable, Hashable, Codable {
         self.resourceGroups = resourceGroups
         self.regions = regions
         self.vaultDefaultPolicies = vaultDefaultPolicies
+        self.platformTime = platformTime
     }
 }
 
@@ -169,7 +172,7 @@ public struct Planner: Sendable {
             byAddress: observed, ids: ids, virtualMachines: machines, keyVaults: keyVaults,
             operatorGrantsKeyVaultAccess: snapshot.operatorGrantsKeyVaultAccess, resourceGroups: resourceGroups,
             regions: groups.isEmpty ? nil : try await snapshot.availableRegions(),
-            vaultDefaultPolicies: vaultDefaultPolicies.sorted { $0.id < $1.id })
+            vaultDefaultPolicies: vaultDefaultPolicies.sorted { $0.id < $1.id }, platformTime: snapshot.platformTime)
     }
 
     /// Loads the manifests with `manifests` while the provider takes its snapshot of the platform and the
@@ -324,7 +327,7 @@ public struct Planner: Sendable {
             if let tree = assessment.observedTree { observedTrees[assessment.change.address] = tree }
             if let entry = assessment.drift { drift.append(entry) }
             if let warning = assessment.diagnostic { diagnostics.append(warning) }
-            changes.append(assessment.change)
+            changes.append(Self.recoveringSoftDeleted(assessment.change, observed: observed))
         }
 
         // Owned resources that left the manifests.
@@ -354,11 +357,14 @@ public struct Planner: Sendable {
                     if case .protectedVM(let spec) = entry.lastApplied { spec.deletionPolicy } else { nil }
                 let before = try found.map { try $0.spec.attributes() }
                 let sensitive = ResourceRules.sensitivePaths(in: before)
-                deletes.append(
-                    ResourceChange(
-                        address: entry.address, action: found == nil ? .noOp : .delete, reason: .notInManifests,
-                        id: entry.id, before: ResourceRules.masking(before, paths: sensitive), after: nil, spec: nil,
-                        sensitivePaths: sensitive, deletionPolicy: policy))
+                var change = ResourceChange(
+                    address: entry.address, action: found == nil ? .noOp : .delete, reason: .notInManifests,
+                    id: entry.id, before: ResourceRules.masking(before, paths: sensitive), after: nil, spec: nil,
+                    sensitivePaths: sensitive, deletionPolicy: policy)
+                if change.action == .delete, policy == .delete, case .protectedVM(let item)? = found?.spec {
+                    change.softDelete = Self.softDelete(of: item, observed: observed)
+                }
+                deletes.append(change)
             }
         } else if !leaving.isEmpty {
             diagnostics.append(
@@ -399,6 +405,30 @@ public struct Planner: Sendable {
             changes: changes + deletes, drift: drift.sorted { $0.address < $1.address },
             diagnostics: diagnostics.sortedForDisplay(),
             desiredFingerprint: desiredFingerprint.digest, observedFingerprint: observedFingerprint.digest)
+    }
+
+    /// A ProtectedVM to create whose VM has a soft-deleted item in the same vault: apply recovers it
+    /// (undelete, then resume) instead of creating a new item, so its recovery points come back.
+    static func recoveringSoftDeleted(_ change: ResourceChange, observed: ObservedState) -> ResourceChange {
+        guard change.action == .create, case .protectedVM(let spec)? = change.spec,
+            let protection = observed.virtualMachines[spec.vm]?.protection, protection.status == .softDeleted,
+            protection.vault.lowercased() == spec.vault.lowercased()
+        else { return change }
+        var recovered = change
+        recovered.reason = .recoverSoftDeleted
+        return recovered
+    }
+
+    /// What deleting the data of the protected VM `item` leads to: its item soft-deleted for its vault's
+    /// soft-delete retention, and the time its data is purged when the platform's clock is known.
+    static func softDelete(of item: ProtectedVMSpec, observed: ObservedState) -> SoftDeleteOutcome {
+        let vault = observed.byAddress[ResourceAddress(kind: .recoveryServicesVault, name: item.vault)]
+        guard case .vault(let spec)? = vault?.spec else { return SoftDeleteOutcome(retentionDays: nil, purgeAfter: nil) }
+        let days = spec.softDeleteRetentionDays
+        let purge = observed.platformTime.flatMap { try? Date($0, strategy: .iso8601) }.map {
+            $0.addingTimeInterval(TimeInterval(days) * 86400).formatted(.iso8601)
+        }
+        return SoftDeleteOutcome(retentionDays: days, purgeAfter: purge)
     }
 
     /// A resource's status as the fingerprint of the observed state feeds it: one string per field, by

@@ -50,6 +50,15 @@ public enum ApplyResult: String, Codable, Sendable, Hashable {
     case succeeded
     case failed
     case noChanges = "no-changes"
+    /// A drift check with `--report-only` found changes made outside of coffer and changed nothing.
+    case driftReported = "drift-reported"
+}
+
+/// Why a history record was made: a revision reconciled (by apply, rollback or watch), or a drift check of
+/// the revision already reconciled (watch's drift interval) that found changes made outside of coffer.
+public enum HistoryTrigger: String, Codable, Sendable, Hashable {
+    case revision
+    case drift
 }
 
 /// One apply in the history.
@@ -62,15 +71,27 @@ public struct HistoryRecord: Codable, Sendable, Hashable {
     public var error: String?
     /// Every step that ran, with its outcome.
     public var steps: [StepRecord]
+    /// Why the record was made; nil in records written before coffer recorded it (a revision).
+    public var trigger: HistoryTrigger?
+    /// The resources the plan found changed outside of coffer, if any.
+    public var drift: [ResourceAddress]?
 
-    public init(time: Date, source: ApplySource, summary: PlanSummary, result: ApplyResult, error: String?, steps: [StepRecord]) {
+    public init(
+        time: Date, source: ApplySource, summary: PlanSummary, result: ApplyResult, error: String?, steps: [StepRecord],
+        trigger: HistoryTrigger = .revision, drift: [ResourceAddress] = []
+    ) {
         self.time = time
         self.source = source
         self.summary = summary
         self.result = result
         self.error = error
         self.steps = steps
+        self.trigger = trigger
+        self.drift = drift.isEmpty ? nil : drift
     }
+
+    /// Whether the record is a drift check rather than a revision reconciled.
+    public var isDriftCheck: Bool { trigger == .drift }
 }
 
 public enum StepStatus: String, Codable, Sendable, Hashable {

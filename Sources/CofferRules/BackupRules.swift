@@ -7,6 +7,20 @@ public enum BackupRules {
     public static let maximumDiskGiB = 32_767
     /// The largest ADE-encrypted disk Azure Backup takes: 4 TB.
     public static let maximumEncryptedDiskGiB = 4_096
+    /// On-demand backups ("Backup now") of one VM a day under a Standard policy, besides the scheduled one.
+    public static let onDemandBackupsPerDay = 3
+
+    /// What an on-demand backup of `vm` breaks when `takenToday` on-demand backups of it completed on the
+    /// same day (UTC): under a Standard policy the service takes three a day besides the scheduled one
+    /// (reference sections 0 and 2.4). An Enhanced policy, which schedules several backups a day, is not held
+    /// to it here: the reference quotes the limit for Standard policies only.
+    public static func onDemand(vm: String, policyType: PolicyType, takenToday: Int) -> RuleViolation? {
+        guard policyType == .standard, takenToday >= onDemandBackupsPerDay else { return nil }
+        return RuleViolation(
+            ServiceCode.onDemandBackupLimitReached,
+            "VM '\(vm)' was backed up on demand \(takenToday) times today; a VM under a Standard policy takes \(onDemandBackupsPerDay) on-demand backups a day besides the scheduled one",
+            hint: "retry tomorrow (UTC), or let the policy's schedule take the next backup")
+    }
 
     /// The reasons a backup of `vm` fails, first the one the job reports. `keyVault` is the key vault of an
     /// ADE VM's keys, `diskEncryptionSetKeyVault` the key vault of an SSE-CMK VM's disk encryption set (nil

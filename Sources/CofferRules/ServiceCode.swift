@@ -35,6 +35,10 @@ public enum ServiceCode {
     public static let encryptedVMNotSupportedWithDiskExclusion = "UserErrorEncryptedVmNotSupportedWithDiskEx"
 
     // Backups.
+    /// The service's throttle of an operation tried more often than it allows in a day; coffer gives it to
+    /// the fourth on-demand backup of a day (the reference gives the limit, not the code: this one is the
+    /// service's answer to backups and restores beyond their daily limit, seen in public issue threads).
+    public static let onDemandBackupLimitReached = "CloudDosAbsoluteLimitReached"
     public static let guestAgentStatusUnavailable = "UserErrorGuestAgentStatusUnavailable"
     public static let unsupportedDiskSize = "UserErrorUnsupportedDiskSize"
     public static let keyVaultPermissionsNotConfigured = "UserErrorKeyVaultPermissionsNotConfigured"

@@ -145,4 +145,22 @@ import Testing
         #expect(restored.output.hasPrefix("Restore of lnx-db-01 from recovery point \(newest) completed"))
         #expect(!restored.output.contains("recovery point latest"))
     }
+    @Test func theKeysColumnSaysWhatEachPointHolds() async throws {
+        let directory = try TemporaryDirectory()
+        let state = try ReferencePlatform.copy(into: directory)
+        let manifests = packageRoot.appendingPathComponent("manifests").path
+        #expect(await run(["apply", "--state", state, "--auto-approve", manifests]).status == 0)
+        // lnx-db-01 is BEK-only; win-app-01 has a KEK.
+        for vm in ["lnx-db-01", "win-app-01"] { #expect(await run(["backup", vm, "--state", state]).status == 0) }
+        func keys(_ vm: String) async -> [String] {
+            let listed = await run(["get", "recovery-points", "--vm", vm, "--state", state])
+            return listed.output.split(separator: "\n").dropFirst().compactMap { $0.split(separator: " ").last.map(String.init) }
+        }
+        #expect(await keys("lnx-db-01") == ["BEK"])
+        #expect(await keys("win-app-01") == ["BEK/KEK"])
+        let json = await run(["get", "recovery-points", "--vm", "lnx-db-01", "--state", state, "--output", "json"])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+        let point = try #require((document["recoveryPoints"] as? [[String: Any]])?.first)
+        #expect(point["hasKeyBackup"] as? Bool == true && point["hasKEKBackup"] as? Bool == false)
+    }
 }

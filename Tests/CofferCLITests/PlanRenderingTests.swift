@@ -107,6 +107,30 @@ enum PlanFixture {
         #expect(forgotten["reason"] as? String == "forget-vault-default")
     }
 
+    /// Deleting a protected VM's data names the soft delete and the purge date; a ProtectedVM whose item is
+    /// soft-deleted is recovered, not created.
+    @Test func softDeleteAndRecoveryText() async throws {
+        var deleted = ResourceChange(
+            address: PlanFixture.vm, action: .delete, reason: .notInManifests, id: "/id/win-app-01", before: nil, after: nil, spec: nil,
+            deletionPolicy: .delete)
+        deleted.softDelete = SoftDeleteOutcome(retentionDays: 30, purgeAfter: "2026-02-04T00:00:00Z")
+        var plan = Plan(changes: [deleted], drift: [], diagnostics: [], desiredFingerprint: "d", observedFingerprint: "o")
+        let text = PlanRendering.text(plan, terminal: .plain)
+        #expect(text.contains("# the item stays soft-deleted for 30 days (the vault's soft-delete retention), its recovery points kept and restorable;"))
+        #expect(text.contains("# 'coffer undelete win-app-01' (or putting the ProtectedVM back) recovers it until then"))
+        #expect(text.contains("# the data is purged for good at 2026-02-04T00:00:00Z, if applied now"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(try JSONOutput.text(PlanJSON(plan)).utf8)) as? [String: Any])
+        let change = try #require((object["resource_changes"] as? [[String: Any]])?.first)
+        let softDelete = try #require(change["soft_delete"] as? [String: Any])
+        #expect(softDelete["retention_days"] as? Int == 30 && softDelete["purge_after"] as? String == "2026-02-04T00:00:00Z")
+
+        plan.changes = [ResourceChange(address: PlanFixture.vm, action: .create, reason: .recoverSoftDeleted, id: "/id/win-app-01", before: nil, after: nil, spec: PlanFixture.vmSpec)]
+        #expect(PlanRendering.text(plan, terminal: .plain).contains("# ProtectedVM/win-app-01 will be recovered from soft delete"))
+        let recovered = try #require(try JSONSerialization.jsonObject(with: Data(try JSONOutput.text(PlanJSON(plan)).utf8)) as? [String: Any])
+        let create = try #require((recovered["resource_changes"] as? [[String: Any]])?.first)
+        #expect(create["reason"] as? String == "recover-soft-deleted" && create["soft_delete"] == nil)
+    }
+
     @Test func noChangesText() async throws {
         let spec = PlanFixture.vaultSpec()
         let plan = try await Planner.plan(

@@ -49,8 +49,13 @@ import Testing
         #expect(events.last == "stop")
         _ = try StateLock.acquire(stateDirectory: state, operation: "test")
 
+        let before = try FileStateStore(stateDirectory: state).history().count
         let once = try runCofferProcess(["watch", "--state", state, "--repo", directory.path("repo"), "--path", "manifests", "--once"])
         #expect(once.status == 0)
-        #expect(once.output.contains("already applied"))
+        #expect(once.output.contains("revision \(commit.prefix(10)) reconciled: no changes"))
+        // The revision is recorded even though it changed nothing.
+        let history = try FileStateStore(stateDirectory: state).history()
+        #expect(history.count == before + 1)
+        #expect(history.last?.source.commit == commit && history.last?.result == .noChanges)
     }
 }

@@ -25,7 +25,7 @@ struct Mutations {
     }
 
     mutating func one() -> PlanTruth.Mutation {
-        switch generator.next() % 18 {
+        switch generator.next() % 19 {
         case 0:
             let vm = pick(Self.vms), vault = pick(Self.vaults), policy = pick(Self.policies)
             return .init(description: "protect \(vm) in \(vault) with \(policy)") { resources in
@@ -168,6 +168,12 @@ struct Mutations {
                     &resources, .keyVaultRoleAssignment, "backup-role",
                     .keyVaultRoleAssignment(KeyVaultRoleAssignmentSpec(keyVault: keyVault, principal: .backupManagementService, role: role)))
             }
+        case 18:
+            // The manifests still declare the VM: the plan recovers the soft-deleted item (a rehydrate).
+            let vm = pick(Self.vms)
+            return .init(description: "out of band: stop protection of \(vm) and delete its data (soft delete)", platform: { platform in
+                try platform.deleteProtection(vm: vm)
+            })
         default:
             let vault = pick(Self.vaults)
             return .init(description: "add vault \(vault) if missing") { resources in

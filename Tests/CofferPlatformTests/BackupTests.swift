@@ -19,7 +19,7 @@ import Testing
         let point = try #require(try platform.recoveryPoints(vm: "win-ade").first)
         #expect(point.id == job.recoveryPoint)
         #expect(point.tier == "Snapshot and vault")
-        #expect(point.hasKeyBackup)
+        #expect(point.hasKeyBackup && point.hasKEKBackup && point.keyBackupContents == "BEK/KEK")
         #expect(point.expiry == (try platform.now()).addingTimeInterval(30 * 86400))
         #expect(point.disks.map(\.checksum) == [try platform.guestChecksum(vm: "win-ade", disk: .os),
                                                  try platform.guestChecksum(vm: "win-ade", disk: .lun(0))])
@@ -68,15 +68,27 @@ import Testing
         let (platform, directory) = try TestWorld.platform()
         defer { withExtendedLifetime(directory) {} }
         try TestWorld.withVault(platform)
-        try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "daily")
-        // Eighteen Backup now, five minutes apart on the platform's clock, before the 02:00 schedule; the
-        // policy keeps snapshots two days.
+        var fiveDays = TestWorld.dailyPolicy
+        fiveDays.instantRestoreRetentionDays = 5
+        try platform.createPolicy(name: "daily-5", spec: fiveDays)
+        try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "daily-5")
+        // Each day three Backup now, five minutes apart from midnight (the most a day), and the 02:00
+        // scheduled backup: four snapshots a day, each kept five days.
         let start = try platform.now()
         #expect(start == Fixtures.date("2026-01-05T00:00:00Z"))
-        for index in 0..<18 {
-            if index > 0 { try platform.advanceClock(by: 300) }
-            #expect(try platform.backup(vm: "lnx-pmk").status == .completed)
+        func backUpOnDemand(_ count: Int, day: Int) throws {
+            for index in 0..<count {
+                let time = start.addingTimeInterval(Double(day) * 86400 + Double(index) * 300)
+                if time > (try platform.now()) { try platform.setClock(to: time) }
+                #expect(try platform.backup(vm: "lnx-pmk").status == .completed)
+            }
         }
+        for day in 0..<4 {
+            try backUpOnDemand(3, day: day)
+            let report = try platform.setClock(to: start.addingTimeInterval(Double(day) * 86400 + 2 * 3600))
+            #expect(report.jobs.map(\.status) == [.completed])
+        }
+        try backUpOnDemand(2, day: 4)
         let snapshotTier = { try platform.recoveryPoints(vm: "lnx-pmk").filter { $0.tier.hasPrefix("Snapshot") }.count }
         #expect(try snapshotTier() == 18)
         let perDisk = try diskSnapshotCounts(platform, vm: "lnx-pmk")
@@ -89,9 +101,9 @@ import Testing
         } catch let error as PlatformError {
             #expect(error.code == "UserErrorRpCollectionLimitReached")
             #expect(error.message.contains("holds 18 instant-restore recovery points"), "\(error.message)")
-            #expect(error.message.contains("expires 2026-01-07T00:00:00Z"), "\(error.message)")
+            #expect(error.message.contains("expires 2026-01-10T00:00:00Z"), "\(error.message)")
             #expect(error.hint?.contains("instantRestoreRetentionDays") == true)
-            #expect(error.hint?.contains("2026-01-07T00:00:00Z") == true)
+            #expect(error.hint?.contains("2026-01-10T00:00:00Z") == true)
             #expect(!error.retryable)
             let jobID = try #require(error.jobID)
             let job = try #require(try platform.job(id: jobID))
@@ -101,11 +113,11 @@ import Testing
         #expect(try platform.recoveryPoints(vm: "lnx-pmk").count == 18)
         #expect(try diskSnapshotCounts(platform, vm: "lnx-pmk") == perDisk)
 
-        // Scheduled backups obey the same rule: the 02:00 jobs of both days fail and are recorded.
-        let oldestExpiry = start.addingTimeInterval(2 * 86400)
+        // Scheduled backups obey the same rule: the 02:00 job fails and is recorded.
+        let oldestExpiry = start.addingTimeInterval(5 * 86400)
         let report = try platform.setClock(to: oldestExpiry.addingTimeInterval(-1))
-        #expect(report.jobs.map(\.trigger) == ["Scheduled", "Scheduled"])
-        #expect(report.jobs.map(\.errorCode) == ["UserErrorRpCollectionLimitReached", "UserErrorRpCollectionLimitReached"])
+        #expect(report.jobs.map(\.trigger) == ["Scheduled"])
+        #expect(report.jobs.map(\.errorCode) == ["UserErrorRpCollectionLimitReached"])
         expectCode("UserErrorRpCollectionLimitReached") { try platform.backup(vm: "lnx-pmk") }
         #expect(try snapshotTier() == 18)
 
@@ -117,7 +129,39 @@ import Testing
         #expect(try snapshotTier() == 18)
         expectCode("UserErrorRpCollectionLimitReached") { try platform.backup(vm: "lnx-pmk") }
         #expect(try platform.recoveryPoints(vm: "lnx-pmk").count == 19)
-        #expect(try platform.jobs(vm: "lnx-pmk").filter { $0.status == .failed }.count == 5)
+        #expect(try platform.jobs(vm: "lnx-pmk").filter { $0.status == .failed }.count == 4)
+    }
+
+    /// Three Backup now a day under a Standard policy: the fourth is refused before any job starts, and the
+    /// next day takes three again. Failed backups do not count; an Enhanced policy is not held to it.
+    @Test func aStandardPolicyTakesThreeOnDemandBackupsADay() throws {
+        let (platform, directory) = try TestWorld.platform()
+        defer { withExtendedLifetime(directory) {} }
+        try TestWorld.withVault(platform)
+        try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "daily")
+        for _ in 0..<3 {
+            #expect(try platform.backup(vm: "lnx-pmk").status == .completed)
+            try platform.advanceClock(by: 600)
+        }
+        let jobs = try platform.jobs(vm: "lnx-pmk").count
+        let error = try #require(throws: PlatformError.self) { try platform.backup(vm: "lnx-pmk") }
+        #expect(error.code == "CloudDosAbsoluteLimitReached")
+        #expect(error.message.contains("backed up on demand 3 times today"), "\(error.message)")
+        #expect(error.hint?.contains("tomorrow") == true)
+        #expect(try platform.jobs(vm: "lnx-pmk").count == jobs)
+        // The next day (UTC), after the 02:00 scheduled backup, three more.
+        try platform.setClock(to: Fixtures.date("2026-01-06T00:00:00Z"))
+        #expect(try platform.backup(vm: "lnx-pmk").status == .completed)
+
+        var enhanced = TestWorld.dailyPolicy
+        enhanced.policyType = .enhanced
+        enhanced.instantRestoreRetentionDays = 7
+        try platform.createPolicy(name: "enhanced", spec: enhanced)
+        try platform.changeProtection(vm: "lnx-pmk", policy: "enhanced")
+        for _ in 0..<3 {
+            try platform.advanceClock(by: 600)
+            #expect(try platform.backup(vm: "lnx-pmk").status == .completed)
+        }
     }
 
     @Test func preconditionsFailTheJobWithTheServiceCodes() throws {
@@ -191,6 +235,11 @@ import Testing
             #expect(result.source == "Vault")
             #expect(result.chunksChecked > 0)
         }
+        // A BEK-only VM's points hold its BEK and no KEK; a VM without ADE holds neither.
+        let bekOnly = try #require(try platform.recoveryPoints(vm: "lnx-ade").last)
+        #expect(bekOnly.hasKeyBackup && !bekOnly.hasKEKBackup && bekOnly.keyBackupContents == "BEK")
+        let cmk = try #require(try platform.recoveryPoints(vm: "win-cmk").last)
+        #expect(!cmk.hasKeyBackup && cmk.keyBackupContents == nil)
     }
 
     /// A platform with rsv-east protecting lnx-pmk, backed up once (snapshot and vault).

@@ -146,4 +146,32 @@ pass "the access policy is back"
 coffer plan --state "$STATE" --repo "$REPO" --ref main --path manifests --detailed-exitcode
 expect_rc 0 "main and the platform agree: no changes"
 
+step "An invalid commit, then a commit that puts the manifests back: the platform is at that revision, recorded"
+sed -i 's/count: 45/count: "45"/' "$REPO/manifests/vault.yaml"
+git_ commit -qam "Quote the retention count again (invalid)"
+INVALID=$(head_commit)
+coffer watch --state "$STATE" --repo "$REPO" --ref main --path manifests --once --output json
+printf '%s\n' "$OUT" >"$LOG"
+logged invalid "$INVALID" || fail "watch --once did not refuse $INVALID"
+pass "watch --once refuses ${INVALID:0:10}"
+git_ revert --no-edit HEAD >/dev/null
+BACK=$(head_commit)
+pass "commit ${BACK:0:10}: the manifests of ${FIXED:0:10} again"
+coffer watch --state "$STATE" --repo "$REPO" --ref main --path manifests --once
+expect_rc 0 "watch --once"
+expect_text "revision ${BACK:0:10} reconciled: no changes" "it logs the revision as reconciled, with no changes"
+coffer history --state "$STATE" --output json
+expect_json '(d["applies"][0]["source"]["commit"], d["applies"][0]["result"])' "[\"$BACK\", \"no-changes\"]" \
+    "the history names ${BACK:0:10}: no changes"
+history_has "$INVALID" && fail "the invalid commit is in the history"
+pass "the invalid commit is not"
+NOTE=$(git -C "$REPO" notes --ref=coffer show "$BACK")
+case "$NOTE" in "coffer apply no-changes"*) pass "${BACK:0:10} has a note: $(echo "$NOTE" | head -n 1)" ;; *) fail "the note on $BACK is '$NOTE'" ;; esac
+coffer status --state "$STATE"
+expect_rc 0 "coffer status"
+expect_text "Revision:    $BACK" "status names the revision the platform is at"
+coffer status --state "$STATE" --output json
+expect_json '(d["reconciled"]["source"]["commit"], d["reconciled"]["result"], d["driftSince"])' "[\"$BACK\", \"no-changes\", []]" \
+    "as JSON: that revision, no changes, no drift found since"
+
 finish

@@ -9,7 +9,9 @@ struct BackupCommand: ParsableCommand {
         discussion: """
             Takes a snapshot (an instant-restore recovery point at once), then transfers the blocks that changed \
             since the previous recovery point to the vault. The recovery point is kept until --retain-until, \
-            30 days by default. A job that fails prints the service's error code and exits 1. On a terminal, \
+            30 days by default. A VM under a Standard policy takes three on-demand backups a day (UTC) besides \
+            the scheduled one: the fourth is refused (CloudDosAbsoluteLimitReached) before any job starts. A \
+            job that fails prints the service's error code and exits 1. On a terminal, \
             a progress line on standard error shows the bytes transferred, the rate and the time left.
 
             Examples:

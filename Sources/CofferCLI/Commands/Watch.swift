@@ -24,7 +24,7 @@ struct WatchLog: Sendable {
         case .forcePushed(let previous, let commit):
             logger.warning("the ref was rewritten (force-push): \(previous.prefix(10)) is not an ancestor of \(commit.prefix(10))", metadata: ["event": "force-push", "commit": "\(commit)"])
         case .unchanged(let commit):
-            logger.info("commit \(commit.prefix(10)) does not change the manifests", metadata: ["event": "unchanged", "commit": "\(commit)"])
+            logger.info("revision \(commit.prefix(10)) reconciled: no changes (its manifests are those applied)", metadata: ["event": "unchanged", "commit": "\(commit)"])
         case .invalid(let commit, let diagnostics):
             let errors = diagnostics.filter { $0.severity == .error }
             logger.error(
@@ -34,7 +34,7 @@ struct WatchLog: Sendable {
         case .driftFound(let commit, let plan):
             logger.warning("drift found: \(plan.drift.map(\.address.description).joined(separator: ", ")) (\(plan.summary.line))", metadata: ["event": "drift", "commit": "\(commit)"])
         case .inSync(let commit):
-            logger.info("commit \(commit.prefix(10)) is already applied: no changes", metadata: ["event": "in-sync", "commit": "\(commit)"])
+            logger.info("revision \(commit.prefix(10)) reconciled: no changes", metadata: ["event": "in-sync", "commit": "\(commit)"])
         case .stepFinished:
             break
         case .applied(let commit, let message, let repairedDrift, let summary):

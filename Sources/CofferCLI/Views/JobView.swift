@@ -13,6 +13,8 @@ protocol JobView {
     func restoredKeys(_ actions: [KeyRestoreAction]) throws
     /// A test restore of `vm` and its checksums.
     func verified(_ result: VerifyResult, vm: String) throws
+    /// A soft-deleted backup item that `undelete` recovered.
+    func undeleted(_ item: ProtectedItemInfo) throws
 }
 
 extension OutputFormat {
@@ -53,6 +55,13 @@ struct JobTextView: JobView {
         }
     }
 
+    func undeleted(_ item: ProtectedItemInfo) throws {
+        Console.current.print(
+            "Backup item of \(item.vm) recovered in vault \(item.vault): protection stopped (\(item.state.rawValue)), "
+                + "\(item.recoveryPoints) recovery point\(item.recoveryPoints == 1 ? "" : "s") kept.\n"
+                + "Resume it with a ProtectedVM manifest (protectionState: Protected) and 'coffer apply'.")
+    }
+
     func restoredKeys(_ actions: [KeyRestoreAction]) throws {
         var table = TextTable("KIND", "KEY VAULT", "NAME", "ACTION")
         for action in actions { table.add(action.kind, action.keyVault, action.name, action.action) }
@@ -77,6 +86,10 @@ struct JobJSONView: JobView {
 
     func restored(_ result: RestoreResult, vm: String, recoveryPoint: String, mode: RestoreMode) throws {
         try JSONOutput.print(result)
+    }
+
+    func undeleted(_ item: ProtectedItemInfo) throws {
+        try JSONOutput.print(Keyed(key: "protectedVM", value: item))
     }
 
     func restoredKeys(_ actions: [KeyRestoreAction]) throws {

@@ -119,7 +119,7 @@ struct ListingTextView: ListingView {
         var table = TextTable("RECOVERY POINT", "VM", "VAULT", "TIME", "TYPE", "TIER", "EXPIRES", "KEYS")
         for point in points {
             table.add(point.id, point.vm, point.vault, PlatformCLI.time(point.time), point.type, point.tier,
-                      point.expiry.map { PlatformCLI.time($0) } ?? "never", point.hasKeyBackup ? "BEK/KEK" : "-")
+                      point.expiry.map { PlatformCLI.time($0) } ?? "never", point.keyBackupContents ?? "-")
         }
         return table
     }

@@ -60,6 +60,8 @@ enum PlanRendering {
 
     private static func header(_ change: ResourceChange) -> String {
         switch (change.action, change.reason) {
+        case (.create, .recoverSoftDeleted):
+            return "# \(change.address) will be recovered from soft delete\n  # (its VM's backup item is soft-deleted in this vault: apply undeletes it, recovery points and all, and resumes protection)"
         case (.create, .drifted): return "# \(change.address) will be created (because it was deleted outside of coffer)"
         case (.create, _): return "# \(change.address) will be created"
         case (.update, .drifted): return "# \(change.address) will be updated in-place (to repair changes made outside of coffer)"
@@ -71,6 +73,12 @@ enum PlanRendering {
                 text += "\n  # deletionPolicy Retain: protection stops and the recovery points are kept"
             } else if change.deletionPolicy == .delete {
                 text += "\n  # deletionPolicy Delete: protection stops and the backup data is deleted (soft delete applies)"
+                if let softDelete = change.softDelete {
+                    let days = softDelete.retentionDays.map { "\($0) days (the vault's soft-delete retention)" } ?? "the vault's soft-delete retention"
+                    text += "\n  # the item stays soft-deleted for \(days), its recovery points kept and restorable;"
+                    text += "\n  # 'coffer undelete \(change.address.name)' (or putting the ProtectedVM back) recovers it until then"
+                    if let purge = softDelete.purgeAfter { text += "\n  # the data is purged for good at \(purge), if applied now" }
+                }
             }
             return text
         case (.noOp, _): return "# \(change.address) is up to date"
@@ -156,6 +164,21 @@ struct PlanJSON: Encodable {
             case address, kind, name, id, action, reason, before, after
             case changedPaths = "changed_paths", replacePaths = "replace_paths", sensitivePaths = "sensitive_paths"
             case deletionPolicy = "deletion_policy"
+            case softDelete = "soft_delete"
+        }
+
+        struct SoftDelete: Encodable {
+            var outcome: SoftDeleteOutcome
+
+            enum CodingKeys: String, CodingKey {
+                case retentionDays = "retention_days", purgeAfter = "purge_after"
+            }
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encodeOrNull(outcome.retentionDays, forKey: .retentionDays)
+                try container.encodeOrNull(outcome.purgeAfter, forKey: .purgeAfter)
+            }
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -172,6 +195,7 @@ struct PlanJSON: Encodable {
             try container.encode(change.replacePaths, forKey: .replacePaths)
             try container.encode(change.sensitivePaths, forKey: .sensitivePaths)
             try container.encodeOrNull(change.deletionPolicy?.rawValue, forKey: .deletionPolicy)
+            try container.encodeIfPresent(change.softDelete.map(SoftDelete.init), forKey: .softDelete)
         }
     }
 

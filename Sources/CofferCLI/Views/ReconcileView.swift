@@ -110,7 +110,7 @@ struct ReconcileTextView: ReconcileView {
         switch outcome.result {
         case .succeeded:
             Console.current.print(output.paint("\nApply complete! Resources: \(summary.add + summary.replace) added, \(summary.change) changed, \(summary.destroy + summary.replace) destroyed.", .green))
-        case .noChanges:
+        case .noChanges, .driftReported:
             Console.current.print("\nApply complete! No changes were needed.")
         case .failed:
             Console.current.print(output.paint("\nApply failed. Finished steps are recorded; the next apply continues from the platform as it is.", .red))
