@@ -85,6 +85,9 @@ struct Handlers: Sendable {
             route("GET", Self.resourceGroup + "/providers/Microsoft.Compute/virtualMachines", .compute, listVirtualMachines),
             route("GET", Self.resourceGroup + "/providers/Microsoft.Compute/virtualMachines/{vm}", .compute, getVirtualMachine),
             route("GET", Self.resourceGroup + "/providers/Microsoft.Compute/disks/{disk}", .compute, getDisk),
+            // The reconciler's ARM client (Handlers+Reconciler.swift): facts no resource body carries.
+            route("GET", "providers/Coffer.Platform/facts", .resources, getPlatformFacts),
+            // End of the reconciler's routes.
         ]
     }
 
