@@ -51,7 +51,7 @@ struct CofferRun {
 }
 
 /// The differential test of the ARM client: for every example world and each of its manifest folders, the
-/// plan through `--endpoint` (a `coffer serve` of that world, over TLS) is byte for byte the embedded plan;
+/// plan through `--endpoint` (a `coffer serve` process of that world, over TLS) is byte for byte the embedded plan;
 /// an apply through the endpoint leaves nothing for an embedded plan to do, and the reverse.
 @Suite(.serialized) struct DifferentialTests {
     /// Every example world and the manifest folders written for it.
@@ -86,7 +86,7 @@ struct CofferRun {
         let directory = try TemporaryDirectory()
         let embedded = try pristine.copy(into: directory, name: "embedded")
         let served = try pristine.copy(into: directory, name: "served")
-        let serve = try await RunningServe.start(state: served)
+        let serve = try await RunningServe.startProcess(state: served)
         let tokenFile = directory.path("token")
         try serve.token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
         let endpoint = ["--endpoint", serve.endpoint, "--token-file", tokenFile, "--ca-file", serve.caPath]
@@ -115,7 +115,7 @@ struct CofferRun {
         }
         await serve.stop()
         if appliedLocally.status == 0 {
-            let reverse = try await RunningServe.start(state: embedded)
+            let reverse = try await RunningServe.startProcess(state: embedded)
             let token = directory.path("token-embedded")
             try reverse.token.write(toFile: token, atomically: true, encoding: .utf8)
             let after = try await CofferRun.run(

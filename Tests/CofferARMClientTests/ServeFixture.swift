@@ -43,14 +43,59 @@ final class RunningServe: Sendable {
     let caPath: String
     let token: String
     let state: String
-    private let task: Task<Void, any Error>
+    private let stopping: @Sendable () async -> Void
 
-    private init(endpoint: String, caPath: String, token: String, state: String, task: Task<Void, any Error>) {
+    private init(endpoint: String, caPath: String, token: String, state: String, stop: @escaping @Sendable () async -> Void) {
         self.endpoint = endpoint
         self.caPath = caPath
         self.token = token
         self.state = state
-        self.task = task
+        stopping = stop
+    }
+
+    /// `coffer serve` as its own process (the executable built beside the tests), on a free loopback port;
+    /// `stop()` sends it SIGTERM and waits for it to end.
+    static func startProcess(state: String) async throws -> RunningServe {
+        guard let executable = cofferExecutable else { throw CocoaError(.fileNoSuchFile) }
+        let configuration = ServeConfiguration(stateDirectory: state)
+        let token = try TokenStore(directory: configuration.serveDirectory).issue(lifetime: 3600, description: nil).token
+        let log = state + "-serve.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["serve", "--state", state, "--listen", "127.0.0.1:0", "--output", "json"]
+        process.standardOutput = output
+        process.standardError = output
+        let (ended, continuation) = AsyncStream.makeStream(of: Void.self)
+        process.terminationHandler = { _ in
+            continuation.yield()
+            continuation.finish()
+        }
+        try process.run()
+        var port: Int?
+        for _ in 0..<600 {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n") {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                    object["event"] as? String == "listening"
+                else { continue }
+                port = (object["port"] as? String).flatMap(Int.init) ?? object["port"] as? Int
+            }
+            if port != nil || !process.isRunning { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        guard let port else {
+            if process.isRunning { process.terminate() }
+            throw CocoaError(.featureUnsupported)
+        }
+        let box = UncheckedProcess(process)
+        return RunningServe(
+            endpoint: "https://127.0.0.1:\(port)", caPath: configuration.serveDirectory + "/ca.pem", token: token, state: state,
+            stop: {
+                if box.process.isRunning { box.process.terminate() }
+                for await _ in ended {}
+            })
     }
 
     static func start(state: String, minimumPolls: Int = 0, pageSize: Int = 100) async throws -> RunningServe {
@@ -78,7 +123,12 @@ final class RunningServe: Sendable {
             task.cancel()
             throw CocoaError(.featureUnsupported)
         }
-        return RunningServe(endpoint: "https://127.0.0.1:\(port)", caPath: certificates.caPath, token: token, state: state, task: task)
+        return RunningServe(
+            endpoint: "https://127.0.0.1:\(port)", caPath: certificates.caPath, token: token, state: state,
+            stop: {
+                task.cancel()
+                _ = await task.result
+            })
     }
 
     /// A provider over this serve, trusting its CA only.
@@ -87,8 +137,7 @@ final class RunningServe: Sendable {
     }
 
     func stop() async {
-        task.cancel()
-        _ = await task.result
+        await stopping()
     }
 }
 
@@ -108,4 +157,11 @@ final class Keeper: @unchecked Sendable {
         for provider in providers { try? await provider.shutdown() }
         for serve in serves { await serve.stop() }
     }
+}
+
+/// A process handed to the closure that stops it (Process is not Sendable; only `isRunning` and
+/// `terminate()` are used, from one task at a time).
+final class UncheckedProcess: @unchecked Sendable {
+    let process: Process
+    init(_ process: Process) { self.process = process }
 }
