@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "CofferGitOps", targets: ["CofferGitOps"]),
         .library(name: "CofferARM", targets: ["CofferARM"]),
         .library(name: "CofferServe", targets: ["CofferServe"]),
+        .library(name: "CofferARMClient", targets: ["CofferARMClient"]),
         .library(name: "CofferCLI", targets: ["CofferCLI"]),
     ],
     dependencies: [
@@ -34,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // The ARM client: one HTTP/1.1 connection pool over the same SwiftNIO stack.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // C libraries from the system, found through pkg-config.
@@ -103,11 +106,24 @@ let package = Package(
             ],
             exclude: ["README.md"]
         ),
+        // The ARM REST client: a Provider over any ARM endpoint; never the embedded platform.
+        .target(
+            name: "CofferARMClient",
+            dependencies: [
+                "CofferARM", "CofferModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["README.md"]
+        ),
         .target(
             name: "CofferCLI",
             dependencies: [
                 "CofferModel", "CofferCrypto", "CofferSnapshot", "CofferPlatform",
-                "CofferManifest", "CofferReconciler", "CofferGit", "CofferGitOps", "CofferServe",
+                "CofferManifest", "CofferReconciler", "CofferGit", "CofferGitOps", "CofferServe", "CofferARMClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -140,6 +156,17 @@ let package = Package(
                 "CofferServe", "CofferARM", "CofferPlatform", "CofferTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        // The ARM client against a real coffer serve over TLS.
+        .testTarget(
+            name: "CofferARMClientTests",
+            dependencies: [
+                "CofferARMClient", "CofferARM", "CofferServe", "CofferPlatform", "CofferModel",
+                "CofferManifest", "CofferReconciler", "CofferTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "CofferCLITests", dependencies: ["CofferCLI", "CofferTestSupport"], exclude: ["Golden"]),

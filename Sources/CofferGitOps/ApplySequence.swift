@@ -77,12 +77,12 @@ extension Workspace {
     /// One apply, as `apply`, `rollback`, `apply --plan` and each reconcile of `watch` run it: take the lock
     /// (for `operation`), load the manifests and plan (or make a saved plan again and refuse it when stale),
     /// let the observer see the plan, refuse a plan with errors, ask for approval, apply step by step
-    /// (recorded in the history), and note the commit when the manifests came from git. A failed step is not
+    /// (up to `parallelism` independent steps at once, recorded in the history), and note the commit when the manifests came from git. A failed step is not
     /// thrown: the outcome says so, for the caller to report. Nil when the observer skipped the apply.
     @discardableResult
     public func apply(
         _ input: ApplyInput, lockTimeout: Double, operation: String = "apply", observer: some ApplyObserver = SilentApplyObserver(),
-        hooks: ApplyHooks = ApplyHooks()
+        hooks: ApplyHooks = ApplyHooks(), parallelism: Int = Applier.defaultParallelism
     ) async throws -> AppliedPlan? {
         let lock = try lock(operation, timeout: lockTimeout)
         defer { lock.release() }
@@ -123,6 +123,7 @@ extension Workspace {
         var applier = Applier(provider: provider, store: store) { observer.stepFinished($0) }
         applier.isCancelled = hooks.isCancelled
         applier.faultPoint = hooks.faultPoint
+        applier.parallelism = parallelism
         let outcome = try await applier.apply(planned.plan, source: planned.applySource, inventory: planned.inventory, trigger: hooks.trigger)
         // A note that cannot be written (a repository gone since) does not undo the apply.
         if let commit = planned.commit, let repository = planned.applySource.repository,

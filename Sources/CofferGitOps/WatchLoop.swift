@@ -22,6 +22,8 @@ public struct WatchSettings: Sendable {
     public var prune: Bool
     /// Seconds each reconcile waits for the state lock.
     public var lockTimeout: Double
+    /// Steps each apply runs at once, at most.
+    public var parallelism: Int = Applier.defaultParallelism
     /// Backoff after errors: base, cap, and ± jitter fraction.
     public var backoffBase: Double = 1
     public var backoffCap: Double = 300
@@ -179,7 +181,7 @@ public final class WatchLoop: @unchecked Sendable {
             .loaded(loaded, source: .git(repository: settings.repository, ref: settings.ref, path: settings.path), options: PlanOptions(prune: settings.prune)),
             lockTimeout: settings.lockTimeout, operation: "watch",
             observer: Reconcile(loop: self, commit: commit, tree: tree, newCommit: newCommit),
-            hooks: ApplyHooks(isCancelled: { stop.isStopped }, trigger: newCommit ? .revision : .drift))
+            hooks: ApplyHooks(isCancelled: { stop.isStopped }, trigger: newCommit ? .revision : .drift), parallelism: settings.parallelism)
         guard let applied else { return }
         let outcome = applied.outcome
         if let error = outcome.error {

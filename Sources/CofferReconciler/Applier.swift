@@ -21,9 +21,10 @@ public struct ApplyOutcome: Sendable, Hashable, Codable {
     }
 }
 
-/// Applies a plan step by step in dependency order, recording each step before and after it runs so that an
-/// apply killed at any point is finished or repaired by the next one: every step is idempotent because the
-/// next plan re-reads the platform first, and ids are deterministic, so nothing is ever created twice.
+/// Applies a plan step by step in dependency order, up to `parallelism` independent steps at once, recording
+/// each step before and after it runs so that an apply killed at any point is finished or repaired by the next
+/// one: every step is idempotent because the next plan re-reads the platform first, and ids are deterministic,
+/// so nothing is ever created twice. Steps are reported, and recorded in the outcome, in plan order.
 public struct Applier: Sendable {
     public let provider: any Provider
     public let store: any ReconcilerStateStore
@@ -35,6 +36,12 @@ public struct Applier: Sendable {
     /// Test hook: called with the step's index before it runs and after it ran (as index + 0.5), and may
     /// throw or kill the process there to simulate a crash.
     public var faultPoint: (@Sendable (Double) throws -> Void)?
+    /// Steps run at once, at most (1: one after the other). Steps that conflict (a vault and what is in it, a
+    /// policy and the items that use it, two grants on one key vault) still run in plan order.
+    public var parallelism: Int = 1
+
+    /// `--parallelism`'s default, as Terraform's.
+    public static let defaultParallelism = 10
 
     public init(provider: any Provider, store: any ReconcilerStateStore, onStep: (@Sendable (StepRecord) -> Void)? = nil) {
         self.provider = provider
@@ -57,7 +64,10 @@ public struct Applier: Sendable {
         let resumed = try store.unfinishedJournal()
         try store.clearJournal()
         var inventory = try known ?? store.inventory()
-        var records: [StepRecord] = []
+        let changes = plan.changes
+        var records = [StepRecord?](repeating: nil, count: changes.count)
+        var finished = [Bool](repeating: false, count: changes.count)
+        var emitted = 0
         var failedAddresses: Set<ResourceAddress> = []
         var firstError: ProviderError?
         var inventoryChanged = false
@@ -68,80 +78,131 @@ public struct Applier: Sendable {
             try store.updateInventory(address, to: inventory[address])
             inventoryChanged = true
         }
-
-        for (index, change) in plan.changes.enumerated() {
+        /// Marks a step finished, and reports the finished steps in plan order (whatever order they ran in).
+        func finish(_ index: Int, _ record: StepRecord?) {
+            records[index] = record
+            finished[index] = true
+            while emitted < changes.count && finished[emitted] {
+                if let record = records[emitted] { onStep?(record) }
+                emitted += 1
+            }
+        }
+        /// A step that needs no provider call, or cannot run: handled at once. False when it must run.
+        func settle(_ index: Int) throws -> Bool {
+            let change = changes[index]
             if change.action != .noOp, isCancelled?() == true {
-                let record = StepRecord(address: change.address, action: change.action, status: .skipped, errorCode: "Interrupted", message: "not run: coffer was asked to stop")
-                records.append(record)
                 firstError = firstError ?? ProviderError(code: "Interrupted", message: "apply stopped before \(change.address) on request", hint: "apply again to finish", retryable: true)
-                onStep?(record)
-                continue
+                finish(index, StepRecord(address: change.address, action: change.action, status: .skipped, errorCode: "Interrupted", message: "not run: coffer was asked to stop"))
+                return true
             }
             if let blocker = dependencies(of: change).first(where: failedAddresses.contains) {
-                let record = StepRecord(
-                    address: change.address, action: change.action, status: .skipped,
-                    message: "not run: \(blocker) failed")
-                records.append(record)
                 failedAddresses.insert(change.address)
-                onStep?(record)
-                continue
+                finish(index, StepRecord(address: change.address, action: change.action, status: .skipped, message: "not run: \(blocker) failed"))
+                return true
             }
-            if change.action == .noOp {
-                // Adoption, owned resources that are already gone, and default policies coffer forgets only
-                // touch the inventory.
-                if change.reason == .adopt, let spec = change.spec {
-                    inventory[change.address] = InventoryEntry(address: change.address, id: change.id, lastApplied: spec, adopted: true, updated: now)
-                    try recordInventory(change.address)
-                } else if change.reason == .notInManifests || change.reason == .forget {
-                    inventory[change.address] = nil
-                    try recordInventory(change.address)
-                } else if let spec = change.spec, inventory[change.address]?.lastApplied != spec {
-                    inventory[change.address]?.lastApplied = spec
-                    try recordInventory(change.address)
-                }
-                continue
+            guard change.action == .noOp else { return false }
+            // Adoption, owned resources that are already gone, and default policies coffer forgets only
+            // touch the inventory.
+            if change.reason == .adopt, let spec = change.spec {
+                inventory[change.address] = InventoryEntry(address: change.address, id: change.id, lastApplied: spec, adopted: true, updated: now)
+                try recordInventory(change.address)
+            } else if change.reason == .notInManifests || change.reason == .forget {
+                inventory[change.address] = nil
+                try recordInventory(change.address)
+            } else if let spec = change.spec, inventory[change.address]?.lastApplied != spec {
+                inventory[change.address]?.lastApplied = spec
+                try recordInventory(change.address)
             }
-
-            try faultPoint?(Double(index))
-            try store.journal(StepRecord(address: change.address, action: change.action, status: .started))
-            do {
-                try await run(change, inventory: &inventory, parents: parents, now: now)
+            finish(index, nil)
+            return true
+        }
+        /// What a step's provider calls ended in, recorded in the journal and the inventory.
+        func complete(_ index: Int, _ result: Result<InventoryEntry?, ProviderError>) throws {
+            let change = changes[index]
+            switch result {
+            case .success(let entry):
+                inventory[change.address] = entry
                 try recordInventory(change.address)
                 let record = StepRecord(address: change.address, action: change.action, status: .succeeded)
                 try store.journal(record)
-                records.append(record)
-                onStep?(record)
-            } catch let error as ProviderError {
-                let record = StepRecord(
-                    address: change.address, action: change.action, status: .failed, errorCode: error.code,
-                    message: error.message)
+                finish(index, record)
+            case .failure(let error):
+                let record = StepRecord(address: change.address, action: change.action, status: .failed, errorCode: error.code, message: error.message)
                 try store.journal(record)
-                records.append(record)
                 failedAddresses.insert(change.address)
                 firstError = firstError ?? error
-                onStep?(record)
+                finish(index, record)
             }
             try faultPoint?(Double(index) + 0.5)
+        }
+
+        // Steps run in plan order, up to `parallelism` at once; a step waits for every earlier step it
+        // conflicts with (`StepScopes`: its vault's, its policy's, its VM's, its key vault's), so dependency
+        // order holds and no two steps write the same resource at once. The coordinator alone writes the
+        // journal and the inventory.
+        var scheduler = StepScheduler(changes.map(StepScopes.of))
+        let limit = max(1, parallelism)
+        let provider = provider
+        try await withThrowingTaskGroup(of: (Int, Result<InventoryEntry?, ProviderError>).self) { group in
+            var running = 0
+            while true {
+                var settled = false
+                for index in scheduler.startable(limit: limit - running) {
+                    scheduler.start(index)
+                    if try settle(index) {
+                        scheduler.done(index)
+                        settled = true
+                        continue
+                    }
+                    let change = changes[index]
+                    try faultPoint?(Double(index))
+                    try store.journal(StepRecord(address: change.address, action: change.action, status: .started))
+                    let current = inventory[change.address]
+                    running += 1
+                    group.addTask {
+                        do {
+                            return (index, .success(try await Self.run(change, provider: provider, current: current, parents: parents, now: now)))
+                        } catch let error as ProviderError {
+                            return (index, .failure(error))
+                        }
+                    }
+                }
+                guard running > 0 else {
+                    if scheduler.isFinished { break }
+                    // Steps settled at once (no provider call) may let others start: look again.
+                    if settled { continue }
+                    // Nothing runs and nothing may start: a step waits on one that is not done, which cannot be.
+                    throw ReconcilerError(code: .stateCorrupt, message: "the apply's steps wait on each other; nothing was left running")
+                }
+                guard let next = try await group.next() else { break }
+                let (index, result) = next
+                running -= 1
+                scheduler.done(index)
+                try complete(index, result)
+            }
         }
 
         // Fold the recorded changes into one inventory file.
         if inventoryChanged { try store.saveInventory(inventory) }
         try store.clearJournal()
-        let result: ApplyResult = firstError != nil ? .failed : (records.isEmpty ? .noChanges : .succeeded)
+        let steps = records.compactMap { $0 }
+        let result: ApplyResult = firstError != nil ? .failed : (steps.isEmpty ? .noChanges : .succeeded)
         try store.appendHistory(
             HistoryRecord(
                 time: now, source: source, summary: plan.summary, result: result,
-                error: firstError.map { "\($0.code): \($0.message)" }, steps: records, trigger: trigger, drift: plan.drift.map(\.address)))
-        return ApplyOutcome(steps: records, result: result, error: firstError, resumed: resumed)
+                error: firstError.map { "\($0.code): \($0.message)" }, steps: steps, trigger: trigger, drift: plan.drift.map(\.address)))
+        return ApplyOutcome(steps: steps, result: result, error: firstError, resumed: resumed)
     }
 
-    private func run(
-        _ change: ResourceChange, inventory: inout [ResourceAddress: InventoryEntry], parents: ResourceParents, now: Date
-    ) async throws {
+    /// Runs one step's provider calls; the inventory entry it leaves (nil: none). `current` is the entry
+    /// before the step.
+    private static func run(
+        _ change: ResourceChange, provider: any Provider, current: InventoryEntry?, parents: ResourceParents, now: Date
+    ) async throws -> InventoryEntry? {
         let name = change.address.name
         switch change.action {
         case .create:
-            guard let spec = change.spec else { return }
+            guard let spec = change.spec else { return current }
             // A create interrupted after the platform made the resource is finished by reading it back.
             let existing = change.id.isEmpty ? nil : try await provider.read(kind: change.address.kind, id: change.id)
             let created: ObservedResource
@@ -155,15 +216,15 @@ public struct Applier: Sendable {
             }
             // A resource found that coffer did not make (a vault's default policy, made with the vault) is adopted.
             let adopted = existing.map { $0.tags[ObservedResource.managedByTag] != ObservedResource.managedByValue } ?? false
-            inventory[change.address] = InventoryEntry(address: change.address, id: created.id, lastApplied: spec, adopted: adopted, updated: now)
+            return InventoryEntry(address: change.address, id: created.id, lastApplied: spec, adopted: adopted, updated: now)
         case .update:
-            guard let spec = change.spec else { return }
+            guard let spec = change.spec else { return current }
             let updated = try await provider.update(id: change.id, name: name, spec: spec)
-            let adopted = inventory[change.address]?.adopted ?? true
-            inventory[change.address] = InventoryEntry(address: change.address, id: updated.id, lastApplied: spec, adopted: adopted, updated: now)
+            let adopted = current?.adopted ?? true
+            return InventoryEntry(address: change.address, id: updated.id, lastApplied: spec, adopted: adopted, updated: now)
         case .replace:
-            guard let spec = change.spec else { return }
-            let policy: DeletionPolicy = if case .protectedVM(let old) = inventory[change.address]?.lastApplied { old.deletionPolicy } else { .retain }
+            guard let spec = change.spec else { return current }
+            let policy: DeletionPolicy = if case .protectedVM(let old) = current?.lastApplied { old.deletionPolicy } else { .retain }
             if try await provider.read(kind: change.address.kind, id: change.id) != nil {
                 try await provider.delete(kind: change.address.kind, id: change.id, deletionPolicy: policy)
             }
@@ -175,14 +236,14 @@ public struct Applier: Sendable {
             } else {
                 created = try await provider.create(name: name, spec: spec)
             }
-            inventory[change.address] = InventoryEntry(address: change.address, id: created.id, lastApplied: spec, adopted: false, updated: now)
+            return InventoryEntry(address: change.address, id: created.id, lastApplied: spec, adopted: false, updated: now)
         case .delete:
             if try await provider.read(kind: change.address.kind, id: change.id) != nil {
                 try await provider.delete(kind: change.address.kind, id: change.id, deletionPolicy: change.deletionPolicy ?? .retain)
             }
-            inventory[change.address] = nil
+            return nil
         case .noOp:
-            return
+            return current
         }
     }
 

@@ -107,6 +107,9 @@ struct Handlers: Sendable {
             route("GET", Self.location + "/backupCrrOperationResults/{operation}", .crossRegionRestore, crossRegionOperationResult),
             route("POST", Self.location + "/backupCrrJobs", .crossRegionRestore, listCrossRegionJobs),
             route("POST", Self.location + "/backupCrrJob", .crossRegionRestore, getCrossRegionJob),
+            // The reconciler's ARM client (Handlers+Reconciler.swift): facts no resource body carries.
+            route("GET", "providers/Coffer.Platform/facts", .resources, getPlatformFacts),
+            // End of the reconciler's routes.
         ]
     }
 

@@ -76,6 +76,7 @@ struct PlanCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var source: ManifestSourceOptions
     @OptionGroup var reconcile: ReconcileOptions
+    @OptionGroup var remote: EndpointOptions
     @Option(help: OutputFormat.help("summary, resource_changes, drift and diagnostics (see docs/json.md).")) var output: OutputFormat = .text
     @Flag(name: .customLong("detailed-exitcode"), help: "Exit 2 when the plan has changes (0 when it has none).") var detailedExitcode = false
     @Option(
@@ -88,8 +89,11 @@ struct PlanCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try await remote.withWorkspace(global: global) { workspace in try await run(workspace) }
+    }
+
+    func run(_ workspace: Workspace) async throws {
         let view = output.reconcileView
-        let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
         let planned: PlannedChanges
         do {
             planned = try await workspace.plan(source.source!, options: reconcile.planOptions, lockTimeout: reconcile.lockTimeout.seconds) {
@@ -131,22 +135,29 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var source: ManifestSourceOptions
     @OptionGroup var reconcile: ReconcileOptions
+    @OptionGroup var remote: EndpointOptions
     @Option(
         help: ArgumentHelp("Apply exactly this plan, saved by 'coffer plan --out' (instead of manifests).", valueName: "file"),
         completion: .file())
     var plan: String?
     @Flag(name: .customLong("auto-approve"), help: "Apply without asking for approval (needed without a terminal).") var autoApprove = false
+    @Option(help: ArgumentHelp("Run up to this many independent steps at once (dependency order is kept).", valueName: "n"))
+    var parallelism: Int = Applier.defaultParallelism
     @Option(help: OutputFormat.help("the result, summary and every step (the plan goes to standard error as text)."))
     var output: OutputFormat = .text
 
     func validate() throws {
         if plan != nil && source.source != nil { throw ValidationError("give --plan or manifests, not both") }
         if plan == nil && source.source == nil { throw ValidationError("give manifest paths, --repo or --plan") }
+        if parallelism < 1 || parallelism > 256 { throw ValidationError("--parallelism takes 1 to 256") }
     }
 
     func run() async throws {
+        try await remote.withWorkspace(global: global) { workspace in try await run(workspace) }
+    }
+
+    func run(_ workspace: Workspace) async throws {
         let view = output.reconcileView
-        let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
         let input: ApplyInput
         if let plan {
             do {
@@ -157,8 +168,10 @@ struct ApplyCommand: AsyncParsableCommand {
         } else {
             input = .manifests(source.source!, reconcile.planOptions)
         }
-        try await ApplyRun(workspace: workspace, input: input, autoApprove: autoApprove, view: view, lockTimeout: reconcile.lockTimeout.seconds)
-            .run()
+        try await ApplyRun(
+            workspace: workspace, input: input, autoApprove: autoApprove, view: view, lockTimeout: reconcile.lockTimeout.seconds,
+            parallelism: parallelism
+        ).run()
     }
 }
 
@@ -170,6 +183,7 @@ struct ApplyRun {
     var autoApprove: Bool
     var view: any ReconcileView
     var lockTimeout: Double
+    var parallelism: Int = Applier.defaultParallelism
 
     @discardableResult
     func run() async throws -> ApplyOutcome? {
@@ -182,7 +196,8 @@ struct ApplyRun {
             // The observer never skips: there is always an outcome.
             guard
                 let applied = try await workspace.apply(
-                    input, lockTimeout: lockTimeout, observer: ApplyViewObserver(view: view, autoApprove: autoApprove), hooks: hooks)
+                    input, lockTimeout: lockTimeout, observer: ApplyViewObserver(view: view, autoApprove: autoApprove), hooks: hooks,
+                    parallelism: parallelism)
             else { return nil }
             let outcome = applied.outcome
             try view.outcome(outcome, summary: applied.planned.plan.summary)

@@ -65,6 +65,7 @@ struct WatchCommand: AsyncParsableCommand {
               coffer watch --repo . --path manifests --once       # CI: exit 1 on failure
             """)
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var remote: EndpointOptions
     @Option(help: ArgumentHelp("The repository: a path, or a file:// URL to clone.", valueName: "dir|url"), completion: .directory)
     var repo: String
     @Option(help: ArgumentHelp("The branch, tag or commit to follow.", valueName: "ref")) var ref = "main"
@@ -79,6 +80,8 @@ struct WatchCommand: AsyncParsableCommand {
     @Flag(name: .customLong("report-only"), help: "Report drift between commits instead of repairing it.") var reportOnly = false
     @Flag(help: "Delete owned resources that left the manifests (protected VMs follow their deletionPolicy).") var prune = false
     @Flag(help: "Reconcile once and exit (for CI): exit 1 if that failed.") var once = false
+    @Option(help: ArgumentHelp("Run up to this many independent steps of an apply at once.", valueName: "n"))
+    var parallelism: Int = Applier.defaultParallelism
     @Option(
         name: .customLong("lock-timeout"), help: ArgumentHelp("How long each reconcile waits for the state lock.", valueName: "duration"),
         completion: .list(["0s", "30s", "1m", "5m"]))
@@ -86,8 +89,11 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: OutputFormat.help("one JSON object per event line (time, level, message, event and details).")) var output: OutputFormat = .text
 
     func run() async throws {
+        try await remote.withWorkspace(global: global) { workspace in try await run(workspace) }
+    }
+
+    func run(_ workspace: Workspace) async throws {
         let view = output.watchView
-        let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
         let console = Console.current
         let logger = Logger(label: "coffer.watch") { _ in
             EventLogHandler(view: view, write: { line in
@@ -107,9 +113,10 @@ struct WatchCommand: AsyncParsableCommand {
             sources.append(source)
         }
         defer { sources.forEach { $0.cancel() } }
-        let settings = WatchSettings(
+        var settings = WatchSettings(
             repository: repo, ref: ref, path: path, interval: interval.seconds, driftInterval: driftInterval.seconds,
             reportOnly: reportOnly, once: once, prune: prune, lockTimeout: lockTimeout.seconds)
+        settings.parallelism = parallelism
         let log = WatchLog(logger: logger)
         let healthy = await WatchLoop(settings: settings, workspace: workspace, stop: stop, events: log.log).run()
         if once && !healthy { throw ExitCode(CofferExitCode.failure.rawValue) }
