@@ -241,6 +241,13 @@ extension Platform {
         }
     }
 
+    /// When the VM's oldest recovery point was taken; nil when it has none.
+    public func oldestRecoveryPointTime(vm: String) throws -> Date? {
+        try pool.read { db in
+            try RecoveryPointRow.fetchOne(db, sql: "SELECT * FROM recoveryPoint WHERE lower(vm) = lower(?) ORDER BY time LIMIT 1", arguments: [vm])?.time
+        }
+    }
+
     static func summary(_ db: Database, _ point: RecoveryPointRow) throws -> RecoveryPointSummary {
         let item = try Self.item(db, vm: point.vm)
         let policy = try item.flatMap { item in try item.policy.flatMap { try PolicyRow.fetchOne(db, key: ["vault": item.vault, "name": $0]) } }

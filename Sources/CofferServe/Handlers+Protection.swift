@@ -131,11 +131,27 @@ extension Handlers {
         return try page(items.map { itemBody($0, vault: vault) }, request)
     }
 
+    /// One trip to the platform's threads for the vault, the item and its oldest point (the most frequent
+    /// read clients make: every poll of an item ends in it).
     func getProtectedItem(_ request: ARMRequest) async throws(ARMError) -> ARMResponse {
-        let vault = try await vault(request)
-        let item = try await requireItem(request, vault: vault)
-        let vm = item.vm
-        let oldest = try await access.run { try $0.recoveryPoints(vm: vm).map(\.time).min() }
+        let name: IaasVMName
+        do {
+            name = try itemVM(request)
+        } catch {
+            _ = try await vault(request)  // a vault that does not exist is 404 before a malformed item name is 400
+            throw error
+        }
+        let vaultName = request["vault"]
+        let (found, item, oldest) = try await access.run { platform in
+            let vault = try platform.vault(named: vaultName)
+            let item = try vault == nil ? nil : platform.protectedItem(vm: name.vm)
+            let oldest = try item == nil ? nil : platform.oldestRecoveryPointTime(vm: name.vm)
+            return (vault, item, oldest)
+        }
+        let vault = try checkedVault(found, request)
+        guard let item, item.vault == vault.name, item.vmResourceGroup.lowercased() == name.resourceGroup.lowercased() else {
+            throw .resourceNotFound(type: ProtectedItemResource.type, name: request["item"])
+        }
         return .json(itemBody(item, vault: vault, oldestPoint: oldest))
     }
 

@@ -36,6 +36,13 @@ extension Handlers {
     func vault(_ request: ARMRequest) async throws(ARMError) -> VaultInfo {
         let name = request["vault"]
         let info = try await access.run { try $0.vault(named: name) }
+        return try checkedVault(info, request)
+    }
+
+    /// The platform's vault of the request's name when it is the one the path names (its subscription and
+    /// resource group), else 404.
+    func checkedVault(_ info: VaultInfo?, _ request: ARMRequest) throws(ARMError) -> VaultInfo {
+        let name = request["vault"]
         let expected = ResourceIDs.vault(subscription: request["subscription"], resourceGroup: request["resourceGroup"], name: name)
         guard let info, info.id.lowercased() == expected.lowercased() else {
             throw .resourceNotFound(type: VaultResource.type, name: name, resourceGroup: request["resourceGroup"])

@@ -52,7 +52,8 @@ struct EventLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        let time = ISO8601DateFormatter().string(from: Date())
+        // ISO8601FormatStyle is a value: no formatter object made per line (serve logs every request).
+        let time = Date().formatted(.iso8601)
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
         if let line = view.line(time: time, level: event.level, message: event.message.description, metadata: all) { write(line) }
     }
