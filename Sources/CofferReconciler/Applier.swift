@@ -140,10 +140,10 @@ public struct Applier: Sendable {
         // conflicts with (`StepScopes`: its vault's, its policy's, its VM's, its key vault's), so dependency
         // order holds and no two steps write the same resource at once. The coordinator alone writes the
         // journal and the inventory.
-        var scheduler = StepScheduler(changes.map(StepScopes.of))
+        let scheduler = StepScheduler(changes.map(StepScopes.of))
         let limit = max(1, parallelism)
         let provider = provider
-        try await withThrowingTaskGroup(of: (Int, Result<InventoryEntry?, ProviderError>).self) { group in
+        try await withThrowingTaskGroup(of: StepResult.self) { group in
             var running = 0
             while true {
                 var settled = false
@@ -161,9 +161,9 @@ public struct Applier: Sendable {
                     running += 1
                     group.addTask {
                         do {
-                            return (index, .success(try await Self.run(change, provider: provider, current: current, parents: parents, now: now)))
+                            return StepResult(index: index, result: .success(try await Self.run(change, provider: provider, current: current, parents: parents, now: now)))
                         } catch let error as ProviderError {
-                            return (index, .failure(error))
+                            return StepResult(index: index, result: .failure(error))
                         }
                     }
                 }
@@ -175,10 +175,9 @@ public struct Applier: Sendable {
                     throw ReconcilerError(code: .stateCorrupt, message: "the apply's steps wait on each other; nothing was left running")
                 }
                 guard let next = try await group.next() else { break }
-                let (index, result) = next
                 running -= 1
-                scheduler.done(index)
-                try complete(index, result)
+                scheduler.done(next.index)
+                try complete(next.index, next.result)
             }
         }
 
@@ -270,4 +269,11 @@ extension Optional {
         guard let self else { return nil }
         return try await transform(self)
     }
+}
+
+/// What a step running in the apply's task group ends in: its index in the plan and its provider calls' result.
+/// (A struct, not a tuple: a task group of `(Int, Result<…>)` read back a wrong index in release builds.)
+struct StepResult: Sendable {
+    var index: Int
+    var result: Result<InventoryEntry?, ProviderError>
 }

@@ -62,7 +62,7 @@ struct StepScopes: Sendable, Hashable {
 
 /// Which steps may start: a step starts once every earlier step that holds one of its scopes in a mode that
 /// conflicts with its own (either of them exclusive) is done. Steps are offered in plan order.
-struct StepScheduler {
+final class StepScheduler {
     private let scopes: [StepScopes]
     /// Per scope, the steps not done that hold it, in plan order, and those that hold it exclusive.
     private var holders: [String: [Int]] = [:]
@@ -104,11 +104,11 @@ struct StepScheduler {
         return true
     }
 
-    mutating func start(_ index: Int) {
+    func start(_ index: Int) {
         if let position = waiting.firstIndex(of: index) { waiting.remove(at: position) }
     }
 
-    mutating func done(_ index: Int) {
+    func done(_ index: Int) {
         let scope = scopes[index]
         for key in scope.shared + scope.exclusive {
             holders[key]?.removeAll { $0 == index }

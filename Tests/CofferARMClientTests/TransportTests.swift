@@ -43,9 +43,10 @@ struct ScriptedResponder: HTTPResponder {
 
 @Suite(.serialized) struct TransportTests {
     /// A scripted endpoint on a free loopback port, over TLS with a CA of its own; `body` gets a transport
-    /// that trusts it.
+    /// that trusts it. The deadline is generous unless a test is about it: a whole suite on two cores can
+    /// starve a test of threads for a minute.
     func withEndpoint(
-        _ answers: [(status: Int, headers: [(String, String)], body: String)], retryDeadline: Duration = .seconds(10),
+        _ answers: [(status: Int, headers: [(String, String)], body: String)], retryDeadline: Duration = .seconds(180),
         _ body: (ARMTransport, ScriptedResponder.Script) async throws -> Void
     ) async throws {
         let directory = try TemporaryDirectory()
