@@ -16,12 +16,39 @@ public struct VirtualMachineResource: Codable, Sendable, Hashable {
         public var vmId: String
         public var provisioningState = "Succeeded"
         public var storageProfile: StorageProfile
+        /// Present for a Trusted Launch VM (`securityType: TrustedLaunch`, secure boot and vTPM on); compute
+        /// leaves it out for a Standard VM.
+        public var securityProfile: SecurityProfile?
         public var instanceView: InstanceView?
 
-        public init(vmId: String, storageProfile: StorageProfile, instanceView: InstanceView?) {
+        public init(vmId: String, storageProfile: StorageProfile, securityProfile: SecurityProfile? = nil, instanceView: InstanceView?) {
             self.vmId = vmId
             self.storageProfile = storageProfile
+            self.securityProfile = securityProfile
             self.instanceView = instanceView
+        }
+    }
+
+    public struct SecurityProfile: Codable, Sendable, Hashable {
+        /// `TrustedLaunch`, `ConfidentialVM`; absent (or `Standard`) for a Standard VM.
+        public var securityType: String?
+        public var uefiSettings: UefiSettings?
+        public init(securityType: String?, uefiSettings: UefiSettings?) {
+            self.securityType = securityType
+            self.uefiSettings = uefiSettings
+        }
+
+        /// A Trusted Launch VM's profile, as compute shows one created with the defaults.
+        public static let trustedLaunch = SecurityProfile(
+            securityType: "TrustedLaunch", uefiSettings: UefiSettings(secureBootEnabled: true, vTpmEnabled: true))
+    }
+
+    public struct UefiSettings: Codable, Sendable, Hashable {
+        public var secureBootEnabled: Bool
+        public var vTpmEnabled: Bool
+        public init(secureBootEnabled: Bool, vTpmEnabled: Bool) {
+            self.secureBootEnabled = secureBootEnabled
+            self.vTpmEnabled = vTpmEnabled
         }
     }
 

@@ -282,7 +282,8 @@ enum Translation {
             diskEncryptionSet: set.map {
                 DiskEncryptionSetFacts(name: $0.name, keyVault: $0.keyVault, key: $0.key, identityObjectID: $0.identityObjectId)
             },
-            protection: protection)
+            protection: protection,
+            securityType: body.properties.securityProfile?.securityType?.lowercased() == "trustedlaunch" ? .trustedLaunch : .standard)
     }
 
     static func invalid(_ what: String) -> ProviderError {

@@ -159,6 +159,13 @@ public struct VMProtectionFacts: Codable, Sendable, Hashable {
     }
 }
 
+/// A VM's security type, as compute names it (`securityProfile.securityType`): a Trusted Launch VM (secure
+/// boot and a virtual TPM) is backed up with an Enhanced policy only.
+public enum VMSecurityType: String, Codable, Sendable, Hashable, CaseIterable {
+    case standard = "Standard"
+    case trustedLaunch = "TrustedLaunch"
+}
+
 /// What the plan needs to know about a VM to predict whether backing it up will work.
 public struct VirtualMachineFacts: Codable, Sendable, Hashable {
     public var id: String
@@ -166,6 +173,7 @@ public struct VirtualMachineFacts: Codable, Sendable, Hashable {
     public var subscription: String
     public var region: String
     public var os: String
+    public var securityType: VMSecurityType
     public var encryption: VMEncryptionKind
     /// The key vault that holds the BEK (and KEK) of an ADE VM.
     public var keyVault: String?
@@ -191,13 +199,14 @@ public struct VirtualMachineFacts: Codable, Sendable, Hashable {
         id: String, reference: VMReference, subscription: String, region: String, os: String,
         encryption: VMEncryptionKind, keyVault: String? = nil, bekSecret: String? = nil, kek: String? = nil,
         kekIsCertificateBacked: Bool = false, agentState: String = "running", disks: [DiskFacts] = [],
-        diskEncryptionSet: DiskEncryptionSetFacts? = nil, protection: VMProtectionFacts? = nil
+        diskEncryptionSet: DiskEncryptionSetFacts? = nil, protection: VMProtectionFacts? = nil, securityType: VMSecurityType = .standard
     ) {
         self.id = id
         self.reference = reference
         self.subscription = subscription
         self.region = region
         self.os = os
+        self.securityType = securityType
         self.encryption = encryption
         self.keyVault = keyVault
         self.bekSecret = bekSecret

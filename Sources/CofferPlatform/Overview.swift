@@ -125,6 +125,6 @@ extension Platform {
             subscription: row.subscription, resourceGroup: row.resourceGroup, region: row.region, os: row.os, agent: row.agent,
             encryption: row.encryption.kind, keyVault: row.encryption.keyVault, kek: row.encryption.kek, bekSecretURL: bekURL,
             aadClientID: row.encryption.aadClientID, disks: disks, protectedBy: try Self.item(db, vm: row.name)?.vault,
-            restoredFrom: row.restoredFrom)
+            restoredFrom: row.restoredFrom, securityType: row.security)
     }
 }

@@ -254,6 +254,12 @@ public final class PlatformStore: Sendable {
             try db.execute(sql: "CREATE UNIQUE INDEX roleDefinition_lower_name ON roleDefinition(lower(name))")
             try db.execute(sql: "CREATE UNIQUE INDEX roleAssignment_scope ON roleAssignment(lower(keyVault), lower(objectID), roleDefinitionID)")
         }
+        // A VM's security type (existing VMs are Standard).
+        migrator.registerMigration("v5-vm-security-type") { db in
+            try db.alter(table: "virtualMachine") { t in
+                t.add(column: "securityType", .text).notNull().defaults(to: "Standard")
+            }
+        }
         return migrator
     }
 

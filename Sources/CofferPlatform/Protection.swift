@@ -46,7 +46,8 @@ extension Platform {
                     vm: facts, vmSubscription: vmRow.subscription, vault: vaultRow.name, vaultSubscription: vaultRow.subscription,
                     vaultRegion: vaultRow.region, vaultItems: try Self.registeredItems(db, vault: vaultRow.name),
                     vaultSubscriptionName: vaultRow.subscription)
-                    + ProtectionRules.diskSelection(vm: facts, policyType: policyRow.spec.policyType, exclude: excludeDiskLuns, include: includeDiskLuns))
+                    + ProtectionRules.diskSelection(vm: facts, policyType: policyRow.spec.policyType, exclude: excludeDiskLuns, include: includeDiskLuns)
+                    + [ProtectionRules.securityType(vm: facts, policyType: policyRow.spec.policyType, policyName: policyRow.name)].compactMap { $0 })
             let identity = try Self.operatorIdentity(db)
             if vmRow.encryption.type == "ade", identity.type == .member, let keyVault = vmRow.encryption.keyVault,
                 try Self.keyVault(db, keyVault).permissionModel == .accessPolicies
@@ -88,6 +89,12 @@ extension Platform {
                 try Self.refuse(
                     ProtectionRules.changePolicy(
                         vm: row.vm, from: old?.spec, to: newPolicy.spec, named: newPolicy.name, vaultImmutability: vault.spec.immutability))
+            }
+            if row.policy?.lowercased() != newPolicy.name.lowercased(),
+                let violation = ProtectionRules.securityType(
+                    vm: try Self.virtualMachineFacts(Lookup(db), vmRow), policyType: newPolicy.spec.policyType, policyName: newPolicy.name)
+            {
+                throw PlatformError(violation)
             }
             let exclude = excludeDiskLuns ?? row.excludeDiskLuns
             let include = includeDiskLuns ?? row.includeDiskLuns
@@ -138,6 +145,10 @@ extension Platform {
                 throw PlatformError(PlatformErrorCode.invalidConfigureProtectionRequest, "resuming protection of VM '\(row.vm)' needs a policy")
             }
             let policyRow = try Self.policy(db, vault: row.vault, name: name)
+            let facts = try Self.virtualMachineFacts(Lookup(db), try Self.vm(db, row.vm))
+            if let violation = ProtectionRules.securityType(vm: facts, policyType: policyRow.spec.policyType, policyName: policyRow.name) {
+                throw PlatformError(violation)
+            }
             let points = try Int.fetchOne(db, sql: "SELECT count(*) FROM recoveryPoint WHERE vm = ?", arguments: [row.vm]) ?? 0
             row.policy = policyRow.name
             row.state = points > 0 ? .protected : .irPending

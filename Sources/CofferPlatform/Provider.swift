@@ -205,7 +205,7 @@ extension Platform: Provider {
             subscription: row.subscription, region: row.region, os: row.os, encryption: row.encryption.kind,
             keyVault: row.encryption.keyVault, bekSecret: row.encryption.bekSecret, kek: row.encryption.kek,
             kekIsCertificateBacked: certificateBacked, agentState: row.agent, disks: try lookup.disks(vm: row.name),
-            diskEncryptionSet: set, protection: protection)
+            diskEncryptionSet: set, protection: protection, securityType: row.security)
     }
 
     /// A key vault's facts for the rules and the plan: its permission model, its access policies, its role

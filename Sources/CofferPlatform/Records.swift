@@ -149,6 +149,10 @@ struct VMRow: Codable, FetchableRecord, PersistableRecord {
     var created: Date
     /// The recovery point a VM created by a restore came from.
     var restoredFrom: String?
+    /// `Standard` or `TrustedLaunch` (`VMSecurityType`).
+    var securityType: String = VMSecurityType.standard.rawValue
+
+    var security: VMSecurityType { VMSecurityType(rawValue: securityType) ?? .standard }
 }
 
 struct DiskRow: Codable, FetchableRecord, PersistableRecord {
@@ -407,6 +411,7 @@ extension VMRow {
         encryption = try VMEncryptionRecord(flatJSON: text) ?? RowColumns.json.decode(VMEncryptionRecord.self, from: Data(text.utf8))
         created = try RowColumns.date(row, "created")
         restoredFrom = row["restoredFrom"]
+        securityType = row["securityType"] ?? VMSecurityType.standard.rawValue
     }
 }
 

@@ -170,6 +170,9 @@ extension Platform {
         var fromSnapshot: Bool
         var newVMName: String?
         var outputs: [RestoreOutput]
+        /// A cross-region restore of an ADE point: the key vault of the target region that holds its BEK (and
+        /// KEK), which the restored disks then refer to.
+        var keyVault: String?
     }
 
     /// The VM's recovery point with this id; `latest` names its newest one.
@@ -253,12 +256,26 @@ extension Platform {
                     throw PlatformError(PlatformErrorCode.invalidArgument, "replace existing restores in place: give no target resource group or name")
                 }
             }
+            if crossRegion && target.resourceGroup == nil {
+                throw PlatformError(PlatformErrorCode.invalidInput,
+                                    "a cross-region restore to '\(region)' needs a target resource group in '\(region)'",
+                                    hint: "give --target-resource-group (targetResourceGroupId over ARM), a resource group of \(region)")
+            }
             let group = target.resourceGroup ?? vm.resourceGroup
             guard let groupRow = try ResourceGroupRow.fetchOne(
                 db, sql: "SELECT * FROM resourceGroup WHERE subscription = ? AND lower(name) = lower(?)", arguments: [subscription, group])
             else {
                 throw PlatformError(PlatformErrorCode.resourceNotFound, "resource group '\(group)' does not exist in subscription '\(subscription)'",
                                     hint: "give an existing --target-resource-group")
+            }
+            if crossRegion && groupRow.region.lowercased() != region {
+                throw PlatformError(PlatformErrorCode.invalidInput,
+                                    "resource group '\(groupRow.name)' is in '\(groupRow.region)': a cross-region restore puts its disks in a resource group of '\(region)'",
+                                    hint: "give --target-resource-group (targetResourceGroupId over ARM), a resource group of \(region)")
+            }
+            var keyVault: String?
+            if crossRegion, let encryption = point.encryption {
+                keyVault = try Self.keyVaultHoldingKeys(db, encryption, vm: vm.name, point: point.id, subscription: subscription, region: region)
             }
             let fromSnapshot = point.snapshotPresent && !crossRegion
             if !fromSnapshot && point.vaultPoint == nil {
@@ -298,7 +315,7 @@ extension Platform {
                 }
             }
             return RestorePlan(region: region, subscription: subscription, resourceGroup: groupRow.name, fromSnapshot: fromSnapshot,
-                               newVMName: newVMName, outputs: outputs)
+                               newVMName: newVMName, outputs: outputs, keyVault: keyVault)
         }
     }
 
@@ -342,7 +359,7 @@ extension Platform {
                         name: output.name, subscription: plan.subscription, resourceGroup: plan.resourceGroup, region: plan.region,
                         kind: output.disk.managed ? "ManagedDisk" : "PageBlob", path: output.path, sizeGiB: output.disk.sizeGiB,
                         wrappedKey: wrappedKeys[index].1, sourceVM: vm.name, lun: output.disk.lun, recoveryPoint: point.id,
-                        jobID: job.id, encryption: point.encryption, created: now)
+                        jobID: job.id, encryption: point.encryption.map { Self.encryption($0, in: plan.keyVault) }, created: now)
                     try row.insert(db)
                     restored.append(try Self.restoredDiskInfo(db, row))
                 }
@@ -350,7 +367,7 @@ extension Platform {
                 let newName = plan.newVMName!
                 try VMRow(name: newName, subscription: plan.subscription, resourceGroup: plan.resourceGroup, region: plan.region,
                           os: vm.os, agent: World.AgentState.running.rawValue, encryption: VMEncryptionRecord(type: "sse-pmk"),
-                          created: now, restoredFrom: point.id).insert(db)
+                          created: now, restoredFrom: point.id, securityType: vm.securityType).insert(db)
                 for (index, output) in plan.outputs.enumerated() {
                     try DiskRow(vm: newName, lun: output.disk.lun,
                                 name: output.disk.lun < 0 ? "\(newName)_OsDisk_1" : "\(newName)_DataDisk_\(output.disk.lun)",
@@ -392,6 +409,51 @@ extension Platform {
         }
         try device.flush()
         return device
+    }
+
+    /// The key vault of `region` (in `subscription`) that holds the BEK secret (and KEK) of an ADE recovery
+    /// point, with the versions the point backed up: a cross-region restore of the point is refused without
+    /// one, at restore time, instead of leaving disks that cannot be unlocked. The codes are the reference's
+    /// for an encrypted VM's restore whose secret (`DiskEncryptionInternalError`) or key
+    /// (`UserErrorKeyVaultKeyDoesNotExist`) is missing.
+    static func keyVaultHoldingKeys(
+        _ db: Database, _ encryption: RecoveryPointEncryption, vm: String, point: String, subscription: String, region: String
+    ) throws -> String {
+        let candidates = try KeyVaultRow.fetchAll(
+            db, sql: "SELECT * FROM keyVault WHERE subscription = ? AND lower(region) = lower(?) ORDER BY name", arguments: [subscription, region])
+        var secretOnly: String?
+        for keyVault in candidates {
+            guard let secret = try KeyVaultStore.activeSecret(db, keyVault: keyVault.name, name: encryption.secretName),
+                secret.version == encryption.secretVersion
+            else { continue }
+            guard let kek = encryption.kekName else { return keyVault.name }
+            if let key = try KeyVaultStore.activeKey(db, keyVault: keyVault.name, name: kek), key.version == encryption.kekVersion {
+                return keyVault.name
+            }
+            secretOnly = secretOnly ?? keyVault.name
+        }
+        let hint = "put them in a key vault of \(region) first: 'coffer restore-keys \(vm) --recovery-point \(point) --target-key-vault KV'"
+        if let secretOnly, let kek = encryption.kekName {
+            throw PlatformError(PlatformErrorCode.keyVaultKeyDoesNotExist,
+                                "key vault '\(secretOnly)' in \(region) holds the BEK of recovery point \(point) but not its KEK '\(kek)' (version \(encryption.kekVersion ?? "?"))",
+                                hint: hint)
+        }
+        throw PlatformError(PlatformErrorCode.diskEncryptionInternalError,
+                            "no key vault in \(region) holds the BEK\(encryption.kekName == nil ? "" : " and KEK") of recovery point \(point) of ADE VM '\(vm)': "
+                                + "a cross-region restore needs them in the target region, else the restored disks cannot be unlocked",
+                            hint: hint)
+    }
+
+    /// A point's encryption as its restored disks refer to it: in `keyVault` when the keys were restored there.
+    static func encryption(_ encryption: RecoveryPointEncryption, in keyVault: String?) -> RecoveryPointEncryption {
+        guard let keyVault, keyVault.lowercased() != encryption.keyVault.lowercased() else { return encryption }
+        var moved = encryption
+        moved.keyVault = keyVault
+        moved.secretURL = secretURL(keyVault: keyVault, name: encryption.secretName, version: encryption.secretVersion)
+        if let kek = encryption.kekName, let version = encryption.kekVersion {
+            moved.kekURL = keyURL(keyVault: keyVault, name: kek, version: version)
+        }
+        return moved
     }
 
     // MARK: Restored disks
@@ -486,7 +548,7 @@ extension Platform {
     /// when they are soft-deleted, restores them from the backup when they were purged, and leaves them when
     /// they are there.
     @discardableResult
-    public func restoreKeys(vm name: String, recoveryPoint id: String) throws -> [KeyRestoreAction] {
+    public func restoreKeys(vm name: String, recoveryPoint id: String, targetKeyVault: String? = nil) throws -> [KeyRestoreAction] {
         try pool.write { db in
             let vm = try Self.vm(db, name)
             let point = try Self.recoveryPoint(db, vm: vm.name, id: id)
@@ -496,7 +558,10 @@ extension Platform {
             }
             let vault = try Self.vault(db, point.vault)
             let masterKey = try Self.vaultMasterKey(db, vault, hsm: hsm)
-            let keyVault = try Self.keyVault(db, encryption.keyVault)
+            let keyVault = try Self.keyVault(db, targetKeyVault ?? encryption.keyVault)
+            if targetKeyVault != nil {
+                try Self.checkKeyRestoreTarget(keyVault, vm: vm, vault: vault)
+            }
             var actions: [KeyRestoreAction] = []
             if let keyBackup = encryption.keyBackup, let kekName = encryption.kekName {
                 let existing = try KeyVaultStore.key(db, keyVault: keyVault.name, name: kekName)
@@ -545,6 +610,28 @@ extension Platform {
             }
             actions.append(KeyRestoreAction(kind: "secret", keyVault: keyVault.name, name: encryption.secretName, action: action))
             return actions
+        }
+    }
+
+    /// Where Key Vault lets a recovery point's key backups be restored, and ADE can use them: a key vault of
+    /// the VM's subscription, in the same geography as the vault (Key Vault restores a backup within its
+    /// subscription and geography), enabled for disk encryption (ADE reads the keys through it).
+    static func checkKeyRestoreTarget(_ keyVault: KeyVaultRow, vm: VMRow, vault: VaultRow) throws {
+        if keyVault.subscription != vm.subscription {
+            throw PlatformError(PlatformErrorCode.invalidArgument,
+                                "key vault '\(keyVault.name)' is in subscription '\(keyVault.subscription)': Key Vault restores a backup in its own subscription ('\(vm.subscription)') only",
+                                hint: "choose a key vault of subscription '\(vm.subscription)'")
+        }
+        let geography = Regions.region(named: vault.region)?.geography
+        if Regions.region(named: keyVault.region)?.geography != geography {
+            throw PlatformError(PlatformErrorCode.invalidArgument,
+                                "key vault '\(keyVault.name)' is in \(keyVault.region), outside the geography of \(vault.region): Key Vault restores a backup within its geography only",
+                                hint: "choose a key vault of \(vault.region) or of its paired region")
+        }
+        if !keyVault.enabledForDiskEncryption {
+            throw PlatformError(PlatformErrorCode.invalidArgument,
+                                "key vault '\(keyVault.name)' is not enabled for disk encryption: ADE could not read the keys restored there",
+                                hint: "turn on enabledForDiskEncryption on the key vault, or choose another one")
         }
     }
 

@@ -199,6 +199,7 @@ public struct VirtualMachineInfo: Codable, Sendable, Hashable {
     public var disks: [DiskInfo]
     public var protectedBy: String?
     public var restoredFrom: String?
+    public var securityType: VMSecurityType
 }
 
 /// A disk created by a restore (a managed disk, or a page blob for an unmanaged one).

@@ -295,4 +295,22 @@ extension Platform {
             try db.execute(sql: "UPDATE virtualMachine SET agent = ? WHERE name = ?", arguments: [state.rawValue, row.name])
         }
     }
+
+    /// Changes a VM's security type, as compute does out of band: a VM that a Standard policy protects (its
+    /// backup item, unless soft-deleted, has a Standard policy) cannot become a Trusted Launch VM
+    /// (`OperationNotAllowed`). Going back to Standard is allowed.
+    public func setSecurityType(vm: String, _ type: VMSecurityType) throws {
+        try pool.write { db in
+            let row = try Self.vm(db, vm)
+            if type == .trustedLaunch && row.security != .trustedLaunch, let item = try Self.item(db, vm: row.name), item.state != .softDeleted,
+                let policyName = item.policy
+            {
+                let policy = try PolicyRow.fetchOne(db, sql: "SELECT * FROM policy WHERE vault = ? AND name = ?", arguments: [item.vault, policyName])
+                if let violation = ProtectionRules.upgradeToTrustedLaunch(vm: row.name, policyType: policy?.spec.policyType) {
+                    throw PlatformError(violation)
+                }
+            }
+            try db.execute(sql: "UPDATE virtualMachine SET securityType = ? WHERE name = ?", arguments: [type.rawValue, row.name])
+        }
+    }
 }

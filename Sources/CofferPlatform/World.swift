@@ -302,6 +302,8 @@ public struct World: Codable, Sendable, Hashable {
         public var resourceGroup: String
         public var subscription: String?
         public var agent: AgentState
+        /// Standard or Trusted Launch (secure boot and a virtual TPM; backed up with Enhanced policies only).
+        public var securityType: VMSecurityType
         public var osDisk: Disk
         public var dataDisks: [Disk]
         public var encryption: Encryption
@@ -310,7 +312,7 @@ public struct World: Codable, Sendable, Hashable {
         public init(
             name: String, os: OperatingSystem, region: String, resourceGroup: String, subscription: String? = nil,
             agent: AgentState = .running, osDisk: Disk, dataDisks: [Disk] = [], encryption: Encryption = .ssePlatformKey,
-            initialData: [InitialData] = []
+            initialData: [InitialData] = [], securityType: VMSecurityType = .standard
         ) {
             self.name = name
             self.os = os
@@ -318,6 +320,7 @@ public struct World: Codable, Sendable, Hashable {
             self.resourceGroup = resourceGroup
             self.subscription = subscription
             self.agent = agent
+            self.securityType = securityType
             self.osDisk = osDisk
             self.dataDisks = dataDisks
             self.encryption = encryption

@@ -113,7 +113,8 @@ struct WorldBuilder {
                 encryption = try createADEKeys(db, vm: vm, keyVault: keyVault, kek: kek, aadClientID: aad, now: now)
             }
             try VMRow(name: vm.name, subscription: subscription, resourceGroup: vm.resourceGroup, region: vm.region.lowercased(),
-                      os: vm.os.rawValue, agent: vm.agent.rawValue, encryption: encryption, created: now, restoredFrom: nil).insert(db)
+                      os: vm.os.rawValue, agent: vm.agent.rawValue, encryption: encryption, created: now, restoredFrom: nil,
+                      securityType: vm.securityType.rawValue).insert(db)
             for disk in [vm.osDisk] + vm.dataDisks {
                 let slot: DiskSlot = disk.lun.map { .lun($0) } ?? .os
                 try Self.createDisk(db, hsm: hsm, stateDirectory: stateDirectory, vm: vm.name, slot: slot, sizeGiB: disk.sizeGiB,

@@ -561,7 +561,7 @@ struct NodeReader {
     }
 
     mutating func virtualMachine(_ node: YAMLNode, path: String) -> World.VirtualMachine? {
-        let allowed = ["name", "os", "region", "resourceGroup", "subscription", "agent", "osDisk", "dataDisks",
+        let allowed = ["name", "os", "region", "resourceGroup", "subscription", "agent", "securityType", "osDisk", "dataDisks",
                        "encryption", "initialData"]
         guard let f = fields(node, path: path, allowed: allowed) else { return nil }
         let name = string(required(f, "name", in: node, path: path), path: "\(path).name")
@@ -570,6 +570,7 @@ struct NodeReader {
         let group = string(required(f, "resourceGroup", in: node, path: path), path: "\(path).resourceGroup")
         let subscription = string(f["subscription"], path: "\(path).subscription")
         let agent = f["agent"].map { enumeration($0, path: "\(path).agent", World.AgentState.self) } ?? .running
+        let securityType = f["securityType"].map { enumeration($0, path: "\(path).securityType", VMSecurityType.self) } ?? .standard
         let osDisk = required(f, "osDisk", in: node, path: path).flatMap { disk($0, path: "\(path).osDisk", isOS: true) }
         var dataDisks: [World.Disk] = []
         for (index, item) in (sequence(f["dataDisks"], path: "\(path).dataDisks") ?? []).enumerated() {
@@ -595,10 +596,10 @@ struct NodeReader {
                 initialData.append(World.InitialData(disk: slot, offset: offset, length: length, seed: seed))
             }
         }
-        guard let name, let os, let region, let group, let agent, let osDisk, let encryption else { return nil }
+        guard let name, let os, let region, let group, let agent, let securityType, let osDisk, let encryption else { return nil }
         return World.VirtualMachine(name: name, os: os, region: region, resourceGroup: group, subscription: subscription,
                                     agent: agent, osDisk: osDisk, dataDisks: dataDisks, encryption: encryption,
-                                    initialData: initialData)
+                                    initialData: initialData, securityType: securityType)
     }
 
     mutating func encryption(_ node: YAMLNode, path: String) -> World.Encryption? {

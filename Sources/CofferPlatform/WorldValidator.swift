@@ -337,6 +337,10 @@ struct WorldValidator {
             checkRegion(vm.region, at: "\(path).region")
             validateDisks(vm, path: path)
             validateEncryption(vm, path: path)
+            if vm.securityType == .trustedLaunch && !vm.osDisk.managed {
+                // Trusted Launch needs a generation 2 VM on managed disks.
+                error("world-rule", "a Trusted Launch VM has managed disks only", at: "\(path).securityType")
+            }
             for (dataIndex, data) in vm.initialData.enumerated() {
                 let dataPath = "\(path).initialData[\(dataIndex)]"
                 let disk: World.Disk? = data.disk == .os ? vm.osDisk : vm.dataDisks.first { $0.lun.map(DiskSlot.lun) == data.disk }

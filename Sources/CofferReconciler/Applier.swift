@@ -104,14 +104,26 @@ public struct Applier: Sendable {
             // Adoption, owned resources that are already gone, and default policies coffer forgets only
             // touch the inventory.
             if change.reason == .adopt, let spec = change.spec {
-                inventory[change.address] = InventoryEntry(address: change.address, id: change.id, lastApplied: spec, adopted: true, updated: now)
+                inventory[change.address] = InventoryEntry(
+                    address: change.address, id: change.id, lastApplied: spec, adopted: true, updated: now, declaredAt: change.location,
+                    revision: source.commit)
                 try recordInventory(change.address)
             } else if change.reason == .notInManifests || change.reason == .forget {
                 inventory[change.address] = nil
                 try recordInventory(change.address)
             } else if let spec = change.spec, inventory[change.address]?.lastApplied != spec {
                 inventory[change.address]?.lastApplied = spec
+                inventory[change.address]?.declaredAt = change.location
+                inventory[change.address]?.revision = source.commit
                 try recordInventory(change.address)
+            } else if change.spec != nil, let entry = inventory[change.address],
+                entry.declaredAt != change.location || entry.revision != source.commit
+            {
+                // Only where the resource is declared moved (or the revision is newer): saved with the
+                // inventory at the end, no journal entry needed.
+                inventory[change.address]?.declaredAt = change.location
+                inventory[change.address]?.revision = source.commit
+                inventoryChanged = true
             }
             finish(index, nil)
             return true
@@ -120,7 +132,11 @@ public struct Applier: Sendable {
         func complete(_ index: Int, _ result: Result<InventoryEntry?, ProviderError>) throws {
             let change = changes[index]
             switch result {
-            case .success(let entry):
+            case .success(var entry):
+                if entry != nil, change.spec != nil {
+                    entry?.declaredAt = change.location
+                    entry?.revision = source.commit
+                }
                 inventory[change.address] = entry
                 try recordInventory(change.address)
                 let record = StepRecord(address: change.address, action: change.action, status: .succeeded)

@@ -48,12 +48,15 @@ struct PlanSimulation {
     let observed: ObservedState
     private var diagnostics: [Diagnostic] = []
     private let declared: [ResourceAddress: DesiredResource]
+    /// Where each owned resource was last declared (`InventoryEntry.provenance`).
+    private let provenance: [ResourceAddress: String]
 
     private static func key(_ name: String) -> String { name.lowercased() }
     private static func key(_ vault: String, _ policy: String) -> String { vault.lowercased() + "\u{1}" + policy.lowercased() }
 
-    init(desired: DesiredState, observed: ObservedState) {
+    init(desired: DesiredState, observed: ObservedState, provenance: [ResourceAddress: String] = [:]) {
         self.observed = observed
+        self.provenance = provenance
         declared = Dictionary(desired.resources.map { ($0.address, $0) }, uniquingKeysWith: { first, _ in first })
         for facts in observed.virtualMachines.values { machines[Self.key(facts.reference.name)] = facts }
         for facts in observed.keyVaults.values { keyVaults[Self.key(facts.name)] = facts }
@@ -95,8 +98,10 @@ struct PlanSimulation {
     }
 
     /// Plays `changes` forward and returns the errors (and warnings) the rules give.
-    static func check(desired: DesiredState, observed: ObservedState, changes: [ResourceChange]) -> [Diagnostic] {
-        var simulation = PlanSimulation(desired: desired, observed: observed)
+    static func check(
+        desired: DesiredState, observed: ObservedState, changes: [ResourceChange], provenance: [ResourceAddress: String] = [:]
+    ) -> [Diagnostic] {
+        var simulation = PlanSimulation(desired: desired, observed: observed, provenance: provenance)
         let before = simulation.backupFailures()
         for change in changes where change.action != .noOp {
             simulation.play(change)
@@ -132,7 +137,9 @@ struct PlanSimulation {
         case .delete:
             guard let current = observed.byAddress[address]?.spec else { return }
             if let violation = delete(address, current, deletionPolicy: change.deletionPolicy ?? .retain) {
-                report(violation, at: address, field: nil, summary: "\(address): deleting it fails: \(violation.message)", hint: violation.hint)
+                // A resource that left the manifests has no line left: the summary names where it was.
+                let was = declared[address] == nil ? provenance[address].map { " (declared at \($0), removed since)" } ?? "" : ""
+                report(violation, at: address, field: nil, summary: "\(address)\(was): deleting it fails: \(violation.message)", hint: violation.hint)
             }
         }
     }
@@ -302,6 +309,9 @@ struct PlanSimulation {
         if let policy {
             violations += ProtectionRules.diskSelection(
                 vm: vm, policyType: policy.spec.policyType, exclude: spec.excludeDiskLuns, include: spec.includeDiskLuns)
+            if let violation = ProtectionRules.securityType(vm: vm, policyType: policy.spec.policyType, policyName: policy.name) {
+                violations.append(violation)
+            }
         }
         if spec.protectionState == .backupsSuspended {
             violations += ProtectionRules.suspend(
@@ -350,6 +360,14 @@ struct PlanSimulation {
         if let newPolicy {
             violations += ProtectionRules.diskSelection(
                 vm: vm, policyType: newPolicy.spec.policyType, exclude: new.excludeDiskLuns, include: new.includeDiskLuns)
+            // Checked whenever the item's policy is set: a new one, or the one a stopped protection resumes with.
+            let policyChanges = item.policy?.lowercased() != new.policy.lowercased()
+            let resumes = new.protectionState == .protected && (item.status == .protectionStopped || item.status == .backupsSuspended)
+            if policyChanges || resumes,
+                let violation = ProtectionRules.securityType(vm: vm, policyType: newPolicy.spec.policyType, policyName: newPolicy.name)
+            {
+                violations.append(violation)
+            }
         }
         if new.protectionState == .backupsSuspended && item.status != .backupsSuspended {
             // A protection stopped for ever is resumed first by the providers when the spec asks for it.

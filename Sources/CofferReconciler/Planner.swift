@@ -206,7 +206,8 @@ public struct Planner: Sendable {
         // The checks judge the platform as the plan leaves it: what the plan deletes is gone.
         var diagnostics = PlanChecks().check(desired: desired, observed: observed)
         diagnostics += KeyVaultGrantChecks().check(desired: desired, observed: observed)
-        diagnostics += PlanSimulation.check(desired: desired, observed: observed, changes: plan.changes)
+        diagnostics += PlanSimulation.check(
+            desired: desired, observed: observed, changes: plan.changes, provenance: inventory.compactMapValues(\.provenance))
         diagnostics += plan.diagnostics
         plan.diagnostics = diagnostics.sortedForDisplay()
         return plan

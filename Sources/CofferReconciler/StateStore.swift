@@ -9,13 +9,29 @@ public struct InventoryEntry: Codable, Sendable, Hashable {
     public var lastApplied: ResourceSpec
     public var adopted: Bool
     public var updated: Date
+    /// Where the manifests declared the resource when it was last applied, and the commit they came from
+    /// (nil when read from files), so that a plan can say where a resource that left the manifests was.
+    public var declaredAt: SourceLocation?
+    public var revision: String?
 
-    public init(address: ResourceAddress, id: String, lastApplied: ResourceSpec, adopted: Bool, updated: Date) {
+    public init(
+        address: ResourceAddress, id: String, lastApplied: ResourceSpec, adopted: Bool, updated: Date, declaredAt: SourceLocation? = nil,
+        revision: String? = nil
+    ) {
         self.address = address
         self.id = id
         self.lastApplied = lastApplied
         self.adopted = adopted
         self.updated = updated
+        self.declaredAt = declaredAt
+        self.revision = revision
+    }
+
+    /// Where the resource was last declared, for a message: `manifests/vaults.yaml:3:1 in revision 1a2b3c4`;
+    /// nil when the entry does not know.
+    public var provenance: String? {
+        guard let declaredAt else { return nil }
+        return "\(declaredAt)" + (revision.map { " in revision \($0.prefix(12))" } ?? "")
     }
 }
 

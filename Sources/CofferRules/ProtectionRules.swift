@@ -68,6 +68,26 @@ public enum ProtectionRules {
         return []
     }
 
+    /// What backing up `vm` under a policy of type `policyType` (named `policyName`) breaks: a Trusted Launch
+    /// VM needs an Enhanced policy. Checked when protection is enabled or resumed and when its policy changes.
+    public static func securityType(vm: VirtualMachineFacts, policyType: PolicyType, policyName: String) -> RuleViolation? {
+        guard vm.securityType == .trustedLaunch && policyType == .standard else { return nil }
+        return RuleViolation(
+            ServiceCode.trustedLaunchVMNeedsEnhancedPolicy,
+            "VM '\(vm.reference.name)' is a Trusted Launch VM; it is backed up with an Enhanced policy only, and '\(policyName)' is Standard",
+            hint: "choose an Enhanced policy (policyType: Enhanced)", field: "spec.policy")
+    }
+
+    /// What turning `vm` into a Trusted Launch VM breaks (compute's check): a Standard policy must not protect
+    /// it. `policyType` is the type of the policy of its backup item, nil when it has none.
+    public static func upgradeToTrustedLaunch(vm: String, policyType: PolicyType?) -> RuleViolation? {
+        guard policyType == .standard else { return nil }
+        return RuleViolation(
+            ServiceCode.operationNotAllowed,
+            "VM '\(vm)' cannot be upgraded to Trusted Launch as it is configured for Azure Backup using a Standard policy",
+            hint: "move its protection to an Enhanced policy first")
+    }
+
     /// What moving the protected VM `vm` from policy `old` to `new` (named `newName`) breaks, in a vault whose
     /// immutability is `immutability`: Enhanced cannot go back to Standard, and an immutable vault keeps
     /// every recovery point at least as long.

@@ -33,6 +33,14 @@ public enum ServiceCode {
     public static let backupsSuspendedNeedsImmutability = "UserErrorBackupsSuspendedRequiresImmutableVault"
     public static let invalidProtectionStateTransition = "UserErrorInvalidProtectionStateTransition"
     public static let encryptedVMNotSupportedWithDiskExclusion = "UserErrorEncryptedVmNotSupportedWithDiskEx"
+    /// A Trusted Launch VM protected, or moved, under a Standard policy. Azure's documentation states the
+    /// rule (the portal, and the REST API before 2025-01-01, back a Trusted Launch VM up with an Enhanced
+    /// policy only) without naming the service's code, and the reference names none: this name is coffer's.
+    public static let trustedLaunchVMNeedsEnhancedPolicy = "UserErrorTrustedLaunchVMRequiresEnhancedPolicy"
+    /// Compute refuses to turn a VM into a Trusted Launch VM while a Standard backup policy protects it
+    /// (409, "cannot be upgraded to Trusted Launch as it is configured for Azure Backup using standard
+    /// policy"); compute's generic code.
+    public static let operationNotAllowed = "OperationNotAllowed"
 
     // Backups.
     /// The service's throttle of an operation tried more often than it allows in a day; coffer gives it to

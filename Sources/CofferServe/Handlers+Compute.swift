@@ -82,7 +82,9 @@ extension Handlers {
         }
         return VirtualMachineResource(
             id: vm.id, name: vm.name, location: vm.region,
-            properties: .init(vmId: ServedWorld.guid(from: "vm:" + vm.id.lowercased()), storageProfile: storage, instanceView: view),
+            properties: .init(
+                vmId: ServedWorld.guid(from: "vm:" + vm.id.lowercased()), storageProfile: storage,
+                securityProfile: vm.securityType == .trustedLaunch ? .trustedLaunch : nil, instanceView: view),
             resources: extensions)
     }
 

@@ -59,6 +59,7 @@ enum CLIWorld {
             region: eastus
             enabledForDiskEncryption: true
             keys: [{name: kek, size: 2048}]
+          - {name: kv-west, resourceGroup: rg-west, region: westus, enabledForDiskEncryption: true}
         virtualMachines:
           - name: win-ade
             os: windows
@@ -106,7 +107,8 @@ enum CLIWorld {
               = hint: did you mean 'westus'?
             """))
         #expect(run.stderr.contains("bad.yaml:9:29: error[world-unknown-region]: region 'westus' is not one of the world's regions"))
-        #expect(run.stderr.hasSuffix("2 errors in the world file\n"))
+        #expect(run.stderr.contains("bad.yaml:16:53: error[world-unknown-region]: region 'westus' is not one of the world's regions"))
+        #expect(run.stderr.hasSuffix("3 errors in the world file\n"))
         #expect(!FileManager.default.fileExists(atPath: directory.path("state/platform.sqlite")))
         let good = try directory.write(CLIWorld.yaml, to: "good.yaml")
         #expect(await runCoffer(["platform", "init", "--world", good, "--state", directory.path("state")]) == 0)
@@ -243,13 +245,12 @@ enum CLIWorld {
         #expect(verify.status == 0)
         #expect(verify.text.contains("OK        win-ade/os"))
         #expect(verify.text.contains("OK: recovery point \(point.id) of win-ade"))
-        // Lose the keys, put them back, restore the disks in the paired region, and check them.
+        // Lose the keys, restore the disks, put the keys back, and check the disks.
         let secret = try #require(try platform.virtualMachines().first { $0.name == "win-ade" }?.bekSecretURL?.split(separator: "/").dropLast().last.map(String.init))
         for args in [["delete-secret", "kv-east", secret], ["purge", "kv-east", secret], ["delete-key", "kv-east", "kek"], ["purge", "kv-east", "kek"]] {
             #expect(await runCoffer(["platform", "keyvault"] + args + ["--state", state]) == 0)
         }
-        let restore = try CofferProcess.run(["restore", "win-ade", "--recovery-point", point.id, "--mode", "restore-disks",
-                                             "--target-region", "westus", "--target-resource-group", "rg-west", "--output", "json"], state: state)
+        let restore = try CofferProcess.run(["restore", "win-ade", "--recovery-point", point.id, "--mode", "restore-disks", "--output", "json"], state: state)
         #expect(restore.status == 0)
         let result = try #require(try JSONSerialization.jsonObject(with: restore.stdout) as? [String: Any])
         let disks = try #require(result["disks"] as? [[String: Any]])
@@ -261,6 +262,22 @@ enum CLIWorld {
         #expect(keys.text.contains("key     kv-east    kek") && keys.text.contains("restored"))
         let sum = try CofferProcess.run(["platform", "checksum", "--restored-disk", osDisk], state: state)
         #expect(sum.text == "\(point.disks[0].checksum)  \(osDisk)\n")
+        // In the paired region the restore needs the keys in a key vault there first: refused until
+        // restore-keys --target-key-vault puts them in kv-west.
+        let crossRegion = ["restore", "win-ade", "--recovery-point", point.id, "--mode", "restore-disks", "--target-region", "westus",
+                           "--target-resource-group", "rg-west", "--output", "json"]
+        let withoutKeys = try CofferProcess.run(crossRegion, state: state)
+        #expect(withoutKeys.status == 1 && withoutKeys.stderr.hasPrefix("error[DiskEncryptionInternalError]"))
+        #expect(withoutKeys.stderr.contains("--target-key-vault"))
+        let westKeys = try CofferProcess.run(["restore-keys", "win-ade", "--recovery-point", point.id, "--target-key-vault", "kv-west"], state: state)
+        #expect(westKeys.status == 0 && westKeys.text.contains("key     kv-west    kek"))
+        let west = try CofferProcess.run(crossRegion, state: state)
+        #expect(west.status == 0, "\(west.stderr)")
+        let westDisks = try #require((try JSONSerialization.jsonObject(with: west.stdout) as? [String: Any])?["disks"] as? [[String: Any]])
+        let westOS = try #require(westDisks.first { $0["disk"] as? String == "os" })
+        #expect((westOS["bekSecretURL"] as? String)?.hasPrefix("https://kv-west.vault.azure.net/secrets/") == true)
+        let westSum = try CofferProcess.run(["platform", "checksum", "--restored-disk", try #require(westOS["name"] as? String)], state: state)
+        #expect(westSum.text.hasPrefix(point.disks[0].checksum))
         let refused = try CofferProcess.run(["restore", "win-ade", "--recovery-point", point.id, "--mode", "create-vm"], state: state)
         #expect(refused.status == 1 && refused.stderr.hasPrefix("error[UserErrorRestoreModeNotSupportedForEncryptedVm]"))
         let files = try CofferProcess.run(["restore", "win-ade", "--recovery-point", point.id, "--mode", "files", "--disk", "os",

@@ -136,10 +136,11 @@ func runCofferWithStandardError(
         let job = try #require(try JSONSerialization.jsonObject(with: backup.output) as? [String: Any])
         let point = try #require(job["recoveryPoint"] as? String)
 
-        // A cross-region restore reads the vault copy, disk by disk: one line per disk.
+        // Once the point's instant-restore snapshot expired (2 days), a restore reads the vault copy, disk by
+        // disk: one line per disk.
+        #expect(await runCoffer(["platform", "clock", "--state", state, "--advance", "3d"]) == 0)
         let restore = try runCofferWithStandardError(
-            onTerminal: true,
-            ["restore", "win-app-01", "--state", state, "--recovery-point", point, "--mode", "restore-disks", "--target-region", "westus"])
+            onTerminal: true, ["restore", "win-app-01", "--state", state, "--recovery-point", point, "--mode", "restore-disks"])
         #expect(restore.status == 0, "\(restore.stdout)\(restore.stderr)")
         let restoreLines = Self.progressLines(restore.stderr)
         #expect(restoreLines.contains { $0.hasPrefix("restore win-app-01 disk 1 [") && $0.contains("100%") && $0.contains("/s") })

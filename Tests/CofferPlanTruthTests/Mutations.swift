@@ -25,7 +25,7 @@ struct Mutations {
     }
 
     mutating func one() -> PlanTruth.Mutation {
-        switch generator.next() % 19 {
+        switch generator.next() % 20 {
         case 0:
             let vm = pick(Self.vms), vault = pick(Self.vaults), policy = pick(Self.policies)
             return .init(description: "protect \(vm) in \(vault) with \(policy)") { resources in
@@ -174,6 +174,11 @@ struct Mutations {
             return .init(description: "out of band: stop protection of \(vm) and delete its data (soft delete)", platform: { platform in
                 try platform.deleteProtection(vm: vm)
             })
+        case 19:
+            // Compute refuses it for a VM that a Standard policy protects; the plan must then catch a move
+            // (or a protection) of the VM under a Standard policy.
+            let vm = pick(Self.vms + ["lnx-api-01"])
+            return .init(description: "out of band: \(vm) becomes a Trusted Launch VM", platform: { try $0.setSecurityType(vm: vm, .trustedLaunch) })
         default:
             let vault = pick(Self.vaults)
             return .init(description: "add vault \(vault) if missing") { resources in

@@ -135,6 +135,39 @@ import Testing
         #expect(point.disks.map(\.disk) == [.os, .lun(0)])
     }
 
+    /// A Trusted Launch VM is backed up with an Enhanced policy only: enabling, resuming or moving its
+    /// protection under a Standard policy is refused, and compute refuses to make a VM that a Standard
+    /// policy protects a Trusted Launch one.
+    @Test func aTrustedLaunchVMNeedsAnEnhancedPolicy() throws {
+        let (platform, directory) = try TestWorld.platform()
+        defer { withExtendedLifetime(directory) {} }
+        try TestWorld.withVault(platform)
+        var enhanced = TestWorld.dailyPolicy
+        enhanced.policyType = .enhanced
+        enhanced.instantRestoreRetentionDays = 7
+        try platform.createPolicy(name: "enhanced", spec: enhanced)
+
+        try platform.setSecurityType(vm: "win-cmk", .trustedLaunch)
+        #expect(try platform.overview().virtualMachines.first { $0.name == "win-cmk" }?.securityType == .trustedLaunch)
+        expectCode("UserErrorTrustedLaunchVMRequiresEnhancedPolicy") { try platform.enableProtection(vm: "win-cmk", vault: "rsv-east", policy: "daily") }
+        #expect(try platform.protectedItem(vm: "win-cmk") == nil)
+        try platform.enableProtection(vm: "win-cmk", vault: "rsv-east", policy: "enhanced")
+        #expect(try platform.backup(vm: "win-cmk").status == .completed)
+        // Stopped, then resumed under the Standard policy: refused; under its Enhanced one: fine.
+        try platform.stopProtection(vm: "win-cmk", mode: .retainForever)
+        expectCode("UserErrorTrustedLaunchVMRequiresEnhancedPolicy") { try platform.resumeProtection(vm: "win-cmk", policy: "daily") }
+        #expect(try platform.resumeProtection(vm: "win-cmk", policy: "enhanced").state == .protected)
+
+        // A VM under a Standard policy cannot become Trusted Launch; once it moved to an Enhanced one it can.
+        try platform.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "daily")
+        expectCode("OperationNotAllowed") { try platform.setSecurityType(vm: "lnx-pmk", .trustedLaunch) }
+        #expect(try platform.overview().virtualMachines.first { $0.name == "lnx-pmk" }?.securityType == .standard)
+        try platform.changeProtection(vm: "lnx-pmk", policy: "enhanced")
+        try platform.setSecurityType(vm: "lnx-pmk", .trustedLaunch)
+        expectCode("UserErrorPolicyTypeChangeNotAllowed") { try platform.changeProtection(vm: "lnx-pmk", policy: "daily") }
+        #expect(try platform.protectedItem(vm: "lnx-pmk")?.policy == "enhanced")
+    }
+
     @Test func protectionStates() throws {
         let (platform, directory) = try TestWorld.platform()
         defer { withExtendedLifetime(directory) {} }

@@ -98,10 +98,24 @@ import Testing
         expectCode("UserErrorCrossRegionRestoreNotSupported") {
             try platform.restore(vm: "lnx-ade", recoveryPoint: ade.id, mode: .restoreDisks, target: RestoreTarget(resourceGroup: "rg-eu", region: "westeurope"))
         }
+        // A resource group of the target region, and the BEK in a key vault of that region, are needed first.
+        expectCode("BMSUserErrorInvalidInput") {
+            try platform.restore(vm: "lnx-ade", recoveryPoint: ade.id, mode: .restoreDisks, target: RestoreTarget(region: "westus"))
+        }
+        expectCode("BMSUserErrorInvalidInput") {
+            try platform.restore(vm: "lnx-ade", recoveryPoint: ade.id, mode: .restoreDisks, target: RestoreTarget(resourceGroup: "rg", region: "westus"))
+        }
+        expectCode("DiskEncryptionInternalError") {
+            try platform.restore(vm: "lnx-ade", recoveryPoint: ade.id, mode: .restoreDisks, target: RestoreTarget(resourceGroup: "rg-west", region: "westus"))
+        }
+        #expect(try platform.jobs().filter { $0.operation == "Restore" }.isEmpty)
+        #expect(try platform.restoreKeys(vm: "lnx-ade", recoveryPoint: ade.id, targetKeyVault: "kv-west").map { [$0.kind, $0.keyVault, $0.action] }
+                == [["secret", "kv-west", "restored"]])
         let result = try platform.restore(vm: "lnx-ade", recoveryPoint: ade.id, mode: .restoreDisks,
                                           target: RestoreTarget(resourceGroup: "rg-west", region: "westus"))
         #expect(result.source == "Vault")
         #expect(result.region == "westus")
+        #expect(result.disks.allSatisfy { $0.resourceGroup == "rg-west" && $0.bekSecretURL?.hasPrefix("https://kv-west.vault.azure.net/secrets/") == true })
         #expect(try platform.restoredDiskChecksum(name: result.disks[0].name) == ade.disks[0].checksum)
         let pmk = try #require(try platform.recoveryPoints(vm: "lnx-pmk").first)
         expectCode("UserErrorReplaceExistingNotSupported") {
@@ -130,11 +144,40 @@ import Testing
             try platform.enableProtection(vm: vm, vault: "rsv-br", policy: "daily")
             try platform.backup(vm: vm)
         }
-        let target = RestoreTarget(resourceGroup: "rg-br", region: "southcentralus")
+        let target = RestoreTarget(resourceGroup: "rg-scus", region: "southcentralus")
         let ade = try #require(try platform.recoveryPoints(vm: "lnx-br").first)
         expectCode("UserErrorCrossRegionRestoreNotSupported") { try platform.restore(vm: "lnx-br", recoveryPoint: ade.id, mode: .restoreDisks, target: target) }
         let pmk = try #require(try platform.recoveryPoints(vm: "lnx-br-pmk").first)
         #expect(try platform.restore(vm: "lnx-br-pmk", recoveryPoint: pmk.id, mode: .restoreDisks, target: target).region == "southcentralus")
+    }
+
+    /// A cross-region restore of an ADE point needs its BEK and KEK in a key vault of the target region:
+    /// restore-keys --target-key-vault puts them there (a key vault of the subscription and geography, enabled
+    /// for disk encryption), and the restore is refused at restore time until both are there.
+    @Test func restoreKeysIntoAKeyVaultOfThePairedRegion() throws {
+        let (platform, directory) = try backedUp(["win-ade"])
+        defer { withExtendedLifetime(directory) {} }
+        let point = try #require(try platform.recoveryPoints(vm: "win-ade").first)
+        let target = RestoreTarget(resourceGroup: "rg-west", region: "westus")
+        expectCode("InvalidArgument") { try platform.restoreKeys(vm: "win-ade", recoveryPoint: point.id, targetKeyVault: "kv-br") }
+        expectCode("InvalidArgument") { try platform.restoreKeys(vm: "win-ade", recoveryPoint: point.id, targetKeyVault: "kv-des") }
+        expectCode("ResourceNotFound") { try platform.restoreKeys(vm: "win-ade", recoveryPoint: point.id, targetKeyVault: "kv-nowhere") }
+        #expect(try platform.keyVaultInfo(named: "kv-west").objects.isEmpty)
+        let actions = try platform.restoreKeys(vm: "win-ade", recoveryPoint: point.id, targetKeyVault: "kv-west")
+        #expect(actions.map { [$0.kind, $0.keyVault, $0.action] } == [["key", "kv-west", "restored"], ["secret", "kv-west", "restored"]])
+        // The secret without its KEK in the target region: refused, naming the key.
+        try platform.deleteKey(keyVault: "kv-west", name: "kek")
+        let error = try #require(throws: PlatformError.self) { try platform.restore(vm: "win-ade", recoveryPoint: point.id, mode: .restoreDisks, target: target) }
+        #expect(error.code == "UserErrorKeyVaultKeyDoesNotExist" && error.message.contains("'kv-west'") && error.jobID == nil)
+        #expect(try platform.restoreKeys(vm: "win-ade", recoveryPoint: point.id, targetKeyVault: "kv-west").map(\.action) == ["recovered", "present"])
+        let result = try platform.restore(vm: "win-ade", recoveryPoint: point.id, mode: .restoreDisks, target: target)
+        #expect(result.disks.allSatisfy { $0.region == "westus" && $0.kekURL?.hasPrefix("https://kv-west.vault.azure.net/keys/kek/") == true })
+        for (index, disk) in result.disks.enumerated() {
+            #expect(try platform.restoredDiskChecksum(name: disk.name) == point.disks[index].checksum)
+        }
+        // The key vault of the VM's own region is untouched, and a restore there still unlocks with it.
+        #expect(try platform.restoredDiskChecksum(name: try platform.restore(vm: "win-ade", recoveryPoint: point.id, mode: .restoreDisks).disks[0].name)
+                == point.disks[0].checksum)
     }
 
     @Test func restoreKeysRecoversOrRestoresTheBEKAndKEK() throws {

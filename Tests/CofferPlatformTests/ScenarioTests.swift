@@ -60,24 +60,26 @@ import Testing
         try platform.purge(keyVault: "kv-east", name: "kek")
         expectCode("UserErrorKeyVaultSecretDoesNotExist") { try platform.backup(vm: "win-ade") }
 
-        // Restore the disks of the latest points in the paired region: they cannot be unlocked yet.
+        // Restore the disks of the latest points in the paired region: refused while no key vault there holds
+        // their keys; restore-keys puts them into kv-west from the points' sealed backups.
         var restored: [String: RestoreResult] = [:]
         for vm in vms {
             let point = try #require(try platform.recoveryPoints(vm: vm).last)
-            let result = try platform.restore(vm: vm, recoveryPoint: point.id, mode: .restoreDisks,
-                                              target: RestoreTarget(resourceGroup: "rg-west", region: "westus"))
+            let target = RestoreTarget(resourceGroup: "rg-west", region: "westus")
+            expectCode("DiskEncryptionInternalError") { try platform.restore(vm: vm, recoveryPoint: point.id, mode: .restoreDisks, target: target) }
+            #expect(try platform.restoreKeys(vm: vm, recoveryPoint: point.id, targetKeyVault: "kv-west").allSatisfy { $0.action == "restored" })
+            let result = try platform.restore(vm: vm, recoveryPoint: point.id, mode: .restoreDisks, target: target)
             #expect(result.region == "westus" && result.source == "Vault")
             restored[vm] = result
-            expectCode("DiskEncryptionInternalError") { _ = try platform.restoredDiskChecksum(name: result.disks[0].name) }
         }
 
-        // restore-keys puts the BEKs and the KEK back from the recovery points' sealed backups.
+        // restore-keys puts the BEKs and the KEK back into kv-east from the recovery points' sealed backups.
         let winPoint = try #require(try platform.recoveryPoints(vm: "win-ade").last)
         #expect(try platform.restoreKeys(vm: "win-ade", recoveryPoint: winPoint.id).map(\.action) == ["restored", "restored"])
         let lnxPoint = try #require(try platform.recoveryPoints(vm: "lnx-ade").last)
         #expect(try platform.restoreKeys(vm: "lnx-ade", recoveryPoint: lnxPoint.id).map(\.action) == ["restored"])
 
-        // The restored disks decrypt to exactly what the guests had written at the recovery point.
+        // The restored disks (keys in kv-west) decrypt to exactly what the guests had written at the recovery point.
         for vm in vms {
             let disks = restored[vm]!.disks
             let os = try #require(disks.first { $0.disk == .os })

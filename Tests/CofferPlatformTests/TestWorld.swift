@@ -21,11 +21,11 @@ enum TestWorld {
             operatorIdentity: .init(user: "ops@example.com", type: operatorType),
             subscriptions: [.init(name: "sub", id: subscriptionID, isDefault: true),
                             .init(name: "other", id: "33333333-3333-3333-3333-333333333333")],
-            regions: ["eastus", "westus", "westeurope", "brazilsouth", "qatarcentral"],
+            regions: ["eastus", "westus", "westeurope", "brazilsouth", "southcentralus", "qatarcentral"],
             resourceGroups: [
                 .init(name: "rg", region: "eastus"), .init(name: "rg-west", region: "westus"),
                 .init(name: "rg-eu", region: "westeurope"), .init(name: "rg-br", region: "brazilsouth"),
-                .init(name: "rg-qa", region: "qatarcentral"), .init(name: "rg-other", region: "eastus", subscription: "other"),
+                .init(name: "rg-qa", region: "qatarcentral"), .init(name: "rg-scus", region: "southcentralus"), .init(name: "rg-other", region: "eastus", subscription: "other"),
             ],
             roleDefinitions: [backupKeyReader, backupSecretsReader],
             keyVaults: [
@@ -36,6 +36,8 @@ enum TestWorld {
                 .init(name: "kv-br", resourceGroup: "rg-br", region: "brazilsouth", enabledForDiskEncryption: true),
                 .init(name: "kv-rbac", resourceGroup: "rg", region: "eastus", enabledForDiskEncryption: true, rbacAuthorization: true,
                       keys: [.init(name: "kek-rbac")]),
+                // The paired region's key vault, where a cross-region restore of an ADE VM needs its keys.
+                .init(name: "kv-west", resourceGroup: "rg-west", region: "westus", enabledForDiskEncryption: true),
             ],
             diskEncryptionSets: [.init(name: "des-east", resourceGroup: "rg", region: "eastus", keyVault: "kv-des", key: "des-key")],
             virtualMachines: [

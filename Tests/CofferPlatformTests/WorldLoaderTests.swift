@@ -190,6 +190,28 @@ import Testing
         #expect(summaries.contains("has no disk '3'"))
     }
 
+    @Test func aVMsSecurityTypeIsStandardOrTrustedLaunchOnManagedDisks() throws {
+        let world = try WorldLoader.load(text: Self.minimal + """
+            virtualMachines:
+              - {name: tl, os: linux, region: eastus, resourceGroup: rg, securityType: trustedlaunch, osDisk: {sizeGiB: 8}}
+              - {name: plain, os: linux, region: eastus, resourceGroup: rg, osDisk: {sizeGiB: 8}}
+
+            """, file: "w.yaml")
+        #expect(world.virtualMachines.map(\.securityType) == [.trustedLaunch, .standard])
+        let unmanaged = diagnostics(Self.minimal + """
+            virtualMachines:
+              - {name: tl, os: linux, region: eastus, resourceGroup: rg, securityType: TrustedLaunch, osDisk: {sizeGiB: 8, managed: false}}
+
+            """)
+        #expect(unmanaged.contains { $0.code == "world-rule" && $0.summary.contains("Trusted Launch VM has managed disks only") })
+        let found = diagnostics(Self.minimal + """
+            virtualMachines:
+              - {name: cvm, os: linux, region: eastus, resourceGroup: rg, securityType: ConfidentialVM, osDisk: {sizeGiB: 8}}
+
+            """)
+        #expect(found.contains { $0.code == "world-invalid-value" && $0.summary.contains("'ConfidentialVM' is not a valid securityType") })
+    }
+
     @Test func sizesAcceptBinarySuffixes() {
         #expect(parseSize("4096") == 4096)
         #expect(parseSize("64K") == 65536)

@@ -25,14 +25,12 @@ enum CrossRegionWorld {
         """
     }
 
-    static func restoreBody(token: [String: Any], point: String, region: String = "westus", group: String = "rg-restore-westus") throws -> String {
-        let body: [String: Any] = [
-            "crossRegionRestoreAccessDetails": token,
-            "restoreRequest": [
-                "objectType": "IaasVMRestoreRequest", "recoveryPointId": point, "recoveryType": "RestoreDisks", "sourceResourceId": vmID,
-                "region": region, "targetResourceGroupId": "/subscriptions/\(subscription)/resourceGroups/\(group)",
-            ],
+    static func restoreBody(token: [String: Any], point: String, region: String = "westus", group: String? = "rg-restore-westus") throws -> String {
+        var request: [String: Any] = [
+            "objectType": "IaasVMRestoreRequest", "recoveryPointId": point, "recoveryType": "RestoreDisks", "sourceResourceId": vmID, "region": region,
         ]
+        if let group { request["targetResourceGroupId"] = "/subscriptions/\(subscription)/resourceGroups/\(group)" }
+        let body: [String: Any] = ["crossRegionRestoreAccessDetails": token, "restoreRequest": request]
         return String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
     }
 
@@ -101,9 +99,21 @@ enum CrossRegionWorld {
             let tokenString = try #require(token["accessTokenString"] as? String)
             #expect(!tokenString.contains("win-erp-01") && !tokenString.contains(points[0]))
 
-            let trigger = try await client.send(
-                .post, CrossRegionWorld.location + "/westus/backupCrossRegionRestore?" + CrossRegionWorld.crrAPI,
-                body: try CrossRegionWorld.restoreBody(token: token, point: points[0]))
+            // Refused, with the CLI's codes, until it names a resource group of westus and the BEK and KEK are
+            // in a key vault of westus.
+            let restorePath = CrossRegionWorld.location + "/westus/backupCrossRegionRestore?" + CrossRegionWorld.crrAPI
+            for (group, code) in [(nil, "BMSUserErrorInvalidInput"), ("rg-erp-eastus", "BMSUserErrorInvalidInput"), ("rg-restore-westus", "DiskEncryptionInternalError")] {
+                let refused = try await client.send(.post, restorePath, body: try CrossRegionWorld.restoreBody(token: token, point: points[0], group: group))
+                #expect(refused.status == 202)
+                let failed = try await CrossRegionWorld.waitLong(client, refused)
+                #expect(failed["status"] as? String == "Failed")
+                #expect((failed["error"] as? [String: Any])?["code"] as? String == code, "\(String(describing: group))")
+            }
+            #expect(try harness.platform.restoredDisks().isEmpty)
+            let keys = try harness.platform.restoreKeys(vm: "win-erp-01", recoveryPoint: points[0], targetKeyVault: "kv-erp-westus")
+            #expect(keys.map(\.action) == ["restored", "restored"])
+
+            let trigger = try await client.send(.post, restorePath, body: try CrossRegionWorld.restoreBody(token: token, point: points[0]))
             #expect(trigger.status == 202)
             #expect(trigger.header("Azure-AsyncOperation")?.contains("/locations/westus/backupCrrOperationsStatus/") == true)
             #expect(trigger.header("Location")?.contains("/locations/westus/backupCrrOperationResults/") == true)
@@ -130,6 +140,7 @@ enum CrossRegionWorld {
             let platform = try harness.platform
             let disks = try platform.restoredDisks().filter { $0.jobID == jobID }
             #expect(disks.count == 2 && disks.allSatisfy { $0.region == "westus" && $0.resourceGroup == "rg-restore-westus" })
+            #expect(disks.allSatisfy { $0.kekURL?.hasPrefix("https://kv-erp-westus.vault.azure.net/keys/kek-erp/") == true })
             for disk in disks {
                 #expect(bag[disk.disk == .os ? "Restored Disk (OS)" : "Restored Disk (LUN \(disk.disk))"] == disk.name)
                 let sum = try platform.restoredDiskChecksum(name: disk.name)

@@ -3,7 +3,10 @@
 The reference world's regions, eastus and westeurope, are not a pair (eastus pairs with westus, westeurope
 with northeurope), so this module runs a serve of its own on the world examples/cross-region-restore ships:
 eastus with its pair westus (rg-restore-westus) and brazilsouth. win-erp-01 (BitLocker with a KEK) is
-protected in a GeoRedundant vault with cross-region restore, backed up, and its disks restored in westus.
+protected in a GeoRedundant vault with cross-region restore, backed up, and its disks restored in westus:
+into a resource group of westus, once its BEK and KEK are restored into kv-erp-westus (`coffer restore-keys
+--target-key-vault`, as Key Vault's own restore would); before that the restore is refused with the codes
+the CLI gives.
 """
 
 import datetime
@@ -46,6 +49,7 @@ BACKUP_RG = "rg-backup-eastus"
 ERP_RG = "rg-erp-eastus"
 KEYS_RG = "rg-keys-eastus"
 KEY_VAULT = "kv-erp-eastus"
+PAIR_KEY_VAULT = "kv-erp-westus"
 TARGET_RG = "rg-restore-westus"
 VAULT = "rsv-crr-eastus"
 VM = "win-erp-01"
@@ -133,9 +137,18 @@ def restore_request(point, region=PAIR, group=TARGET_RG):
         recovery_type="RestoreDisks",
         source_resource_id=vm_id(VM, ERP_RG, SUBSCRIPTION),
         region=region,
-        target_resource_group_id=group_id(group, SUBSCRIPTION),
+        target_resource_group_id=group_id(group, SUBSCRIPTION) if group else None,
         restore_with_managed_disks=True,
     )
+
+
+def refused_restore(crr, token, request):
+    """The error of a cross-region restore that the platform refuses (its operation fails)."""
+    with pytest.raises(HttpResponseError) as raised:
+        crr.cross_region_restore.begin_trigger(
+            PAIR, crr_models.CrossRegionRestoreRequest(cross_region_restore_access_details=token.properties, restore_request=request)
+        ).result()
+    return raised.value.error
 
 
 def test_ade_vm_disks_are_restored_in_the_paired_region(world):
@@ -170,6 +183,19 @@ def test_ade_vm_disks_are_restored_in_the_paired_region(world):
     assert token.properties.b_ms_active_region == "eastus"
     assert token.properties.datasource_name == VM
     assert token.properties.access_token_string and VM not in token.properties.access_token_string
+
+    # Refused until it has a resource group of westus and the BEK and KEK are in a key vault of westus: at
+    # restore time, with the CLI's codes, and no disk made.
+    error = refused_restore(crr, token, restore_request(point.name, group=None))
+    assert error.code == "BMSUserErrorInvalidInput" and "targetResourceGroupId" in error.message
+    error = refused_restore(crr, token, restore_request(point.name, group=ERP_RG))
+    assert error.code == "BMSUserErrorInvalidInput" and f"'{ERP_RG}' is in 'eastus'" in error.message
+    error = refused_restore(crr, token, restore_request(point.name))
+    assert error.code == "DiskEncryptionInternalError"
+    assert "--target-key-vault" in error.message
+    assert json.loads(coffer("platform", "show", "--output", "json").stdout).get("restoredDisks", []) == []
+    keys = json.loads(coffer("restore-keys", VM, "--recovery-point", point.name, "--target-key-vault", PAIR_KEY_VAULT, "--output", "json").stdout)
+    assert [(k["kind"], k["keyVault"], k["action"]) for k in keys["keys"]] == [("key", PAIR_KEY_VAULT, "restored"), ("secret", PAIR_KEY_VAULT, "restored")]
 
     # The restore in westus: an SDK LRO, its operation, its job.
     first = FirstResponse()
@@ -208,6 +234,7 @@ def test_ade_vm_disks_are_restored_in_the_paired_region(world):
     listed = json.loads(coffer("platform", "show", "--output", "json").stdout)["restoredDisks"]
     placed = {d["name"]: (d["region"], d["resourceGroup"]) for d in listed}
     assert all(placed[disk] == (PAIR, TARGET_RG) for disk in restored.values())
+    assert all(d["bekSecretURL"].startswith(f"https://{PAIR_KEY_VAULT}.vault.azure.net/secrets/") for d in listed)
     # Today's disk is not the restored one: the guest wrote after the first backup.
     assert guest_checksums(coffer, VM)["0"] != world["before"]["0"]
 

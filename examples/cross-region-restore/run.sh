@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cross-region restore: an ADE VM (BitLocker with a KEK) in a geo-redundant vault with cross-region restore
-# on, restored to eastus's paired region, westus; and what the service refuses: another region than the
+# on, restored to eastus's paired region, westus, into a resource group of westus once its BEK and KEK are
+# restored into a key vault of westus; and what the service refuses: another region than the
 # pair, a new VM or in-place restore of an ADE VM, replacing disks across regions, a snapshot-only point, a
 # vault without cross-region restore, and an ADE VM whose pair is in another geography.
 set -euo pipefail
@@ -35,7 +36,26 @@ expect_json "sorted((p['time'][11:16], p['id'], p['tier']) for p in d['recoveryP
     "lnx-web-02's 08:00 point is a snapshot only; the 12:00 one, the last of the window, reached the vault"
 ERP_SUMS=$(json "{x['disk']: x['checksum'] for p in d['recoveryPoints'] if p['id'] == '$ERP_POINT' for x in p['disks']}")
 
-step "Restore win-erp-01 (ADE, BEK + KEK) to the paired region"
+step "Restore win-erp-01 (ADE, BEK + KEK) to the paired region: a resource group and the keys there first"
+coffer restore --state "$STATE" win-erp-01 --recovery-point "$ERP_POINT" --mode restore-disks --target-region westus
+expect_error BMSUserErrorInvalidInput 1 "a cross-region restore without a target resource group"
+expect_text "--target-resource-group" "the hint names the option"
+coffer restore --state "$STATE" win-erp-01 --recovery-point "$ERP_POINT" --mode restore-disks \
+    --target-region westus --target-resource-group rg-erp-eastus
+expect_error BMSUserErrorInvalidInput 1 "a target resource group of eastus"
+coffer restore --state "$STATE" win-erp-01 --recovery-point "$ERP_POINT" --mode restore-disks \
+    --target-region westus --target-resource-group rg-restore-westus
+expect_error DiskEncryptionInternalError 1 "the BEK and KEK are in kv-erp-eastus only: refused at restore time, before any disk is made"
+expect_text "restore-keys win-erp-01 --recovery-point $ERP_POINT --target-key-vault" "the hint names restore-keys --target-key-vault"
+coffer get jobs --state "$STATE" --vm win-erp-01 --output json
+expect_json '[j["operation"] for j in d["jobs"]]' '["Backup"]' "no restore job was started by the refused requests"
+coffer restore-keys --state "$STATE" win-erp-01 --recovery-point "$ERP_POINT" --target-key-vault kv-erp-brazilsouth
+expect_error InvalidArgument 1 "restore-keys into a key vault of another geography"
+coffer restore-keys --state "$STATE" win-erp-01 --recovery-point "$ERP_POINT" --target-key-vault kv-erp-westus --output json
+expect_rc 0 "restore-keys --target-key-vault kv-erp-westus"
+expect_json '[(a["kind"], a["keyVault"], a["action"]) for a in d["keys"]]' \
+    '[["key", "kv-erp-westus", "restored"], ["secret", "kv-erp-westus", "restored"]]' \
+    "the KEK and the BEK secret are restored into kv-erp-westus from the recovery point's backups"
 coffer restore --state "$STATE" win-erp-01 --recovery-point "$ERP_POINT" --mode restore-disks \
     --target-region westus --target-resource-group rg-restore-westus --output json
 expect_rc 0 "restore --mode restore-disks --target-region westus"
@@ -44,13 +64,13 @@ expect_json 'd["region"]' westus "the restore's target region is westus, the pai
 expect_json 'd["source"]' Vault "it restored the vault copy replicated to the secondary region (never a snapshot)"
 expect_json '[(x["disk"], x["region"], x["resourceGroup"]) for x in d["disks"]]' \
     '[["os", "westus", "rg-restore-westus"], ["0", "westus", "rg-restore-westus"]]' "both disks are in westus, in rg-restore-westus"
-expect_true 'all(x["bekSecretURL"].startswith("https://kv-erp-eastus.vault.azure.net/secrets/") and x["kekURL"].startswith("https://kv-erp-eastus.vault.azure.net/keys/kek-erp/") for x in d["disks"])' \
-    "the disks are still ADE-encrypted: they need the BEK and KEK of kv-erp-eastus"
+expect_true 'all(x["bekSecretURL"].startswith("https://kv-erp-westus.vault.azure.net/secrets/") and x["kekURL"].startswith("https://kv-erp-westus.vault.azure.net/keys/kek-erp/") for x in d["disks"])' \
+    "the disks are still ADE-encrypted, with the BEK and KEK of kv-erp-westus"
 RESTORED=$(json '{x["disk"]: x["name"] for x in d["disks"]}')
 for disk in os 0; do
     name=$(printf '%s' "$RESTORED" | python3 -c "import json, sys; print(json.load(sys.stdin)['$disk'])")
     coffer platform checksum --state "$STATE" --restored-disk "$name"
-    expect_rc 0 "the restored disk $name unlocks with the BEK and KEK in the key vault"
+    expect_rc 0 "the restored disk $name unlocks with the BEK and KEK in kv-erp-westus"
     expected=$(printf '%s' "$ERP_SUMS" | python3 -c "import json, sys; print(json.load(sys.stdin)['$disk'])")
     expect_equal "${OUT%% *}" "$expected" "restored disk $disk in westus is byte for byte the recovery point's"
 done

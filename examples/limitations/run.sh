@@ -117,4 +117,20 @@ expect_json '[(c["address"], c["action"], c["replace_paths"]) for c in d["resour
     '[["BackupPolicy/daily-limits", "replace", ["policyType"]]]' "Standard to Enhanced is a replacement"
 expect_true '"declare a new Enhanced policy, move the VMs to it" in d["diagnostics"][0]["hint"]' "the hint names the migration"
 
+step "A Trusted Launch VM needs an Enhanced policy (manifests-trusted-launch/)"
+plan_errors '["UserErrorTrustedLaunchVMRequiresEnhancedPolicy"]' "$M" "$EXAMPLE_DIR/manifests-trusted-launch"
+expect_json '[x["range"]["file"].split("/")[-2:] + [x["range"]["line"]] for x in d["diagnostics"]]' \
+    '[["manifests-trusted-launch", "lnx-tl-16.yaml", 9]]' "reported at the policy of lnx-tl-16's manifest"
+coffer apply --state "$STATE" "$M" "$EXAMPLE_DIR/manifests-trusted-launch" --auto-approve
+expect_error plan-has-errors 1 "apply refuses the plan"
+coffer apply --state "$STATE" "$M" "$EXAMPLE_DIR/manifests-trusted-launch-enhanced" --auto-approve --output json
+expect_json '[(s["address"], s["status"]) for s in d["steps"]]' '[["ProtectedVM/lnx-tl-16", "succeeded"]]' \
+    "protected with the vault's EnhancedPolicy"
+coffer backup --state "$STATE" lnx-tl-16 --output json
+expect_json 'd["status"]' Completed "backup lnx-tl-16"
+plan_errors '["UserErrorTrustedLaunchVMRequiresEnhancedPolicy"]' "$M" "$EXAMPLE_DIR/manifests-trusted-launch"
+expect_true 'all(x["summary"].startswith("ProtectedVM/lnx-tl-16") for x in d["diagnostics"])' "moving it back to the Standard policy is refused"
+coffer get protected-vms --state "$STATE" --output json
+expect_json '[i["policy"] for i in d["protectedVMs"] if i["vm"] == "lnx-tl-16"]' '["EnhancedPolicy"]' "lnx-tl-16 keeps its Enhanced policy"
+
 finish

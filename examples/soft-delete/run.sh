@@ -64,6 +64,8 @@ printf '# Nothing is declared: with --prune --prune-all, coffer would delete eve
 coffer plan --state "$STATE" "$WORK/empty" --prune --prune-all --output json
 expect_json '[x["code"] for x in d["diagnostics"] if x["severity"] == "error" and x["code"] == "ServiceResourceNotEmpty"]' '["ServiceResourceNotEmpty"]' \
     "ServiceResourceNotEmpty: the vault holds items, soft-deleted ones included"
+expect_true 'any(x["code"] == "ServiceResourceNotEmpty" and "manifests/vault.yaml:3:1, removed since" in x["summary"] for x in d["diagnostics"])' \
+    "a pruned vault has no line left: the error names where it was last declared"
 
 step "Apply the prune: lnx-db-03 is soft-deleted, its points kept and restorable"
 coffer apply --state "$STATE" "$M" --prune --auto-approve --output json

@@ -9,7 +9,9 @@ struct RestoreCommand: ParsableCommand {
         discussion: """
             restore-disks creates managed disks (page blobs for unmanaged disks); create-vm creates a new VM \
             (not for ADE-encrypted VMs); replace-existing replaces the VM's disks (unencrypted managed VMs only). \
-            --target-region restores to the vault's paired region (cross-region restore). files reads bytes the \
+            --target-region restores to the vault's paired region (cross-region restore), into the resource group \
+            --target-resource-group of that region; an ADE VM's BEK and KEK must be in a key vault of that region \
+            first ('coffer restore-keys --target-key-vault'). files reads bytes the \
             guest had at the recovery point (item-level recovery; not for ADE-encrypted VMs) to standard output. \
             The instant-restore snapshot is used while it exists, else the vault copy; a restore from the vault \
             shows a progress line per disk on standard error when it is a terminal.
@@ -18,8 +20,10 @@ struct RestoreCommand: ParsableCommand {
               coffer get recovery-points --vm lnx-db-01
               coffer restore lnx-db-01 --recovery-point 4410925368201957 \\
                   --mode restore-disks
+              coffer restore-keys lnx-db-01 --recovery-point 4410925368201957 \\
+                  --target-key-vault kv-app-westus
               coffer restore lnx-db-01 --recovery-point 4410925368201957 \\
-                  --mode restore-disks --target-region westus
+                  --mode restore-disks --target-region westus --target-resource-group rg-restore-westus
               coffer restore lnx-web-01 --recovery-point 1279333600592080 \\
                   --mode create-vm --target-name lnx-web-02
               coffer restore lnx-web-01 --recovery-point 1279333600592080 \\
@@ -40,7 +44,9 @@ struct RestoreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("What to restore.", valueName: "mode")) var mode: Mode
     @Option(
         name: .customLong("target-resource-group"),
-        help: ArgumentHelp("Where restored disks or the new VM go (default: the VM's resource group).", valueName: "rg"),
+        help: ArgumentHelp(
+            "Where restored disks or the new VM go (default: the VM's resource group). A cross-region restore needs one in the target region.",
+            valueName: "rg"),
         completion: CofferCompletion.resourceGroup)
     var targetResourceGroup: String?
     @Option(
@@ -109,11 +115,14 @@ struct RestoreKeysCommand: ParsableCommand {
         discussion: """
             Recovers the secret and key when they are soft-deleted, restores them from the recovery point's sealed \
             Key Vault backups (same names and versions) when they were purged, and leaves them when present. \
-            Run it before using the disks that a restore of an ADE VM created.
+            Run it before using the disks that a restore of an ADE VM created. --target-key-vault restores them \
+            into another key vault of the VM's subscription and geography, enabled for disk encryption: a \
+            cross-region restore needs them in a key vault of the target region.
 
             Examples:
               coffer restore-keys win-app-01 --recovery-point 0103164590867673
               coffer restore-keys win-app-01 --recovery-point 0103164590867673 --output json
+              coffer restore-keys win-app-01 --recovery-point 0103164590867673 --target-key-vault kv-app-westus
             """)
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The VM's name.", completion: CofferCompletion.vm) var vm: String
@@ -121,12 +130,17 @@ struct RestoreKeysCommand: ParsableCommand {
         name: .customLong("recovery-point"), help: ArgumentHelp("The recovery point's id (see 'coffer get recovery-points'), or 'latest' for the VM's newest.", valueName: "id"),
         completion: CofferCompletion.recoveryPoint)
     var recoveryPoint: String
+    @Option(
+        name: .customLong("target-key-vault"),
+        help: ArgumentHelp("Restore them into this key vault (default: the one they were backed up from).", valueName: "name"),
+        completion: CofferCompletion.keyVault)
+    var targetKeyVault: String?
     @Option(help: OutputFormat.help("one entry per secret or key and what was done with it.")) var output: OutputFormat = .text
 
     func run() throws {
         let view = output.jobView
         let platform = try PlatformCLI.open(global)
-        let actions = try PlatformCLI.call { try platform.restoreKeys(vm: vm, recoveryPoint: recoveryPoint) }
+        let actions = try PlatformCLI.call { try platform.restoreKeys(vm: vm, recoveryPoint: recoveryPoint, targetKeyVault: targetKeyVault) }
         try view.restoredKeys(actions)
     }
 }
