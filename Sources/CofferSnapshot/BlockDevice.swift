@@ -239,8 +239,14 @@ public final class BlockDevice: @unchecked Sendable {
         let slotsInFile = Int((fileSize + UInt64(blockSize) - 1) / UInt64(blockSize))
         var counts = [UInt32](repeating: 0, count: slotsInFile + 1)
         var highest = 0
+        // Each distinct page is counted once, times the maps that share it: opening costs the distinct pages,
+        // not the snapshots times the written blocks.
+        var holders: [ObjectIdentifier: (page: BlockMap.Page, maps: UInt32)] = [:]
         for map in [live] + snapshotOrder.map({ snapshotRecords[$0]!.map }) {
-            try map.forEachWritten { _, slot in
+            for page in map.pages.values { holders[ObjectIdentifier(page), default: (page, 0)].maps += 1 }
+        }
+        for (page, maps) in holders.values {
+            for slot in page.slots where slot != 0 {
                 let index = Int(slot)
                 guard index <= slotsInFile else {
                     throw SnapshotError(
@@ -248,7 +254,7 @@ public final class BlockDevice: @unchecked Sendable {
                         message: "the block device at \(path) maps a block to slot \(slot), but its data file holds "
                             + "only \(slotsInFile) slots; the data file was truncated or replaced")
                 }
-                counts[index] += 1
+                counts[index] += maps
                 highest = max(highest, index)
             }
         }
