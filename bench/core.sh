@@ -2,7 +2,9 @@
 # The encryption and snapshot core benchmark (not a test; CI does not run it). On one disk image of random data
 # it prints side by side: coffer's AES-256-XTS against `openssl speed -evp aes-256-xts`; and coffer's first
 # backup, backup after overwriting scattered 64 KiB blocks, and restore against restic's — times (medians of
-# RUNS runs), bytes stored for the change, and peak memory. See bench/README.md and BENCHMARKS.md.
+# RUNS runs), bytes stored for the change, and peak memory; and (section "sparse") a 4 TiB disk with 1 GiB
+# written in scattered extents through 24 hourly backups, retention and a collection, against restic on a
+# 64 GiB sparse file with the same data. See bench/README.md and BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,14 @@ AT_REST=${AT_REST:-1}              # 1: coffer's disk is encrypted at rest, as A
 WORK=${WORK:-bench/out/core}       # scratch directory; on tmpfs (WORK=/dev/shm/coffer-core) the disk drops out
 XTS_SECONDS=${XTS_SECONDS:-2}      # seconds per XTS measurement
 XTS_RUNS=${XTS_RUNS:-5}            # XTS measurements of each side, alternating; medians are reported
+SECTIONS=${SECTIONS:-"xts dense sparse"}  # which parts to run
+SCRATCH=${SCRATCH:-.build}         # swift build's scratch path for the release build
+SPARSE_DISK_GIB=${SPARSE_DISK_GIB:-4096}    # sparse section: the disk's provisioned size
+SPARSE_DATA_MIB=${SPARSE_DATA_MIB:-1024}    # data written on it, in 1 MiB extents at random places
+SPARSE_BACKUPS=${SPARSE_BACKUPS:-24}        # hourly backups after the first, each after 0.1 % of the data changed
+SPARSE_KEEP=${SPARSE_KEEP:-3}               # points retention keeps before the collection
+RESTIC_FILE_GIB=${RESTIC_FILE_GIB:-64}      # the sparse file restic backs up (it reads every byte of it)
+RESTIC_INCREMENTALS=${RESTIC_INCREMENTALS:-$SPARSE_BACKUPS}  # restic's hourly backups (each reads the whole file)
 
 # Tools: restic and GNU time from apt when missing.
 missing=()
@@ -26,8 +36,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 echo "building coffer-bench (release)" >&2
-swift build -c release --product coffer-bench --static-swift-stdlib >/dev/null 2>&1
-BENCH=$(swift build -c release --show-bin-path)/coffer-bench
+swift build -c release --scratch-path "$SCRATCH" --product coffer-bench --static-swift-stdlib >/dev/null 2>&1
+BENCH=$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/coffer-bench
+has() { case " $SECTIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 rm -rf "$WORK"
 mkdir -p "$WORK/metrics"
@@ -63,8 +74,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else
 mib() { awk -v a="$1" 'BEGIN { printf "%.1f", a / 1048576 }'; }
 bytes_of() { du -sb "$1" | cut -f1; }
 
-echo "AES-256-XTS: coffer against openssl speed" >&2
-for _ in $(seq "$XTS_RUNS"); do
+has xts && echo "AES-256-XTS: coffer against openssl speed" >&2
+has xts && for _ in $(seq "$XTS_RUNS"); do
     "$BENCH" xts --seconds "$XTS_SECONDS" --buffer 16384 >"$WORK/last.out"
     printf "%.3f\n" "$(field xts_gbps)" >>"$WORK/metrics/xts.coffer"
     printf "%.3f\n" "$(field xts_wall_gbps)" >>"$WORK/metrics/xts.coffer-wall"
@@ -76,11 +87,10 @@ for _ in $(seq "$XTS_RUNS"); do
         | awk '{ v = $NF; sub(/k$/, "", v); printf "%.3f\n", v * 1000 / 1e9 }' >>"$WORK/metrics/xts.openssl-wall"
 done
 
-echo "making a ${SIZE_MIB} MiB image of random data" >&2
-head -c "${SIZE_MIB}M" /dev/urandom >"$IMAGE"
-sync "$IMAGE"
+has dense && echo "making a ${SIZE_MIB} MiB image of random data" >&2
+has dense && head -c "${SIZE_MIB}M" /dev/urandom >"$IMAGE" && sync "$IMAGE"
 
-for bs in $BLOCK_SIZES; do
+has dense && for bs in $BLOCK_SIZES; do
     echo "block size $bs: the guest writes the image through BlockDevice" >&2
     DEV=$WORK/disk-$bs
     "$BENCH" create-device "$DEV" --size $((SIZE_MIB * 1048576)) --block-size "$bs" "${AT_REST_ARGS[@]}"
@@ -143,8 +153,98 @@ for bs in $BLOCK_SIZES; do
     rm -rf "$DEV"
 done
 
+# The sparse section: one run (its backups are the repetitions).
+if has sparse; then
+    echo "sparse: a ${SPARSE_DISK_GIB} GiB disk with ${SPARSE_DATA_MIB} MiB in scattered 1 MiB extents" >&2
+    S=$WORK/sparse
+    mkdir -p "$S"
+    head -c "${SPARSE_DATA_MIB}M" /dev/urandom >"$S/data.img"
+    # Extent k of the data goes to a random 1 MiB slot of the disk, and of restic's file.
+    paste -d' ' <(seq 0 $((SPARSE_DATA_MIB - 1))) \
+        <(shuf -i "0-$((SPARSE_DISK_GIB * 1024 - 1))" -n "$SPARSE_DATA_MIB") \
+        <(shuf -i "0-$((RESTIC_FILE_GIB * 1024 - 1))" -n "$SPARSE_DATA_MIB") >"$S/extents.txt"
+    awk '{ print $1 * 1048576, 1048576, $2 * 1048576 }' "$S/extents.txt" >"$S/disk-ranges.txt"
+    awk '{ print $1 * 1048576, 1048576, $3 * 1048576 }' "$S/extents.txt" >"$S/file-ranges.txt"
+    DEV=$S/disk
+    STORE=$S/store
+    REPO=$S/restic-repo
+    FILE=$S/disk.img
+    "$BENCH" create-device "$DEV" --size $((SPARSE_DISK_GIB * 1073741824)) "${AT_REST_ARGS[@]}"
+    timed sparse.setup.write "$BENCH" write-image "$DEV" "$S/data.img" --ranges "$S/disk-ranges.txt" "${AT_REST_ARGS[@]}"
+    "$BENCH" scatter "$S/data.img" "$FILE" --size $((RESTIC_FILE_GIB * 1073741824)) --ranges "$S/file-ranges.txt"
+    "$BENCH" create-store "$STORE" --key-file "$WORK/master.key"
+    "${RESTIC[@]}" -r "$REPO" init >/dev/null
+    "$BENCH" snapshot "$DEV" "${AT_REST_ARGS[@]}" >"$WORK/last.out"
+    snapshot=$(field snapshot)
+    timed sparse.coffer.first "$BENCH" backup "$DEV" "$STORE" --key-file "$WORK/master.key" --snapshot "$snapshot" "${AT_REST_ARGS[@]}"
+    point=$(field recovery_point)
+    timed sparse.restic.first "${RESTIC[@]}" -r "$REPO" backup "$FILE"
+    changed=0
+    pieces=$((SPARSE_DATA_MIB * 16 / 1000))
+    [ "$pieces" -ge 1 ] || pieces=1
+    for hour in $(seq "$SPARSE_BACKUPS"); do
+        echo "sparse: hour $hour of $SPARSE_BACKUPS" >&2
+        # 0.1 % of the data changes: 64 KiB pieces of random extents get new random bytes, in both copies.
+        head -c $((pieces * 65536)) /dev/urandom >"$S/change.img"
+        : >"$S/change-disk.txt"
+        : >"$S/change-file.txt"
+        k=0
+        while read -r _ slot fslot; do
+            piece=$((RANDOM % 16))
+            echo "$((k * 65536)) 65536 $((slot * 1048576 + piece * 65536))" >>"$S/change-disk.txt"
+            echo "$((k * 65536)) 65536 $((fslot * 1048576 + piece * 65536))" >>"$S/change-file.txt"
+            k=$((k + 1))
+        done < <(shuf -n "$pieces" "$S/extents.txt")
+        changed=$((changed + pieces * 65536))
+        "$BENCH" write-image "$DEV" "$S/change.img" --ranges "$S/change-disk.txt" "${AT_REST_ARGS[@]}" >/dev/null
+        "$BENCH" scatter "$S/change.img" "$FILE" --size $((RESTIC_FILE_GIB * 1073741824)) --ranges "$S/change-file.txt"
+        "$BENCH" snapshot "$DEV" "${AT_REST_ARGS[@]}" >"$WORK/last.out"
+        next=$(field snapshot)
+        timed sparse.coffer.incremental "$BENCH" backup "$DEV" "$STORE" --key-file "$WORK/master.key" --snapshot "$next" \
+            --base-snapshot "$snapshot" --base-point "$point" "${AT_REST_ARGS[@]}"
+        record sparse.coffer.incremental.uploaded "$(field bytes_uploaded)"
+        point=$(field recovery_point)
+        snapshot=$next
+        if [ "$hour" -le "$RESTIC_INCREMENTALS" ]; then
+            timed sparse.restic.incremental "${RESTIC[@]}" -r "$REPO" backup "$FILE"
+        fi
+    done
+    record sparse.coffer.store.before "$(bytes_of "$STORE")"
+    record sparse.restic.store.before "$(bytes_of "$REPO")"
+
+    # Retention keeps the last SPARSE_KEEP points; then the collection.
+    "$BENCH" points "$STORE" --key-file "$WORK/master.key" | head -n -"$SPARSE_KEEP" >"$S/expired.txt"
+    start=$(date +%s%N)
+    while read -r old; do "$BENCH" delete-point "$STORE" "$old" --key-file "$WORK/master.key"; done <"$S/expired.txt"
+    end=$(date +%s%N)
+    awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }' >>"$WORK/metrics/sparse.coffer.retention.time"
+    timed sparse.coffer.gc "$BENCH" gc "$STORE" --key-file "$WORK/master.key"
+    timed sparse.restic.forget "${RESTIC[@]}" -r "$REPO" forget --keep-last "$SPARSE_KEEP" --prune
+    record sparse.coffer.store "$(bytes_of "$STORE")"
+    record sparse.restic.store "$(bytes_of "$REPO")"
+
+    # Restore and verify the latest point; the restored disk is compared with the snapshot at every extent.
+    timed sparse.coffer.restore "$BENCH" restore "$STORE" "$point" os "$S/restored" --key-file "$WORK/master.key" "${AT_REST_ARGS[@]}"
+    record sparse.coffer.restored.allocated "$(field restored_allocated_bytes)"
+    "$BENCH" compare-devices "$DEV" "$snapshot" "$S/restored" --ranges "$S/disk-ranges.txt" "${AT_REST_ARGS[@]}" >/dev/null
+    timed sparse.coffer.verify "$BENCH" verify "$STORE" "$point" --key-file "$WORK/master.key"
+    # restic 0.14's restore writes every zero of a sparse file; its dump, through dd conv=sparse, keeps holes.
+    timed sparse.restic.restore bash -c '"${@:4}" -r "$1" dump latest "$2" | dd of="$3" bs=64K conv=sparse status=none' \
+        restore "$REPO" "$FILE" "$S/restic-restored.img" "${RESTIC[@]}"
+    cmp -s <(head -c 1048576 "$S/restic-restored.img") <(head -c 1048576 "$FILE") || { echo "restic restored a different file" >&2; exit 1; }
+    record sparse.restic.restored.allocated "$(du -B1 "$S/restic-restored.img" | cut -f1)"
+    timed sparse.restic.check "${RESTIC[@]}" -r "$REPO" check --read-data
+    "$BENCH" floor --bytes $((SPARSE_DATA_MIB * 1048576)) --dir "$S" >"$WORK/last.out"
+    record sparse.floor "$(field floor_seconds)"
+    record sparse.floor.gcm "$(field gcm_open_seconds)"
+    record sparse.floor.xts "$(field xts_seconds)"
+    record sparse.floor.write "$(field write_seconds)"
+    record sparse.changed "$changed"
+    rm -rf "$S/restored" "$S/restic-restored.img"
+fi
+
 # Report.
-cat <<EOF
+has xts && cat <<EOF
 
 coffer core benchmark: ${SIZE_MIB} MiB of random data, ${CHANGED} × 64 KiB changed ($(mib $((CHANGED * 65536))) MiB), medians of $RUNS runs
 machine: $(nproc) cores, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg), work directory on $(df -T "$WORK" | awk 'NR == 2 { print $2 }')
@@ -153,7 +253,7 @@ $(restic version | head -1); $(openssl version); coffer disk encrypted at rest: 
 AES-256-XTS, one thread, bytes per CPU second: coffer $(median xts.coffer) GB/s (AES256XTS.encryptSectors, 16 KiB buffers of four 4 KiB sectors), openssl speed $(median xts.openssl) GB/s (16384-byte column): $(awk -v a="$(median xts.coffer)" -v b="$(median xts.openssl)" 'BEGIN { printf "%.0f %%", 100 * a / b }')
   per wall second: coffer $(median xts.coffer-wall) GB/s, openssl speed -elapsed $(median xts.openssl-wall) GB/s: $(awk -v a="$(median xts.coffer-wall)" -v b="$(median xts.openssl-wall)" 'BEGIN { printf "%.0f %%", 100 * a / b }')
 EOF
-for bs in $BLOCK_SIZES; do
+has dense && for bs in $BLOCK_SIZES; do
     changed=$((CHANGED * 65536))
     cat <<EOF
 
@@ -175,5 +275,37 @@ block size $bs (setup: guest writes of the image $(median "$bs.setup.write.time"
 | peak memory: restore | $(($(median "$bs.coffer.restore.rss") / 1024)) MiB | $(($(median "$bs.restic.restore.rss") / 1024)) MiB | |
 EOF
 done
+if has sparse; then
+    data=$((SPARSE_DATA_MIB * 1048576))
+    changed=$(median sparse.changed)
+    limit=$(awk -v d="$data" -v c="$changed" 'BEGIN { printf "%.0f", 1.15 * (d + c) + 1048576 }')
+    floor=$(median sparse.floor)
+    largest=$(cat "$WORK"/metrics/sparse.coffer.*.rss | sort -g | tail -1)
+    met() { awk -v a="$1" -v b="$2" 'BEGIN { print (a <= b) ? "met" : "NOT met" }'; }
+    slowest() { sort -g "$WORK/metrics/$1" | tail -1; }
+    restore_ratio=$(ratio "$(median sparse.restic.restore.time)" "$(median sparse.coffer.restore.time)")
+    floor_ratio=$(ratio "$(median sparse.coffer.restore.time)" "$floor")
+    cat <<EOF
+
+sparse: a ${SPARSE_DISK_GIB} GiB disk (64 KiB blocks$([ "$AT_REST" = 1 ] && echo ", encrypted at rest")), $(mib $data) MiB written in 1 MiB extents at random places; $SPARSE_BACKUPS hourly backups after the first, each after $(mib $((changed / SPARSE_BACKUPS))) MiB (0.1 %) changed; then retention of the last $SPARSE_KEEP points and a collection. restic: a ${RESTIC_FILE_GIB} GiB sparse file with the same data and changes.
+machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), work directory on $(df -T "$WORK" | awk 'NR == 2 { print $2 }')
+| step | coffer | restic | restic / coffer |
+|---|---|---|---|
+| first backup | $(median sparse.coffer.first.time) s, $(($(median sparse.coffer.first.rss) / 1024)) MiB peak | $(median sparse.restic.first.time) s, $(($(median sparse.restic.first.rss) / 1024)) MiB | $(ratio "$(median sparse.restic.first.time)" "$(median sparse.coffer.first.time)")x |
+| incremental backup: median; slowest (restic: $(wc -l <"$WORK/metrics/sparse.restic.incremental.time") of them) | $(median sparse.coffer.incremental.time) s; $(slowest sparse.coffer.incremental.time) s | $(median sparse.restic.incremental.time) s; $(slowest sparse.restic.incremental.time) s | $(ratio "$(median sparse.restic.incremental.time)" "$(median sparse.coffer.incremental.time)")x |
+| incremental backup: CPU time, median | $(median sparse.coffer.incremental.cpu) s | $(median sparse.restic.incremental.cpu) s | |
+| incremental backup: largest peak memory | $(($(slowest sparse.coffer.incremental.rss) / 1024)) MiB | $(($(slowest sparse.restic.incremental.rss) / 1024)) MiB | |
+| incremental backup: bytes sent to the store (median) | $(mib "$(median sparse.coffer.incremental.uploaded)") MiB | | |
+| store after $((SPARSE_BACKUPS + 1)) points | $(mib "$(median sparse.coffer.store.before)") MiB | $(mib "$(median sparse.restic.store.before)") MiB | |
+| retention ($((SPARSE_BACKUPS + 1 - SPARSE_KEEP)) points deleted) + collection | $(median sparse.coffer.retention.time) s + $(median sparse.coffer.gc.time) s, $(($(median sparse.coffer.gc.rss) / 1024)) MiB | $(median sparse.restic.forget.time) s (forget --prune), $(($(median sparse.restic.forget.rss) / 1024)) MiB | |
+| store after the collection | $(mib "$(median sparse.coffer.store)") MiB | $(mib "$(median sparse.restic.store)") MiB | |
+| restore of the latest point | $(median sparse.coffer.restore.time) s, $(($(median sparse.coffer.restore.rss) / 1024)) MiB, $(mib "$(median sparse.coffer.restored.allocated)") MiB allocated | $(median sparse.restic.restore.time) s (dump \| dd conv=sparse), $(($(median sparse.restic.restore.rss) / 1024)) MiB, $(mib "$(median sparse.restic.restored.allocated)") MiB allocated | ${restore_ratio}x |
+| restore: CPU time | $(median sparse.coffer.restore.cpu) s | $(median sparse.restic.restore.cpu) s | |
+| verify of the latest point (restic: check --read-data of the repository) | $(median sparse.coffer.verify.time) s, $(($(median sparse.coffer.verify.rss) / 1024)) MiB | $(median sparse.restic.check.time) s | |
+
+floor for restoring $(mib $data) MiB here: GCM open $(median sparse.floor.gcm) s + XTS $(median sparse.floor.xts) s + writing $(median sparse.floor.write) s, over $(nproc) cores = $floor s; coffer's restore takes ${floor_ratio}x the floor.
+targets: store at most 1.15 × (data + changes) + 1 MiB = $(mib "$limit") MiB: $(mib "$(median sparse.coffer.store.before)") MiB, $(met "$(median sparse.coffer.store.before)" "$limit"); each incremental backup under 0.1 s: slowest $(slowest sparse.coffer.incremental.time) s, $(met "$(slowest sparse.coffer.incremental.time)" 0.1); memory under 64 MiB: largest $((largest / 1024)) MiB, $(met "$largest" 65536); restore at least 3x restic: ${restore_ratio}x, $(met 3 "$restore_ratio"); restore within 2x the floor: ${floor_ratio}x, $(met "$floor_ratio" 2).
+EOF
+fi
 echo
 echo "raw figures: $WORK/metrics" >&2

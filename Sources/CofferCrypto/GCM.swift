@@ -100,12 +100,43 @@ public enum AES256GCM {
         }
     }
 
+    /// Opens a box laid out as `nonce || ciphertext || tag` in `sealed`, decrypting the ciphertext in place
+    /// (no copy: restore opens chunks where they were read), and returns the plaintext's range in `sealed`;
+    /// throws `.authenticationFailed` when anything was changed, after cleansing the decrypted bytes so that
+    /// unauthenticated plaintext never reaches the caller.
+    public static func openInPlace(
+        _ sealed: UnsafeMutableRawBufferPointer, key: SecureBytes, associatedData: [UInt8] = []
+    ) throws -> Range<Int> {
+        guard sealed.count >= nonceCount + tagCount else {
+            throw CryptoError(
+                code: .invalidInput,
+                message: "a sealed AES-256-GCM box is at least \(nonceCount + tagCount) bytes (nonce and tag), got \(sealed.count)")
+        }
+        let range = nonceCount..<(sealed.count - tagCount)
+        let box = SealedBox(
+            nonce: Array(sealed[0..<nonceCount]), ciphertext: [], tag: Array(sealed[range.upperBound...]))
+        let text = UnsafeMutableRawBufferPointer(rebasing: sealed[range])
+        try open(box, key: key, associatedData: associatedData, input: UnsafeRawBufferPointer(text), into: text)
+        return range
+    }
+
     // MARK: - Internals
 
-    /// Decrypts into `output` (as long as the ciphertext) and checks the tag; on failure the output is
-    /// cleansed before the error is thrown, so unauthenticated plaintext never reaches the caller.
+    /// Decrypts `box`'s ciphertext into `output`; see the other `open(_:key:associatedData:input:into:)`.
     private static func open(
         _ box: SealedBox, key: SecureBytes, associatedData: [UInt8], into output: UnsafeMutableRawBufferPointer
+    ) throws {
+        try box.ciphertext.withUnsafeBytes { input in
+            try open(box, key: key, associatedData: associatedData, input: input, into: output)
+        }
+    }
+
+    /// Decrypts `input` (the ciphertext; `box` gives the nonce and tag) into `output`, which may be the same
+    /// memory, and checks the tag; on failure the output is cleansed before the error is thrown, so
+    /// unauthenticated plaintext never reaches the caller.
+    private static func open(
+        _ box: SealedBox, key: SecureBytes, associatedData: [UInt8], input: UnsafeRawBufferPointer,
+        into output: UnsafeMutableRawBufferPointer
     ) throws {
         try checkKey(key)
         try checkNonce(box.nonce)
@@ -118,9 +149,7 @@ public enum AES256GCM {
         do {
             try initialise(context, key: key, nonce: box.nonce, encrypt: false)
             try addAssociatedData(associatedData, to: context)
-            try box.ciphertext.withUnsafeBytes {
-                try update(context, input: $0, output: output, function: "EVP_DecryptUpdate")
-            }
+            try update(context, input: input, output: output, function: "EVP_DecryptUpdate")
             var tag = box.tag
             var written: Int32 = 0
             var scratch = [UInt8](repeating: 0, count: 16)

@@ -133,13 +133,10 @@ enum GuestChecksum {
 
 /// Disks: creation with their at-rest key, and opening them with it.
 enum Disks {
-    /// The block size for a disk: 64 KiB up to 16 GiB, then doubling so that a disk has at most 256 Ki
-    /// blocks (keeping block maps and snapshot metadata small), at most 16 MiB.
-    static func blockSize(sizeGiB: Int) -> Int {
-        var size = BlockDevice.defaultBlockSize
-        while size < BlockDevice.maximumBlockSize && UInt64(sizeGiB) << 30 / UInt64(size) > 262_144 { size *= 2 }
-        return size
-    }
+    /// The block size of a new disk: 64 KiB at every size (up to 32 TiB). Block maps, snapshots and
+    /// recovery points cost what was written, not the disk's size, so a larger disk needs no larger block;
+    /// disks created with a larger one by earlier versions keep it.
+    static func blockSize(sizeGiB: Int) -> Int { BlockDevice.defaultBlockSize }
 
     /// A random 64-byte AES-256-XTS key whose halves differ.
     static func randomXTSKey() throws -> SecureBytes {

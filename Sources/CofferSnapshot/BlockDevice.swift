@@ -11,8 +11,8 @@ import Foundation
 /// not a copy, and changed-block tracking from metadata alone.
 ///
 /// The directory holds `data`, a sparse pool of block-sized slots; `device.meta`, the live block map
-/// (logical block → slot, 0 for a block never written) with the list of snapshots; and `snapshots/ID.map`,
-/// one frozen block map per snapshot. A write to a block whose slot a snapshot shares goes to a new slot, so
+/// (logical block → slot, 0 for a block never written; sparse, see `BlockMap`) with the list of snapshots;
+/// and `snapshots/ID.map`, one frozen block map per snapshot. A write to a block whose slot a snapshot shares goes to a new slot, so
 /// a snapshot never changes. Metadata is replaced atomically (temporary file, fsync, rename, fsync of the
 /// directory) after the data it points to is durable; like a disk with a volatile write cache, writes are
 /// durable once `flush()`, `takeSnapshot()` or `deleteSnapshot(_:)` returns (and, at best effort, when the
@@ -51,7 +51,7 @@ public final class BlockDevice: @unchecked Sendable {
     private let lock = NSLock()
 
     // Everything below is guarded by `lock`.
-    private var live: [UInt32]
+    private var live: BlockMap
     private var snapshotOrder: [SnapshotID]
     private var snapshotRecords: [SnapshotID: SnapshotRecord]
     /// References to each slot (index 0 unused): one for the live map and one per snapshot map holding it.
@@ -71,7 +71,7 @@ public final class BlockDevice: @unchecked Sendable {
     struct SnapshotRecord {
         var id: SnapshotID
         var created: Date
-        var map: [UInt32]
+        var map: BlockMap
     }
 
     private static let metadataName = "device.meta"
@@ -79,7 +79,8 @@ public final class BlockDevice: @unchecked Sendable {
     private static let snapshotsName = "snapshots"
     private static let metadataMagic = Array("CFDEVMD1".utf8)
     private static let snapshotMagic = Array("CFSNAPM1".utf8)
-    private static let formatVersion: UInt32 = 1
+    /// Format 2 stores block maps as runs of written blocks; format 1 (one slot per block) is still read.
+    private static let formatVersion: UInt32 = 2
 
     // MARK: Creating and opening
 
@@ -117,7 +118,7 @@ public final class BlockDevice: @unchecked Sendable {
             let header = Header(
                 size: size, blockSize: blockSize, encrypted: atRestKey != nil, deviceID: deviceID, keyCheck: keyCheck)
             let metadata = encodeMetadata(
-                header: header, nextSequence: 1, live: [UInt32](repeating: 0, count: Int(blockCount)), snapshots: [])
+                header: header, nextSequence: 1, live: BlockMap(blockCount: Int(blockCount)), snapshots: [])
             try FileSystem.writeAtomically(metadata, to: FileSystem.join(path, metadataName))
             try FileSystem.syncDirectory(path)
             try FileSystem.syncDirectory(FileSystem.parent(path))
@@ -217,6 +218,12 @@ public final class BlockDevice: @unchecked Sendable {
             }
             snapshotRecords[id] = record
         }
+        // Maps read from files share no page: share equal ones so that comparisons skip them.
+        var previous = live
+        for id in metadata.snapshots.reversed() {
+            snapshotRecords[id]!.map.share(equalPagesOf: previous)
+            previous = snapshotRecords[id]!.map
+        }
         try recoverSpace(snapshotDirectory: snapshotDirectory)
     }
 
@@ -232,8 +239,14 @@ public final class BlockDevice: @unchecked Sendable {
         let slotsInFile = Int((fileSize + UInt64(blockSize) - 1) / UInt64(blockSize))
         var counts = [UInt32](repeating: 0, count: slotsInFile + 1)
         var highest = 0
+        // Each distinct page is counted once, times the maps that share it: opening costs the distinct pages,
+        // not the snapshots times the written blocks.
+        var holders: [ObjectIdentifier: (page: BlockMap.Page, maps: UInt32)] = [:]
         for map in [live] + snapshotOrder.map({ snapshotRecords[$0]!.map }) {
-            for slot in map where slot != 0 {
+            for page in map.pages.values { holders[ObjectIdentifier(page), default: (page, 0)].maps += 1 }
+        }
+        for (page, maps) in holders.values {
+            for slot in page.slots where slot != 0 {
                 let index = Int(slot)
                 guard index <= slotsInFile else {
                     throw SnapshotError(
@@ -241,7 +254,7 @@ public final class BlockDevice: @unchecked Sendable {
                         message: "the block device at \(path) maps a block to slot \(slot), but its data file holds "
                             + "only \(slotsInFile) slots; the data file was truncated or replaced")
                 }
-                counts[index] += 1
+                counts[index] += maps
                 highest = max(highest, index)
             }
         }
@@ -355,7 +368,7 @@ public final class BlockDevice: @unchecked Sendable {
 
     private func slotOffset(_ slot: UInt32) -> UInt64 { UInt64(slot - 1) * UInt64(blockSize) }
 
-    private func readRange(map: [UInt32], offset: UInt64, count: Int) throws -> [UInt8] {
+    private func readRange(map: BlockMap, offset: UInt64, count: Int) throws -> [UInt8] {
         try checkRange(offset: offset, count: count)
         var result = [UInt8](repeating: 0, count: count)
         try result.withUnsafeMutableBytes { destination in
@@ -625,7 +638,8 @@ public final class BlockDevice: @unchecked Sendable {
 
     // MARK: Snapshots
 
-    /// Freezes the disk as it is now: copies the block map and shares every slot with it, no data copied.
+    /// Freezes the disk as it is now: shares the block map's pages (the live map copies a page when it next
+    /// changes it) and every slot, no data copied; costs the written blocks' metadata.
     public func takeSnapshot() throws -> SnapshotID {
         return try presentingSystemErrors {
             lock.lock()
@@ -633,7 +647,7 @@ public final class BlockDevice: @unchecked Sendable {
             let id = SnapshotID(String(format: "snap-%06llu-", nextSequence) + Hex.random(4))
             let record = SnapshotRecord(id: id, created: Date(), map: live)
             nextSequence += 1
-            for slot in live where slot != 0 { references[Int(slot)] += 1 }
+            live.forEachWritten { _, slot in references[Int(slot)] += 1 }
             snapshotOrder.append(id)
             snapshotRecords[id] = record
             let file = snapshotFile(id)
@@ -648,7 +662,7 @@ public final class BlockDevice: @unchecked Sendable {
                 if !committed {
                     snapshotOrder.removeLast()
                     snapshotRecords[id] = nil
-                    for slot in live where slot != 0 { references[Int(slot)] -= 1 }
+                    live.forEachWritten { _, slot in references[Int(slot)] -= 1 }
                 }
                 throw error
             }
@@ -692,7 +706,7 @@ public final class BlockDevice: @unchecked Sendable {
             // Committed: what follows only reclaims space, and opening the device redoes it after a crash.
             try? FileSystem.remove(snapshotFile(id), missingOK: true)
             var freed: [Int] = []
-            for slot in record.map where slot != 0 {
+            record.map.forEachWritten { _, slot in
                 references[Int(slot)] -= 1
                 if references[Int(slot)] == 0 { freed.append(Int(slot)) }
             }
@@ -709,13 +723,15 @@ public final class BlockDevice: @unchecked Sendable {
         }
     }
 
-    /// Blocks whose contents may differ, from metadata only; base nil = every written block of `snapshot`.
+    /// Blocks whose contents may differ, from metadata only; base nil = every written block of `snapshot`. A
+    /// block changed when its slot differs: a slot a snapshot shares is never written in place, and a slot is
+    /// reused only after no map references it.
     public func changedBlocks(from base: SnapshotID?, to snapshot: SnapshotID) throws -> [UInt64] {
         return try presentingSystemErrors {
             lock.lock()
             defer { lock.unlock() }
             let target = try record(snapshot).map
-            return Self.difference(from: try base.map { try record($0).map }, to: target)
+            return BlockMap.difference(from: try base.map { try record($0).map }, to: target)
         }
     }
 
@@ -724,20 +740,8 @@ public final class BlockDevice: @unchecked Sendable {
         return try presentingSystemErrors {
             lock.lock()
             defer { lock.unlock() }
-            return Self.difference(from: try record(base).map, to: live)
+            return BlockMap.difference(from: try record(base).map, to: live)
         }
-    }
-
-    /// A block changed when its slot differs: a slot a snapshot shares is never written in place, and a slot
-    /// is reused only after no map references it.
-    private static func difference(from base: [UInt32]?, to target: [UInt32]) -> [UInt64] {
-        var changed: [UInt64] = []
-        if let base {
-            for i in target.indices where target[i] != base[i] { changed.append(UInt64(i)) }
-        } else {
-            for i in target.indices where target[i] != 0 { changed.append(UInt64(i)) }
-        }
-        return changed
     }
 
     private func record(_ id: SnapshotID) throws -> SnapshotRecord {
@@ -786,9 +790,9 @@ public final class BlockDevice: @unchecked Sendable {
     }
 
     private static func encodeMetadata(
-        header: Header, nextSequence: UInt64, live: [UInt32], snapshots: [SnapshotID]
+        header: Header, nextSequence: UInt64, live: BlockMap, snapshots: [SnapshotID]
     ) -> [UInt8] {
-        var writer = ByteWriter(capacity: 128 + live.count * 4 + snapshots.count * 32)
+        var writer = ByteWriter(capacity: 128 + live.pages.count * 64 + snapshots.count * 32)
         writer.append(bytes: metadataMagic)
         writer.append(formatVersion)
         writer.append(header.size)
@@ -797,8 +801,8 @@ public final class BlockDevice: @unchecked Sendable {
         writer.append(bytes: header.deviceID)
         writer.append(bytes: header.keyCheck)
         writer.append(nextSequence)
-        writer.append(UInt32(live.count))
-        writer.append(live)
+        writer.append(UInt64(live.blockCount))
+        live.encode(into: &writer)
         writer.append(UInt32(snapshots.count))
         for id in snapshots { writer.append(string: id.rawValue) }
         writer.append(bytes: SHA256.hash(writer.bytes))
@@ -806,15 +810,15 @@ public final class BlockDevice: @unchecked Sendable {
     }
 
     private static func decodeMetadata(_ bytes: [UInt8], path: String) throws -> (
-        header: Header, nextSequence: UInt64, live: [UInt32], snapshots: [SnapshotID]
+        header: Header, nextSequence: UInt64, live: BlockMap, snapshots: [SnapshotID]
     ) {
         let body = try checkDigest(bytes, path: path)
         var reader = ByteReader(body, what: path)
         try reader.expect(magic: metadataMagic)
         let version = try reader.uint32()
-        guard version == formatVersion else {
+        guard version == 1 || version == formatVersion else {
             throw SnapshotError(
-                code: .corrupted, message: "\(path) has format version \(version); this coffer reads \(formatVersion)")
+                code: .corrupted, message: "\(path) has format version \(version); this coffer reads 1 and \(formatVersion)")
         }
         let size = try reader.uint64()
         let blockSize = Int(try reader.uint32())
@@ -822,11 +826,13 @@ public final class BlockDevice: @unchecked Sendable {
         let deviceID = try reader.bytes(16)
         let keyCheck = try reader.bytes(32)
         let nextSequence = try reader.uint64()
-        let count = Int(try reader.uint32())
+        let count = version == 1 ? UInt64(try reader.uint32()) : try reader.uint64()
         guard blockSize >= minimumBlockSize, blockSize & (blockSize - 1) == 0, size % UInt64(blockSize) == 0,
-            UInt64(count) == size / UInt64(blockSize)
+            count == size / UInt64(blockSize), count < UInt64(UInt32.max / 4)
         else { throw reader.malformed("its size \(size), block size \(blockSize) and map of \(count) disagree") }
-        let live = try reader.uint32Array(count: count)
+        let live = version == 1
+            ? BlockMap(flat: try reader.uint32Array(count: Int(count)))
+            : try BlockMap.decode(from: &reader, blockCount: Int(count))
         let snapshotCount = Int(try reader.uint32())
         var snapshots: [SnapshotID] = []
         for _ in 0..<snapshotCount {
@@ -840,14 +846,14 @@ public final class BlockDevice: @unchecked Sendable {
     }
 
     private func encodeSnapshot(_ record: SnapshotRecord) -> [UInt8] {
-        var writer = ByteWriter(capacity: 128 + record.map.count * 4)
+        var writer = ByteWriter(capacity: 128 + record.map.pages.count * 64)
         writer.append(bytes: Self.snapshotMagic)
         writer.append(Self.formatVersion)
         writer.append(bytes: deviceID)
         writer.append(string: record.id.rawValue)
         writer.append(Int64((record.created.timeIntervalSince1970 * 1000).rounded()))
-        writer.append(UInt32(record.map.count))
-        writer.append(record.map)
+        writer.append(UInt64(record.map.blockCount))
+        record.map.encode(into: &writer)
         writer.append(bytes: SHA256.hash(writer.bytes))
         return writer.bytes
     }
@@ -858,15 +864,18 @@ public final class BlockDevice: @unchecked Sendable {
         let body = try checkDigest(bytes, path: path)
         var reader = ByteReader(body, what: path)
         try reader.expect(magic: snapshotMagic)
-        guard try reader.uint32() == formatVersion else { throw reader.malformed("unknown format version") }
+        let version = try reader.uint32()
+        guard version == 1 || version == formatVersion else { throw reader.malformed("unknown format version") }
         guard try reader.bytes(16) == deviceID else {
             throw SnapshotError(code: .corrupted, message: "\(path) belongs to another block device")
         }
         let id = SnapshotID(try reader.string(maxLength: 100))
         let created = Date(timeIntervalSince1970: Double(try reader.int64()) / 1000)
-        let count = Int(try reader.uint32())
-        guard count == blockCount else { throw reader.malformed("it maps \(count) blocks, the device has \(blockCount)") }
-        let map = try reader.uint32Array(count: count)
+        let count = version == 1 ? UInt64(try reader.uint32()) : try reader.uint64()
+        guard count == UInt64(blockCount) else { throw reader.malformed("it maps \(count) blocks, the device has \(blockCount)") }
+        let map = version == 1
+            ? BlockMap(flat: try reader.uint32Array(count: blockCount))
+            : try BlockMap.decode(from: &reader, blockCount: blockCount)
         try reader.expectEnd()
         return SnapshotRecord(id: id, created: created, map: map)
     }

@@ -145,6 +145,24 @@ enum Seal {
         }
     }
 
+    /// Opens a box laid out as nonce, ciphertext, tag in place; returns the plaintext's range in `sealed`,
+    /// or throws `corrupted` naming `what`.
+    static func openInPlace(
+        _ sealed: UnsafeMutableRawBufferPointer, key: SecureBytes, associatedData: [UInt8], what: String
+    ) throws -> Range<Int> {
+        guard sealed.count >= overhead else {
+            throw SnapshotError(code: .corrupted, message: "\(what) is too short to be a sealed chunk")
+        }
+        do {
+            return try AES256GCM.openInPlace(sealed, key: key, associatedData: associatedData)
+        } catch {
+            throw SnapshotError(
+                code: .corrupted,
+                message: "\(what) fails authentication: it was changed or damaged (or the key is wrong)",
+                underlying: error)
+        }
+    }
+
     /// Opens a sealed box, or throws `corrupted` naming `what` when it fails authentication.
     static func open(_ combined: [UInt8], key: SecureBytes, associatedData: [UInt8], what: String) throws -> [UInt8] {
         do {
@@ -226,8 +244,9 @@ struct ChunkIndex {
     }
 }
 
-/// A recovery point as stored: its disks with the chunk identifier of every block, and the caller's
-/// metadata.
+/// A recovery point as stored: its disks with their block maps, and the caller's metadata. Format 2 stores
+/// each disk's map as the root of a tree of map pages (`DiskMap.tree`); format 1, still read, listed the
+/// chunk of every block.
 struct RecoveryPointRecord {
     struct Disk {
         var name: String
@@ -236,7 +255,7 @@ struct RecoveryPointRecord {
         var snapshot: SnapshotID
         /// The random identifier of the block device the snapshot belongs to.
         var device: [UInt8]
-        var chunks: [ChunkID]
+        var map: DiskMap
     }
 
     var id: RecoveryPointID
@@ -251,16 +270,19 @@ struct RecoveryPointRecord {
         var disks: [String: RecoveryPointInfo.Disk] = [:]
         for disk in self.disks {
             disks[disk.name] = RecoveryPointInfo.Disk(
-                size: disk.size, blockSize: disk.blockSize, blockCount: disk.chunks.count,
-                storedBlocks: disk.chunks.count(where: { !$0.isHole }), snapshot: disk.snapshot)
+                size: disk.size, blockSize: disk.blockSize, blockCount: Int(disk.size / UInt64(disk.blockSize)),
+                storedBlocks: disk.map.storedBlocks, snapshot: disk.snapshot)
         }
         return RecoveryPointInfo(id: id, created: created, disks: disks, metadata: metadata)
     }
 
+    /// The record in format 2 when its maps are trees (as backups make them), in format 1 when they are flat
+    /// (kept so that tests can make stores as earlier versions wrote them).
     func encode() -> [UInt8] {
-        var writer = ByteWriter(capacity: 256 + disks.reduce(0) { $0 + $1.chunks.count * 32 })
+        let flat = disks.allSatisfy { if case .flat = $0.map { true } else { false } }
+        var writer = ByteWriter(capacity: 256 + disks.count * 128)
         writer.append(bytes: Self.magic)
-        writer.append(UInt32(1))
+        writer.append(UInt32(flat ? 1 : 2))
         writer.append(string: id.rawValue)
         writer.append(Int64((created.timeIntervalSince1970 * 1_000_000).rounded()))
         writer.append(UInt32(metadata.count))
@@ -275,8 +297,17 @@ struct RecoveryPointRecord {
             writer.append(UInt32(disk.blockSize))
             writer.append(string: disk.snapshot.rawValue)
             writer.append(bytes: disk.device)
-            writer.append(UInt32(disk.chunks.count))
-            disk.chunks.withUnsafeBytes { writer.append(bytes: $0) }
+            switch disk.map {
+            case .flat(let chunks):
+                precondition(flat)
+                writer.append(UInt32(chunks.count))
+                chunks.withUnsafeBytes { writer.append(bytes: $0) }
+            case .tree(let root, let height, let storedBlocks):
+                precondition(!flat)
+                writer.append(UInt8(height))
+                writer.append(UInt64(storedBlocks))
+                withUnsafeBytes(of: root) { writer.append(bytes: $0) }
+            }
         }
         return writer.bytes
     }
@@ -284,7 +315,8 @@ struct RecoveryPointRecord {
     static func decode(_ bytes: [UInt8], what: String) throws -> RecoveryPointRecord {
         var reader = ByteReader(bytes, what: what)
         try reader.expect(magic: magic)
-        guard try reader.uint32() == 1 else { throw reader.malformed("unknown format version") }
+        let version = try reader.uint32()
+        guard version == 1 || version == 2 else { throw reader.malformed("unknown format version \(version)") }
         let id = RecoveryPointID(try reader.string(maxLength: 100))
         let created = Date(timeIntervalSince1970: Double(try reader.int64()) / 1_000_000)
         var metadata: [String: String] = [:]
@@ -301,16 +333,30 @@ struct RecoveryPointRecord {
             let blockSize = Int(try reader.uint32())
             let snapshot = SnapshotID(try reader.string(maxLength: 100))
             let device = try reader.bytes(16)
-            let count = Int(try reader.uint32())
-            guard blockSize > 0, count <= reader.remaining / 32, UInt64(count) * UInt64(blockSize) == size else {
-                throw reader.malformed("disk \(name) has an inconsistent size, block size or block count")
+            guard blockSize > 0, blockSize & (blockSize - 1) == 0, size > 0, size % UInt64(blockSize) == 0 else {
+                throw reader.malformed("disk \(name) has an inconsistent size or block size")
             }
-            let raw = try reader.bytes(count * 32)
-            let chunks = raw.withUnsafeBytes { raw in
-                (0..<count).map { ChunkID(raw: UnsafeRawBufferPointer(rebasing: raw[($0 * 32)..<($0 * 32 + 32)])) }
+            let blockCount = size / UInt64(blockSize)
+            let map: DiskMap
+            if version == 1 {
+                let count = Int(try reader.uint32())
+                guard count <= reader.remaining / 32, UInt64(count) == blockCount else {
+                    throw reader.malformed("disk \(name) has an inconsistent size, block size or block count")
+                }
+                let raw = try reader.bytes(count * 32)
+                map = .flat(raw.withUnsafeBytes { raw in
+                    (0..<count).map { ChunkID(raw: UnsafeRawBufferPointer(rebasing: raw[($0 * 32)..<($0 * 32 + 32)])) }
+                })
+            } else {
+                let height = Int(try reader.uint8())
+                let storedBlocks = try reader.uint64()
+                let root = ChunkID(try reader.bytes(32))
+                guard blockCount < UInt64(UInt32.max), height == MapPage.height(blockCount: Int(blockCount)),
+                    storedBlocks <= blockCount, root.isHole == (storedBlocks == 0)
+                else { throw reader.malformed("disk \(name) has an inconsistent block map") }
+                map = .tree(root: root, height: height, storedBlocks: Int(storedBlocks))
             }
-            disks.append(
-                Disk(name: name, size: size, blockSize: blockSize, snapshot: snapshot, device: device, chunks: chunks))
+            disks.append(Disk(name: name, size: size, blockSize: blockSize, snapshot: snapshot, device: device, map: map))
         }
         try reader.expectEnd()
         return RecoveryPointRecord(id: id, created: created, metadata: metadata, disks: disks)

@@ -39,8 +39,11 @@ public struct BackupStatistics: Codable, Sendable, Hashable {
     public var chunksReused: Int = 0
     /// Bytes read from the devices.
     public var bytesRead: UInt64 = 0
-    /// Bytes written to pack files for new chunks (sealed chunks and their entry headers).
+    /// Bytes written to pack files for new chunks and map pages (sealed, with their entry headers).
     public var bytesUploaded: UInt64 = 0
+    /// Map pages stored for the first time: the pages on the paths to changed blocks that no earlier
+    /// recovery point holds.
+    public var mapPagesNew: Int = 0
 
     /// Empty statistics.
     public init() {}
@@ -78,6 +81,8 @@ public struct VerifyReport: Codable, Sendable, Hashable {
     public var chunksChecked: Int = 0
     /// Plaintext bytes of those chunks.
     public var bytesChecked: UInt64 = 0
+    /// Map pages read, authenticated and checked against their identifiers (a damaged one throws).
+    public var mapPagesChecked: Int = 0
     /// Every problem found, one sentence each; empty when the recovery point is sound.
     public var problems: [String] = []
 

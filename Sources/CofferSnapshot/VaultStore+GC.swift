@@ -21,8 +21,11 @@ extension VaultStore {
                 let index = currentIndex
 
                 // Every chunk some recovery point references; a point that cannot be read stops the collection.
+                // Map pages count as live chunks; a page already reached is not read again, so pages that
+                // points share (everything under which nothing changed) are read once.
                 var live = Set<ChunkID>()
                 let points = try pointIDs()
+                let reader = PackReader(directory: packsDirectory, storeID: storeID)
                 for id in points {
                     let record: RecoveryPointRecord
                     do {
@@ -34,8 +37,18 @@ extension VaultStore {
                                 + "be read, so the chunks it needs are unknown; restore its file or delete the point",
                             underlying: error)
                     }
-                    for disk in record.disks {
-                        for chunk in disk.chunks where !chunk.isHole { live.insert(chunk) }
+                    do {
+                        for disk in record.disks {
+                            try walk(disk.map, disk: disk.name, reader: reader, enter: { live.insert($0).inserted }) {
+                                for (_, chunk) in $0 { live.insert(chunk) }
+                            }
+                        }
+                    } catch {
+                        throw SnapshotError(
+                            code: .corrupted,
+                            message: "garbage collection stopped before deleting anything: the block map of recovery "
+                                + "point \(id) cannot be read, so the chunks it needs are unknown; run verify on it",
+                            underlying: error)
                     }
                 }
                 report.recoveryPoints = points.count
@@ -93,7 +106,6 @@ extension VaultStore {
                     }
                 }
                 let session = PackSession(store: self, firstNumber: UInt32(next.packs.count), stepPrefix: "gc.pack")
-                let reader = PackReader(directory: packsDirectory, storeID: storeID)
                 for pack in rewrite {
                     for (id, entry) in liveEntries[pack].sorted(by: { $0.entry.offset < $1.entry.offset }) {
                         let sealed = try reader.sealedChunk(pack: index.packs[pack], entry: entry, id: id)

@@ -145,27 +145,49 @@ public final class VaultStore: @unchecked Sendable {
                 }
                 var statistics = BackupStatistics()
                 var bases: [RecoveryPointID: RecoveryPointRecord] = [:]
-                var plans: [(source: DiskSource, read: [UInt64], chunks: [ChunkID])] = []
+                let reader = PackReader(directory: packsDirectory, storeID: storeID)
+                var plans: [DiskPlan] = []
                 for source in disks {
                     let device = source.device
+                    var plan = DiskPlan(
+                        source: source, read: [], kept: [], root: .hole, storedBlocks: 0,
+                        builder: MapBuilder(
+                            store: self, reader: reader, disk: source.name,
+                            height: MapPage.height(blockCount: device.blockCount)))
                     guard let base = source.base else {
-                        let read = try device.changedBlocks(from: nil, to: source.snapshot)
-                        plans.append((source, read, [ChunkID](repeating: .hole, count: device.blockCount)))
+                        plan.read = try device.changedBlocks(from: nil, to: source.snapshot)
+                        plans.append(plan)
                         continue
                     }
                     if bases[base.recoveryPoint] == nil { bases[base.recoveryPoint] = try loadPoint(base.recoveryPoint) }
-                    let chunks = try baseChunks(bases[base.recoveryPoint]!, for: source)
-                    var read = try device.changedBlocks(from: base.snapshot, to: source.snapshot)
+                    let baseMap = try baseMap(bases[base.recoveryPoint]!, for: source)
+                    let changed = try device.changedBlocks(from: base.snapshot, to: source.snapshot)
+                    let changedSet = Set(changed)
                     // A base chunk the index does not hold is read again rather than trusted.
-                    let changed = Set(read)
                     var missing: [UInt64] = []
-                    for (block, id) in chunks.enumerated()
-                    where !id.isHole && index.entries[id] == nil && !changed.contains(UInt64(block)) {
-                        missing.append(UInt64(block))
+                    switch baseMap {
+                    case .flat(let chunks):
+                        // A format 1 base: its map is rebuilt as a tree from the chunks it lists.
+                        for (block, id) in chunks.enumerated() where !id.isHole && !changedSet.contains(UInt64(block)) {
+                            if index.entries[id] == nil { missing.append(UInt64(block)) } else { plan.kept.append((block, id)) }
+                        }
+                    case .tree(let root, let height, let storedBlocks):
+                        guard height == plan.builder.height else {
+                            throw SnapshotError(
+                                code: .corrupted,
+                                message: "recovery point \(base.recoveryPoint) gives disk \(source.name) a map of height "
+                                    + "\(height), not \(plan.builder.height)")
+                        }
+                        (plan.root, plan.storedBlocks) = (root, storedBlocks)
+                        // Only the leaves the changes rewrite are read: their other chunks are checked here.
+                        for (block, id) in try plan.builder.baseLeaves(root: root, covering: changed)
+                        where index.entries[id] == nil && !changedSet.contains(UInt64(block)) {
+                            missing.append(UInt64(block))
+                        }
                     }
-                    if !missing.isEmpty { read = (read + missing).sorted() }
-                    statistics.blocksUnchanged += device.blockCount - read.count
-                    plans.append((source, read, chunks))
+                    plan.read = missing.isEmpty ? changed : (changed + missing).sorted()
+                    statistics.blocksUnchanged += device.blockCount - plan.read.count
+                    plans.append(plan)
                 }
                 let total = plans.reduce(UInt64(0)) { $0 + UInt64($1.read.count) * UInt64($1.source.device.blockSize) }
                 var done: UInt64 = 0
@@ -175,19 +197,34 @@ public final class VaultStore: @unchecked Sendable {
                 let pending = SharedBox<[ChunkID: IndexEntry]>([:])
                 var scheduled = Set<ChunkID>()
                 var recorded: [RecoveryPointRecord.Disk] = []
-                for plan in plans {
-                    var chunks = plan.chunks
-                    try store(plan.read, of: plan.source, into: &chunks, session: session, pending: pending,
+                let (idKey, dataKey) = (keys.id, keys.data)
+                for var plan in plans {
+                    var read: [(block: Int, id: ChunkID)] = []
+                    try store(plan.read, of: plan.source, into: &read, session: session, pending: pending,
                         scheduled: &scheduled, statistics: &statistics) { bytes in
                         done += bytes
                         progress?(done, total)
                     }
-                    statistics.holes += chunks.count(where: { $0.isHole })
+                    // The chunks read (a hole removes a block) and, from a format 1 base, the ones kept.
+                    let changes = plan.kept.isEmpty ? read : (plan.kept + read).sorted { $0.block < $1.block }
+                    let index = self.index
+                    let (root, delta) = try plan.builder.apply(changes, to: plan.root) { _, page in
+                        let id = ChunkID(HMACSHA256.authenticationCode(for: page, key: idKey))
+                        if index.entries[id] != nil || !scheduled.insert(id).inserted { return id }
+                        let box = try page.withUnsafeBytes { try Seal.box($0, key: dataKey, associatedData: id.bytes) }
+                        pending.value[id] = try session.append(id: id, sealed: box.nonce + box.ciphertext + box.tag)
+                        statistics.mapPagesNew += 1
+                        statistics.bytesUploaded += UInt64(Pack.entryHeaderSize + Seal.overhead + page.count)
+                        return id
+                    }
+                    plan.storedBlocks += delta
                     let device = plan.source.device
+                    statistics.holes += device.blockCount - plan.storedBlocks
                     recorded.append(
                         RecoveryPointRecord.Disk(
                             name: plan.source.name, size: device.size, blockSize: device.blockSize,
-                            snapshot: plan.source.snapshot, device: device.identifier, chunks: chunks))
+                            snapshot: plan.source.snapshot, device: device.identifier,
+                            map: .tree(root: root, height: plan.builder.height, storedBlocks: plan.storedBlocks)))
                 }
                 try session.finish()
                 if !pending.value.isEmpty {
@@ -201,9 +238,20 @@ public final class VaultStore: @unchecked Sendable {
         }
     }
 
-    /// The chunk identifiers of `source`'s disk in its base recovery point, after checking that the base
-    /// was made from the base snapshot of a disk of the same shape.
-    private func baseChunks(_ base: RecoveryPointRecord, for source: DiskSource) throws -> [ChunkID] {
+    /// One disk of a backup: the blocks to read, the base's map (its root and stored blocks, or, from a
+    /// format 1 base, the chunks it keeps) and the builder of the new map.
+    private struct DiskPlan {
+        var source: DiskSource
+        var read: [UInt64]
+        var kept: [(block: Int, id: ChunkID)]
+        var root: ChunkID
+        var storedBlocks: Int
+        var builder: MapBuilder
+    }
+
+    /// The map of `source`'s disk in its base recovery point, after checking that the base was made from
+    /// the base snapshot of a disk of the same shape.
+    private func baseMap(_ base: RecoveryPointRecord, for source: DiskSource) throws -> DiskMap {
         guard let (snapshot, id) = source.base else { preconditionFailure() }
         guard let disk = base.disks.first(where: { $0.name == source.name }) else {
             throw SnapshotError(
@@ -228,14 +276,14 @@ public final class VaultStore: @unchecked Sendable {
                 message: "disk \(source.name) changed size or block size since recovery point \(id); back it up "
                     + "without a base")
         }
-        return disk.chunks
+        return disk.map
     }
 
     /// Reads `blocks` of a snapshot in batches; decrypts, identifies and seals them on all cores; and
     /// appends the new chunks to packs on a background thread while the next batch is prepared. Memory: one
     /// batch of blocks and two of sealed entries.
     private func store(
-        _ blocks: [UInt64], of source: DiskSource, into chunks: inout [ChunkID], session: PackSession,
+        _ blocks: [UInt64], of source: DiskSource, into chunks: inout [(block: Int, id: ChunkID)], session: PackSession,
         pending: SharedBox<[ChunkID: IndexEntry]>, scheduled: inout Set<ChunkID>,
         statistics: inout BackupStatistics, advanced: (UInt64) -> Void
     ) throws {
@@ -273,7 +321,7 @@ public final class VaultStore: @unchecked Sendable {
             var toSeal: [Int] = []
             for i in 0..<count {
                 let id = ids[i]
-                chunks[Int(slice[slice.startIndex + i])] = id
+                chunks.append((Int(slice[slice.startIndex + i]), id))
                 if id.isHole { continue }
                 if index.entries[id] != nil || !scheduled.insert(id).inserted {
                     statistics.chunksReused += 1
@@ -383,7 +431,7 @@ public final class VaultStore: @unchecked Sendable {
     }
 
     /// The commit point of a backup: one atomic write of the sealed recovery point.
-    private func writePoint(_ record: RecoveryPointRecord) throws {
+    func writePoint(_ record: RecoveryPointRecord) throws {
         let parts = try Seal.fileParts(
             magic: RecoveryPointRecord.fileMagic, plaintext: record.encode(), key: keys.point,
             associatedData: pointAssociatedData(record.id))
@@ -437,7 +485,7 @@ public final class VaultStore: @unchecked Sendable {
         let blockSize = disk.blockSize
         let entryLength = Pack.entryHeaderSize + Seal.overhead + blockSize
         let batch = max(1, batchBytes / blockSize)
-        let total = UInt64(disk.chunks.count(where: { !$0.isHole })) * UInt64(blockSize)
+        let total = UInt64(disk.map.storedBlocks) * UInt64(blockSize)
         var done: UInt64 = 0
         progress?(0, total)
         let sealed = UnsafeMutableRawBufferPointer.allocate(byteCount: batch * entryLength, alignment: 64)
@@ -447,23 +495,20 @@ public final class VaultStore: @unchecked Sendable {
             sealed.deallocate()
         }
         let dataKey = keys.data
-        for start in stride(from: 0, to: disk.chunks.count, by: batch) {
-            let count = min(batch, disk.chunks.count - start)
-            let ids = Array(disk.chunks[start..<start + count])
-            let present = ids.indices.filter { !ids[$0].isHole }
-            if present.isEmpty { continue }
+        // The map is walked a page at a time; its written blocks are restored in batches.
+        func restoreBatch(_ work: [(block: Int, id: ChunkID)]) throws {
             var locations: [IndexEntry] = []
-            for i in present {
-                guard let entry = index.entries[ids[i]] else {
+            for (block, id) in work {
+                guard let entry = index.entries[id] else {
                     throw SnapshotError(
                         code: .corrupted,
-                        message: "chunk \(ids[i]) (block \(start + i) of disk \(disk.name)) is not in the store's index; "
+                        message: "chunk \(id) (block \(block) of disk \(disk.name)) is not in the store's index; "
                             + "the index or the recovery point was damaged")
                 }
                 guard entry.length == UInt32(entryLength) else {
                     throw SnapshotError(
                         code: .corrupted,
-                        message: "the index gives chunk \(ids[i]) a length of \(entry.length), not \(entryLength)")
+                        message: "the index gives chunk \(id) a length of \(entry.length), not \(entryLength)")
                 }
                 locations.append(entry)
             }
@@ -473,25 +518,24 @@ public final class VaultStore: @unchecked Sendable {
                 files[location.pack] = try reader.file(index.packs[Int(location.pack)])
             }
             let packs = index.packs
-            let reservation = try device.reserveSlots(blocks: present.map { start + $0 })
+            let reservation = try device.reserveSlots(blocks: work.map(\.block))
             do {
-                try parallelForEach(present.count) { k in
-                    let i = present[k]
+                try parallelForEach(work.count) { k in
+                    let (block, id) = work[k]
                     let target = UnsafeMutableRawBufferPointer(rebasing: sealed[k * entryLength..<(k + 1) * entryLength])
                     try files[locations[k].pack]!.readExactly(into: target, at: locations[k].offset)
                     let entry = UnsafeRawBufferPointer(target)
-                    try checkEntryHeader(entry, id: ids[i], pack: packs[Int(locations[k].pack)], offset: locations[k].offset)
-                    var block = try Seal.open(
-                        entry: UnsafeRawBufferPointer(rebasing: entry[Pack.entryHeaderSize...]), key: dataKey,
-                        associatedData: ids[i].bytes, what: "chunk \(ids[i])")
-                    guard block.count == blockSize else {
+                    try checkEntryHeader(entry, id: id, pack: packs[Int(locations[k].pack)], offset: locations[k].offset)
+                    // Opened where it was read, re-encrypted for the device there, and written from there.
+                    let box = UnsafeMutableRawBufferPointer(rebasing: target[Pack.entryHeaderSize...])
+                    let text = try Seal.openInPlace(box, key: dataKey, associatedData: id.bytes, what: "chunk \(id)")
+                    guard text.count == blockSize else {
                         throw SnapshotError(
-                            code: .corrupted, message: "chunk \(ids[i]) holds \(block.count) bytes, not \(blockSize)")
+                            code: .corrupted, message: "chunk \(id) holds \(text.count) bytes, not \(blockSize)")
                     }
-                    try block.withUnsafeMutableBytes { block in
-                        try device.encryptForStorage(block, block: UInt64(start + i))
-                        try device.writeStored(UnsafeRawBufferPointer(block), slot: reservation.slots[k])
-                    }
+                    let buffer = UnsafeMutableRawBufferPointer(rebasing: box[text])
+                    try device.encryptForStorage(buffer, block: UInt64(block))
+                    try device.writeStored(UnsafeRawBufferPointer(buffer), slot: reservation.slots[k])
                 }
             } catch {
                 device.release(reservation)
@@ -500,9 +544,18 @@ public final class VaultStore: @unchecked Sendable {
             device.commit(reservation)
             let range = reservation.range
             try writeback.submit { device.writeBehind(range) }
-            done += UInt64(present.count * blockSize)
+            done += UInt64(work.count * blockSize)
             progress?(done, total)
         }
+        var work: [(block: Int, id: ChunkID)] = []
+        try walk(disk.map, disk: disk.name, reader: reader) { entries in
+            work += entries
+            while work.count >= batch {
+                try restoreBatch(Array(work[..<batch]))
+                work.removeFirst(batch)
+            }
+        }
+        if !work.isEmpty { try restoreBatch(work) }
         try writeback.wait()
     }
 
@@ -518,7 +571,7 @@ public final class VaultStore: @unchecked Sendable {
     }
 
     /// The sealed box of chunk `id`, found through the index.
-    private func readSealed(_ id: ChunkID, reader: PackReader, context: String) throws -> [UInt8] {
+    func readSealed(_ id: ChunkID, reader: PackReader, context: String) throws -> [UInt8] {
         guard let entry = index.entries[id] else {
             throw SnapshotError(
                 code: .corrupted,
@@ -537,13 +590,15 @@ public final class VaultStore: @unchecked Sendable {
                 let record = try loadPoint(id)
                 var report = VerifyReport()
                 var seen = Set<ChunkID>()
+                var pages = Set<ChunkID>()
                 let reader = PackReader(directory: packsDirectory, storeID: storeID)
                 let (idKey, dataKey) = (keys.id, keys.data)
                 for disk in record.disks {
                     let blockSize = disk.blockSize
                     var unique: [(id: ChunkID, block: Int)] = []
-                    for (block, chunk) in disk.chunks.enumerated() where !chunk.isHole && seen.insert(chunk).inserted {
-                        unique.append((chunk, block))
+                    // Every map page is read, authenticated and its identifier recomputed; a damaged one throws.
+                    try walk(disk.map, disk: disk.name, reader: reader, checkIDs: true, enter: { pages.insert($0).inserted }) {
+                        for (block, chunk) in $0 where seen.insert(chunk).inserted { unique.append((chunk, block)) }
                     }
                     let batch = max(1, batchBytes / blockSize)
                     for start in stride(from: 0, to: unique.count, by: batch) {
@@ -586,6 +641,7 @@ public final class VaultStore: @unchecked Sendable {
                         }
                     }
                 }
+                report.mapPagesChecked = pages.count
                 return report
             }
         }

@@ -17,7 +17,9 @@ let usage = """
       create-device DEVICE --size BYTES [--block-size N] [--at-rest-key-file F]
       write-image DEVICE IMAGE [--ranges FILE] [--at-rest-key-file F]
                                                       guest writes: the whole image, or the ranges
-                                                      (lines "OFFSET LENGTH") of it, then flush
+                                                      (lines "OFFSET LENGTH [DISK_OFFSET]") of it, each
+                                                      at DISK_OFFSET (default OFFSET), then flush
+      scatter IMAGE FILE --size BYTES --ranges FILE   the same ranges into a sparse plain file of SIZE bytes
       snapshot DEVICE [--at-rest-key-file F]          prints snapshot=ID
       create-store STORE --key-file F
       backup DEVICE STORE --key-file F --snapshot S [--base-snapshot S0 --base-point RP] [--at-rest-key-file F]
@@ -25,6 +27,14 @@ let usage = """
       verify STORE RP --key-file F
       gc STORE --key-file F
       compare DEVICE IMAGE [--snapshot S] [--at-rest-key-file F]   exit 0 when the disk equals the file
+      compare-devices A SNAPSHOT B --ranges FILE [--at-rest-key-file F]
+                                                      exit 0 when snapshot SNAPSHOT of A and disk B hold
+                                                      the same bytes at every range's DISK_OFFSET
+      points STORE --key-file F                       the recovery points, oldest first, one a line
+      delete-point STORE RP --key-file F
+      floor --bytes N --dir D                         what restoring N bytes costs at least here: AES-256-GCM
+                                                      open, AES-256-XTS encryption and writing a file in D,
+                                                      each measured on one thread, summed, over the cores
       crash-backup DIR --key HEX                      back up in a loop until killed (for crash tests)
     Key files hold hexadecimal: 32 bytes for a store, 64 for an at-rest key.
     """
@@ -154,12 +164,10 @@ func writeImage(_ arguments: Arguments) throws {
     var written: UInt64 = 0
     if let ranges = arguments.options["ranges"] {
         guard let file = FileHandle(forReadingAtPath: image) else { throw Failure(description: "cannot open \(image)") }
-        for line in try String(contentsOfFile: ranges, encoding: .utf8).split(separator: "\n") {
-            let parts = line.split(separator: " ")
-            guard parts.count == 2, let offset = UInt64(parts[0]), let length = Int(parts[1]) else { continue }
-            try file.seek(toOffset: offset)
-            let bytes = [UInt8](try file.read(upToCount: length) ?? Data())
-            try device.write(bytes, at: offset)
+        for range in try readRanges(ranges) {
+            try file.seek(toOffset: range.offset)
+            let bytes = [UInt8](try file.read(upToCount: range.length) ?? Data())
+            try device.write(bytes, at: range.target)
             written += UInt64(bytes.count)
         }
     } else {
@@ -170,6 +178,97 @@ func writeImage(_ arguments: Arguments) throws {
     }
     try device.flush()
     emit(["written_bytes": written, "write_seconds": seconds(clock.now - start)])
+}
+
+/// Lines "OFFSET LENGTH [TARGET]" of a ranges file; TARGET defaults to OFFSET.
+func readRanges(_ path: String) throws -> [(offset: UInt64, length: Int, target: UInt64)] {
+    try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").compactMap { line in
+        let parts = line.split(separator: " ").compactMap { UInt64($0) }
+        guard parts.count == 2 || parts.count == 3 else { return nil }
+        return (parts[0], Int(parts[1]), parts.count == 3 ? parts[2] : parts[0])
+    }
+}
+
+func scatter(_ arguments: Arguments) throws {
+    let image = try arguments.positional(0, "IMAGE")
+    let target = try arguments.positional(1, "FILE")
+    guard let source = FileHandle(forReadingAtPath: image) else { throw Failure(description: "cannot open \(image)") }
+    if !FileManager.default.fileExists(atPath: target) { FileManager.default.createFile(atPath: target, contents: nil) }
+    guard let output = FileHandle(forUpdatingAtPath: target) else { throw Failure(description: "cannot open \(target)") }
+    try output.truncate(atOffset: UInt64(try arguments.option("size"))!)
+    for range in try readRanges(try arguments.option("ranges")) {
+        try source.seek(toOffset: range.offset)
+        let bytes = try source.read(upToCount: range.length) ?? Data()
+        try output.seek(toOffset: range.target)
+        try output.write(contentsOf: bytes)
+    }
+    try output.synchronize()
+}
+
+func compareDevices(_ arguments: Arguments) throws {
+    let key = try arguments.key("at-rest-key-file")
+    let a = try BlockDevice.open(at: try arguments.positional(0, "A"), atRestKey: key)
+    let snapshot = SnapshotID(try arguments.positional(1, "SNAPSHOT"))
+    let b = try BlockDevice.open(at: try arguments.positional(2, "B"), atRestKey: key)
+    var compared = 0
+    for range in try readRanges(try arguments.option("ranges")) {
+        guard try a.read(snapshot: snapshot, at: range.target, count: range.length) == b.read(at: range.target, count: range.length) else {
+            throw Failure(description: "the disks differ within bytes \(range.target)..<\(range.target + UInt64(range.length))")
+        }
+        compared += range.length
+    }
+    emit(["identical_bytes": compared])
+}
+
+/// One thread's throughput of each restore step on `bytes` bytes (64 KiB blocks), and their sum over the cores.
+func floor(_ arguments: Arguments) throws {
+    let total = Int(try arguments.option("bytes"))!
+    let directory = try arguments.option("dir")
+    let block = 65536
+    let count = max(1, total / block)
+    let key = try SecureBytes(randomCount: 32)
+    let cipher = try AES256XTS(key: SecureBytes(randomCount: 64), sectorSize: .bytes4096)
+    var buffer = [UInt8](repeating: 0x42, count: block)
+    let sealed = try AES256GCM.seal(buffer, key: key, associatedData: [1]).combined
+    let clock = ContinuousClock()
+    func time(_ body: () throws -> Void) rethrows -> Double {
+        let start = clock.now
+        try body()
+        return seconds(clock.now - start)
+    }
+    // Each chunk is copied into place first, as reading it from a pack does.
+    var work = sealed
+    let gcm = try time {
+        try work.withUnsafeMutableBytes { work in
+            try sealed.withUnsafeBytes { sealed in
+                for _ in 0..<count {
+                    work.copyMemory(from: sealed)
+                    _ = try AES256GCM.openInPlace(work, key: key, associatedData: [1])
+                }
+            }
+        }
+    }
+    let xts = try time {
+        try buffer.withUnsafeMutableBytes { buffer in
+            for k in 0..<count { try cipher.encryptSectors(buffer, firstSector: UInt64(k * block / 4096)) }
+        }
+    }
+    let path = directory + "/floor-write.tmp"
+    let file = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    guard file >= 0 else { throw Failure(description: "cannot create \(path)") }
+    let write = time {
+        buffer.withUnsafeBytes { buffer in
+            for k in 0..<count { _ = pwrite(file, buffer.baseAddress, block, off_t(k * block)) }
+        }
+        fsync(file)
+    }
+    close(file)
+    unlink(path)
+    let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
+    emit([
+        "floor_bytes": count * block, "gcm_open_seconds": gcm, "xts_seconds": xts, "write_seconds": write,
+        "cores": Int(cores), "floor_seconds": (gcm + xts + write) / cores,
+    ])
 }
 
 func snapshot(_ arguments: Arguments) throws {
@@ -198,6 +297,7 @@ func backup(_ arguments: Arguments) throws {
         "recovery_point": id, "backup_seconds": seconds(clock.now - start), "blocks_read": statistics.blocksRead,
         "chunks_new": statistics.chunksNew, "chunks_reused": statistics.chunksReused, "holes": statistics.holes,
         "bytes_read": statistics.bytesRead, "bytes_uploaded": statistics.bytesUploaded,
+        "map_pages_new": statistics.mapPagesNew,
     ])
 }
 
@@ -214,7 +314,10 @@ func restore(_ arguments: Arguments) throws {
 func verify(_ arguments: Arguments) throws {
     let store = try openStore(try arguments.positional(0, "STORE"), arguments)
     let report = try store.verify(RecoveryPointID(try arguments.positional(1, "RP")))
-    emit(["chunks_checked": report.chunksChecked, "bytes_checked": report.bytesChecked, "problems": report.problems.count])
+    emit([
+        "chunks_checked": report.chunksChecked, "bytes_checked": report.bytesChecked,
+        "map_pages_checked": report.mapPagesChecked, "problems": report.problems.count,
+    ])
     for problem in report.problems { print("problem: \(problem)") }
     if !report.isValid { exit(1) }
 }
@@ -298,6 +401,15 @@ do {
     case "verify": try verify(arguments)
     case "gc": try collect(arguments)
     case "compare": try compare(arguments)
+    case "scatter": try scatter(arguments)
+    case "compare-devices": try compareDevices(arguments)
+    case "points":
+        let store = try openStore(try arguments.positional(0, "STORE"), arguments)
+        for point in try store.recoveryPoints() { print(point.id) }
+    case "delete-point":
+        let store = try openStore(try arguments.positional(0, "STORE"), arguments)
+        try store.deleteRecoveryPoint(RecoveryPointID(try arguments.positional(1, "RP")))
+    case "floor": try floor(arguments)
     case "crash-backup": try crashBackup(arguments)
     default:
         FileHandle.standardError.write(Data("unknown command \(commandLine[1])\n\(usage)".utf8))

@@ -123,6 +123,28 @@ import Testing
         #expect(try AES256GCM.open(box, key: key, associatedData: [1, 2, 3]) == plaintext)
     }
 
+    /// The specification's test case 16 opened where it lies; a changed byte fails and leaves no plaintext.
+    @Test func opensInPlace() throws {
+        let vector = Self.vectors[3]
+        let key = SecureBytes(try hex(vector.key))
+        let aad = try hex(vector.aad)
+        let sealed = try hex(vector.nonce + vector.ciphertext + vector.tag)
+        var buffer = sealed
+        let range = try buffer.withUnsafeMutableBytes { try AES256GCM.openInPlace($0, key: key, associatedData: aad) }
+        #expect(range == 12..<(sealed.count - 16))
+        #expect(Array(buffer[range]) == (try hex(vector.plaintext)))
+
+        var damaged = sealed
+        damaged[20] ^= 0x01
+        let error = try #require(throws: CryptoError.self) {
+            try damaged.withUnsafeMutableBytes { try AES256GCM.openInPlace($0, key: key, associatedData: aad) }
+        }
+        #expect(error.code == .authenticationFailed)
+        #expect(damaged[12..<(sealed.count - 16)].allSatisfy { $0 == 0 })
+        var short = [UInt8](repeating: 0, count: 27)
+        #expect(throws: CryptoError.self) { try short.withUnsafeMutableBytes { try AES256GCM.openInPlace($0, key: key) } }
+    }
+
     @Test func opensKeysIntoSecureBytes() throws {
         let wrappingKey = try SecureBytes(randomCount: 32)
         let volumeKey = try SecureBytes(randomCount: 64)

@@ -58,7 +58,9 @@ final class VaultFixture {
         #expect(statistics.chunksNew == 22)
         #expect(statistics.chunksReused == 0)
         #expect(statistics.holes == 42)
-        #expect(statistics.bytesUploaded == UInt64(22 * (blockSize + 36 + 28)))
+        // The chunks, and one map page (a leaf of 22 entries of 34 bytes after a 13-byte header), each sealed.
+        #expect(statistics.mapPagesNew == 1)
+        #expect(statistics.bytesUploaded == UInt64(22 * (blockSize + 36 + 28) + (13 + 22 * 34 + 36 + 28)))
         #expect(reported.first! == (0, UInt64(26 * blockSize)) && reported.last! == (UInt64(26 * blockSize), UInt64(26 * blockSize)))
         #expect(zip(reported, reported.dropFirst()).allSatisfy { $0.0 <= $1.0 })
 
@@ -99,8 +101,11 @@ final class VaultFixture {
         #expect(second.blocksUnchanged == 123)
         #expect(second.chunksNew == 5)
         #expect(second.chunksReused == 0)
-        #expect(second.bytesUploaded == UInt64(5 * (4096 + 36 + 28)))
-        #expect(try fixture.packBytes() - packsBefore == 44 + 5 * (4096 + 36 + 28))
+        // The five chunks and the map's one page (a leaf of 128 entries), rewritten.
+        let leaf = 13 + 128 * 34 + 36 + 28
+        #expect(second.mapPagesNew == 1)
+        #expect(second.bytesUploaded == UInt64(5 * (4096 + 36 + 28) + leaf))
+        #expect(try fixture.packBytes() - packsBefore == 44 + 5 * (4096 + 36 + 28) + leaf)
         #expect(device.dataReadCount - reads <= 5, "only the changed blocks are read")
 
         // A block changed to the contents of another block is read but not stored again.
@@ -155,7 +160,7 @@ final class VaultFixture {
         _ = try other.backup([DiskSource(name: "os", device: device, snapshot: snapshot)], metadata: [:])
         let mine = Set(try fixture.store.readIndex().entries.keys)
         let theirs = Set(try other.readIndex().entries.keys)
-        #expect(mine.count == 1 && theirs.count == 1)
+        #expect(mine.count == 2 && theirs.count == 2)  // the chunk and the map page
         #expect(mine.isDisjoint(with: theirs))
         #expect(!mine.contains(ChunkID(SHA256.hash([UInt8](repeating: 0x5a, count: 4096)))))
     }
@@ -216,8 +221,8 @@ final class VaultFixture {
         #expect(try fixture.store.recoveryPoints().count == 2)
         expectError(.notFound) { try fixture.store.deleteRecoveryPoint(ids[1]) }
         expectError(.notFound) { try fixture.store.verify(ids[1]) }
-        // Deleting only unlinks: the chunks stay until garbage collection.
-        #expect(try fixture.store.readIndex().entries.count == 3)
+        // Deleting only unlinks: the chunks (and each point's map page) stay until garbage collection.
+        #expect(try fixture.store.readIndex().entries.count == 6)
     }
 
     // MARK: Authentication of everything read back
@@ -257,7 +262,8 @@ final class VaultFixture {
         expectError(.corrupted) { try fixture.store.restore(id, disk: "os", to: fixture.directory.path("restored")) }
         #expect(!FileManager.default.fileExists(atPath: fixture.directory.path("restored")))
         switch damage {
-        case .index, .recoveryPoint:
+        case .index, .recoveryPoint, .packHeader:
+            // The point's map page is in the damaged pack too: a map that cannot be read throws.
             expectError(.corrupted) { try fixture.store.verify(id) }
         default:
             let report = try fixture.store.verify(id)
@@ -284,7 +290,7 @@ final class VaultFixture {
         try device.write([UInt8](repeating: 1, count: 4096), at: 0)
         let snapshot = try device.takeSnapshot()
         let (id, _) = try fixture.store.backup([DiskSource(name: "os", device: device, snapshot: snapshot)], metadata: [:])
-        let (chunk, entry) = try #require(try fixture.store.readIndex().entries.first)
+        let (chunk, entry) = try #require(try fixture.store.readIndex().entries.first { $0.value.length == 4096 + 64 })
         let forged = try AES256GCM.seal([UInt8](repeating: 2, count: 4096), key: fixture.store.keys.data, associatedData: chunk.bytes).combined
         let pack = fixture.storePath + "/packs/" + (try fixture.store.readIndex()).packs[Int(entry.pack)] + ".pack"
         let handle = try FileHandle(forUpdating: URL(fileURLWithPath: pack))
@@ -313,13 +319,15 @@ final class VaultFixture {
         let before = try fixture.packBytes()
         let report = try fixture.store.collectGarbage()
         #expect(report.recoveryPoints == 1)
-        #expect(report.chunksRemoved == 12)
-        #expect(report.chunksLive == 16)
+        // 12 chunks and rp1's map page (a leaf of 16 entries) die; rp2's leaf lives.
+        let leaf = 13 + 16 * 34 + 64
+        #expect(report.chunksRemoved == 13)
+        #expect(report.chunksLive == 17)
         #expect(report.packsRewritten == 1 && report.chunksRelocated == 4 && report.packsDeleted == 1)
         #expect(report.bytesReclaimed == Int64(before - (try fixture.packBytes())))
-        #expect(try fixture.packBytes() == 2 * 44 + 16 * (4096 + 64))
-        #expect(try fixture.store.readIndex().entries.count == 16)
-        #expect(try fixture.store.verify(rp2) == VerifyReport(chunksChecked: 16, bytesChecked: 16 * 4096, problems: []))
+        #expect(try fixture.packBytes() == 2 * 44 + 16 * (4096 + 64) + leaf)
+        #expect(try fixture.store.readIndex().entries.count == 17)
+        #expect(try fixture.store.verify(rp2) == VerifyReport(chunksChecked: 16, bytesChecked: 16 * 4096, mapPagesChecked: 1, problems: []))
         let restored = try fixture.store.restore(rp2, disk: "os", to: fixture.directory.path("r"))
         #expect(try contents(of: restored) == contents(of: device, snapshot: s2))
 
@@ -341,10 +349,12 @@ final class VaultFixture {
         try fixture.store.deleteRecoveryPoint(rp1)
         let packs = filesUnder(fixture.storePath + "/packs")
         let report = try fixture.store.collectGarbage()
-        #expect(report.chunksRemoved == 2 && report.packsRewritten == 0 && report.packsDeleted == 0)
-        #expect(report.bytesGarbageKept == UInt64(2 * (4096 + 64)))
+        // Two chunks and rp1's map page die; the pack stays, holding them as garbage.
+        #expect(report.chunksRemoved == 3 && report.packsRewritten == 0 && report.packsDeleted == 0)
+        let garbage: UInt64 = 2 * (4096 + 64) + (13 + 16 * 34 + 64)
+        #expect(report.bytesGarbageKept == garbage)
         #expect(filesUnder(fixture.storePath + "/packs") == packs)
-        #expect(try fixture.store.readIndex().entries.count == 16)
+        #expect(try fixture.store.readIndex().entries.count == 17)
         #expect(try fixture.store.verify(rp2).isValid)
         // The dead chunks left the index: backing their blocks up again stores them anew.
         try device.write(try device.read(snapshot: s1, at: 0, count: 2 * 4096), at: 0)
