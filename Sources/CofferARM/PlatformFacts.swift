@@ -47,11 +47,16 @@ public struct PlatformFactsResource: Codable, Sendable, Hashable {
     public var diskEncryptionSets: [DiskEncryptionSet]
     /// Keys (not deleted) that belong to a certificate.
     public var certificateBackedKeys: [KeyName]
+    /// The platform's time (ISO 8601, UTC): the simulated clock, which a plan needs to say when soft-deleted
+    /// data is purged. Against Azure it would be the wall clock.
+    public var platformTime: String?
 
     public init(
         tenantId: String, defaultSubscriptionId: String, operatorUserType: String, backupManagementServiceObjectId: String,
-        regions: [String], customRoles: [RoleDefinition], diskEncryptionSets: [DiskEncryptionSet], certificateBackedKeys: [KeyName]
+        regions: [String], customRoles: [RoleDefinition], diskEncryptionSets: [DiskEncryptionSet], certificateBackedKeys: [KeyName],
+        platformTime: String? = nil
     ) {
+        self.platformTime = platformTime
         self.tenantId = tenantId
         self.defaultSubscriptionId = defaultSubscriptionId
         self.operatorUserType = operatorUserType

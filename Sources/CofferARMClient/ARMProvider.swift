@@ -458,6 +458,8 @@ struct ARMSnapshot: ProviderSnapshot {
     let transport: ARMTransport
 
     var operatorGrantsKeyVaultAccess: Bool { catalog.tenant.facts.operatorUserType.lowercased() == "member" }
+    /// The platform's time, from its facts: a plan dates the purge of soft-deleted data by it.
+    var platformTime: String? { catalog.tenant.facts.platformTime }
 
     func resourceIDs(_ resources: [ResourceDeclaration], parents: ResourceParents) async throws -> [String?] {
         try resources.map { try catalog.resourceID(name: $0.name, spec: $0.spec, parents: parents) }

@@ -32,6 +32,37 @@ extension Platform {
         }
     }
 
+    /// What VMs' ARM bodies need, without the rest of the platform (`overview()` reads every table): the VMs
+    /// (every one, or the one named), the subscriptions, the key vaults those VMs' disk encryption uses and the
+    /// disk encryption sets, from one read transaction. Vaults, policies, protected items, restored disks,
+    /// resource groups and roles are left empty.
+    public func computeOverview(vm name: String? = nil) throws -> PlatformOverview {
+        try pool.read { db in
+            let rows =
+                if let name {
+                    try VMRow.fetchAll(db, sql: "SELECT * FROM virtualMachine WHERE name = ? COLLATE NOCASE", arguments: [name])
+                } else {
+                    try VMRow.fetchAll(db, sql: "SELECT * FROM virtualMachine ORDER BY name")
+                }
+            let vms = try rows.map { try Self.vmInfo(db, $0) }
+            let used = Set(vms.compactMap(\.keyVault))
+            let subscriptions = try SubscriptionRow.fetchAll(db, sql: "SELECT * FROM subscription ORDER BY name")
+            return PlatformOverview(
+                tenant: try PlatformStore.meta(db, "tenant") ?? "", clock: try Self.now(db),
+                operatorIdentity: try Self.operatorIdentity(db), backupManagementServiceObjectID: Self.backupManagementServiceObjectID,
+                subscriptions: subscriptions.map { .init(name: $0.name, id: $0.id, isDefault: $0.isDefault) },
+                regions: [], resourceGroups: [], roleDefinitions: [],
+                keyVaults: try KeyVaultRow.fetchAll(db, sql: "SELECT * FROM keyVault ORDER BY name").filter { used.contains($0.name) }.map {
+                    try Self.keyVaultInfo(db, $0)
+                },
+                diskEncryptionSets: try DiskEncryptionSetRow.fetchAll(db, sql: "SELECT * FROM diskEncryptionSet ORDER BY name").map {
+                    .init(name: $0.name, resourceGroup: $0.resourceGroup, region: $0.region, keyVault: $0.keyVault, key: $0.key,
+                          identityPrincipalID: $0.identityObjectID)
+                },
+                virtualMachines: vms, vaults: [], policies: [], protectedItems: [], restoredDisks: [])
+        }
+    }
+
     /// Every VM.
     public func virtualMachines() throws -> [VirtualMachineInfo] {
         try pool.read { db in try VMRow.fetchAll(db, sql: "SELECT * FROM virtualMachine ORDER BY name").map { try Self.vmInfo(db, $0) } }

@@ -5,10 +5,10 @@ import Foundation
 
 // Virtual machines and their disks, as backup reads them.
 extension Handlers {
-    /// Everything a VM body needs: the VMs, and the key vaults (for the ids and key versions of ADE's
-    /// references) and disk encryption sets.
-    func computeView() async throws(ARMError) -> PlatformOverview {
-        try await access.run { try $0.overview() }
+    /// Everything a VM body needs: the VMs (every one, or the one named), and the key vaults (for the ids and
+    /// key versions of ADE's references) and disk encryption sets; not the rest of the platform.
+    func computeView(vm: String? = nil) async throws(ARMError) -> PlatformOverview {
+        try await access.run { try $0.computeOverview(vm: vm) }
     }
 
     func vmBody(_ vm: VirtualMachineInfo, in overview: PlatformOverview, instanceView: Bool) -> VirtualMachineResource {
@@ -99,7 +99,7 @@ extension Handlers {
 
     /// A VM, with its instance view when `$expand=instanceView`.
     func getVirtualMachine(_ request: ARMRequest) async throws(ARMError) -> ARMResponse {
-        let overview = try await computeView()
+        let overview = try await computeView(vm: request["vm"])
         let id = ResourceIDs.virtualMachine(subscription: request["subscription"], resourceGroup: request["resourceGroup"], name: request["vm"]).lowercased()
         guard let vm = overview.virtualMachines.first(where: { $0.id.lowercased() == id }) else {
             throw .resourceNotFound(type: VirtualMachineResource.type, name: request["vm"], resourceGroup: request["resourceGroup"])

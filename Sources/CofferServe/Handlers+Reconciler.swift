@@ -5,8 +5,8 @@ import Foundation
 
 // What a reconciler reads that no ARM resource body carries (CofferARM's PlatformFactsResource): the
 // default subscription, the operator's membership of the tenant, the Backup Management Service's object id,
-// the regions offered, the tenant's custom roles, the disk encryption sets and which keys belong to
-// certificates. coffer's ARM client reads it once per snapshot.
+// the regions offered, the tenant's custom roles, the disk encryption sets, which keys belong to
+// certificates, and the platform's (simulated) time. coffer's ARM client reads it once per snapshot.
 extension Handlers {
     func getPlatformFacts(_ request: ARMRequest) async throws(ARMError) -> ARMResponse {
         let overview = try await access.run { try $0.overview() }
@@ -28,6 +28,6 @@ extension Handlers {
                 diskEncryptionSets: overview.diskEncryptionSets.map {
                     PlatformFactsResource.DiskEncryptionSet(name: $0.name, keyVault: $0.keyVault, key: $0.key, identityObjectId: $0.identityPrincipalID)
                 },
-                certificateBackedKeys: certificateBacked))
+                certificateBackedKeys: certificateBacked, platformTime: overview.clock.formatted(.iso8601)))
     }
 }

@@ -17,6 +17,8 @@ public struct ServeError: CofferError {
         /// The listener could not be opened (address in use, permission).
         case listen = "serve-listen"
         case invalidArgument = "serve-invalid-argument"
+        /// `--faults` is not a fault spec.
+        case invalidFaults = "serve-invalid-faults"
     }
 
     public var code: Code

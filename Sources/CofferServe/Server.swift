@@ -26,13 +26,16 @@ public struct ServeConfiguration: Sendable {
     /// Also answer `GET /.coffer/hello` with a plain Hummingbird router, without a token: the baseline
     /// bench/serve.sh measures serve's routes against, over the same listener and TLS. Off unless asked.
     public var baselineRoute: Bool
+    /// Faults to inject in front of the ARM pipeline, for testing clients (`--faults`); none by default.
+    public var faults: FaultSpec?
 
     public init(
         stateDirectory: String, host: String = "127.0.0.1", port: Int = 8443, pageSize: Int = 100, retryAfter: Int = 1, minimumPolls: Int = 1,
-        baselineRoute: Bool = false
+        baselineRoute: Bool = false, faults: FaultSpec? = nil
     ) {
         self.stateDirectory = stateDirectory
         self.baselineRoute = baselineRoute
+        self.faults = faults
         self.host = host
         self.port = port
         self.pageSize = max(1, pageSize)
@@ -126,7 +129,9 @@ public enum CofferServer {
         var serverLogger = logger
         serverLogger.logLevel = .warning
         let app = Application(
-            responder: ServeResponder(arm: parts.responder, baseline: configuration.baselineRoute ? BaselineRoute.responder() : nil),
+            responder: ServeResponder(
+                arm: parts.responder, baseline: configuration.baselineRoute ? BaselineRoute.responder() : nil,
+                faults: configuration.faults.map { FaultInjector(spec: $0, logger: logger) }),
             server: try .tls(.http1(configuration: .init(idleTimeout: .seconds(120))), tlsConfiguration: tls),
             configuration: .init(address: .hostname(host, port: configuration.port), serverName: "coffer"),
             services: [OperationDrain(store: parts.operations)],
@@ -158,16 +163,20 @@ public enum BaselineRoute {
     }
 }
 
-/// Serve's responder: the ARM pipeline, and the baseline route in front of it when asked for.
+/// Serve's responder: the ARM pipeline, the baseline route in front of it when asked for, and the injected
+/// faults (`--faults`) in front of the ARM pipeline when asked for.
 struct ServeResponder: HTTPResponder {
-    typealias Context = BasicRequestContext
+    typealias Context = ServeContext
     let arm: ARMResponder
     let baseline: RouterResponder<BasicRequestContext>?
+    let faults: FaultInjector?
 
-    func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+    func respond(to request: Request, context: ServeContext) async throws -> Response {
+        let basic = context.basic
         if let baseline, request.uri.path == BaselineRoute.path {
-            return try await baseline.respond(to: request, context: context)
+            return try await baseline.respond(to: request, context: basic)
         }
-        return try await arm.respond(to: request, context: context)
+        guard let faults else { return try await arm.respond(to: request, context: basic) }
+        return try await faults.respond(to: request, channel: context.channel) { try await arm.respond(to: $0, context: basic) }
     }
 }

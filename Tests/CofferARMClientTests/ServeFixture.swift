@@ -43,9 +43,15 @@ final class RunningServe: Sendable {
     let caPath: String
     let token: String
     let state: String
+    /// Whether the serve process has ended (always false for a serve in this process).
+    let ended: @Sendable () -> Bool
     private let stopping: @Sendable () async -> Void
 
-    private init(endpoint: String, caPath: String, token: String, state: String, stop: @escaping @Sendable () async -> Void) {
+    private init(
+        endpoint: String, caPath: String, token: String, state: String, ended: @escaping @Sendable () -> Bool = { false },
+        stop: @escaping @Sendable () async -> Void
+    ) {
+        self.ended = ended
         self.endpoint = endpoint
         self.caPath = caPath
         self.token = token
@@ -53,18 +59,19 @@ final class RunningServe: Sendable {
         stopping = stop
     }
 
-    /// `coffer serve` as its own process (the executable built beside the tests), on a free loopback port;
-    /// `stop()` sends it SIGTERM and waits for it to end.
-    static func startProcess(state: String) async throws -> RunningServe {
+    /// `coffer serve` as its own process (the executable built beside the tests), on a free loopback port,
+    /// with `arguments` added to its command line, logging to `log` (`STATE-serve.log` by default); `stop()`
+    /// sends it SIGTERM and waits for it to end.
+    static func startProcess(state: String, arguments: [String] = [], log: String? = nil) async throws -> RunningServe {
         guard let executable = cofferExecutable else { throw CocoaError(.fileNoSuchFile) }
         let configuration = ServeConfiguration(stateDirectory: state)
         let token = try TokenStore(directory: configuration.serveDirectory).issue(lifetime: 3600, description: nil).token
-        let log = state + "-serve.log"
+        let log = log ?? state + "-serve.log"
         FileManager.default.createFile(atPath: log, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         let process = Process()
         process.executableURL = executable
-        process.arguments = ["serve", "--state", state, "--listen", "127.0.0.1:0", "--output", "json"]
+        process.arguments = ["serve", "--state", state, "--listen", "127.0.0.1:0", "--output", "json"] + arguments
         process.standardOutput = output
         process.standardError = output
         let (ended, continuation) = AsyncStream.makeStream(of: Void.self)
@@ -92,6 +99,7 @@ final class RunningServe: Sendable {
         let box = UncheckedProcess(process)
         return RunningServe(
             endpoint: "https://127.0.0.1:\(port)", caPath: configuration.serveDirectory + "/ca.pem", token: token, state: state,
+            ended: { !box.process.isRunning },
             stop: {
                 if box.process.isRunning { box.process.terminate() }
                 for await _ in ended {}

@@ -58,12 +58,15 @@ struct ServeRunCommand: AsyncParsableCommand {
     var pageSize = 100
     /// bench/serve.sh's baseline: a Hummingbird hello-world route on the same listener (not for users).
     @Flag(name: .customLong("baseline-route"), help: .hidden) var baselineRoute = false
+    /// Injected faults for testing clients (not for users): see CofferServe's `FaultSpec`.
+    @Option(name: .customLong("faults"), help: .hidden) var faults: String?
     @Option(help: OutputFormat.help("one JSON object per line: the listening event, then one per request.")) var output: OutputFormat = .text
 
     func validate() throws {
         guard (1...1000).contains(pageSize) else { throw ValidationError("--page-size takes 1 to 1000") }
         do {
             _ = try ServeConfiguration.parseListen(listen)
+            _ = try faults.map { try FaultSpec.parse($0) }
         } catch let error as ServeError {
             throw ValidationError(error.message)
         }
@@ -72,7 +75,8 @@ struct ServeRunCommand: AsyncParsableCommand {
     func run() async throws {
         let state = global.stateDirectory(environment: ProcessInfo.processInfo.environment)
         let (host, port) = try ServeConfiguration.parseListen(listen)
-        let configuration = ServeConfiguration(stateDirectory: state, host: host, port: port, pageSize: pageSize, baselineRoute: baselineRoute)
+        let configuration = ServeConfiguration(
+            stateDirectory: state, host: host, port: port, pageSize: pageSize, baselineRoute: baselineRoute, faults: try faults.map { try FaultSpec.parse($0) })
         let view = output.watchView
         let console = Console.current
         let logger = Logger(label: "coffer.serve") { _ in EventLogHandler(view: view, write: { console.print($0) }) }

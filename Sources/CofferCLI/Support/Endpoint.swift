@@ -23,6 +23,13 @@ struct EndpointOptions: ParsableArguments {
         help: ArgumentHelp("With an endpoint: trust this CA (PEM) instead of the system's, e.g. coffer serve's STATE/serve/ca.pem.", valueName: "file"),
         completion: .file())
     var caFile: String?
+    @Option(
+        name: .customLong("retry-deadline"),
+        help: ArgumentHelp(
+            "With an endpoint: how long a request is retried on 429, 5xx and dropped connections before the command fails.",
+            valueName: "duration"),
+        completion: .list(["30s", "2m", "10m"]))
+    var retryDeadline = DurationArgument(argument: "2m")!
 
     /// The endpoint in force, if any.
     func endpointURL(environment: [String: String]) -> String? {
@@ -58,7 +65,8 @@ struct EndpointOptions: ParsableArguments {
             throw CLIError(code: "token-missing", message: "the bearer token is empty", hint: "give --token-file FILE or set AZURE_ACCESS_TOKEN",
                            exitCode: .usage)
         }
-        return ARMClientConfiguration(endpoint: url, token: token, caFile: caFile)
+        return ARMClientConfiguration(
+            endpoint: url, token: token, caFile: caFile, retryDeadline: .milliseconds(Int64((retryDeadline.seconds * 1000).rounded())))
     }
 
     /// The workspace of the state directory, its provider the endpoint's when one is given; `body` runs with
