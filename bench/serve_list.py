@@ -78,10 +78,10 @@ config = (f"{url}/subscriptions/22222222-2222-2222-2222-222222222222/resourceGro
 
 def write():
     """A write that changes nothing but commits: the vault's soft-delete retention, set to its value."""
-    response = session.get(config)
+    response = session.get(config, verify=ca)
     response.raise_for_status()
     days = response.json()["properties"]["softDeleteRetentionPeriodInDays"]
-    response = session.patch(config, json={"properties": {"softDeleteRetentionPeriodInDays": days}})
+    response = session.patch(config, json={"properties": {"softDeleteRetentionPeriodInDays": days}}, verify=ca)
     response.raise_for_status()
 
 
