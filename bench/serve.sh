@@ -94,7 +94,8 @@ python3 - "$WORK/list.json" <<'PY'
 import json, statistics, sys
 result = json.load(open(sys.argv[1]))
 print(f"list of {result['items']} protected items, {result['pages']} pages, every page, {len(result['sdk'])} runs:")
-for key, label in (("http", "plain HTTP (keep-alive, JSON)"), ("sdk", "the Python SDK (typed models)")):
+for key, label in (("http", "plain HTTP (keep-alive, JSON)"), ("sdk", "the Python SDK (typed models)"),
+                   ("after_write", "plain HTTP, after a write")):
     ms = sorted(s * 1000 for s in result[key])
     print(f"  {label:32} median {statistics.median(ms):6.0f} ms   max {ms[-1]:6.0f} ms")
 PY

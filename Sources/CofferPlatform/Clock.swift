@@ -183,7 +183,7 @@ extension Platform {
     func deleteSnapshots(of point: RecoveryPointRow) throws {
         guard point.snapshotPresent else { return }
         for disk in point.disks {
-            guard let row = try pool.read({ db in try DiskRow.fetchOne(db, sql: "SELECT * FROM disk WHERE path = ?", arguments: [disk.devicePath]) })
+            guard let row = try pool.read({ db in try DiskRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM disk WHERE path = ?"), arguments: [disk.devicePath]) })
             else { continue }  // the disk was replaced and removed
             let device = try openDevice(row)
             let snapshot = SnapshotID(disk.snapshot)
@@ -244,7 +244,7 @@ extension Platform {
     /// When the VM's oldest recovery point was taken; nil when it has none.
     public func oldestRecoveryPointTime(vm: String) throws -> Date? {
         try pool.read { db in
-            try RecoveryPointRow.fetchOne(db, sql: "SELECT * FROM recoveryPoint WHERE lower(vm) = lower(?) ORDER BY time LIMIT 1", arguments: [vm])?.time
+            try RecoveryPointRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM recoveryPoint WHERE lower(vm) = lower(?) ORDER BY time LIMIT 1"), arguments: [vm])?.time
         }
     }
 

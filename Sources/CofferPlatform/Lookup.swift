@@ -154,13 +154,13 @@ final class Lookup: @unchecked Sendable {
 
     func vault(_ name: String) throws -> VaultRow? {
         try remembered(&vaults, Self.key(name)) {
-            try VaultRow.fetchOne(db, sql: "SELECT * FROM vault WHERE lower(name) = lower(?)", arguments: [name])
+            try VaultRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM vault WHERE lower(name) = lower(?)"), arguments: [name])
         }
     }
 
     func vm(_ name: String) throws -> VMRow? {
         try remembered(&vms, Self.key(name)) {
-            try VMRow.fetchOne(db, sql: "SELECT * FROM virtualMachine WHERE lower(name) = lower(?)", arguments: [name])
+            try VMRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM virtualMachine WHERE lower(name) = lower(?)"), arguments: [name])
         }
     }
 
@@ -172,14 +172,14 @@ final class Lookup: @unchecked Sendable {
 
     func policy(vault: String, name: String) throws -> PolicyRow? {
         try remembered(&policies, Self.key(vault, name)) {
-            try PolicyRow.fetchOne(db, sql: "SELECT * FROM policy WHERE lower(vault) = lower(?) AND lower(name) = lower(?)",
+            try PolicyRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM policy WHERE lower(vault) = lower(?) AND lower(name) = lower(?)"),
                                    arguments: [vault, name])
         }
     }
 
     func keyVault(_ name: String) throws -> KeyVaultRow? {
         try remembered(&keyVaults, Self.key(name)) {
-            try KeyVaultRow.fetchOne(db, sql: "SELECT * FROM keyVault WHERE lower(name) = lower(?)", arguments: [name])
+            try KeyVaultRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM keyVault WHERE lower(name) = lower(?)"), arguments: [name])
         }
     }
 
@@ -243,7 +243,7 @@ final class Lookup: @unchecked Sendable {
 
     func diskEncryptionSet(_ name: String) throws -> DiskEncryptionSetRow? {
         try remembered(&encryptionSets, Self.key(name)) {
-            try DiskEncryptionSetRow.fetchOne(db, sql: "SELECT * FROM diskEncryptionSet WHERE lower(name) = lower(?)", arguments: [name])
+            try DiskEncryptionSetRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM diskEncryptionSet WHERE lower(name) = lower(?)"), arguments: [name])
         }
     }
 
@@ -302,7 +302,7 @@ final class Lookup: @unchecked Sendable {
 
     func recoveryPointCount(vm: String) throws -> Int {
         if complete { return pointCounts[vm] ?? 0 }
-        return try Int.fetchOne(db, sql: "SELECT count(*) FROM recoveryPoint WHERE vm = ?", arguments: [vm]) ?? 0
+        return try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM recoveryPoint WHERE vm = ?"), arguments: [vm]) ?? 0
     }
 
     /// Backup items registered in the vault (by its exact name), soft-deleted ones included.
@@ -314,6 +314,6 @@ final class Lookup: @unchecked Sendable {
     /// Items that use the policy (vault and policy by their exact names).
     func itemsUsing(vault: String, policy: String) throws -> Int {
         if complete { return itemsPerPolicy[Self.key(vault, policy)] ?? 0 }
-        return try Int.fetchOne(db, sql: "SELECT count(*) FROM protectedItem WHERE vault = ? AND policy = ? AND state IN \(Platform.policyUserStates)", arguments: [vault, policy]) ?? 0
+        return try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM protectedItem WHERE vault = ? AND policy = ? AND state IN \(Platform.policyUserStates)"), arguments: [vault, policy]) ?? 0
     }
 }

@@ -110,6 +110,17 @@ public final class Platform: Sendable {
         return try FileLock.tryAcquire((directory as NSString).appendingPathComponent(name + ".lock"))
     }
 
+    /// A number that changes whenever anything commits a change to the platform (`PlatformStore.changeStamp`):
+    /// this process's calls, another process's (the CLI's `apply`, `platform clock`, `backup`), the clock's
+    /// scheduled backups and expiry. Equal stamps mean that nothing the database holds changed in between.
+    public func changeStamp() throws -> Int64 {
+        do {
+            return try store.changeStamp()
+        } catch {
+            throw PlatformError(PlatformErrorCode.storageError, "cannot read the platform database's version: \(error)", underlying: error)
+        }
+    }
+
     // MARK: Meta and the clock
 
     /// The platform's current (simulated) time.
@@ -154,14 +165,14 @@ public final class Platform: Sendable {
 
     static func subscription(_ db: Database, _ nameOrID: String?) throws -> SubscriptionRow {
         if let nameOrID {
-            if let row = try SubscriptionRow.fetchOne(db, sql: "SELECT * FROM subscription WHERE name = ? OR lower(id) = lower(?)",
+            if let row = try SubscriptionRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM subscription WHERE name = ? OR lower(id) = lower(?)"),
                                                        arguments: [nameOrID, nameOrID]) {
                 return row
             }
             throw PlatformError(PlatformErrorCode.resourceNotFound, "there is no subscription '\(nameOrID)'",
                                 hint: "use a subscription of the world: \(try String.fetchAll(db, sql: "SELECT name FROM subscription").joined(separator: ", "))")
         }
-        guard let row = try SubscriptionRow.fetchOne(db, sql: "SELECT * FROM subscription ORDER BY isDefault DESC, name LIMIT 1") else {
+        guard let row = try SubscriptionRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM subscription ORDER BY isDefault DESC, name LIMIT 1")) else {
             throw PlatformError(PlatformErrorCode.storageError, "the platform has no subscription")
         }
         return row
@@ -170,7 +181,7 @@ public final class Platform: Sendable {
     static func defaultSubscription(_ db: Database) throws -> SubscriptionRow { try subscription(db, nil) }
 
     static func vm(_ db: Database, _ name: String) throws -> VMRow {
-        guard let row = try VMRow.fetchOne(db, sql: "SELECT * FROM virtualMachine WHERE lower(name) = lower(?)", arguments: [name]) else {
+        guard let row = try VMRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM virtualMachine WHERE lower(name) = lower(?)"), arguments: [name]) else {
             throw PlatformError(PlatformErrorCode.resourceNotFound, "there is no VM '\(name)'",
                                 hint: "list VMs with 'coffer platform show'")
         }
@@ -182,7 +193,7 @@ public final class Platform: Sendable {
     }
 
     static func disk(_ db: Database, vm: String, slot: DiskSlot) throws -> DiskRow {
-        guard let row = try DiskRow.fetchOne(db, sql: "SELECT * FROM disk WHERE vm = ? AND lun = ?",
+        guard let row = try DiskRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM disk WHERE vm = ? AND lun = ?"),
                                              arguments: [vm, slot.storedValue]) else {
             let have = try disks(db, vm: vm).map { $0.slot.description }.joined(separator: ", ")
             throw PlatformError(PlatformErrorCode.resourceNotFound, "VM '\(vm)' has no disk '\(slot)'",
@@ -192,7 +203,7 @@ public final class Platform: Sendable {
     }
 
     static func keyVault(_ db: Database, _ name: String) throws -> KeyVaultRow {
-        guard let row = try KeyVaultRow.fetchOne(db, sql: "SELECT * FROM keyVault WHERE lower(name) = lower(?)", arguments: [name]) else {
+        guard let row = try KeyVaultRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM keyVault WHERE lower(name) = lower(?)"), arguments: [name]) else {
             throw PlatformError(PlatformErrorCode.resourceNotFound, "there is no key vault '\(name)'",
                                 hint: "list key vaults with 'coffer platform show'")
         }
@@ -200,7 +211,7 @@ public final class Platform: Sendable {
     }
 
     static func vault(_ db: Database, _ name: String) throws -> VaultRow {
-        guard let row = try VaultRow.fetchOne(db, sql: "SELECT * FROM vault WHERE lower(name) = lower(?)", arguments: [name]) else {
+        guard let row = try VaultRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM vault WHERE lower(name) = lower(?)"), arguments: [name]) else {
             throw noVault(name)
         }
         return row
@@ -212,7 +223,7 @@ public final class Platform: Sendable {
     }
 
     static func item(_ db: Database, vm: String) throws -> ProtectedItemRow? {
-        try ProtectedItemRow.fetchOne(db, sql: "SELECT * FROM protectedItem WHERE lower(vm) = lower(?)", arguments: [vm])
+        try ProtectedItemRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM protectedItem WHERE lower(vm) = lower(?)"), arguments: [vm])
     }
 
     // MARK: Resource ids

@@ -7,15 +7,27 @@ public final class PlatformStore: Sendable {
     public static let fileName = "platform.sqlite"
 
     let pool: DatabasePool
+    /// A connection of its own that only asks SQLite whether the database changed (`changeStamp`); opened
+    /// on first use.
+    private let watcher: DatabaseWatcher
 
     /// Opens (creating when needed) the platform database in `directory`, and migrates it to the current schema.
     public init(directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
-        pool = try DatabasePool(path: (directory as NSString).appendingPathComponent(Self.fileName),
-                                configuration: configuration)
+        let path = (directory as NSString).appendingPathComponent(Self.fileName)
+        pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
+        watcher = DatabaseWatcher(path: path)
+    }
+
+    /// A number that differs from the last one returned whenever a transaction that changed the database
+    /// committed in between, from this process (through any `Platform`) or another: SQLite's
+    /// `PRAGMA data_version` on a connection that never writes. Cheap (no I/O: SQLite reads the WAL index in
+    /// shared memory), so a reader may ask before every read and reuse what it computed at the same stamp.
+    public func changeStamp() throws -> Int64 {
+        try watcher.dataVersion()
     }
 
     static var migrator: DatabaseMigrator {
@@ -265,7 +277,7 @@ public final class PlatformStore: Sendable {
 
     /// The SQLite journal mode in force; `wal` for a pool.
     public func journalMode() throws -> String {
-        try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+        try pool.read { db in try String.fetchOne(db.cachedStatement(sql: "PRAGMA journal_mode")) ?? "" }
     }
 
     /// Sets a metadata value.
@@ -284,6 +296,39 @@ public final class PlatformStore: Sendable {
     }
 
     static func meta(_ db: Database, _ key: String) throws -> String? {
-        try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])
+        try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"), arguments: [key])
+    }
+}
+
+/// The connection behind `PlatformStore.changeStamp`: read-only, used for `PRAGMA data_version` alone (the
+/// value is per connection: it changes when another connection commits, never for the connection's own
+/// writes, which is why this one makes none).
+final class DatabaseWatcher: @unchecked Sendable {
+    private let path: String
+    private let lock = NSLock()
+    /// Guarded by `lock`.
+    private var opened: DatabaseQueue?
+
+    init(path: String) {
+        self.path = path
+    }
+
+    private func queue() throws -> DatabaseQueue {
+        lock.lock()
+        defer { lock.unlock() }
+        if let opened { return opened }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(10)
+        configuration.label = "coffer.platform.watcher"
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        opened = queue
+        return queue
+    }
+
+    func dataVersion() throws -> Int64 {
+        try queue().inDatabase { db in
+            try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
+        }
     }
 }

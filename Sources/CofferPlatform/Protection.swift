@@ -85,7 +85,7 @@ extension Platform {
             let vault = try Self.vault(db, row.vault)
             let newPolicy = try Self.policy(db, vault: row.vault, name: policy)
             if let oldName = row.policy, oldName != newPolicy.name {
-                let old = try PolicyRow.fetchOne(db, sql: "SELECT * FROM policy WHERE vault = ? AND name = ?", arguments: [row.vault, oldName])
+                let old = try PolicyRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM policy WHERE vault = ? AND name = ?"), arguments: [row.vault, oldName])
                 try Self.refuse(
                     ProtectionRules.changePolicy(
                         vm: row.vm, from: old?.spec, to: newPolicy.spec, named: newPolicy.name, vaultImmutability: vault.spec.immutability))
@@ -149,7 +149,7 @@ extension Platform {
             if let violation = ProtectionRules.securityType(vm: facts, policyType: policyRow.spec.policyType, policyName: policyRow.name) {
                 throw PlatformError(violation)
             }
-            let points = try Int.fetchOne(db, sql: "SELECT count(*) FROM recoveryPoint WHERE vm = ?", arguments: [row.vm]) ?? 0
+            let points = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM recoveryPoint WHERE vm = ?"), arguments: [row.vm]) ?? 0
             row.policy = policyRow.name
             row.state = points > 0 ? .protected : .irPending
             row.scheduledThrough = try Self.now(db)
@@ -166,7 +166,7 @@ extension Platform {
             guard var row = try Self.item(db, vm: vm) else { throw Self.notProtected(vm) }
             if row.state == .softDeleted { return try Self.itemInfo(db, row) }
             let vault = try Self.vault(db, row.vault)
-            let points = try Int.fetchOne(db, sql: "SELECT count(*) FROM recoveryPoint WHERE vm = ?", arguments: [row.vm]) ?? 0
+            let points = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM recoveryPoint WHERE vm = ?"), arguments: [row.vm]) ?? 0
             if let violation = ProtectionRules.deleteData(
                 vm: row.vm, vault: vault.name, vaultImmutability: vault.spec.immutability, recoveryPoints: points)
             {

@@ -17,7 +17,7 @@ extension Platform {
             if let problem = Naming.vaultNameProblem(name) {
                 throw PlatformError(PlatformErrorCode.invalidResourceName, "invalid vault name '\(name)': \(problem)")
             }
-            if try VaultRow.fetchOne(db, sql: "SELECT * FROM vault WHERE lower(name) = lower(?)", arguments: [name]) != nil {
+            if try VaultRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM vault WHERE lower(name) = lower(?)"), arguments: [name]) != nil {
                 throw PlatformError(PlatformErrorCode.resourceAlreadyExists, "a Recovery Services vault named '\(name)' already exists",
                                     hint: "vault names are unique in the platform; choose another name or import the existing vault")
             }
@@ -122,7 +122,7 @@ extension Platform {
     /// The vault with this name, or nil.
     public func vault(named name: String) throws -> VaultInfo? {
         try pool.read { db in
-            try VaultRow.fetchOne(db, sql: "SELECT * FROM vault WHERE lower(name) = lower(?)", arguments: [name]).map {
+            try VaultRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM vault WHERE lower(name) = lower(?)"), arguments: [name]).map {
                 try Self.vaultInfo(db, $0)
             }
         }
@@ -131,7 +131,7 @@ extension Platform {
     // MARK: Rules and keys
 
     static func registeredItems(_ db: Database, vault: String) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT count(*) FROM protectedItem WHERE vault = ?", arguments: [vault]) ?? 0
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM protectedItem WHERE vault = ?"), arguments: [vault]) ?? 0
     }
 
     static func vaultInfo(_ db: Database, _ row: VaultRow) throws -> VaultInfo { try vaultInfo(Lookup(db), row) }

@@ -12,6 +12,9 @@ struct ARMRequest: Sendable {
     var body: [UInt8]
     /// `https://HOST:PORT` as the client addressed serve: poll and page links are built on it.
     var baseURL: String
+    /// The platform's change stamp read before the request was handled, under which what it reads may be
+    /// kept (`Handlers.readModel`); nil when nothing is cached.
+    var stamp: Int64? = nil
 
     subscript(_ parameter: String) -> String { match[parameter] }
 

@@ -14,6 +14,10 @@ struct Route: Sendable {
     /// Whether the route takes only paths that end with `/` (the cross-region restore lists, which differ
     /// from the active stamp's by it alone); such a route is preferred for those paths.
     var trailingSlash = false
+    /// Whether a 200 answer depends on nothing but the platform's state and the request's path, query and
+    /// address, so that `ReadCache` may keep it until the platform changes (not so for operations, whose
+    /// state lives in serve, nor for the cross-region restore's access tokens).
+    var cached = false
 }
 
 /// The whole of serve's request handling, in ARM's order: request ids; the bearer token (401); the route
@@ -29,6 +33,9 @@ public struct ARMResponder: HTTPResponder {
     let world: ServedWorld
     let scheme: String
     let logger: Logger
+    /// The answers of cached routes at the platform's current change stamp; nil: every request reads the
+    /// platform.
+    let readCache: ReadCache?
 
     public func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
         let started = ContinuousClock.now
@@ -61,6 +68,14 @@ public struct ARMResponder: HTTPResponder {
             return .error(error, headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\", error_description=\"\(error.code)\"")])
         }
         let method = request.method.rawValue
+        // A GET answered at the platform's current stamp is answered again as it was: routing, the
+        // api-version and the world's checks depend on the path and query alone.
+        var cacheEntry: (key: String, stamp: Int64)?
+        if method == "GET", let readCache, let stamp = readCache.currentStamp() {
+            let key = baseURL(request.head.authority) + request.uri.path + "?" + (request.uri.query ?? "")
+            if let answer = readCache.response(key, at: stamp) { return answer }
+            cacheEntry = (key, stamp)
+        }
         guard let path = ARMPath(raw: request.uri.path) else {
             return .error(ARMError(status: 400, code: "InvalidRequestUri", message: "The request path is malformed or longer than \(ARMPath.maximumLength) bytes."))
         }
@@ -95,9 +110,11 @@ public struct ARMResponder: HTTPResponder {
         }
         let armRequest = ARMRequest(
             method: method, path: path, match: match, query: query, body: body,
-            baseURL: baseURL(request.head.authority))
+            baseURL: baseURL(request.head.authority), stamp: cacheEntry?.stamp)
         do {
-            return try await route.handler(armRequest)
+            let response = try await route.handler(armRequest)
+            if route.cached, response.status == 200, let cacheEntry { readCache?.store(response, cacheEntry.key, at: cacheEntry.stamp) }
+            return response
         } catch {
             if error.status >= 500 { logger.error("\(method) \(path): \(error.message)") }
             return .error(error)

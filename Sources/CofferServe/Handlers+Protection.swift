@@ -127,8 +127,11 @@ extension Handlers {
         if let type = filter["backupManagementType"], type.lowercased() != "azureiaasvm" { return try page([ProtectedItemResource](), request) }
         if let type = filter["itemType"], type.lowercased() != "vm" { return try page([ProtectedItemResource](), request) }
         let vaultName = vault.name
-        let items = try await access.run { try $0.protectedItems().filter { $0.vault == vaultName } }
-        return try page(items.map { itemBody($0, vault: vault) }, request)
+        // Every page reads the whole list: it is made once per change of the platform.
+        let bodies = try await readModel(request, "protectedItems:" + vault.id.lowercased()) { () async throws(ARMError) in
+            try await access.run { try $0.protectedItems().filter { $0.vault == vaultName } }.map { itemBody($0, vault: vault) }
+        }
+        return try page(bodies, request)
     }
 
     /// One trip to the platform's threads for the vault, the item and its oldest point (the most frequent
@@ -564,8 +567,10 @@ extension Handlers {
         let filter = ODataFilter(request.query["$filter"])
         if let type = filter["backupManagementType"], type.lowercased() != "azureiaasvm" { return try page([JobResource](), request) }
         let vaultName = vault.name
-        let (jobs, disks) = try await access.run { platform in
-            (try platform.jobs().filter { $0.vault == vaultName }, Dictionary(grouping: try platform.restoredDisks(), by: \.jobID))
+        let (jobs, disks) = try await readModel(request, "jobs:" + vault.id.lowercased()) { () async throws(ARMError) in
+            try await access.run { platform in
+                (try platform.jobs().filter { $0.vault == vaultName }, Dictionary(grouping: try platform.restoredDisks(), by: \.jobID))
+            }
         }
         let start = filter["startTime"].flatMap(Self.parseTime)
         let end = filter["endTime"].flatMap(Self.parseTime)

@@ -12,6 +12,8 @@ struct Handlers: Sendable {
     /// Seconds a client waits between polls (`Retry-After`, at least 1: azure-core reads 0 as absent and
     /// falls back to 30 seconds).
     let retryAfter: Int
+    /// Serve's read model (answers and the values they are made of, at the platform's change stamp).
+    let readCache: ReadCache?
     /// The key of the cross-region restore access tokens this process issues.
     let crossRegionTokens = CrossRegionTokens()
 
@@ -31,72 +33,78 @@ struct Handlers: Sendable {
         ) -> Route {
             Route(method: method, pattern: ARMPathPattern(pattern), provider: provider, handler: handler, trailingSlash: trailingSlash)
         }
+        /// A GET whose answer is a function of the platform's state and the request (`Route.cached`).
+        func read(
+            _ pattern: String, _ provider: ARMProvider, _ handler: @escaping @Sendable (ARMRequest) async throws(ARMError) -> ARMResponse
+        ) -> Route {
+            Route(method: "GET", pattern: ARMPathPattern(pattern), provider: provider, handler: handler, cached: true)
+        }
         let vault = Self.vault
         let item = Self.item
         return [
             // Microsoft.Resources
-            route("GET", "subscriptions", .resources, listSubscriptions),
-            route("GET", Self.subscription, .resources, getSubscription),
-            route("GET", Self.subscription + "/resourcegroups", .resources, listResourceGroups),
-            route("GET", Self.resourceGroup, .resources, getResourceGroup),
+            read("subscriptions", .resources, listSubscriptions),
+            read(Self.subscription, .resources, getSubscription),
+            read(Self.subscription + "/resourcegroups", .resources, listResourceGroups),
+            read(Self.resourceGroup, .resources, getResourceGroup),
             // Recovery Services vaults
-            route("GET", Self.subscription + "/providers/Microsoft.RecoveryServices/vaults", .recoveryServices, listVaults),
-            route("GET", Self.resourceGroup + "/providers/Microsoft.RecoveryServices/vaults", .recoveryServices, listVaults),
-            route("GET", vault, .recoveryServices, getVault),
+            read(Self.subscription + "/providers/Microsoft.RecoveryServices/vaults", .recoveryServices, listVaults),
+            read(Self.resourceGroup + "/providers/Microsoft.RecoveryServices/vaults", .recoveryServices, listVaults),
+            read(vault, .recoveryServices, getVault),
             route("PUT", vault, .recoveryServices, putVault),
             route("PATCH", vault, .recoveryServices, patchVault),
             route("DELETE", vault, .recoveryServices, deleteVault),
-            route("GET", vault + "/backupconfig/vaultconfig", .recoveryServices, getVaultConfig),
+            read(vault + "/backupconfig/vaultconfig", .recoveryServices, getVaultConfig),
             route("PUT", vault + "/backupconfig/vaultconfig", .recoveryServices, putVaultConfig),
             route("PATCH", vault + "/backupconfig/vaultconfig", .recoveryServices, putVaultConfig),
-            route("GET", vault + "/backupstorageconfig/vaultstorageconfig", .recoveryServices, getStorageConfig),
+            read(vault + "/backupstorageconfig/vaultstorageconfig", .recoveryServices, getStorageConfig),
             route("PUT", vault + "/backupstorageconfig/vaultstorageconfig", .recoveryServices, putStorageConfig),
             route("PATCH", vault + "/backupstorageconfig/vaultstorageconfig", .recoveryServices, patchStorageConfig),
-            route("GET", vault + "/backupResourceGuardProxies", .recoveryServices, emptyList),
+            read(vault + "/backupResourceGuardProxies", .recoveryServices, emptyList),
             // Backup policies
-            route("GET", vault + "/backupPolicies", .recoveryServices, listPolicies),
-            route("GET", vault + "/backupPolicies/{policy}", .recoveryServices, getPolicy),
+            read(vault + "/backupPolicies", .recoveryServices, listPolicies),
+            read(vault + "/backupPolicies/{policy}", .recoveryServices, getPolicy),
             route("PUT", vault + "/backupPolicies/{policy}", .recoveryServices, putPolicy),
             route("DELETE", vault + "/backupPolicies/{policy}", .recoveryServices, deletePolicy),
             // Discovery
             route("POST", vault + "/backupFabrics/{fabric}/refreshContainers", .recoveryServices, refreshContainers),
             route("GET", vault + "/backupFabrics/{fabric}/operationResults/{operation}", .recoveryServices, refreshResult),
             route("GET", vault + "/backupFabrics/{fabric}/operationsStatus/{operation}", .recoveryServices, operationStatus),
-            route("GET", vault + "/backupProtectableItems", .recoveryServices, listProtectableItems),
+            read(vault + "/backupProtectableItems", .recoveryServices, listProtectableItems),
             // Protection, backup, recovery points
-            route("GET", vault + "/backupProtectedItems", .recoveryServices, listProtectedItems),
-            route("GET", item, .recoveryServices, getProtectedItem),
+            read(vault + "/backupProtectedItems", .recoveryServices, listProtectedItems),
+            read(item, .recoveryServices, getProtectedItem),
             route("PUT", item, .recoveryServices, putProtectedItem),
             route("DELETE", item, .recoveryServices, deleteProtectedItem),
             route("POST", item + "/backup", .recoveryServices, triggerBackup),
             route("GET", item + "/operationsStatus/{operation}", .recoveryServices, operationStatus),
             route("GET", item + "/operationResults/{operation}", .recoveryServices, itemOperationResult),
-            route("GET", item + "/recoveryPoints", .recoveryServices, listRecoveryPoints),
-            route("GET", item + "/recoveryPoints/{recoveryPoint}", .recoveryServices, getRecoveryPoint),
+            read(item + "/recoveryPoints", .recoveryServices, listRecoveryPoints),
+            read(item + "/recoveryPoints/{recoveryPoint}", .recoveryServices, getRecoveryPoint),
             route("POST", item + "/recoveryPoints/{recoveryPoint}/restore", .recoveryServices, triggerRestore),
             route("GET", vault + "/backupOperations/{operation}", .recoveryServices, operationStatus),
             // Jobs
-            route("GET", vault + "/backupJobs", .recoveryServices, listJobs),
-            route("GET", vault + "/backupJobs/{job}", .recoveryServices, getJob),
+            read(vault + "/backupJobs", .recoveryServices, listJobs),
+            read(vault + "/backupJobs/{job}", .recoveryServices, getJob),
             // Key Vault
-            route("GET", Self.subscription + "/providers/Microsoft.KeyVault/vaults", .keyVault, listKeyVaults),
-            route("GET", Self.resourceGroup + "/providers/Microsoft.KeyVault/vaults", .keyVault, listKeyVaults),
-            route("GET", Self.keyVault, .keyVault, getKeyVault),
+            read(Self.subscription + "/providers/Microsoft.KeyVault/vaults", .keyVault, listKeyVaults),
+            read(Self.resourceGroup + "/providers/Microsoft.KeyVault/vaults", .keyVault, listKeyVaults),
+            read(Self.keyVault, .keyVault, getKeyVault),
             route("PUT", Self.keyVault, .keyVault, putKeyVault),
             route("PATCH", Self.keyVault, .keyVault, patchKeyVault),
             route("PUT", Self.keyVault + "/accessPolicies/{kind}", .keyVault, updateAccessPolicy),
-            route("GET", Self.keyVault + "/keys", .keyVault, listKeys),
-            route("GET", Self.keyVault + "/secrets", .keyVault, listSecrets),
+            read(Self.keyVault + "/keys", .keyVault, listKeys),
+            read(Self.keyVault + "/secrets", .keyVault, listSecrets),
             // Role assignments at a key vault's scope
-            route("GET", Self.keyVault + "/providers/Microsoft.Authorization/roleAssignments", .authorization, listRoleAssignments),
-            route("GET", Self.keyVault + "/providers/Microsoft.Authorization/roleAssignments/{roleAssignment}", .authorization, getRoleAssignment),
+            read(Self.keyVault + "/providers/Microsoft.Authorization/roleAssignments", .authorization, listRoleAssignments),
+            read(Self.keyVault + "/providers/Microsoft.Authorization/roleAssignments/{roleAssignment}", .authorization, getRoleAssignment),
             route("PUT", Self.keyVault + "/providers/Microsoft.Authorization/roleAssignments/{roleAssignment}", .authorization, putRoleAssignment),
             route("DELETE", Self.keyVault + "/providers/Microsoft.Authorization/roleAssignments/{roleAssignment}", .authorization, deleteRoleAssignment),
             // Compute
-            route("GET", Self.subscription + "/providers/Microsoft.Compute/virtualMachines", .compute, listVirtualMachines),
-            route("GET", Self.resourceGroup + "/providers/Microsoft.Compute/virtualMachines", .compute, listVirtualMachines),
-            route("GET", Self.resourceGroup + "/providers/Microsoft.Compute/virtualMachines/{vm}", .compute, getVirtualMachine),
-            route("GET", Self.resourceGroup + "/providers/Microsoft.Compute/disks/{disk}", .compute, getDisk),
+            read(Self.subscription + "/providers/Microsoft.Compute/virtualMachines", .compute, listVirtualMachines),
+            read(Self.resourceGroup + "/providers/Microsoft.Compute/virtualMachines", .compute, listVirtualMachines),
+            read(Self.resourceGroup + "/providers/Microsoft.Compute/virtualMachines/{vm}", .compute, getVirtualMachine),
+            read(Self.resourceGroup + "/providers/Microsoft.Compute/disks/{disk}", .compute, getDisk),
             // Cross-region restore: the passive stamp (api-version 2021-11-15), in the secondary region
             route("GET", Self.location + "/backupAadProperties", .crossRegionRestore, getAADProperties),
             route("GET", vault + "/backupProtectedItems", .crossRegionRestore, trailingSlash: true, listCrossRegionItems),
@@ -111,6 +119,18 @@ struct Handlers: Sendable {
             route("GET", "providers/Coffer.Platform/facts", .resources, getPlatformFacts),
             // End of the reconciler's routes.
         ]
+    }
+
+    // MARK: The read model
+
+    /// The value `key` names at the request's change stamp: made once per stamp and kept in the read cache
+    /// (a list's whole content, which each of its pages reads), made afresh when nothing is cached.
+    func readModel<T: Sendable>(_ request: ARMRequest, _ key: String, _ make: () async throws(ARMError) -> T) async throws(ARMError) -> T {
+        guard let readCache, let stamp = request.stamp else { return try await make() }
+        if let value = readCache.value(key, at: stamp, as: T.self) { return value }
+        let value = try await make()
+        readCache.store(value: value, key, at: stamp)
+        return value
     }
 
     // MARK: Paging

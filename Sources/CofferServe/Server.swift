@@ -101,11 +101,13 @@ public enum CofferServer {
         let overview = try await pool.runIfActive { try platform.overview() }
         let world = ServedWorld(overview)
         let operations = OperationStore(minimumPolls: configuration.minimumPolls)
+        let readCache = ReadCache(platform: platform)
         let handlers = Handlers(
             access: PlatformAccess(platform: platform, pool: pool, world: world), operations: operations, pageSize: configuration.pageSize,
-            retryAfter: configuration.retryAfter)
+            retryAfter: configuration.retryAfter, readCache: readCache)
         let responder = ARMResponder(
-            routes: handlers.routes, tokens: TokenStore(directory: configuration.serveDirectory), world: world, scheme: scheme, logger: logger)
+            routes: handlers.routes, tokens: TokenStore(directory: configuration.serveDirectory), world: world, scheme: scheme, logger: logger,
+            readCache: readCache)
         return Parts(responder: responder, operations: operations)
     }
 

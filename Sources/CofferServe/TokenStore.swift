@@ -93,20 +93,33 @@ public final class TokenStore: Sendable {
     // MARK: Checking (serve)
 
     /// Why `token` is refused, or nil when it is a live token of this store.
+    ///
+    /// A token found good is remembered by its SHA-256 for as long as the file does not change, so that its
+    /// next requests cost a digest and a dictionary lookup; its expiry and revocation are checked on every
+    /// request all the same (the file's state is read on each: a revocation changes it, and the memory
+    /// with it).
     public func refusal(of token: String, now: Date = Date()) -> String? {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == Self.prefix, parts[1].count == 12, parts[2].count == 43 else {
+        let parts = token.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].elementsEqual(Self.prefix.utf8), parts[1].count == 12, parts[2].count == 43 else {
             return "it is not a coffer serve token"
         }
-        let records: [TokenRecord]
+        let version: TokenFileVersion
         do {
-            records = try current()
+            version = try current()
         } catch {
             return "the token file cannot be read"
         }
-        guard let record = records.first(where: { $0.id == parts[1] }),
-            Self.constantTimeEqual(Array(Self.digest(token).utf8), Array(record.sha256.utf8))
-        else { return "it is not a token of this platform" }
+        let digest = SHA256.hash(data: Array(token.utf8))
+        let record: TokenRecord
+        if let known = version.validated(digest) {
+            record = known
+        } else {
+            guard let candidate = version.records[String(decoding: parts[1], as: UTF8.self)],
+                Self.constantTimeEqual(Array(Hex.encode(Array(digest)).utf8), Array(candidate.sha256.utf8))
+            else { return "it is not a token of this platform" }
+            version.remember(digest, candidate)
+            record = candidate
+        }
         if record.revoked != nil { return "it has been revoked" }
         if record.expires <= now {
             return "it expired at \(record.expires.formatted(.iso8601))"
@@ -122,17 +135,14 @@ public final class TokenStore: Sendable {
     }
 
     /// The records, read again only when the file changed (its inode, size or modification time).
-    private func current() throws -> [TokenRecord] {
+    private func current() throws -> TokenFileVersion {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            if errno == ENOENT { return [] }
+            if errno == ENOENT { return cache.version(for: nil) { [] } }
             throw ServeError(.tokens, "cannot read \(path)")
         }
         let stamp = FileStamp(inode: UInt64(info.st_ino), size: Int64(info.st_size), seconds: Int64(info.st_mtim.tv_sec), nanoseconds: Int64(info.st_mtim.tv_nsec))
-        if let cached = cache.get(stamp) { return cached }
-        let records = try load().records
-        cache.set(stamp, records)
-        return records
+        return try cache.version(for: stamp) { try load().records }
     }
 
     private func load() throws -> (records: [TokenRecord], exists: Bool) {
@@ -173,7 +183,7 @@ public final class TokenStore: Sendable {
     }
 
     static func digest(_ token: String) -> String {
-        SHA256.hash(data: Array(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(Array(SHA256.hash(data: Array(token.utf8))))
     }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
@@ -197,22 +207,52 @@ struct FileStamp: Hashable, Sendable {
     var nanoseconds: Int64
 }
 
-/// The records of the last version of the token file read.
-final class LockedCache: @unchecked Sendable {
+/// One version of the token file as serve read it: its records by id, and the tokens found good against
+/// them, by their SHA-256 (never the token itself).
+final class TokenFileVersion: @unchecked Sendable {
+    let stamp: FileStamp?
+    let records: [String: TokenRecord]
     private let lock = NSLock()
-    private var stamp: FileStamp?
-    private var records: [TokenRecord] = []
+    /// Guarded by `lock`.
+    private var good: [SHA256Digest: TokenRecord] = [:]
 
-    func get(_ stamp: FileStamp) -> [TokenRecord]? {
-        lock.lock()
-        defer { lock.unlock() }
-        return self.stamp == stamp ? records : nil
+    init(stamp: FileStamp?, records: [TokenRecord]) {
+        self.stamp = stamp
+        self.records = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
-    func set(_ stamp: FileStamp, _ records: [TokenRecord]) {
+    /// The record of a token found good before, by the token's digest.
+    func validated(_ digest: SHA256Digest) -> TokenRecord? {
         lock.lock()
         defer { lock.unlock() }
-        self.stamp = stamp
-        self.records = records
+        return good[digest]
+    }
+
+    /// Remembers a token found good (at most as many as there are records).
+    func remember(_ digest: SHA256Digest, _ record: TokenRecord) {
+        lock.lock()
+        defer { lock.unlock() }
+        if good.count < max(records.count, 1) { good[digest] = record }
+    }
+}
+
+/// The last version of the token file read.
+final class LockedCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: TokenFileVersion?
+
+    /// The version with this stamp (nil: no file): the one kept, or `read` made into a new one.
+    func version(for stamp: FileStamp?, read: () throws -> [TokenRecord]) rethrows -> TokenFileVersion {
+        lock.lock()
+        if let current, current.stamp == stamp, stamp != nil {
+            lock.unlock()
+            return current
+        }
+        lock.unlock()
+        let version = TokenFileVersion(stamp: stamp, records: try read())
+        lock.lock()
+        defer { lock.unlock() }
+        current = version
+        return version
     }
 }

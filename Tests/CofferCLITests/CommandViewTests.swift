@@ -120,6 +120,30 @@ import Testing
         #expect(invalidText.out.isEmpty && invalidText.error == DiagnosticRendering.render(invalid, terminal: .plain) + "\n")
     }
 
+    @Test func watchJSONLinesAreWhatJSONEncoderWrites() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let controls = String(decoding: (0..<0x20).map { UInt8($0) } + [0x7f], as: UTF8.self)
+        let values = [
+            "", "plain", "GET /subscriptions/x/resourceGroups/y?api-version=1 200", #"quote " and back\slash / slash"#, controls,
+            "tab\there\nnewline", "ünïcödé ✓ 日本 \u{2028}\u{2029} 🙂",
+        ]
+        let keySets: [[String]] = [
+            ["request-id", "ms"], ["event", "url", "port", "ca"], ["a", "B", "b", "A"], ["a10", "a9", "a1", "a_b", "a-b", "aB"],
+            ["ä", "z", "Z", "é", "e"], ["key\"quoted", "key/slash", "key\twith tab"],
+        ]
+        for keys in keySets {
+            for value in values {
+                var metadata: Logger.Metadata = [:]
+                for key in keys { metadata[key] = .string(value + key) }
+                let line = try #require(WatchJSONView().line(time: "2026-12-07T12:00:00Z", level: .info, message: value, metadata: metadata))
+                var object: [String: String] = ["time": "2026-12-07T12:00:00Z", "level": "info", "message": value]
+                for key in keys { object[key] = value + key }
+                #expect(line == String(decoding: try encoder.encode(object), as: UTF8.self))
+            }
+        }
+    }
+
     @Test func watchView() throws {
         let metadata: Logger.Metadata = ["event": "start", "ref": "main"]
         #expect(WatchTextView().line(time: "T", level: .info, message: "watch started", metadata: metadata) == "T info watch started  [ref=main]")

@@ -39,3 +39,28 @@ import Testing
         #expect(try reopened.meta("missing") == nil)
     }
 }
+
+@Suite struct ChangeStampTests {
+    @Test func changesWithEveryCommitFromAnyConnectionAndNotWithReads() throws {
+        let (platform, directory) = try TestWorld.platform()
+        defer { withExtendedLifetime(directory) {} }
+        let first = try platform.changeStamp()
+        _ = try platform.vaults()
+        _ = try platform.protectedItems()
+        #expect(try platform.changeStamp() == first, "reads change nothing")
+        // A write of this platform object.
+        try TestWorld.withVault(platform)
+        let afterVault = try platform.changeStamp()
+        #expect(afterVault != first)
+        #expect(try platform.changeStamp() == afterVault, "stable while nothing commits")
+        // A write of another opener of the same state (what another process does).
+        let other = try Platform(stateDirectory: platform.stateDirectory)
+        try other.enableProtection(vm: "lnx-pmk", vault: "rsv-east", policy: "daily")
+        let afterOther = try platform.changeStamp()
+        #expect(afterOther != afterVault)
+        // The clock, and the scheduled backups it runs.
+        let report = try other.advanceClock(by: 86400)
+        #expect(!report.jobs.isEmpty)
+        #expect(try platform.changeStamp() != afterOther)
+    }
+}

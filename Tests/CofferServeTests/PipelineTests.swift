@@ -68,6 +68,26 @@ import Testing
         }
     }
 
+    @Test func aRememberedTokenStillExpiresAndIsRevoked() throws {
+        let directory = try TemporaryDirectory()
+        let store = TokenStore(directory: directory.path("serve"))
+        let issued = try store.issue(lifetime: 60, description: nil)
+        let other = try store.issue(lifetime: 60, description: nil)
+        let now = Date()
+        // Found good once, then remembered by its digest: the expiry is still checked on every request.
+        #expect(store.refusal(of: issued.token, now: now) == nil)
+        #expect(store.refusal(of: issued.token, now: now) == nil)
+        #expect(store.refusal(of: issued.token, now: now.addingTimeInterval(61))?.contains("expired") == true)
+        // Another store on the same file (another process) revokes it: refused from the next request.
+        #expect(store.refusal(of: other.token, now: now) == nil)
+        try TokenStore(directory: directory.path("serve")).revoke(id: other.record.id)
+        #expect(store.refusal(of: other.token, now: now)?.contains("revoked") == true)
+        #expect(store.refusal(of: issued.token, now: now) == nil)
+        // A token of the right id with another secret is not taken for the remembered one.
+        let forged = issued.token.dropLast() + (issued.token.last == "A" ? "B" : "A")
+        #expect(store.refusal(of: String(forged), now: now)?.contains("not a token") == true)
+    }
+
     @Test func tokensAreStoredHashedWithMode0600() async throws {
         let harness = try await ServeHarness()
         let text = try String(contentsOfFile: harness.configuration.serveDirectory + "/tokens.json", encoding: .utf8)

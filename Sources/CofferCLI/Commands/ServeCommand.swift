@@ -79,16 +79,19 @@ struct ServeRunCommand: AsyncParsableCommand {
             stateDirectory: state, host: host, port: port, pageSize: pageSize, baselineRoute: baselineRoute, faults: try faults.map { try FaultSpec.parse($0) })
         let view = output.watchView
         let console = Console.current
-        let logger = Logger(label: "coffer.serve") { _ in EventLogHandler(view: view, write: { console.print($0) }) }
+        // One line per request, written by a thread of its own (in batches under load).
+        let writer = BufferedLineWriter(sink: console.writeOut)
+        defer { writer.close() }
+        let logger = Logger(label: "coffer.serve") { _ in EventLogHandler(view: view, write: { writer.write($0) }) }
         let format = output
         do {
             try await CofferServer.run(configuration: configuration, logger: logger) { endpoint in
                 if format == .text {
-                    console.print("coffer serve: \(endpoint.url) (the platform in \(state))")
-                    console.print("  CA certificate: \(endpoint.caPath)\(endpoint.certificatesCreated ? " (new: clients must trust it)" : "")")
-                    console.print("  trust it:       connection_verify=\"\(endpoint.caPath)\" (Python SDK), or REQUESTS_CA_BUNDLE=\(endpoint.caPath)")
-                    console.print("  a token:        coffer serve token --state \(state)")
-                    console.print("  stop:           Ctrl-C (SIGINT) or SIGTERM")
+                    writer.write("coffer serve: \(endpoint.url) (the platform in \(state))")
+                    writer.write("  CA certificate: \(endpoint.caPath)\(endpoint.certificatesCreated ? " (new: clients must trust it)" : "")")
+                    writer.write("  trust it:       connection_verify=\"\(endpoint.caPath)\" (Python SDK), or REQUESTS_CA_BUNDLE=\(endpoint.caPath)")
+                    writer.write("  a token:        coffer serve token --state \(state)")
+                    writer.write("  stop:           Ctrl-C (SIGINT) or SIGTERM")
                 }
                 logger.info(
                     "listening on \(endpoint.url)",

@@ -28,14 +28,112 @@ struct WatchTextView: WatchView {
 }
 
 /// One JSON object: time, level, message and every detail, keys sorted.
+///
+/// The text is what `JSONEncoder` with `.sortedKeys` and `.withoutEscapingSlashes` makes of the same
+/// dictionary of strings, written directly (serve logs every request, and an encoder per line cost more
+/// than the rest of the request): the keys in the order `JSONEncoder` sorts them, learned from it once per
+/// set of keys, and its escapes.
 struct WatchJSONView: WatchView {
+    static let keyOrder = JSONKeyOrder()
+
     func line(time: String, level: Logger.Level, message: String, metadata: Logger.Metadata) -> String? {
         var object: [String: String] = ["time": time, "level": level.rawValue, "message": message]
         for (key, value) in metadata { object[key] = value.description }
+        guard let keys = Self.keyOrder.sorted(Array(object.keys)) else { return nil }
+        var text = "{"
+        for key in keys {
+            if text.utf8.count > 1 { text.append(",") }
+            JSONText.appendString(key, to: &text)
+            text.append(":")
+            JSONText.appendString(object[key] ?? "", to: &text)
+        }
+        text.append("}")
+        return text
+    }
+}
+
+/// JSON text of strings, escaped as `JSONEncoder` escapes them with `.withoutEscapingSlashes`.
+enum JSONText {
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    static func appendString(_ value: String, to text: inout String) {
+        var bytes: [UInt8] = [0x22]
+        bytes.reserveCapacity(value.utf8.count + 2)
+        for byte in value.utf8 {
+            switch byte {
+            case 0x22: bytes += [0x5c, 0x22]
+            case 0x5c: bytes += [0x5c, 0x5c]
+            case 0x0a: bytes += [0x5c, 0x6e]
+            case 0x0d: bytes += [0x5c, 0x72]
+            case 0x09: bytes += [0x5c, 0x74]
+            case 0x08: bytes += [0x5c, 0x62]
+            case 0x0c: bytes += [0x5c, 0x66]
+            case 0x00..<0x20: bytes += [0x5c, 0x75, 0x30, 0x30, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0f)]]
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(0x22)
+        text.append(String(decoding: bytes, as: UTF8.self))
+    }
+}
+
+/// The order in which `JSONEncoder`'s `.sortedKeys` writes a set of keys, asked of it once per set (a log
+/// writes the same few sets over and over).
+final class JSONKeyOrder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var known: [Set<String>: [String]] = [:]
+    /// The most sets remembered.
+    static let maximumSets = 256
+
+    /// `keys` in `JSONEncoder`'s sorted order; nil when it cannot encode them.
+    func sorted(_ keys: [String]) -> [String]? {
+        let set = Set(keys)
+        lock.lock()
+        if let order = known[set] {
+            lock.unlock()
+            return order
+        }
+        lock.unlock()
+        guard let order = Self.learn(Array(set)) else { return nil }
+        lock.lock()
+        defer { lock.unlock() }
+        if known.count >= Self.maximumSets { known.removeAll() }
+        known[set] = order
+        return order
+    }
+
+    /// Encodes each key with its index as the value, and reads the indexes back in the order written.
+    private static func learn(_ keys: [String]) -> [String]? {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(object) else { return nil }
-        return String(decoding: data, as: UTF8.self)
+        guard let data = try? encoder.encode(Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, $0) })) else { return nil }
+        var order: [String] = []
+        var bytes = data.makeIterator()
+        var inString = false
+        var escaped = false
+        var number: Int?
+        while let byte = bytes.next() {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == 0x5c {
+                    escaped = true
+                } else if byte == 0x22 {
+                    inString = false
+                }
+                continue
+            }
+            switch byte {
+            case 0x22: inString = true
+            case 0x30...0x39: number = (number ?? 0) * 10 + Int(byte - 0x30)
+            case 0x2c, 0x7d:
+                guard let index = number, keys.indices.contains(index) else { return nil }
+                order.append(keys[index])
+                number = nil
+            default: break
+            }
+        }
+        return order.count == keys.count ? order : nil
     }
 }
 
