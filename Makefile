@@ -17,11 +17,12 @@ run: build
 	fi
 	$(SWIFT) run coffer apply --state "$(STATE)" --auto-approve manifests/
 
-# The Swift tests, then the official Azure SDKs against `coffer serve` (Tests/sdk/run.sh: a virtualenv with the
-# pinned SDKs, serve on a free port with a fresh reference platform, pytest).
+# The Swift tests (with a throwaway PostgreSQL cluster on loopback for the shared-state tests:
+# scripts/test-postgres.sh), then the official Azure SDKs against `coffer serve` (Tests/sdk/run.sh: a virtualenv
+# with the pinned SDKs, serve on a free port with a fresh reference platform, pytest).
 test: setup
 	$(SWIFT) build
-	$(SWIFT) test
+	scripts/test-postgres.sh run $(SWIFT) test
 	COFFER=.build/debug/coffer Tests/sdk/run.sh
 
 # Every example in examples/, run end to end against a fresh state directory and checked (examples/run-all.sh).

@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "CofferARM", targets: ["CofferARM"]),
         .library(name: "CofferServe", targets: ["CofferServe"]),
         .library(name: "CofferARMClient", targets: ["CofferARMClient"]),
+        .library(name: "CofferStatePostgres", targets: ["CofferStatePostgres"]),
         .library(name: "CofferCLI", targets: ["CofferCLI"]),
     ],
     dependencies: [
@@ -37,6 +38,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // The ARM client: one HTTP/1.1 connection pool over the same SwiftNIO stack.
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // The reconciler's shared state for several watchers.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // C libraries from the system, found through pkg-config.
@@ -119,11 +122,25 @@ let package = Package(
             ],
             exclude: ["README.md"]
         ),
+        // The reconciler's state in PostgreSQL: store, apply lock, leases and fencing for several watchers.
+        .target(
+            name: "CofferStatePostgres",
+            dependencies: [
+                "CofferReconciler", "CofferModel",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["README.md"]
+        ),
         .target(
             name: "CofferCLI",
             dependencies: [
                 "CofferModel", "CofferCrypto", "CofferSnapshot", "CofferPlatform",
                 "CofferManifest", "CofferReconciler", "CofferGit", "CofferGitOps", "CofferServe", "CofferARMClient",
+                "CofferStatePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -169,6 +186,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The PostgreSQL store against a real server (COFFER_TEST_POSTGRES, started by scripts/test-postgres.sh).
+        .testTarget(name: "CofferStatePostgresTests", dependencies: ["CofferStatePostgres", "CofferReconciler", "CofferGitOps", "CofferGit", "CofferModel", "CofferTestSupport"]),
         .testTarget(name: "CofferCLITests", dependencies: ["CofferCLI", "CofferTestSupport"], exclude: ["Golden"]),
     ]
 )

@@ -3,8 +3,9 @@
 # as root; otherwise prints the exact command to run.
 set -euo pipefail
 
-# python3-venv: the virtualenv of the Azure SDK suite that `make test` runs (Tests/sdk).
-packages=(libgit2-dev libssl-dev libsqlite3-dev libyaml-dev libicu-dev pkg-config python3-venv)
+# python3-venv: the virtualenv of the Azure SDK suite that `make test` runs (Tests/sdk); postgresql: the
+# throwaway server of the shared-state tests (scripts/test-postgres.sh).
+packages=(libgit2-dev libssl-dev libsqlite3-dev libyaml-dev libicu-dev pkg-config python3-venv postgresql)
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

@@ -35,7 +35,7 @@ public struct CofferCommand: AsyncParsableCommand {
                 name: "Manifests and reconciling",
                 subcommands: [
                     ValidateCommand.self, PlanCommand.self, ApplyCommand.self, HistoryCommand.self, StatusCommand.self, DiffCommand.self,
-                    RollbackCommand.self, WatchCommand.self, SchemaCommand.self,
+                    RollbackCommand.self, WatchCommand.self, LockCommand.self, SchemaCommand.self,
                 ]),
             CommandGroup(
                 name: "Backup and restore",

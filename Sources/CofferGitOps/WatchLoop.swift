@@ -28,6 +28,12 @@ public struct WatchSettings: Sendable {
     public var backoffBase: Double = 1
     public var backoffCap: Double = 300
     public var jitter: Double = 0.1
+    /// Several replicas of one watch: the group's name (nil: this watch runs alone). Only the replica that
+    /// holds the group's lease reconciles; the others poll the lease every `interval` and take over when it
+    /// lapses.
+    public var replicasGroup: String?
+    /// Seconds a lease lasts unless renewed (the leader renews it every third of that).
+    public var leaseTTL: Double = 15
 
     public init(
         repository: String, ref: String, path: String?, interval: Double, driftInterval: Double, reportOnly: Bool, once: Bool, prune: Bool,
@@ -67,6 +73,13 @@ public enum WatchEvent: Sendable {
     case applied(commit: String, message: String?, repairedDrift: Bool, summary: PlanSummary)
     /// The loop ended.
     case stopped(polls: Int, applies: Int)
+    /// This replica became the leader of its group with `term`; it reconciles from `commit` on (the last
+    /// revision the group reconciled, nil if none).
+    case elected(group: String, term: Int64, resumingFrom: String?)
+    /// Another replica leads the group (nil: none yet); this one waits.
+    case following(group: String, leader: String?, term: Int64?)
+    /// This replica lost the lead; it stops applying and follows.
+    case deposed(group: String, term: Int64, reason: String)
 }
 
 /// The GitOps loop: poll the ref, apply each new commit, re-plan every drift interval, back off on errors,
@@ -83,6 +96,10 @@ public final class WatchLoop: @unchecked Sendable {
     private let events: @Sendable (WatchEvent) -> Void
 
     public private(set) var appliedCommit: String?
+    /// The replica's leadership, with `settings.replicasGroup`.
+    public private(set) var leadership: Leadership?
+    private var lastFollowed: LeaderLease?
+    private var ledTerm: Int64?
     private var appliedTree: String?
     private var invalidCommit: String?
     private var lastReconcile: Date?
@@ -113,6 +130,11 @@ public final class WatchLoop: @unchecked Sendable {
         while !stop.isStopped {
             let delay: Double
             do {
+                guard try lead() else {
+                    if settings.once { break }
+                    if !(await clock.sleep(seconds: settings.interval)) { break }
+                    continue
+                }
                 try await poll()
                 consecutiveFailures = 0
                 healthy = true
@@ -126,8 +148,63 @@ public final class WatchLoop: @unchecked Sendable {
             if settings.once || stop.isStopped { break }
             if !(await clock.sleep(seconds: delay)) { break }
         }
+        leadership?.resign()
         events(.stopped(polls: polls, applies: applies))
         return healthy
+    }
+
+    /// With a replicas group: campaigns (or checks that this replica still leads) and says whether it may
+    /// reconcile now. Without one: always.
+    func lead() throws -> Bool {
+        guard let group = settings.replicasGroup else { return true }
+        if leadership == nil {
+            leadership = Leadership(election: try workspace.backend.leaderElection(), group: group, ttl: settings.leaseTTL)
+        }
+        let leadership = leadership!
+        if let reason = leadership.takeDeposedReason(), let term = ledTerm {
+            events(.deposed(group: group, term: term, reason: reason))
+            forgetProgress()
+        }
+        switch try leadership.campaign() {
+        case .leading(let lease):
+            if ledTerm != lease.term {
+                // A new leader goes on from what the group reconciled last, not from scratch.
+                try resumeFromHistory()
+                ledTerm = lease.term
+                lastFollowed = nil
+                events(.elected(group: group, term: lease.term, resumingFrom: appliedCommit))
+            }
+            return true
+        case .following(let lease):
+            ledTerm = nil
+            if lease?.holder != lastFollowed?.holder || lease?.term != lastFollowed?.term || lastFollowed == nil {
+                events(.following(group: group, leader: lease?.holder, term: lease?.term))
+            }
+            lastFollowed = lease ?? LeaderLease(group: group, holder: "", term: 0, expires: .distantPast)
+            return false
+        }
+    }
+
+    /// Forgets what this replica applied: another leader may have moved on since.
+    private func forgetProgress() {
+        appliedCommit = nil
+        appliedTree = nil
+        invalidCommit = nil
+        lastReconcile = nil
+        ledTerm = nil
+    }
+
+    /// Takes the group's last reconciled revision of this source from the shared history.
+    private func resumeFromHistory() throws {
+        forgetProgress()
+        let source = ApplySource(repository: settings.repository, ref: settings.ref, subdirectory: settings.path)
+        guard let status = try workspace.status(of: source), let commit = status.reconciled.source.commit,
+            status.reconciled.result == .succeeded || status.reconciled.result == .noChanges
+        else { return }
+        appliedCommit = commit
+        let repo = try GitMirror.open(settings.repository, stateDirectory: workspace.stateDirectory, fetch: true)
+        appliedTree = try? repo.treeID(at: commit, under: settings.path)
+        lastReconcile = clock.now()
     }
 
     /// The delay before retry `n` (1-based): exponential from the base, capped, with ± jitter.
@@ -181,7 +258,8 @@ public final class WatchLoop: @unchecked Sendable {
             .loaded(loaded, source: .git(repository: settings.repository, ref: settings.ref, path: settings.path), options: PlanOptions(prune: settings.prune)),
             lockTimeout: settings.lockTimeout, operation: "watch",
             observer: Reconcile(loop: self, commit: commit, tree: tree, newCommit: newCommit),
-            hooks: ApplyHooks(isCancelled: { stop.isStopped }, trigger: newCommit ? .revision : .drift), parallelism: settings.parallelism)
+            hooks: ApplyHooks(isCancelled: { [leadership] in stop.isStopped || leadership.map { !$0.isLeading } == true },
+                              trigger: newCommit ? .revision : .drift), parallelism: settings.parallelism)
         guard let applied else { return }
         let outcome = applied.outcome
         if let error = outcome.error {

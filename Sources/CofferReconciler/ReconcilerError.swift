@@ -14,6 +14,14 @@ public struct ReconcilerError: CofferError, Hashable {
         public static let pruneEverything = Code(rawValue: "prune-everything-refused")
         public static let stateCorrupt = Code(rawValue: "state-corrupt")
         public static let io = Code(rawValue: "state-io")
+        /// A write carried a leader's term that a newer leader has superseded.
+        public static let fenced = Code(rawValue: "state-fenced")
+        /// The state backend cannot be reached (a database that is down), past the retries.
+        public static let unavailable = Code(rawValue: "state-unavailable")
+        /// The state backend's schema is newer than this coffer, or cannot be migrated.
+        public static let schema = Code(rawValue: "state-schema")
+        /// A feature needs a state shared by several machines.
+        public static let sharedStateRequired = Code(rawValue: "state-shared-required")
     }
 
     public var code: Code

@@ -31,7 +31,7 @@ public struct LockOwner: Codable, Sendable, Hashable, CustomStringConvertible {
 /// It is an advisory `flock` on `STATE/reconciler/lock`: the kernel releases it when its process exits or is
 /// killed, so a lock whose process is gone is never stuck; the file also records the owner (pid, host,
 /// operation, since) so that a waiting process can say who holds it.
-public final class StateLock: @unchecked Sendable {
+public final class StateLock: HeldStateLock, @unchecked Sendable {
     private let file: SystemFile
     public let owner: LockOwner
 
@@ -43,9 +43,8 @@ public final class StateLock: @unchecked Sendable {
     /// Takes the lock, waiting up to `timeout` seconds (0: try once). Throws `.locked` naming the holder when
     /// it cannot be had in time.
     public static func acquire(stateDirectory: String, operation: String, timeout: Double = 0) throws -> StateLock {
-        let directory = (stateDirectory as NSString).appendingPathComponent("reconciler")
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let path = (directory as NSString).appendingPathComponent("lock")
+        let path = path(stateDirectory: stateDirectory)
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let file = try StateFiles.presentingSystemErrors { try SystemFile.open(path, flags: O_RDWR | O_CREAT) }
         let deadline = Date().addingTimeInterval(timeout)
         while try !StateFiles.presentingSystemErrors({ try file.lock(exclusive: true, wait: false) }) {
@@ -70,6 +69,24 @@ public final class StateLock: @unchecked Sendable {
             try? file.sync()
         }
         return StateLock(file: file, owner: owner)
+    }
+
+    /// The lock file of a state directory.
+    public static func path(stateDirectory: String) -> String {
+        ((stateDirectory as NSString).appendingPathComponent("reconciler") as NSString).appendingPathComponent("lock")
+    }
+
+    /// Who holds the lock of `stateDirectory` now, without taking it: nil when it is free (a shared lock can be
+    /// had) or was never created.
+    public static func holder(stateDirectory: String) throws -> LockOwner? {
+        let path = path(stateDirectory: stateDirectory)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let file = try StateFiles.presentingSystemErrors { try SystemFile.open(path, flags: O_RDONLY) }
+        if try StateFiles.presentingSystemErrors({ try file.lock(exclusive: false, wait: false) }) {
+            file.unlock()
+            return nil
+        }
+        return readOwner(file) ?? LockOwner(pid: 0, host: "?", operation: "unknown", since: Date(timeIntervalSince1970: 0))
     }
 
     private static func readOwner(_ file: SystemFile) -> LockOwner? {

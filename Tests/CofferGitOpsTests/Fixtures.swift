@@ -76,6 +76,9 @@ final class EventRecorder: @unchecked Sendable {
             case .stepFinished: "step"
             case .applied(_, _, let repaired, _): repaired ? "repaired" : "applied"
             case .stopped: "stop"
+            case .elected: "elected"
+            case .following: "following"
+            case .deposed: "deposed"
             }
         }
     }

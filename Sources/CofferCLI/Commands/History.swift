@@ -17,14 +17,17 @@ struct HistoryCommand: ParsableCommand {
               coffer history --limit 5 --output json
             """)
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var stateBackend: StateBackendOptions
     @Option(help: ArgumentHelp("Show at most this many applies, newest first (default: all).", valueName: "n")) var limit: Int?
     @Option(help: OutputFormat.help("an array of applies, newest first.")) var output: OutputFormat = .text
 
     func run() throws {
         let view = output.historyView
-        let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
-        let records = try workspace.history(limit: limit)
-        try view.history(records)
+        try stateBackend.withBackend { backend in
+            let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment), backend: backend)
+            let records = try workspace.history(limit: limit)
+            try view.history(records)
+        }
     }
 }
 
@@ -47,17 +50,20 @@ struct RollbackCommand: AsyncParsableCommand {
     var revision: String
     @Flag(name: .customLong("auto-approve"), help: "Apply without asking for approval (needed without a terminal).") var autoApprove = false
     @OptionGroup var reconcile: ReconcileOptions
+    @OptionGroup var stateBackend: StateBackendOptions
     @Option(help: OutputFormat.help("the apply's result, summary and steps, as 'coffer apply' prints them.")) var output: OutputFormat = .text
 
     func run() async throws {
         let view = output.reconcileView
-        let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
-        let (record, source) = try rollbackTarget(workspace)
-        view.rollingBack(to: record)
-        try await ApplyRun(
-            workspace: workspace, input: .manifests(source, reconcile.planOptions), autoApprove: autoApprove, view: view,
-            lockTimeout: reconcile.lockTimeout.seconds
-        ).run()
+        try await stateBackend.withBackend { backend in
+            let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment), backend: backend)
+            let (record, source) = try rollbackTarget(workspace)
+            view.rollingBack(to: record)
+            try await ApplyRun(
+                workspace: workspace, input: .manifests(source, reconcile.planOptions), autoApprove: autoApprove, view: view,
+                lockTimeout: reconcile.lockTimeout.seconds
+            ).run()
+        }
     }
 
     private func rollbackTarget(_ workspace: Workspace) throws -> (record: HistoryRecord, source: ManifestSource) {

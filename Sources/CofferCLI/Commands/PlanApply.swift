@@ -77,6 +77,7 @@ struct PlanCommand: AsyncParsableCommand {
     @OptionGroup var source: ManifestSourceOptions
     @OptionGroup var reconcile: ReconcileOptions
     @OptionGroup var remote: EndpointOptions
+    @OptionGroup var stateBackend: StateBackendOptions
     @Option(help: OutputFormat.help("summary, resource_changes, drift and diagnostics (see docs/json.md).")) var output: OutputFormat = .text
     @Flag(name: .customLong("detailed-exitcode"), help: "Exit 2 when the plan has changes (0 when it has none).") var detailedExitcode = false
     @Option(
@@ -89,7 +90,7 @@ struct PlanCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await remote.withWorkspace(global: global) { workspace in try await run(workspace) }
+        try await remote.withWorkspace(global: global, backend: stateBackend) { workspace in try await run(workspace) }
     }
 
     func run(_ workspace: Workspace) async throws {
@@ -136,6 +137,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var source: ManifestSourceOptions
     @OptionGroup var reconcile: ReconcileOptions
     @OptionGroup var remote: EndpointOptions
+    @OptionGroup var stateBackend: StateBackendOptions
     @Option(
         help: ArgumentHelp("Apply exactly this plan, saved by 'coffer plan --out' (instead of manifests).", valueName: "file"),
         completion: .file())
@@ -153,7 +155,7 @@ struct ApplyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await remote.withWorkspace(global: global) { workspace in try await run(workspace) }
+        try await remote.withWorkspace(global: global, backend: stateBackend) { workspace in try await run(workspace) }
     }
 
     func run(_ workspace: Workspace) async throws {

@@ -20,6 +20,7 @@ struct StatusCommand: ParsableCommand {
               coffer status --output json
             """)
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var stateBackend: StateBackendOptions
     @Option(help: ArgumentHelp("The repository, as watch or apply --repo was given it (default: the newest record's source).", valueName: "dir|url"),
             completion: .directory)
     var repo: String?
@@ -33,9 +34,11 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let view = output.historyView
-        let workspace = Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment))
         let source = repo.map { ApplySource(repository: $0, ref: ref, subdirectory: path) }
-        guard let status = try workspace.status(of: source) else {
+        let found = try stateBackend.withBackend { backend in
+            try Workspace(stateDirectory: global.stateDirectory(environment: ProcessInfo.processInfo.environment), backend: backend).status(of: source)
+        }
+        guard let status = found else {
             throw CLIError(
                 code: "NoReconciledRevision",
                 message: repo.map { "the history has no revision reconciled from \($0)" } ?? "the history has no revision reconciled yet",

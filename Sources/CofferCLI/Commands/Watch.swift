@@ -43,6 +43,18 @@ struct WatchLog: Sendable {
                 metadata: ["event": repairedDrift ? "repaired" : "applied", "commit": "\(commit)", "add": "\(summary.add)", "change": "\(summary.change)", "destroy": "\(summary.destroy)"])
         case .stopped(let polls, let applies):
             logger.info("watch stopped", metadata: ["event": "stop", "polls": "\(polls)", "applies": "\(applies)"])
+        case .elected(let group, let term, let commit):
+            let from = commit.map { "from revision \($0.prefix(10))" } ?? "from no reconciled revision"
+            logger.info(
+                "leading group \(group) with term \(term), \(from)",
+                metadata: ["event": "elected", "group": "\(group)", "term": "\(term)", "commit": "\(commit ?? "")"])
+        case .following(let group, let leader, let term):
+            let message = leader.map { "following \($0), leader of group \(group) with term \(term ?? 0)" } ?? "waiting for the lease of group \(group)"
+            logger.info(
+                "\(message)",
+                metadata: ["event": "following", "group": "\(group)", "leader": "\(leader ?? "")", "term": "\(term ?? 0)"])
+        case .deposed(let group, let term, let reason):
+            logger.warning("no longer leading group \(group) (term \(term)): \(reason); following", metadata: ["event": "deposed", "group": "\(group)", "term": "\(term)"])
         }
     }
 }
@@ -63,9 +75,17 @@ struct WatchCommand: AsyncParsableCommand {
               coffer watch --repo file:///srv/backup-config.git --ref main --interval 1m \\
                   --output json
               coffer watch --repo . --path manifests --once       # CI: exit 1 on failure
+              coffer watch --repo https://git.example.com/backup-config.git --path manifests \\
+                  --state-backend postgres://coffer@db.internal:5432/coffer --replicas-group prod
+
+            With --replicas-group, several watch processes (on one machine or several, sharing the state \
+            backend) form a group: one leads and reconciles, the others poll the lease every --interval and \
+            take over within --lease-ttl plus one interval when the leader dies. A deposed leader's writes are \
+            refused by the backend (fencing), so two replicas never apply at once.
             """)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var remote: EndpointOptions
+    @OptionGroup var stateBackend: StateBackendOptions
     @Option(help: ArgumentHelp("The repository: a path, or a file:// URL to clone.", valueName: "dir|url"), completion: .directory)
     var repo: String
     @Option(help: ArgumentHelp("The branch, tag or commit to follow.", valueName: "ref")) var ref = "main"
@@ -86,10 +106,25 @@ struct WatchCommand: AsyncParsableCommand {
         name: .customLong("lock-timeout"), help: ArgumentHelp("How long each reconcile waits for the state lock.", valueName: "duration"),
         completion: .list(["0s", "30s", "1m", "5m"]))
     var lockTimeout = DurationArgument(argument: "60s")!
+    @Option(
+        name: .customLong("replicas-group"),
+        help: ArgumentHelp("Run as one replica of this group: only the holder of the group's lease reconciles (needs --state-backend).", valueName: "name"))
+    var replicasGroup: String?
+    @Option(
+        name: .customLong("lease-ttl"), help: ArgumentHelp("With --replicas-group: how long the leader's lease lasts unless renewed.", valueName: "duration"),
+        completion: .list(["5s", "15s", "30s"]))
+    var leaseTTL = DurationArgument(argument: "15s")!
     @Option(help: OutputFormat.help("one JSON object per event line (time, level, message, event and details).")) var output: OutputFormat = .text
 
+    func validate() throws {
+        if let replicasGroup, replicasGroup.isEmpty || replicasGroup.count > 200 {
+            throw ValidationError("--replicas-group needs a name of 1 to 200 characters")
+        }
+        if replicasGroup != nil && leaseTTL.seconds <= 0 { throw ValidationError("--lease-ttl must be more than 0s") }
+    }
+
     func run() async throws {
-        try await remote.withWorkspace(global: global) { workspace in try await run(workspace) }
+        try await remote.withWorkspace(global: global, backend: stateBackend) { workspace in try await run(workspace) }
     }
 
     func run(_ workspace: Workspace) async throws {
@@ -117,6 +152,8 @@ struct WatchCommand: AsyncParsableCommand {
             repository: repo, ref: ref, path: path, interval: interval.seconds, driftInterval: driftInterval.seconds,
             reportOnly: reportOnly, once: once, prune: prune, lockTimeout: lockTimeout.seconds)
         settings.parallelism = parallelism
+        settings.replicasGroup = replicasGroup
+        settings.leaseTTL = leaseTTL.seconds
         let log = WatchLog(logger: logger)
         let healthy = await WatchLoop(settings: settings, workspace: workspace, stop: stop, events: log.log).run()
         if once && !healthy { throw ExitCode(CofferExitCode.failure.rawValue) }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CofferARMClient
 import CofferGitOps
 import CofferModel
+import CofferReconciler
 import Foundation
 
 /// Where the reconciling commands find the platform: the embedded one in the state directory (the
@@ -71,11 +72,16 @@ struct EndpointOptions: ParsableArguments {
 
     /// The workspace of the state directory, its provider the endpoint's when one is given; `body` runs with
     /// it, and the endpoint's connections are closed after it, whatever it ends in.
-    func withWorkspace<T>(global: GlobalOptions, _ body: (Workspace) async throws -> T) async throws -> T {
+    func withWorkspace<T>(global: GlobalOptions, backend: StateBackendOptions, _ body: (Workspace) async throws -> T) async throws -> T {
+        try await backend.withBackend { backend in try await withWorkspace(global: global, backend: backend, body) }
+    }
+
+    /// The same, with the reconciler's state in `backend` (nil: the state directory's files).
+    func withWorkspace<T>(global: GlobalOptions, backend: (any StateBackend)?, _ body: (Workspace) async throws -> T) async throws -> T {
         let environment = ProcessInfo.processInfo.environment
         let state = global.stateDirectory(environment: environment)
         guard let configuration = try clientConfiguration(environment: environment) else {
-            return try await body(Workspace(stateDirectory: state))
+            return try await body(Workspace(stateDirectory: state, backend: backend))
         }
         let provider: ARMClientProvider
         do {
@@ -85,7 +91,7 @@ struct EndpointOptions: ParsableArguments {
         }
         let result: T
         do {
-            result = try await body(Workspace(stateDirectory: state, provider: provider))
+            result = try await body(Workspace(stateDirectory: state, backend: backend, provider: provider))
         } catch {
             try? await provider.shutdown()
             throw error

@@ -6,8 +6,8 @@ import Foundation
 
 extension Workspace {
     /// The workspace of a state directory, with the simulated platform in it as the provider.
-    init(stateDirectory: String) {
-        self.init(stateDirectory: stateDirectory, makeProvider: openPlatformProvider)
+    init(stateDirectory: String, backend: (any StateBackend)? = nil) {
+        self.init(stateDirectory: stateDirectory, backend: backend, makeProvider: openPlatformProvider)
     }
 }
 
