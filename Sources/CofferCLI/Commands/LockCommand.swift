@@ -11,6 +11,14 @@ import Foundation
 struct LockCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lock", abstract: "Show or break the state lock that keeps two applies apart.",
+        discussion: """
+            The lock is the state directory's (a file lock of the kernel) or, with --state-backend, the \
+            database's (an advisory lock of the holder's session).
+
+            Examples:
+              coffer lock show
+              coffer lock release --force --state-backend postgres://coffer@db.internal:5432/coffer
+            """,
         subcommands: [LockShowCommand.self, LockReleaseCommand.self])
 }
 
