@@ -16,14 +16,17 @@ import subprocess
 import sys
 import time
 
-coffer, database, work, kills, ttl, interval = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], sys.argv[6]
+coffer, database, work, kills = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+ttl, interval = float(sys.argv[5].rstrip("s")), float(sys.argv[6].rstrip("s"))
 world = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "reference", "world.yaml")
 platform = os.path.join(work, "platform")
 repo = os.path.join(work, "origin")
 
 
 def psql(sql):
-    return subprocess.run(["psql", "-Atq", database, "-c", sql], check=True, capture_output=True, text=True).stdout.strip()
+    # Empty until a replica has created coffer's tables.
+    result = subprocess.run(["psql", "-Atq", database, "-c", sql], capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else ""
 
 
 def manifests(days):
@@ -72,7 +75,7 @@ common = ["--endpoint", f"https://127.0.0.1:{port}", "--token-file", os.path.joi
 def start(index):
     log = open(os.path.join(work, f"replica-{index}.log"), "a")
     return subprocess.Popen([coffer, "watch", "--state", os.path.join(work, f"replica-{index}"), "--repo", repo, "--path", "manifests",
-                             "--interval", interval, "--drift-interval", "1h", "--lease-ttl", ttl, "--replicas-group", "bench",
+                             "--interval", f"{interval}s", "--drift-interval", "1h", "--lease-ttl", f"{ttl}s", "--replicas-group", "bench",
                              "--output", "json"] + common, stdout=log, stderr=log)
 
 
@@ -88,7 +91,7 @@ def leader():
 
 
 def applied(commit):
-    return psql(f"SELECT count(*) FROM coffer_history WHERE record LIKE '%{commit}%' AND record LIKE '%\"result\":\"succeeded\"%'") != "0"
+    return psql(f"SELECT count(*) FROM coffer_history WHERE record LIKE '%{commit}%' AND record LIKE '%\"result\":\"succeeded\"%'") not in ("", "0")
 
 
 takeovers, applies = [], []
@@ -113,9 +116,13 @@ try:
             if applied(commit):
                 done = time.time() - killed
             time.sleep(0.02)
-        takeovers.append(took)
-        applies.append(done)
-        print(f"kill {k + 1:2d}: takeover {took:.2f} s, first apply of the new commit {done:.2f} s", flush=True)
+        if took is None or done is None:
+            # The killed process may not have been the leader any more (its lease had just been taken over).
+            print(f"kill {k + 1:2d}: pid {pid} (term {term}): no new term before the commit was applied; not counted", flush=True)
+        else:
+            takeovers.append(took)
+            applies.append(done)
+            print(f"kill {k + 1:2d}: takeover {took:.2f} s, first apply of the new commit {done:.2f} s", flush=True)
         for i, replica in enumerate(replicas):
             if replica.pid == pid:
                 replica.wait()
@@ -129,6 +136,6 @@ finally:
     serve.wait()
 
 print(f"takeover (kill to new term):        median {statistics.median(takeovers):.2f} s, max {max(takeovers):.2f} s "
-      f"(lease TTL {ttl} s, interval {interval} s: bound {float(ttl) + float(interval):.2f} s)")
+      f"(lease TTL {ttl} s, interval {interval} s: bound {ttl + interval:.2f} s)")
 print(f"failover (kill to new leader's apply): median {statistics.median(applies):.2f} s, max {max(applies):.2f} s "
-      f"(target: under 2 lease TTLs, {2 * float(ttl):.2f} s)")
+      f"(target: under 2 lease TTLs, {2 * ttl:.2f} s)")

@@ -9,6 +9,7 @@
 # A throwaway PostgreSQL cluster on loopback (scripts/test-postgres.sh; Debian's postgresql).
 #   bench/state.sh
 #   N=1000 RUNS=3 KILLS=5 TTL=2 INTERVAL=0.5 bench/state.sh
+#   COFFER=.build/debug/coffer N=1000 bench/state.sh      # an existing build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-10000}
@@ -17,8 +18,10 @@ KILLS=${KILLS:-10}
 TTL=${TTL:-2}
 INTERVAL=${INTERVAL:-0.5}
 command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
-swift build -c release --product coffer >/dev/null
-COFFER=$(swift build -c release --show-bin-path)/coffer
+if [ -z "${COFFER:-}" ]; then    # COFFER=path/to/coffer skips the release build
+    swift build -c release --product coffer >/dev/null
+    COFFER=$(swift build -c release --show-bin-path)/coffer
+fi
 WORK=$(mktemp -d)
 chmod 755 "$WORK"    # the server runs as the postgres user
 trap 'scripts/test-postgres.sh stop "$WORK/pg"; rm -rf "$WORK"' EXIT
