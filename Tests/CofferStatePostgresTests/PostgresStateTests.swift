@@ -7,7 +7,11 @@ import Testing
 
 @testable import CofferStatePostgres
 
-@Suite(.serialized, .enabled(if: TestPostgres.available, TestPostgres.skipped))
+/// Every test that uses the shared test server, one at a time: some restart it.
+@Suite(.serialized) struct PostgresServerTests {}
+
+extension PostgresServerTests {
+@Suite(.enabled(if: TestPostgres.available, TestPostgres.skipped))
 struct PostgresStateTests {
     @Test func storeRoundTripsTheInventoryJournalAndHistory() throws {
         let backend = try PostgresStateBackend.open(try TestPostgres.freshDatabase())
@@ -218,4 +222,5 @@ struct PostgresStateTests {
             Thread.sleep(forTimeInterval: 0.05)
         }
     }
+}
 }

@@ -82,7 +82,10 @@ final class CofferProcess: @unchecked Sendable {
 /// database restarts once. Afterwards: every revision that changed something was applied once, in commit
 /// order (or superseded by a later one), the history's terms never go back (no two leaders' applies
 /// interleave), and the platform matches the last commit.
-@Suite(.serialized, .enabled(if: TestPostgres.available && cofferExecutable != nil, TestPostgres.skipped))
+/// Nested in the serialized `PostgresServerTests`: it restarts the shared test server, which no other test of
+/// the server may see happen.
+extension PostgresServerTests {
+@Suite(.enabled(if: TestPostgres.available && cofferExecutable != nil, TestPostgres.skipped))
 struct ReplicasChaosTests {
     static let policyName = "daily-chaos-eastus"
 
@@ -237,6 +240,8 @@ struct ReplicasChaosTests {
         Issue.record("serve did not start: \(serve.output)")
         throw CancellationError()
     }
+}
+
 }
 
 /// A small deterministic generator (SplitMix64), so a failing run can be replayed.
