@@ -111,7 +111,8 @@ struct ScriptedResponder: HTTPResponder {
 
     @Test func throttlingPastTheDeadlineIsReportedAsRetryable() async throws {
         try await withEndpoint([(429, [("Retry-After", "1")], #"{"error": {"code": "TooManyRequests", "message": "slow down"}}"#)],
-                               retryDeadline: .seconds(2)) { transport, script in
+                               retryDeadline: .seconds(8)) { transport, script in
+            // Long enough for a second attempt after the 1 s Retry-After even when the first is slow under load.
             let error = try await #require(throws: ProviderError.self) { _ = try await transport.list(Named.self, "/things?api-version=1", what: "things") }
             #expect(error.code == "RetryDeadlineExceeded")
             #expect(error.retryable)
