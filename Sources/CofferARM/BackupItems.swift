@@ -98,6 +98,12 @@ public struct BackupRequestResource: Codable, Sendable, Hashable {
         public var objectType: String?
         public var recoveryPointExpiryTimeInUTC: String?
     }
+
+    /// An Azure VM's Backup now request, its point kept until `expiry` (ISO 8601, UTC; the service's default,
+    /// 30 days, when nil).
+    public init(expiry: String?) {
+        properties = Properties(objectType: "IaasVMBackupRequest", recoveryPointExpiryTimeInUTC: expiry)
+    }
 }
 
 /// A backup job (`backupJobs/{id}`) as an `AzureIaaSVMJob`.
@@ -360,6 +366,8 @@ public struct RestoreRequestResource: Codable, Sendable, Hashable {
         public var targetResourceGroupId: String?
         public var targetVirtualMachineId: String?
         public var storageAccountId: String?
+
+        public init() {}
     }
 
     public init(properties: Properties?) { self.properties = properties }

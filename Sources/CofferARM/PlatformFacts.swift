@@ -50,13 +50,16 @@ public struct PlatformFactsResource: Codable, Sendable, Hashable {
     /// The platform's time (ISO 8601, UTC): the simulated clock, which a plan needs to say when soft-deleted
     /// data is purged. Against Azure it would be the wall clock.
     public var platformTime: String?
+    /// The operator's object id in the tenant (who `coffer get access-policies` names "operator").
+    public var operatorObjectId: String?
 
     public init(
         tenantId: String, defaultSubscriptionId: String, operatorUserType: String, backupManagementServiceObjectId: String,
         regions: [String], customRoles: [RoleDefinition], diskEncryptionSets: [DiskEncryptionSet], certificateBackedKeys: [KeyName],
-        platformTime: String? = nil
+        platformTime: String? = nil, operatorObjectId: String? = nil
     ) {
         self.platformTime = platformTime
+        self.operatorObjectId = operatorObjectId
         self.tenantId = tenantId
         self.defaultSubscriptionId = defaultSubscriptionId
         self.operatorUserType = operatorUserType

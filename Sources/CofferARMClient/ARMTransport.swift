@@ -133,7 +133,12 @@ final class ARMTransport: Sendable {
 
     /// Sends a request, retrying throttling, server errors and dropped connections until the deadline. The
     /// reply is any status below 500 but 429; a 4xx is the caller's to judge (`check`).
-    func send(_ method: HTTPMethod, _ pathOrURL: String, body: [UInt8]? = nil) async throws -> Reply {
+    ///
+    /// A request that is not `idempotent` (a POST that starts a backup or a restore) is retried only when the
+    /// endpoint said it did not carry it out (429, 503): after a dropped connection or another server error
+    /// it may have started, and a second attempt could start it twice, so the error says to look before trying
+    /// again.
+    func send(_ method: HTTPMethod, _ pathOrURL: String, body: [UInt8]? = nil, idempotent: Bool = true) async throws -> Reply {
         let clock = ContinuousClock()
         let deadline = clock.now + configuration.retryDeadline
         var attempt = 0
@@ -157,13 +162,19 @@ final class ARMTransport: Sendable {
                 let reply = Reply(status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView))
                 guard reply.status == 429 || reply.status >= 500 else { return reply }
                 last = "\(reply.status) \(Self.errorDetail(reply)?.code ?? "")"
+                if !idempotent && reply.status != 429 && reply.status != 503 {
+                    throw Self.mayHaveStarted(method, pathOrURL, last)
+                }
                 wait = Self.retryAfter(reply)
             } catch let error as NIOSSLError {
                 throw Self.tlsFailure(error)
             } catch let error as NIOSSLExtraError {
                 throw Self.tlsFailure(error)
+            } catch let error as ProviderError {
+                throw error
             } catch {
                 last = Self.describe(error)
+                if !idempotent { throw Self.mayHaveStarted(method, pathOrURL, last) }
             }
             let backoff = wait ?? jittered(attempt: attempt)
             if clock.now + backoff > deadline {
@@ -175,6 +186,14 @@ final class ARMTransport: Sendable {
             }
             try await Task.sleep(for: backoff)
         }
+    }
+
+    /// The error of a request that is not retried because it may have been carried out.
+    static func mayHaveStarted(_ method: HTTPMethod, _ pathOrURL: String, _ last: String) -> ProviderError {
+        ProviderError(
+            code: "OutcomeUnknown",
+            message: "\(method.rawValue) \(shown(pathOrURL)) failed (\(last)) after it was sent: the operation may have started",
+            hint: "look at 'coffer get jobs' before trying again, so that it does not run twice")
     }
 
     /// A TLS failure (an untrusted certificate, a name it does not cover) is not retried.
@@ -328,6 +347,12 @@ final class ARMTransport: Sendable {
 
 /// An operation's status document (`Azure-AsyncOperation`), read leniently.
 struct OperationStatusDocument: Decodable, Sendable {
+    struct Properties: Decodable, Sendable {
+        /// The job a Backup now or a restore started.
+        var jobId: String?
+    }
+
     var status: String?
     var error: ARMErrorDetail?
+    var properties: Properties?
 }

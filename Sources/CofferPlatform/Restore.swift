@@ -42,6 +42,16 @@ public struct RestoreResult: Codable, Sendable, Hashable {
     public var disks: [RestoredDiskInfo]
     /// The VM a create-vm or replace-existing job made or changed.
     public var vm: String?
+
+    public init(
+        job: JobInfo, source: String, region: String, disks: [RestoredDiskInfo], vm: String? = nil
+    ) {
+        self.job = job
+        self.source = source
+        self.region = region
+        self.disks = disks
+        self.vm = vm
+    }
 }
 
 /// What `restore-keys` did with each backed-up key-vault object.

@@ -17,6 +17,17 @@ public struct VaultInfo: Codable, Sendable, Hashable {
     public var registeredItems: Int
     /// The object id of the vault's system-assigned identity, when it has one.
     public var identityPrincipalID: String?
+
+    public init(
+        name: String, id: String, spec: VaultSpec, tags: [String: String], registeredItems: Int, identityPrincipalID: String? = nil
+    ) {
+        self.name = name
+        self.id = id
+        self.spec = spec
+        self.tags = tags
+        self.registeredItems = registeredItems
+        self.identityPrincipalID = identityPrincipalID
+    }
 }
 
 /// A VM backup policy.
@@ -27,6 +38,16 @@ public struct PolicyInfo: Codable, Sendable, Hashable {
     public var managedBy: String?
     /// Items that use the policy.
     public var protectedItems: Int
+
+    public init(
+        name: String, id: String, spec: BackupPolicySpec, managedBy: String? = nil, protectedItems: Int
+    ) {
+        self.name = name
+        self.id = id
+        self.spec = spec
+        self.managedBy = managedBy
+        self.protectedItems = protectedItems
+    }
 }
 
 /// A protected VM (a backup item).
@@ -48,6 +69,28 @@ public struct ProtectedItemInfo: Codable, Sendable, Hashable {
     public var recoveryPoints: Int
     /// When a soft-deleted item is purged for good.
     public var purgeAt: Date?
+
+    public init(
+        vm: String, id: String, vmID: String, vmResourceGroup: String, vault: String, policy: String? = nil, state: ItemState,
+        deletionPolicy: DeletionPolicy, excludeDiskLuns: [Int], includeDiskLuns: [Int], managedBy: String? = nil, lastBackup: Date? = nil,
+        lastBackupStatus: String? = nil, recoveryPoints: Int, purgeAt: Date? = nil
+    ) {
+        self.vm = vm
+        self.id = id
+        self.vmID = vmID
+        self.vmResourceGroup = vmResourceGroup
+        self.vault = vault
+        self.policy = policy
+        self.state = state
+        self.deletionPolicy = deletionPolicy
+        self.excludeDiskLuns = excludeDiskLuns
+        self.includeDiskLuns = includeDiskLuns
+        self.managedBy = managedBy
+        self.lastBackup = lastBackup
+        self.lastBackupStatus = lastBackupStatus
+        self.recoveryPoints = recoveryPoints
+        self.purgeAt = purgeAt
+    }
 }
 
 /// A Key Vault access policy.
@@ -60,6 +103,19 @@ public struct AccessPolicyInfo: Codable, Sendable, Hashable {
     public var keyPermissions: [KeyPermission]
     public var secretPermissions: [SecretPermission]
     public var managedBy: String?
+
+    public init(
+        keyVault: String, id: String, objectID: String, principalName: String? = nil, keyPermissions: [KeyPermission],
+        secretPermissions: [SecretPermission], managedBy: String? = nil
+    ) {
+        self.keyVault = keyVault
+        self.id = id
+        self.objectID = objectID
+        self.principalName = principalName
+        self.keyPermissions = keyPermissions
+        self.secretPermissions = secretPermissions
+        self.managedBy = managedBy
+    }
 }
 
 /// A role assigned to a principal at a key vault's scope.
@@ -76,6 +132,20 @@ public struct RoleAssignmentInfo: Codable, Sendable, Hashable {
     public var role: String
     public var roleDefinitionID: String
     public var managedBy: String?
+
+    public init(
+        keyVault: String, id: String, name: String, objectID: String, principalName: String? = nil, role: String, roleDefinitionID: String,
+        managedBy: String? = nil
+    ) {
+        self.keyVault = keyVault
+        self.id = id
+        self.name = name
+        self.objectID = objectID
+        self.principalName = principalName
+        self.role = role
+        self.roleDefinitionID = roleDefinitionID
+        self.managedBy = managedBy
+    }
 }
 
 /// A recovery point.
@@ -114,6 +184,25 @@ public struct RecoveryPointSummary: Codable, Sendable, Hashable {
         guard hasKeyBackup else { return nil }
         return hasKEKBackup ? "BEK/KEK" : "BEK"
     }
+
+    public init(
+        id: String, vm: String, vault: String, time: Date, type: String, tier: String, expiry: Date? = nil, disks: [Disk],
+        hasKeyBackup: Bool, hasKEKBackup: Bool, keyVault: String? = nil, bekSecretURL: String? = nil, kekURL: String? = nil
+    ) {
+        self.id = id
+        self.vm = vm
+        self.vault = vault
+        self.time = time
+        self.type = type
+        self.tier = tier
+        self.expiry = expiry
+        self.disks = disks
+        self.hasKeyBackup = hasKeyBackup
+        self.hasKEKBackup = hasKEKBackup
+        self.keyVault = keyVault
+        self.bekSecretURL = bekSecretURL
+        self.kekURL = kekURL
+    }
 }
 
 /// A backup or restore job.
@@ -136,6 +225,27 @@ public struct JobInfo: Codable, Sendable, Hashable {
     public var targetRegion: String? = nil
     /// For a restore: the resource group it restores into.
     public var targetResourceGroup: String? = nil
+
+    public init(
+        id: String, operation: String, vm: String, vault: String, status: JobStatus, start: Date, end: Date? = nil, bytesTransferred: Int64,
+        errorCode: String? = nil, errorMessage: String? = nil, recoveryPoint: String? = nil, trigger: String? = nil,
+        targetRegion: String? = nil, targetResourceGroup: String? = nil
+    ) {
+        self.id = id
+        self.operation = operation
+        self.vm = vm
+        self.vault = vault
+        self.status = status
+        self.start = start
+        self.end = end
+        self.bytesTransferred = bytesTransferred
+        self.errorCode = errorCode
+        self.errorMessage = errorMessage
+        self.recoveryPoint = recoveryPoint
+        self.trigger = trigger
+        self.targetRegion = targetRegion
+        self.targetResourceGroup = targetResourceGroup
+    }
 }
 
 /// A key or a secret of a key vault (never its value).
@@ -218,6 +328,24 @@ public struct RestoredDiskInfo: Codable, Sendable, Hashable {
     /// For an ADE VM's disk: the secret URL of the BEK it needs (and the KEK's URL).
     public var bekSecretURL: String?
     public var kekURL: String?
+
+    public init(
+        name: String, id: String, resourceGroup: String, region: String, kind: String, sizeGiB: Int, sourceVM: String, disk: DiskSlot,
+        recoveryPoint: String, jobID: String, bekSecretURL: String? = nil, kekURL: String? = nil
+    ) {
+        self.name = name
+        self.id = id
+        self.resourceGroup = resourceGroup
+        self.region = region
+        self.kind = kind
+        self.sizeGiB = sizeGiB
+        self.sourceVM = sourceVM
+        self.disk = disk
+        self.recoveryPoint = recoveryPoint
+        self.jobID = jobID
+        self.bekSecretURL = bekSecretURL
+        self.kekURL = kekURL
+    }
 }
 
 /// Everything the platform holds, for `coffer platform show` (never secret values).

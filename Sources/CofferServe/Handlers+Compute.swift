@@ -129,6 +129,18 @@ extension Handlers {
                                 ResourceIDs.resourceGroup(subscription: subscriptionID, name: $0.resourceGroup) + "/providers/Microsoft.Compute/diskEncryptionSets/\($0.name)"
                             }))))
         }
+        // A managed disk a restore created: unattached until a VM is made from it.
+        let subscriptionID = request["subscription"].lowercased()
+        let restored = try await access.run { try $0.restoredDisks() }
+        if let disk = restored.first(where: {
+            $0.kind == "ManagedDisk" && $0.name.lowercased() == name && $0.resourceGroup.lowercased() == group
+                && $0.id.lowercased().contains("/subscriptions/\(subscriptionID)/")
+        }) {
+            var properties = DiskResource.Properties(
+                diskSizeGB: disk.sizeGiB, osType: nil, encryption: .init(type: "EncryptionAtRestWithPlatformKey", diskEncryptionSetId: nil))
+            properties.diskState = "Unattached"
+            return .json(DiskResource(id: disk.id, name: disk.name, location: disk.region, managedBy: nil, properties: properties))
+        }
         throw .resourceNotFound(type: "Microsoft.Compute/disks", name: request["disk"], resourceGroup: request["resourceGroup"])
     }
 }

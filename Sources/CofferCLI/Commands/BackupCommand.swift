@@ -3,7 +3,7 @@ import CofferModel
 import CofferPlatform
 import Foundation
 
-struct BackupCommand: ParsableCommand {
+struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup", abstract: "Back up a VM now (on demand).",
         discussion: """
@@ -26,9 +26,17 @@ struct BackupCommand: ParsableCommand {
         help: ArgumentHelp("Keep the recovery point until this day or time, e.g. 2026-03-01 (default: 30 days from now).", valueName: "date"))
     var retainUntil: DateArgument?
     @Option(help: OutputFormat.help("the finished job.")) var output: OutputFormat = .text
+    @OptionGroup var remote: EndpointOptions
 
-    func run() throws {
+    func run() async throws {
         let view = output.jobView
+        if let job = try await remote.withClient({ client -> JobInfo? in
+            guard let client else { return nil }
+            return RemoteListing.job(try await client.backup(vm: vm, retainUntil: retainUntil?.date))
+        }) {
+            guard job.status == .completed else { throw RemoteListing.failure(job) }
+            return try view.backedUp(job, vm: vm)
+        }
         let platform = try PlatformCLI.open(global)
         let until = retainUntil?.date
         let bar = ProgressBar(label: "backup \(vm)")

@@ -1,9 +1,10 @@
 import ArgumentParser
+import CofferARMClient
 import CofferModel
 import CofferPlatform
 import Foundation
 
-struct RestoreCommand: ParsableCommand {
+struct RestoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore", abstract: "Restore a VM from a recovery point.",
         discussion: """
@@ -71,6 +72,7 @@ struct RestoreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --mode files: the number of bytes (suffixes K, M, G, T).", valueName: "bytes")) var length: ByteCount?
     @Option(help: OutputFormat.help("the job, the region and tier it restored from, and the disks or VM it created."))
     var output: OutputFormat = .text
+    @OptionGroup var remote: EndpointOptions
 
     func validate() throws {
         if mode == .files {
@@ -82,8 +84,16 @@ struct RestoreCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let view = output.jobView
+        if let result = try await remote.withClient({ client -> RestoreResult? in
+            guard let client else { return nil }
+            return try await restoreRemotely(client)
+        }) {
+            guard result.job.status == .completed else { throw RemoteListing.failure(result.job) }
+            let restoreMode: RestoreMode = mode == .createVM ? .createVM : mode == .replaceExisting ? .replaceExisting : .restoreDisks
+            return try view.restored(result, vm: vm, recoveryPoint: recoveryPoint, mode: restoreMode)
+        }
         let platform = try PlatformCLI.open(global)
         if mode == .files, let disk, let offset, let length {
             let slot = disk.slot
@@ -107,9 +117,52 @@ struct RestoreCommand: ParsableCommand {
         bar.finish()
         try view.restored(result, vm: vm, recoveryPoint: recoveryPoint, mode: restoreMode)
     }
+
+    /// The restore through an ARM endpoint: the service's restore request, the job followed to its end, and
+    /// the restored disks read back.
+    func restoreRemotely(_ client: ARMClientProvider) async throws -> RestoreResult {
+        func unsupported(_ what: String, _ why: String) -> CLIError {
+            CLIError(code: "usage", message: "\(what) is not available over --endpoint: \(why)", hint: "run it against the embedded platform",
+                     exitCode: .usage)
+        }
+        if mode == .files {
+            throw unsupported("--mode files", "ARM's item-level recovery mounts the point over iSCSI, which coffer does not speak")
+        }
+        if targetRegion != nil {
+            throw unsupported("--target-region", "a cross-region restore goes through the secondary region's API, which coffer's client does not call yet")
+        }
+        if mode == .restoreDisks, targetName != nil {
+            throw unsupported("--target-name with restore-disks", "ARM's restore request does not name the disks it creates")
+        }
+        let type: RemoteRestoreType = switch mode {
+        case .createVM: .alternateLocation
+        case .replaceExisting: .originalLocation
+        default: .restoreDisks
+        }
+        let (remoteJob, point, vaultRegion) = try await client.restore(
+            vm: vm, recoveryPoint: recoveryPoint, type: type, targetResourceGroup: targetResourceGroup, targetSubscription: targetSubscription,
+            targetName: targetName)
+        let job = RemoteListing.job(remoteJob)
+        var disks: [RestoredDiskInfo] = []
+        if mode == .restoreDisks {
+            let group = remoteJob.targetResourceGroup ?? targetResourceGroup ?? ""
+            for (slot, name) in remoteJob.restoredDisks {
+                let found = try await client.disk(named: name, resourceGroup: group, subscription: targetSubscription)
+                disks.append(
+                    RestoredDiskInfo(
+                        name: name, id: found?.id ?? "", resourceGroup: group, region: found?.region ?? remoteJob.targetRegion ?? vaultRegion,
+                        kind: point.managed ? "ManagedDisk" : "PageBlob", sizeGiB: found?.sizeGiB ?? 0, sourceVM: vm,
+                        disk: DiskSlot(parsing: slot) ?? .os, recoveryPoint: point.id, jobID: job.id, bekSecretURL: point.bekSecretURL,
+                        kekURL: point.kekURL))
+            }
+        }
+        return RestoreResult(
+            job: job, source: point.tier.hasPrefix("Snapshot") ? "Snapshot" : "Vault", region: remoteJob.targetRegion ?? vaultRegion, disks: disks,
+            vm: mode == .createVM ? (targetName ?? "\(vm)-restored") : mode == .replaceExisting ? vm : nil)
+    }
 }
 
-struct RestoreKeysCommand: ParsableCommand {
+struct RestoreKeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore-keys", abstract: "Put a recovery point's backed-up BEK and KEK back into the key vault.",
         discussion: """
@@ -136,9 +189,18 @@ struct RestoreKeysCommand: ParsableCommand {
         completion: CofferCompletion.keyVault)
     var targetKeyVault: String?
     @Option(help: OutputFormat.help("one entry per secret or key and what was done with it.")) var output: OutputFormat = .text
+    @OptionGroup var remote: EndpointOptions
 
-    func run() throws {
+    func run() async throws {
         let view = output.jobView
+        if let actions = try await remote.withClient({ client -> [KeyRestoreAction]? in
+            guard let client else { return nil }
+            let answer = try await client.recoveryPointAction(
+                "restoreKeys", vm: vm, recoveryPoint: recoveryPoint, body: targetKeyVault.map { ["targetKeyVault": $0] } ?? [:])
+            return try RemoteListing.decode(RemoteListing.Actions.self, answer.json, what: "restore-keys").value
+        }) {
+            return try view.restoredKeys(actions)
+        }
         let platform = try PlatformCLI.open(global)
         let actions = try PlatformCLI.call { try platform.restoreKeys(vm: vm, recoveryPoint: recoveryPoint, targetKeyVault: targetKeyVault) }
         try view.restoredKeys(actions)

@@ -3,7 +3,7 @@ import CofferModel
 import CofferPlatform
 import Foundation
 
-struct VerifyCommand: ParsableCommand {
+struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify", abstract: "Test-restore a recovery point to scratch and compare checksums.",
         discussion: """
@@ -23,9 +23,19 @@ struct VerifyCommand: ParsableCommand {
         completion: CofferCompletion.recoveryPoint)
     var recoveryPoint: String?
     @Option(help: OutputFormat.help("each disk's expected and actual checksum, and ok.")) var output: OutputFormat = .text
+    @OptionGroup var remote: EndpointOptions
 
-    func run() throws {
+    func run() async throws {
         let view = output.jobView
+        if let result = try await remote.withClient({ client -> VerifyResult? in
+            guard let client else { return nil }
+            let answer = try await client.recoveryPointAction("verify", vm: vm, recoveryPoint: recoveryPoint ?? "latest")
+            return try RemoteListing.decode(VerifyResult.self, answer.json, what: "verify")
+        }) {
+            try view.verified(result, vm: vm)
+            if !result.ok { throw ExitCode(CofferExitCode.failure.rawValue) }
+            return
+        }
         let platform = try PlatformCLI.open(global)
         let bar = ProgressBar(label: "verify \(vm)", part: "disk")
         defer { bar.finish() }
