@@ -132,7 +132,7 @@ public final class WatchLoop: @unchecked Sendable {
             do {
                 guard try lead() else {
                     if settings.once { break }
-                    if !(await clock.sleep(seconds: settings.interval)) { break }
+                    if !(await clock.sleep(seconds: Self.followerDelay(interval: settings.interval, lease: lastFollowed, now: Date()))) { break }
                     continue
                 }
                 try await poll()
@@ -208,6 +208,16 @@ public final class WatchLoop: @unchecked Sendable {
     }
 
     /// The delay before retry `n` (1-based): exponential from the base, capped, with ± jitter.
+    /// How long a follower waits before it campaigns again: the poll interval, or less when the leader's lease
+    /// ends sooner, so that it campaigns as the lease lapses (a few milliseconds after, for the clocks of
+    /// the replica and the backend). A follower takes over a dead leader's lease within its TTL plus the time
+    /// of one campaign, not TTL plus a whole interval.
+    public static func followerDelay(interval: Double, lease: LeaderLease?, now: Date) -> Double {
+        guard let lease, lease.term > 0 else { return interval }
+        let untilExpiry = lease.expires.timeIntervalSince(now) + 0.02
+        return min(interval, max(0.01, untilExpiry))
+    }
+
     public func backoff(_ n: Int) -> Double {
         let raw = min(settings.backoffCap, settings.backoffBase * pow(2, Double(n - 1)))
         return raw * (1 + settings.jitter * (2 * random() - 1))

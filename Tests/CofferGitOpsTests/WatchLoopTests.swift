@@ -8,6 +8,22 @@ import Testing
 
 /// The watch loop, driven through a manual clock: no test waits for the wall clock.
 @Suite struct WatchLoopTests {
+    @Test func aFollowerCampaignsAsTheLeadersLeaseLapsesNotAWholeIntervalLater() {
+        let now = Date(timeIntervalSince1970: 1_000_000)
+        func lease(expiresIn seconds: Double, term: Int64 = 3) -> LeaderLease {
+            LeaderLease(group: "g", holder: "other", term: term, expires: now.addingTimeInterval(seconds))
+        }
+        // No leader known (or none yet): the poll interval.
+        #expect(WatchLoop.followerDelay(interval: 5, lease: nil, now: now) == 5)
+        #expect(WatchLoop.followerDelay(interval: 5, lease: lease(expiresIn: 1, term: 0), now: now) == 5)
+        // A lease that ends before the next poll: just after it ends.
+        #expect(abs(WatchLoop.followerDelay(interval: 5, lease: lease(expiresIn: 1.5), now: now) - 1.52) < 1e-9)
+        // One that outlives the interval: the interval (the leader may renew it meanwhile).
+        #expect(WatchLoop.followerDelay(interval: 5, lease: lease(expiresIn: 12), now: now) == 5)
+        // One already past: at once, but never a busy loop.
+        #expect(WatchLoop.followerDelay(interval: 5, lease: lease(expiresIn: -3), now: now) == 0.01)
+    }
+
     @Test func followsCommitsSkipsInvalidOnesAndCopesWithAForcePush() async throws {
         let world = try WatchWorld()
         let loop = world.loop(clock: ManualWatchClock())
