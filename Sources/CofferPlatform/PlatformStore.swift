@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// The platform's SQLite database (through GRDB, in WAL mode) in the state directory.
 public final class PlatformStore: Sendable {
@@ -303,32 +304,59 @@ public final class PlatformStore: Sendable {
 /// The connection behind `PlatformStore.changeStamp`: read-only, used for `PRAGMA data_version` alone (the
 /// value is per connection: it changes when another connection commits, never for the connection's own
 /// writes, which is why this one makes none).
+///
+/// Serve reads it before every request, so it is SQLite's C API directly: one prepared statement stepped
+/// under a lock, no queue to hop to.
 final class DatabaseWatcher: @unchecked Sendable {
     private let path: String
     private let lock = NSLock()
-    /// Guarded by `lock`.
-    private var opened: DatabaseQueue?
+    // Guarded by `lock`:
+    private var connection: OpaquePointer?
+    private var statement: OpaquePointer?
 
     init(path: String) {
         self.path = path
     }
 
-    private func queue() throws -> DatabaseQueue {
-        lock.lock()
-        defer { lock.unlock() }
-        if let opened { return opened }
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.busyMode = .timeout(10)
-        configuration.label = "coffer.platform.watcher"
-        let queue = try DatabaseQueue(path: path, configuration: configuration)
-        opened = queue
-        return queue
+    deinit {
+        sqlite3_finalize(statement)
+        sqlite3_close_v2(connection)
+    }
+
+    struct SQLiteFailure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Opens the connection and prepares the statement, once. The caller holds `lock`.
+    private func prepared() throws -> OpaquePointer {
+        if let statement { return statement }
+        if connection == nil {
+            var handle: OpaquePointer?
+            let opened = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nil)
+            guard opened == SQLITE_OK, let handle else {
+                let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "code \(opened)"
+                sqlite3_close_v2(handle)
+                throw SQLiteFailure(description: "cannot open \(path): \(message)")
+            }
+            sqlite3_busy_timeout(handle, 10_000)
+            connection = handle
+        }
+        var prepared: OpaquePointer?
+        guard sqlite3_prepare_v2(connection, "PRAGMA data_version", -1, &prepared, nil) == SQLITE_OK, let prepared else {
+            throw SQLiteFailure(description: String(cString: sqlite3_errmsg(connection)))
+        }
+        statement = prepared
+        return prepared
     }
 
     func dataVersion() throws -> Int64 {
-        try queue().inDatabase { db in
-            try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
+        lock.lock()
+        defer { lock.unlock() }
+        let statement = try prepared()
+        defer { sqlite3_reset(statement) }
+        guard sqlite3_step(statement) == SQLITE_ROW else {
+            throw SQLiteFailure(description: String(cString: sqlite3_errmsg(connection)))
         }
+        return sqlite3_column_int64(statement, 0)
     }
 }

@@ -4,6 +4,30 @@ public import Hummingbird
 import HTTPTypes
 import Logging
 import NIOCore
+import Synchronization
+
+/// `x-ms-request-id` values: GUID-shaped, 64 random bits drawn once per process and a counter, so that each
+/// is unique without a call to the system's random source per request.
+enum RequestID {
+    private static let prefix = UInt64.random(in: .min ... .max)
+    private static let counter = Atomic<UInt64>(0)
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    static func next() -> String {
+        let count = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        var bytes = [UInt8](repeating: 0x2d, count: 36)
+        var index = 0
+        for (word, range) in [(prefix, 0..<16), (count, 16..<32)] {
+            for nibble in range {
+                if [8, 13, 18, 23].contains(index) { index += 1 }
+                let shift = UInt64(60 - 4 * (nibble - range.lowerBound))
+                bytes[index] = digits[Int((word >> shift) & 0xf)]
+                index += 1
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
 
 /// One route: a method and a path shape, the provider whose api-versions it takes, and its handler.
 struct Route: Sendable {
@@ -39,7 +63,7 @@ public struct ARMResponder: HTTPResponder {
 
     public func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
         let started = ContinuousClock.now
-        let requestID = UUID().uuidString.lowercased()
+        let requestID = RequestID.next()
         let correlationID = request.headers[Self.correlationHeader].flatMap(Self.plainHeaderValue) ?? requestID
         var armResponse = await handle(request)
         armResponse.headers.append(("x-ms-request-id", requestID))
@@ -124,22 +148,48 @@ public struct ARMResponder: HTTPResponder {
     /// Nil when the `Authorization` header holds a live token; else the 401 to answer.
     func authenticate(_ header: String?) -> ARMError? {
         guard let header, !header.isEmpty else { return .authenticationHeaderMissing() }
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return .authenticationHeaderMalformed() }
-        if let reason = tokens.refusal(of: String(parts[1]).trimmingCharacters(in: .whitespaces)) {
+        guard let token = Self.bearerToken(header) else { return .authenticationHeaderMalformed() }
+        if let reason = tokens.refusal(of: token) {
             return .invalidAuthenticationToken(reason)
         }
         return nil
     }
 
+    /// The token of `Bearer TOKEN` (the scheme in any case, spaces or tabs around the token); nil for any
+    /// other form. Read byte by byte: it runs on every request.
+    static func bearerToken(_ header: String) -> String? {
+        let bytes = Array(header.utf8)
+        func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+        var start = 0
+        while start < bytes.count, isBlank(bytes[start]) { start += 1 }
+        let scheme = Array("bearer".utf8)
+        guard bytes.count - start > scheme.count else { return nil }
+        for (offset, letter) in scheme.enumerated() where bytes[start + offset] | 0x20 != letter { return nil }
+        var tokenStart = start + scheme.count
+        guard isBlank(bytes[tokenStart]) else { return nil }
+        while tokenStart < bytes.count, isBlank(bytes[tokenStart]) { tokenStart += 1 }
+        var end = bytes.count
+        while end > tokenStart, isBlank(bytes[end - 1]) { end -= 1 }
+        guard end > tokenStart else { return nil }
+        return String(decoding: bytes[tokenStart..<end], as: UTF8.self)
+    }
+
     /// `https://HOST:PORT` from the request's authority (its `Host`); the loopback address when it has none
     /// or it holds characters an authority may not.
     func baseURL(_ authority: String?) -> String {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")
-        if let authority, !authority.isEmpty, authority.count <= 255, authority.allSatisfy({ allowed.contains($0) }) {
+        if let authority, !authority.isEmpty, authority.utf8.count <= 255, authority.utf8.allSatisfy(Self.isAuthorityByte) {
             return "\(scheme)://\(authority)"
         }
         return "\(scheme)://127.0.0.1"
+    }
+
+    /// Letters, digits and `.-:[]`: what a host, an IPv6 literal and a port are written with.
+    static func isAuthorityByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        case UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: ":"), UInt8(ascii: "["), UInt8(ascii: "]"): true
+        default: false
+        }
     }
 
     static func response(_ armResponse: ARMResponse) -> Response {

@@ -36,6 +36,18 @@ import Testing
         #expect(String(decoding: written.value, as: UTF8.self).hasSuffix("late\n"))
     }
 
+    @Test func aLineWrittenToAnIdleWriterLeavesWithoutAFlush() async throws {
+        let written = LockedBox([String]())
+        let writer = BufferedLineWriter { data in written.value.append(String(decoding: data, as: UTF8.self)) }
+        for line in ["first", "second"] {
+            writer.write(line)
+            // The writer's thread is woken by the line alone: no flush, no close.
+            for _ in 0..<500 where !written.value.joined().contains(line) { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(written.value.joined().contains(line + "\n"), "\(line) was not written")
+        }
+        writer.close()
+    }
+
     @Test func flushWaitsForTheLinesWrittenBefore() {
         let written = LockedBox([String]())
         let writer = BufferedLineWriter { data in

@@ -18,7 +18,8 @@ import Testing
             let refused = try await client.send(.get, "/subscriptions?api-version=2022-12-01", authorization: .some(nil))
             #expect(refused.status == 401)
             let second = try #require(refused.header("x-ms-request-id"))
-            #expect(first != second && UUID(uuidString: second) != nil)
+            #expect(first != second && UUID(uuidString: first) != nil && UUID(uuidString: second) != nil)
+            #expect(first == first.lowercased())
             #expect(refused.header("x-ms-correlation-request-id") != nil)
         }
     }
@@ -31,6 +32,20 @@ import Testing
                 #expect(reply.status == 401, "\(authorization ?? "none")")
                 #expect(reply.errorCode == "AuthenticationFailed", "\(authorization ?? "none")")
                 #expect(reply.header("WWW-Authenticate")?.hasPrefix("Bearer") == true)
+            }
+        }
+    }
+
+    @Test func theBearerSchemeIsReadInAnyCaseWithBlanksAroundTheToken() async throws {
+        let harness = try await ServeHarness()
+        try await harness.run { client in
+            for authorization in ["Bearer \(harness.token)", "bearer  \(harness.token) ", "BEARER\t\(harness.token)", " Bearer \(harness.token)"] {
+                let reply = try await client.send(.get, "/subscriptions?api-version=2022-12-01", authorization: .some(authorization))
+                #expect(reply.status == 200, "\(authorization.replacingOccurrences(of: harness.token, with: "TOKEN"))")
+            }
+            for authorization in ["Bearer\(harness.token)", "Bearer   ", "Bear \(harness.token)", "Bearerx \(harness.token)"] {
+                let reply = try await client.send(.get, "/subscriptions?api-version=2022-12-01", authorization: .some(authorization))
+                #expect(reply.status == 401 && reply.errorCode == "AuthenticationFailed", "\(authorization.replacingOccurrences(of: harness.token, with: "TOKEN"))")
             }
         }
     }

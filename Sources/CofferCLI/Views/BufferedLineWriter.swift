@@ -2,7 +2,7 @@ import Foundation
 
 /// Lines written by a thread of its own, so that a server logging every request does not make a system call
 /// per request on the request's path: `write` appends the line to a buffer and returns; the thread, woken at
-/// once, writes everything gathered by then in one call. Lines therefore leave immediately when they are
+/// once when it was idle (and not woken again while it writes), writes everything gathered by then in one call. Lines therefore leave immediately when they are
 /// few and in batches under load, in the order they were written. When the buffer holds `maximumPending`
 /// bytes, `write` waits for the thread (the log is never dropped). `close()` writes what is left.
 final class BufferedLineWriter: @unchecked Sendable {
@@ -16,6 +16,8 @@ final class BufferedLineWriter: @unchecked Sendable {
     private var writing = false
     private var closed = false
     private var finished = false
+    /// Whether the thread waits for lines (then the next line wakes it; while it writes, none needs to).
+    private var idle = false
 
     /// A writer handing its batches to `sink` (the console's standard output, say), from its own thread.
     init(sink: @escaping @Sendable (Data) -> Void) {
@@ -38,7 +40,10 @@ final class BufferedLineWriter: @unchecked Sendable {
         }
         pending.append(contentsOf: line.utf8)
         pending.append(0x0a)
-        condition.broadcast()
+        if idle {
+            idle = false
+            condition.broadcast()
+        }
         condition.unlock()
     }
 
@@ -61,7 +66,11 @@ final class BufferedLineWriter: @unchecked Sendable {
     private func drain() {
         condition.lock()
         while true {
-            while pending.isEmpty && !closed { condition.wait() }
+            while pending.isEmpty && !closed {
+                idle = true
+                condition.wait()
+            }
+            idle = false
             if pending.isEmpty {
                 finished = true
                 condition.broadcast()

@@ -37,18 +37,25 @@ struct WatchJSONView: WatchView {
     static let keyOrder = JSONKeyOrder()
 
     func line(time: String, level: Logger.Level, message: String, metadata: Logger.Metadata) -> String? {
-        var object: [String: String] = ["time": time, "level": level.rawValue, "message": message]
-        for (key, value) in metadata { object[key] = value.description }
-        guard let keys = Self.keyOrder.sorted(Array(object.keys)) else { return nil }
-        var text = "{"
-        for key in keys {
-            if text.utf8.count > 1 { text.append(",") }
-            JSONText.appendString(key, to: &text)
-            text.append(":")
-            JSONText.appendString(object[key] ?? "", to: &text)
+        // A detail named like a field replaces it, as in a dictionary of the two.
+        var fields: [(key: String, value: String)] = []
+        fields.reserveCapacity(metadata.count + 3)
+        for (key, value) in [("time", time), ("level", level.rawValue), ("message", message)] where metadata[key] == nil {
+            fields.append((key, value))
         }
-        text.append("}")
-        return text
+        for (key, value) in metadata { fields.append((key, value.description)) }
+        guard let keys = Self.keyOrder.sorted(fields.map(\.key)) else { return nil }
+        var bytes: [UInt8] = [0x7b]
+        bytes.reserveCapacity(256)
+        for key in keys {
+            guard let field = fields.first(where: { $0.key == key }) else { continue }
+            if bytes.count > 1 { bytes.append(0x2c) }
+            JSONText.appendString(key, to: &bytes)
+            bytes.append(0x3a)
+            JSONText.appendString(field.value, to: &bytes)
+        }
+        bytes.append(0x7d)
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
@@ -56,9 +63,8 @@ struct WatchJSONView: WatchView {
 enum JSONText {
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    static func appendString(_ value: String, to text: inout String) {
-        var bytes: [UInt8] = [0x22]
-        bytes.reserveCapacity(value.utf8.count + 2)
+    static func appendString(_ value: String, to bytes: inout [UInt8]) {
+        bytes.append(0x22)
         for byte in value.utf8 {
             switch byte {
             case 0x22: bytes += [0x5c, 0x22]
@@ -73,7 +79,6 @@ enum JSONText {
             }
         }
         bytes.append(0x22)
-        text.append(String(decoding: bytes, as: UTF8.self))
     }
 }
 
@@ -81,20 +86,21 @@ enum JSONText {
 /// writes the same few sets over and over).
 final class JSONKeyOrder: @unchecked Sendable {
     private let lock = NSLock()
-    private var known: [Set<String>: [String]] = [:]
+    /// A set of keys by its members in `<` order, distinct.
+    private var known: [[String]: [String]] = [:]
     /// The most sets remembered.
     static let maximumSets = 256
 
-    /// `keys` in `JSONEncoder`'s sorted order; nil when it cannot encode them.
+    /// `keys` (distinct) in `JSONEncoder`'s sorted order; nil when it cannot encode them.
     func sorted(_ keys: [String]) -> [String]? {
-        let set = Set(keys)
+        let set = keys.sorted()
         lock.lock()
         if let order = known[set] {
             lock.unlock()
             return order
         }
         lock.unlock()
-        guard let order = Self.learn(Array(set)) else { return nil }
+        guard let order = Self.learn(set) else { return nil }
         lock.lock()
         defer { lock.unlock() }
         if known.count >= Self.maximumSets { known.removeAll() }
@@ -138,6 +144,26 @@ final class JSONKeyOrder: @unchecked Sendable {
 }
 
 /// Writes each log record as the watch view makes it, one line per event.
+/// The time a log line carries (ISO 8601, UTC, to the second), formatted once per second.
+final class LogTime: @unchecked Sendable {
+    static let shared = LogTime()
+    private let lock = NSLock()
+    // Guarded by `lock`.
+    private var second = Int64.min
+    private var text = ""
+
+    func now(_ date: Date = Date()) -> String {
+        let current = Int64(date.timeIntervalSince1970.rounded(.down))
+        lock.lock()
+        defer { lock.unlock() }
+        if current != second {
+            second = current
+            text = Date(timeIntervalSince1970: Double(current)).formatted(.iso8601)
+        }
+        return text
+    }
+}
+
 struct EventLogHandler: LogHandler {
     var view: any WatchView
     var write: @Sendable (String) -> Void
@@ -150,9 +176,9 @@ struct EventLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        // ISO8601FormatStyle is a value: no formatter object made per line (serve logs every request).
-        let time = Date().formatted(.iso8601)
-        let all = metadata.merging(event.metadata ?? [:]) { $1 }
+        // Serve logs every request: the time, to the second, is formatted once per second.
+        let time = LogTime.shared.now()
+        let all = metadata.isEmpty ? event.metadata ?? [:] : metadata.merging(event.metadata ?? [:]) { $1 }
         if let line = view.line(time: time, level: event.level, message: event.message.description, metadata: all) { write(line) }
     }
 }
