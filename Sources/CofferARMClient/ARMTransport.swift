@@ -298,27 +298,36 @@ final class ARMTransport: Sendable {
         let clock = ContinuousClock()
         let deadline = clock.now + configuration.operationDeadline
         if let status = first.header("Azure-AsyncOperation") {
-            var wait = Self.retryAfter(first) ?? .seconds(1)
-            while true {
-                try await pause(wait, until: deadline, clock: clock, what: what)
-                let reply = try check(try await send(.GET, status), what)
-                let document = try decode(OperationStatusDocument.self, reply, what)
-                switch document.status?.lowercased() {
-                case "succeeded":
-                    guard let location = first.header("Location") else { return reply }
-                    return try await pollLocation(location, first: first, deadline: deadline, clock: clock, what: what)
-                case "failed", "canceled", "cancelled":
-                    let error = document.error ?? ARMErrorDetail(code: "OperationFailed", message: "\(what) ended \(document.status ?? "")")
-                    throw ProviderError(code: error.code, message: error.message)
-                default:
-                    wait = Self.retryAfter(reply) ?? wait
-                }
-            }
+            let (reply, _) = try await pollStatus(status, first: first, deadline: deadline, clock: clock, what: what)
+            guard let location = first.header("Location") else { return reply }
+            return try await pollLocation(location, first: first, deadline: deadline, clock: clock, what: what)
         }
         if let location = first.header("Location") {
             return try await pollLocation(location, first: first, deadline: deadline, clock: clock, what: what)
         }
         return first
+    }
+
+    /// Polls an `Azure-AsyncOperation` status until `Succeeded` (its answer and document); `Failed` or
+    /// `Canceled` throw the operation's error, with ARM's code.
+    func pollStatus(
+        _ status: String, first: Reply, deadline: ContinuousClock.Instant, clock: ContinuousClock, what: String
+    ) async throws -> (Reply, OperationStatusDocument) {
+        var wait = Self.retryAfter(first) ?? .seconds(1)
+        while true {
+            try await pause(wait, until: deadline, clock: clock, what: what)
+            let reply = try check(try await send(.GET, status), what)
+            let document = try decode(OperationStatusDocument.self, reply, what)
+            switch document.status?.lowercased() {
+            case "succeeded":
+                return (reply, document)
+            case "failed", "canceled", "cancelled":
+                let error = document.error ?? ARMErrorDetail(code: "OperationFailed", message: "\(what) ended \(document.status ?? "")")
+                throw ProviderError(code: error.code, message: error.message)
+            default:
+                wait = Self.retryAfter(reply) ?? wait
+            }
+        }
     }
 
     /// Polls a `Location` until it answers 200 or 204 (202 while the operation runs).

@@ -386,25 +386,11 @@ extension ARMTransport {
             throw ProviderError(code: "InvalidResponse", message: "\(what): the endpoint answered \(first.status) without an operation to follow")
         }
         let clock = ContinuousClock()
-        let deadline = clock.now + configuration.operationDeadline
-        var wait = Self.retryAfter(first) ?? .seconds(1)
-        while true {
-            try await pause(wait, until: deadline, clock: clock, what: what)
-            let reply = try check(try await send(.GET, status), what)
-            let document = try decode(OperationStatusDocument.self, reply, what)
-            switch document.status?.lowercased() {
-            case "succeeded":
-                guard let job = document.properties?.jobId else {
-                    throw ProviderError(code: "InvalidResponse", message: "\(what): the operation succeeded without naming its job")
-                }
-                return job
-            case "failed", "canceled", "cancelled":
-                let error = document.error ?? ARMErrorDetail(code: "OperationFailed", message: "\(what) ended \(document.status ?? "")")
-                throw ProviderError(code: error.code, message: error.message)
-            default:
-                wait = Self.retryAfter(reply) ?? wait
-            }
+        let (_, document) = try await pollStatus(status, first: first, deadline: clock.now + configuration.operationDeadline, clock: clock, what: what)
+        guard let job = document.properties?.jobId else {
+            throw ProviderError(code: "InvalidResponse", message: "\(what): the operation succeeded without naming its job")
         }
+        return job
     }
 }
 

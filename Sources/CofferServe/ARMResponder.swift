@@ -70,7 +70,7 @@ public struct ARMResponder: HTTPResponder {
         armResponse.headers.append(("x-ms-correlation-request-id", correlationID))
         let elapsed = ContinuousClock.now - started
         logger.info(
-            "\(request.method.rawValue) \(request.uri.path.prefix(300)) \(armResponse.status)",
+            "\(request.method.rawValue) \(Self.logged(request.uri.path)) \(armResponse.status)",
             metadata: [
                 "request-id": .string(requestID),
                 "ms": .stringConvertible(Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)),
@@ -79,6 +79,11 @@ public struct ARMResponder: HTTPResponder {
     }
 
     static let correlationHeader = HTTPField.Name("x-ms-correlation-request-id")!
+
+    /// A path as the request log shows it: its first 300 characters.
+    static func logged(_ path: String) -> Substring {
+        path.utf8.count <= 300 ? path[...] : path.prefix(300)
+    }
 
     /// A header value echoed back only when it is short and plain (a GUID, say).
     static func plainHeaderValue(_ value: String) -> String? {

@@ -65,6 +65,12 @@ enum JSONText {
 
     static func appendString(_ value: String, to bytes: inout [UInt8]) {
         bytes.append(0x22)
+        // Most values need no escape: copied whole.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }) {
+            bytes.append(contentsOf: value.utf8)
+            bytes.append(0x22)
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case 0x22: bytes += [0x5c, 0x22]
