@@ -32,6 +32,30 @@ extension Platform {
         }
     }
 
+    /// What a reconciler reads of the platform beside its resources, from one read transaction and without
+    /// reading them: the tenant, the clock, the operator, the subscriptions, the regions in use, the custom
+    /// roles and the disk encryption sets (the overview's other lists are left empty), and the keys (not
+    /// deleted) that belong to a certificate.
+    public func reconcilerFacts() throws -> (overview: PlatformOverview, certificateBackedKeys: [(keyVault: String, name: String)]) {
+        try pool.read { db in
+            let subscriptions = try SubscriptionRow.fetchAll(db, sql: "SELECT * FROM subscription ORDER BY name")
+            let overview = PlatformOverview(
+                tenant: try PlatformStore.meta(db, "tenant") ?? "", clock: try Self.now(db),
+                operatorIdentity: try Self.operatorIdentity(db), backupManagementServiceObjectID: Self.backupManagementServiceObjectID,
+                subscriptions: subscriptions.map { .init(name: $0.name, id: $0.id, isDefault: $0.isDefault) },
+                regions: try String.fetchAll(db, sql: "SELECT name FROM regionInUse ORDER BY name"), resourceGroups: [],
+                roleDefinitions: try KeyVaultStore.customRoles(db), keyVaults: [],
+                diskEncryptionSets: try DiskEncryptionSetRow.fetchAll(db, sql: "SELECT * FROM diskEncryptionSet ORDER BY name").map {
+                    .init(name: $0.name, resourceGroup: $0.resourceGroup, region: $0.region, keyVault: $0.keyVault, key: $0.key,
+                          identityPrincipalID: $0.identityObjectID)
+                },
+                virtualMachines: [], vaults: [], policies: [], protectedItems: [], restoredDisks: [])
+            let keys = try KeyRow.fetchAll(db, sql: "SELECT * FROM keyVaultKey ORDER BY keyVault, name")
+                .filter { $0.certificateBacked && $0.deletedAt == nil }.map { (keyVault: $0.keyVault, name: $0.name) }
+            return (overview, keys)
+        }
+    }
+
     /// What VMs' ARM bodies need, without the rest of the platform (`overview()` reads every table): the VMs
     /// (every one, or the one named), the subscriptions, the key vaults those VMs' disk encryption uses and the
     /// disk encryption sets, from one read transaction. Vaults, policies, protected items, restored disks,

@@ -207,6 +207,16 @@ extension Platform {
         }
     }
 
+    /// The backup items of one vault (its name as the platform spells it), by VM: what it costs is that
+    /// vault's items', not every vault's.
+    public func protectedItems(vault: String) throws -> [ProtectedItemInfo] {
+        try pool.read { db in
+            let rows = try ProtectedItemRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM protectedItem WHERE vault = ? ORDER BY vm"), arguments: [vault])
+            let lookup = Lookup(db)
+            return try rows.map { try Self.itemInfo(lookup, $0) }
+        }
+    }
+
     /// The backup item of a VM, or nil.
     public func protectedItem(vm: String) throws -> ProtectedItemInfo? {
         try pool.read { db in try Self.item(db, vm: vm).map { try Self.itemInfo(db, $0) } }

@@ -129,7 +129,7 @@ extension Handlers {
         let vaultName = vault.name
         // Every page reads the whole list: it is made once per change of the platform.
         let bodies = try await readModel(request, "protectedItems:" + vault.id.lowercased()) { () async throws(ARMError) in
-            try await access.run { try $0.protectedItems().filter { $0.vault == vaultName } }.map { itemBody($0, vault: vault) }
+            try await access.run { try $0.protectedItems(vault: vaultName) }.map { itemBody($0, vault: vault) }
         }
         return try page(bodies, request)
     }

@@ -9,16 +9,12 @@ import Foundation
 // certificates, and the platform's (simulated) time. coffer's ARM client reads it once per snapshot.
 extension Handlers {
     func getPlatformFacts(_ request: ARMRequest) async throws(ARMError) -> ARMResponse {
-        let overview = try await access.run { try $0.overview() }
+        let (overview, keys) = try await access.run { try $0.reconcilerFacts() }
         let byDefault = overview.subscriptions.sorted { ($0.isDefault ? 0 : 1, $0.name) < ($1.isDefault ? 0 : 1, $1.name) }
         guard let first = byDefault.first else {
             throw ARMError(status: 500, code: "InternalServerError", message: "The platform has no subscription.")
         }
-        let certificateBacked = overview.keyVaults.flatMap { keyVault in
-            keyVault.objects.filter { $0.kind == "key" && !$0.deleted && $0.certificateBacked == true }.map {
-                PlatformFactsResource.KeyName(keyVault: keyVault.name, name: $0.name)
-            }
-        }
+        let certificateBacked = keys.map { PlatformFactsResource.KeyName(keyVault: $0.keyVault, name: $0.name) }
         return .json(
             PlatformFactsResource(
                 tenantId: world.tenantID, defaultSubscriptionId: first.id,

@@ -116,7 +116,7 @@ struct Handlers: Sendable {
             route("POST", Self.location + "/backupCrrJobs", .crossRegionRestore, listCrossRegionJobs),
             route("POST", Self.location + "/backupCrrJob", .crossRegionRestore, getCrossRegionJob),
             // The reconciler's ARM client (Handlers+Reconciler.swift): facts no resource body carries.
-            route("GET", "providers/Coffer.Platform/facts", .resources, getPlatformFacts),
+            read("providers/Coffer.Platform/facts", .resources, getPlatformFacts),
             route("POST", item + "/recoveryPoints/{recoveryPoint}/providers/Coffer.Platform/verify", .recoveryServices, verifyRecoveryPoint),
             route("POST", item + "/recoveryPoints/{recoveryPoint}/providers/Coffer.Platform/restoreKeys", .recoveryServices, restoreRecoveryPointKeys),
             // End of the reconciler's routes.
