@@ -17,6 +17,16 @@ struct Catalog: Sendable {
     var keys: [String: [KeyVaultObjectResource]]
     var secrets: [String: [KeyVaultObjectResource]]
     var virtualMachines: [VirtualMachineResource]
+    /// Indexes made once the lists are read (`index()`), so that a plan of N resources looks each up in
+    /// constant time: VMs by lower-cased id; backup items by their VM's lower-cased id, with their vault's
+    /// name; per vault (lower-cased) its policies and items by lower-cased name and VM; per key vault its
+    /// role assignments by lower-cased name and the VMs whose disk encryption uses it.
+    var vmsByID: [String: VirtualMachineResource] = [:]
+    var itemsByVMID: [String: (vault: String, body: ProtectedItemResource)] = [:]
+    var policiesByName: [String: [String: BackupPolicyResource]] = [:]
+    var itemsByVM: [String: [String: ProtectedItemResource]] = [:]
+    var roleAssignmentsByName: [String: [String: RoleAssignmentResource]] = [:]
+    var encryptedVMs: [String: [(name: String, reference: VMReference)]] = [:]
 
     static func key(_ name: String) -> String { name.lowercased() }
 
@@ -91,7 +101,42 @@ struct Catalog: Sendable {
             catalog.keys[key(keyVault.name)] = children.1
             catalog.secrets[key(keyVault.name)] = children.2
         }
+        catalog.index()
         return catalog
+    }
+
+    /// Makes the indexes from the lists (first entry wins where two share a key, as the scans they replace
+    /// did).
+    mutating func index() {
+        for vm in virtualMachines where vmsByID[vm.id.lowercased()] == nil { vmsByID[vm.id.lowercased()] = vm }
+        for (vaultKey, list) in items {
+            var byVM: [String: ProtectedItemResource] = [:]
+            for body in list {
+                if let vmID = (body.properties?.sourceResourceId ?? body.properties?.virtualMachineId)?.lowercased(), itemsByVMID[vmID] == nil {
+                    itemsByVMID[vmID] = (vaults[vaultKey]?.name ?? vaultKey, body)
+                }
+                if let name = body.name, let parsed = IaasVMName(item: name), byVM[parsed.vm.lowercased()] == nil {
+                    byVM[parsed.vm.lowercased()] = body
+                }
+            }
+            itemsByVM[vaultKey] = byVM
+        }
+        for (vaultKey, list) in policies {
+            var byName: [String: BackupPolicyResource] = [:]
+            for policy in list { if let name = policy.name?.lowercased(), byName[name] == nil { byName[name] = policy } }
+            policiesByName[vaultKey] = byName
+        }
+        for (keyVaultKey, list) in roleAssignments {
+            var byName: [String: RoleAssignmentResource] = [:]
+            for assignment in list where byName[assignment.name.lowercased()] == nil { byName[assignment.name.lowercased()] = assignment }
+            roleAssignmentsByName[keyVaultKey] = byName
+        }
+        for vm in virtualMachines {
+            let facts = Translation.virtualMachineFacts(vm, tenant: tenant, item: nil)
+            for holder in Set([facts.keyVault, facts.diskEncryptionSet?.keyVault].compactMap { $0?.lowercased() }) {
+                encryptedVMs[holder, default: []].append((vm.name, facts.reference))
+            }
+        }
     }
 
     // MARK: Ids
@@ -134,17 +179,14 @@ struct Catalog: Sendable {
         case .backupPolicy:
             guard let vault = ARMIDs.segment(id, after: "vaults"), let name = ARMIDs.segment(id, after: "backupPolicies"),
                 let vaultBody = vaults[Self.key(vault)],
-                let policy = policies[Self.key(vault)]?.first(where: { $0.name?.lowercased() == name.lowercased() })
+                let policy = policiesByName[Self.key(vault)]?[name.lowercased()]
             else { return nil }
             return try Translation.observedPolicy(policy, vault: vaultBody.name ?? vault)
         case .protectedVM:
             guard let vault = ARMIDs.segment(id, after: "vaults"), let item = ARMIDs.segment(id, after: "protectedItems"),
                 let vm = item.removingPercentEncoding?.split(separator: ";").last.map(String.init), let vaultBody = vaults[Self.key(vault)]
             else { return nil }
-            let found = items[Self.key(vault)]?.first { body in
-                guard let name = body.name, let parsed = IaasVMName(item: name) else { return false }
-                return parsed.vm.lowercased() == vm.lowercased()
-            }
+            let found = itemsByVM[Self.key(vault)]?[vm.lowercased()]
             return try found.flatMap { try Translation.observedItem($0, vault: vaultBody.name ?? vault, tenant: tenant) }
         case .keyVaultAccessPolicy:
             guard let name = ARMIDs.segment(id, after: "vaults"), let objectID = ARMIDs.segment(id, after: "objectId"),
@@ -157,7 +199,7 @@ struct Catalog: Sendable {
             guard let name = ARMIDs.segment(id, after: "vaults"), let assignment = ARMIDs.segment(id, after: "roleAssignments"),
                 let keyVault = keyVaults[Self.key(name)]
             else { return nil }
-            return roleAssignments[Self.key(name)]?.first { $0.name.lowercased() == assignment.lowercased() }.map {
+            return roleAssignmentsByName[Self.key(name)]?[assignment.lowercased()].map {
                 Translation.observedRoleAssignment($0, keyVault: keyVault, tenant: tenant)
             }
         }
@@ -168,19 +210,12 @@ struct Catalog: Sendable {
     /// The VM a reference names, from the lists (without its instance view).
     func virtualMachine(_ reference: VMReference) -> VirtualMachineResource? {
         guard let subscription = try? tenant.subscriptionID(reference.subscription) else { return nil }
-        let id = ResourceIDs.virtualMachine(subscription: subscription, resourceGroup: reference.resourceGroup, name: reference.name).lowercased()
-        return virtualMachines.first { $0.id.lowercased() == id }
+        return vmsByID[ResourceIDs.virtualMachine(subscription: subscription, resourceGroup: reference.resourceGroup, name: reference.name).lowercased()]
     }
 
     /// The backup item of a VM, soft-deleted ones included, and its vault's name.
     func item(ofVM vmID: String) -> (vault: String, body: ProtectedItemResource)? {
-        let wanted = vmID.lowercased()
-        for (key, list) in items {
-            if let found = list.first(where: { ($0.properties?.sourceResourceId ?? $0.properties?.virtualMachineId)?.lowercased() == wanted }) {
-                return (vaults[key]?.name ?? key, found)
-            }
-        }
-        return nil
+        itemsByVMID[vmID.lowercased()]
     }
 
     func keyVaultFacts(_ name: String) throws -> KeyVaultFacts? {
@@ -193,12 +228,7 @@ struct Catalog: Sendable {
         }
         let certificateBacked = Set(
             tenant.facts.certificateBackedKeys.filter { $0.keyVault.lowercased() == body.name.lowercased() }.map { $0.name.lowercased() })
-        var encrypted: [(name: String, reference: VMReference)] = []
-        for vm in virtualMachines {
-            let facts = Translation.virtualMachineFacts(vm, tenant: tenant, item: nil)
-            let holders = [facts.keyVault, facts.diskEncryptionSet?.keyVault].compactMap { $0?.lowercased() }
-            if holders.contains(body.name.lowercased()) { encrypted.append((vm.name, facts.reference)) }
-        }
+        let encrypted = encryptedVMs[body.name.lowercased()] ?? []
         return KeyVaultFacts(
             id: body.id, name: body.name, subscription: tenant.subscriptionName(id: subscription), region: body.location,
             permissionModel: body.properties.enableRbacAuthorization ? .rbac : .accessPolicies, accessPolicies: try Translation.accessEntries(body),
