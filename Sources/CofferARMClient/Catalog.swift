@@ -17,6 +17,9 @@ struct Catalog: Sendable {
     var keys: [String: [KeyVaultObjectResource]]
     var secrets: [String: [KeyVaultObjectResource]]
     var virtualMachines: [VirtualMachineResource]
+    /// Per key vault (lower-cased name), the VMs whose disk keys it holds (ADE, or a disk encryption set's
+    /// key), with their references: one pass over the VMs for every key vault's facts, not one per key vault.
+    var encryptedVMs: [String: [(name: String, reference: VMReference)]] = [:]
 
     static func key(_ name: String) -> String { name.lowercased() }
 
@@ -53,6 +56,12 @@ struct Catalog: Sendable {
             for vault in found.vaults { if let name = vault.name { catalog.vaults[key(name)] = vault } }
             for keyVault in found.keyVaults { catalog.keyVaults[key(keyVault.name)] = keyVault }
             catalog.virtualMachines += found.vms
+        }
+        for vm in catalog.virtualMachines {
+            let facts = Translation.virtualMachineFacts(vm, tenant: tenant, item: nil)
+            for holder in Set([facts.keyVault, facts.diskEncryptionSet?.keyVault].compactMap { $0?.lowercased() }) {
+                catalog.encryptedVMs[holder, default: []].append((vm.name, facts.reference))
+            }
         }
 
         let vaultList = Array(catalog.vaults.values)
@@ -193,12 +202,7 @@ struct Catalog: Sendable {
         }
         let certificateBacked = Set(
             tenant.facts.certificateBackedKeys.filter { $0.keyVault.lowercased() == body.name.lowercased() }.map { $0.name.lowercased() })
-        var encrypted: [(name: String, reference: VMReference)] = []
-        for vm in virtualMachines {
-            let facts = Translation.virtualMachineFacts(vm, tenant: tenant, item: nil)
-            let holders = [facts.keyVault, facts.diskEncryptionSet?.keyVault].compactMap { $0?.lowercased() }
-            if holders.contains(body.name.lowercased()) { encrypted.append((vm.name, facts.reference)) }
-        }
+        let encrypted = encryptedVMs[Self.key(body.name)] ?? []
         return KeyVaultFacts(
             id: body.id, name: body.name, subscription: tenant.subscriptionName(id: subscription), region: body.location,
             permissionModel: body.properties.enableRbacAuthorization ? .rbac : .accessPolicies, accessPolicies: try Translation.accessEntries(body),

@@ -73,6 +73,15 @@ extension Platform {
         try pool.read { db in try PolicyRow.fetchAll(db, sql: "SELECT * FROM policy ORDER BY vault, name").map { try Self.policyInfo(db, $0) } }
     }
 
+    /// The policies of one vault (its exact name), by name: what a request about one vault reads, at the cost
+    /// of that vault's policies, not of every policy of the platform.
+    public func policies(vault: String) throws -> [PolicyInfo] {
+        try pool.read { db in
+            try PolicyRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM policy WHERE vault = ? ORDER BY name"), arguments: [vault])
+                .map { try Self.policyInfo(db, $0) }
+        }
+    }
+
     static func policy(_ db: Database, vault: String, name: String) throws -> PolicyRow {
         let vaultRow = try Self.vault(db, vault)
         guard let row = try PolicyRow.fetchOne(db, sql: "SELECT * FROM policy WHERE vault = ? AND lower(name) = lower(?)",

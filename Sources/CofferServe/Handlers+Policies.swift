@@ -12,7 +12,7 @@ extension Handlers {
     /// The policies of the request's vault.
     func policies(of vault: VaultInfo) async throws(ARMError) -> [PolicyInfo] {
         let name = vault.name
-        return try await access.run { try $0.policies().filter { $0.spec.vault == name } }
+        return try await access.run { try $0.policies(vault: name) }
     }
 
     func findPolicy(_ request: ARMRequest, in vault: VaultInfo) async throws(ARMError) -> PolicyInfo? {
