@@ -14,6 +14,7 @@ import NIOHTTP1
 public final class ARMClientProvider: Provider, Sendable {
     let transport: ARMTransport
     private let tenantCache = TenantCache()
+    private let vaultIDs = VaultIDCache()
 
     public init(configuration: ARMClientConfiguration) throws {
         transport = try ARMTransport(configuration: configuration)
@@ -378,8 +379,18 @@ public final class ARMClientProvider: Provider, Sendable {
         }.flatMap { $0 }
     }
 
+    /// The vault of that name, read now: by its id when a list gave it before (one GET, where a list of every
+    /// vault costs a page per hundred vaults at every step), else, or when that id no longer answers with
+    /// the name, from the list of every vault.
     func findVault(_ name: String, tenant: Tenant) async throws -> VaultResource? {
-        try await allVaults(tenant: tenant).first { $0.name?.lowercased() == name.lowercased() }
+        if let id = await vaultIDs.id(of: name) {
+            let found = try await transport.get(VaultResource.self, ARMTransport.path(id, apiVersion: ClientAPIVersion.vaults), what: "Recovery Services vault")
+            if let found, found.name?.lowercased() == name.lowercased() { return found }
+            await vaultIDs.forget(name)
+        }
+        let all = try await allVaults(tenant: tenant)
+        await vaultIDs.remember(all)
+        return all.first { $0.name?.lowercased() == name.lowercased() }
     }
 
     func requireVault(_ name: String, tenant: Tenant) async throws -> VaultResource {
@@ -444,6 +455,22 @@ public final class ARMClientProvider: Provider, Sendable {
         }
         return vm.id
     }
+}
+
+/// The ids of the vaults the lists gave, by lower-cased name: where to read a vault by name with one GET.
+/// Only ids are kept, never a vault's state, which is read afresh each time.
+actor VaultIDCache {
+    private var ids: [String: String] = [:]
+
+    func id(of name: String) -> String? { ids[name.lowercased()] }
+
+    func remember(_ vaults: [VaultResource]) {
+        for vault in vaults {
+            if let name = vault.name, let id = vault.id { ids[name.lowercased()] = id }
+        }
+    }
+
+    func forget(_ name: String) { ids[name.lowercased()] = nil }
 }
 
 /// The tenant as last read.

@@ -20,12 +20,14 @@ struct Catalog: Sendable {
     /// Indexes made once the lists are read (`index()`), so that a plan of N resources looks each up in
     /// constant time: VMs by lower-cased id; backup items by their VM's lower-cased id, with their vault's
     /// name; per vault (lower-cased) its policies and items by lower-cased name and VM; per key vault its
-    /// role assignments by lower-cased name and the VMs whose disk encryption uses it.
+    /// role assignments by lower-cased name.
     var vmsByID: [String: VirtualMachineResource] = [:]
     var itemsByVMID: [String: (vault: String, body: ProtectedItemResource)] = [:]
     var policiesByName: [String: [String: BackupPolicyResource]] = [:]
     var itemsByVM: [String: [String: ProtectedItemResource]] = [:]
     var roleAssignmentsByName: [String: [String: RoleAssignmentResource]] = [:]
+    /// Per key vault (lower-cased name), the VMs whose disk keys it holds (ADE, or a disk encryption set's
+    /// key), with their references: one pass over the VMs for every key vault's facts, not one per key vault.
     var encryptedVMs: [String: [(name: String, reference: VMReference)]] = [:]
 
     static func key(_ name: String) -> String { name.lowercased() }
@@ -63,6 +65,12 @@ struct Catalog: Sendable {
             for vault in found.vaults { if let name = vault.name { catalog.vaults[key(name)] = vault } }
             for keyVault in found.keyVaults { catalog.keyVaults[key(keyVault.name)] = keyVault }
             catalog.virtualMachines += found.vms
+        }
+        for vm in catalog.virtualMachines {
+            let facts = Translation.virtualMachineFacts(vm, tenant: tenant, item: nil)
+            for holder in Set([facts.keyVault, facts.diskEncryptionSet?.keyVault].compactMap { $0?.lowercased() }) {
+                catalog.encryptedVMs[holder, default: []].append((vm.name, facts.reference))
+            }
         }
 
         let vaultList = Array(catalog.vaults.values)
@@ -130,12 +138,6 @@ struct Catalog: Sendable {
             var byName: [String: RoleAssignmentResource] = [:]
             for assignment in list where byName[assignment.name.lowercased()] == nil { byName[assignment.name.lowercased()] = assignment }
             roleAssignmentsByName[keyVaultKey] = byName
-        }
-        for vm in virtualMachines {
-            let facts = Translation.virtualMachineFacts(vm, tenant: tenant, item: nil)
-            for holder in Set([facts.keyVault, facts.diskEncryptionSet?.keyVault].compactMap { $0?.lowercased() }) {
-                encryptedVMs[holder, default: []].append((vm.name, facts.reference))
-            }
         }
     }
 
@@ -228,7 +230,7 @@ struct Catalog: Sendable {
         }
         let certificateBacked = Set(
             tenant.facts.certificateBackedKeys.filter { $0.keyVault.lowercased() == body.name.lowercased() }.map { $0.name.lowercased() })
-        let encrypted = encryptedVMs[body.name.lowercased()] ?? []
+        let encrypted = encryptedVMs[Self.key(body.name)] ?? []
         return KeyVaultFacts(
             id: body.id, name: body.name, subscription: tenant.subscriptionName(id: subscription), region: body.location,
             permissionModel: body.properties.enableRbacAuthorization ? .rbac : .accessPolicies, accessPolicies: try Translation.accessEntries(body),

@@ -128,41 +128,55 @@ public struct Applier: Sendable {
             finish(index, nil)
             return true
         }
-        /// What a step's provider calls ended in, recorded in the journal and the inventory.
-        func complete(_ index: Int, _ result: Result<InventoryEntry?, ProviderError>) throws {
-            let change = changes[index]
-            switch result {
-            case .success(var entry):
-                if entry != nil, change.spec != nil {
-                    entry?.declaredAt = change.location
-                    entry?.revision = source.commit
+        /// What the steps that ended together came to, recorded with one inventory write and one journal write
+        /// (group commit): the inventory changes first, then the steps' `succeeded` or `failed` entries.
+        func complete(_ results: [StepResult]) throws {
+            var changed: [(address: ResourceAddress, entry: InventoryEntry?)] = []
+            var ended: [(index: Int, record: StepRecord)] = []
+            for step in results {
+                let change = changes[step.index]
+                switch step.result {
+                case .success(var entry):
+                    if entry != nil, change.spec != nil {
+                        entry?.declaredAt = change.location
+                        entry?.revision = source.commit
+                    }
+                    inventory[change.address] = entry
+                    changed.append((change.address, entry))
+                    ended.append((step.index, StepRecord(address: change.address, action: change.action, status: .succeeded)))
+                case .failure(let error):
+                    failedAddresses.insert(change.address)
+                    firstError = firstError ?? error
+                    ended.append(
+                        (step.index, StepRecord(address: change.address, action: change.action, status: .failed, errorCode: error.code, message: error.message)))
                 }
-                inventory[change.address] = entry
-                try recordInventory(change.address)
-                let record = StepRecord(address: change.address, action: change.action, status: .succeeded)
-                try store.journal(record)
-                finish(index, record)
-            case .failure(let error):
-                let record = StepRecord(address: change.address, action: change.action, status: .failed, errorCode: error.code, message: error.message)
-                try store.journal(record)
-                failedAddresses.insert(change.address)
-                firstError = firstError ?? error
-                finish(index, record)
             }
-            try faultPoint?(Double(index) + 0.5)
+            if !changed.isEmpty {
+                try store.updateInventory(batch: changed)
+                inventoryChanged = true
+            }
+            try store.journal(batch: ended.map(\.record))
+            for step in ended {
+                finish(step.index, step.record)
+                try faultPoint?(Double(step.index) + 0.5)
+            }
         }
 
         // Steps run in plan order, up to `parallelism` at once; a step waits for every earlier step it
         // conflicts with (`StepScopes`: its vault's, its policy's, its VM's, its key vault's), so dependency
         // order holds and no two steps write the same resource at once. The coordinator alone writes the
-        // journal and the inventory.
+        // journal and the inventory: the steps it starts together are journaled in one write, and the steps
+        // that ended while it was writing are recorded together (`StepResults` hands them over at once).
         let scheduler = StepScheduler(changes.map(StepScopes.of))
         let limit = max(1, parallelism)
         let provider = provider
-        try await withThrowingTaskGroup(of: StepResult.self) { group in
+        let ended = StepResults()
+        // A discarding group: a step's task is freed as soon as it ends (its result went to `ended`).
+        try await withThrowingDiscardingTaskGroup { group in
             var running = 0
             while true {
                 var settled = false
+                var starting: [Int] = []
                 for index in scheduler.startable(limit: limit - running) {
                     scheduler.start(index)
                     if try settle(index) {
@@ -170,16 +184,25 @@ public struct Applier: Sendable {
                         settled = true
                         continue
                     }
-                    let change = changes[index]
                     try faultPoint?(Double(index))
-                    try store.journal(StepRecord(address: change.address, action: change.action, status: .started))
-                    let current = inventory[change.address]
-                    running += 1
-                    group.addTask {
-                        do {
-                            return StepResult(index: index, result: .success(try await Self.run(change, provider: provider, current: current, parents: parents, now: now)))
-                        } catch let error as ProviderError {
-                            return StepResult(index: index, result: .failure(error))
+                    starting.append(index)
+                }
+                if !starting.isEmpty {
+                    try store.journal(batch: starting.map { StepRecord(address: changes[$0].address, action: changes[$0].action, status: .started) })
+                    for index in starting {
+                        let change = changes[index]
+                        let current = inventory[change.address]
+                        running += 1
+                        group.addTask {
+                            do {
+                                let entry = try await Self.run(change, provider: provider, current: current, parents: parents, now: now)
+                                ended.post(StepResult(index: index, result: .success(entry)))
+                            } catch let error as ProviderError {
+                                ended.post(StepResult(index: index, result: .failure(error)))
+                            } catch {
+                                // Not the provider's refusal: the apply stops with it, as it would have thrown.
+                                ended.abort(error)
+                            }
                         }
                     }
                 }
@@ -190,10 +213,10 @@ public struct Applier: Sendable {
                     // Nothing runs and nothing may start: a step waits on one that is not done, which cannot be.
                     throw ReconcilerError(code: .stateCorrupt, message: "the apply's steps wait on each other; nothing was left running")
                 }
-                guard let next = try await group.next() else { break }
-                running -= 1
-                scheduler.done(next.index)
-                try complete(next.index, next.result)
+                let results = try await ended.take().sorted { $0.index < $1.index }
+                running -= results.count
+                for step in results { scheduler.done(step.index) }
+                try complete(results)
             }
         }
 
@@ -292,4 +315,52 @@ extension Optional {
 struct StepResult: Sendable {
     var index: Int
     var result: Result<InventoryEntry?, ProviderError>
+}
+
+/// Where the running steps leave their results for the coordinator, which takes all that have arrived at
+/// once: the steps that ended while it was writing the journal are recorded in one write (group commit).
+final class StepResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [StepResult] = []
+    private var error: (any Error)?
+    private var waiter: CheckedContinuation<[StepResult], any Error>?
+
+    func post(_ result: StepResult) {
+        lock.withLock { results.append(result) }
+        wake()
+    }
+
+    /// A step failed in a way that is not the provider's refusal: the next take throws it.
+    func abort(_ error: any Error) {
+        lock.withLock { self.error = self.error ?? error }
+        wake()
+    }
+
+    private func wake() {
+        let woken: (CheckedContinuation<[StepResult], any Error>, Result<[StepResult], any Error>)? = lock.withLock {
+            guard let waiter else { return nil }
+            self.waiter = nil
+            return (waiter, drain())
+        }
+        if let (waiter, result) = woken { waiter.resume(with: result) }
+    }
+
+    /// What a take gives (under the lock): the error, or every result since the last take.
+    private func drain() -> Result<[StepResult], any Error> {
+        if let error { return .failure(error) }
+        defer { results = [] }
+        return .success(results)
+    }
+
+    /// Every result posted since the last take; waits for one when there is none.
+    func take() async throws -> [StepResult] {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[StepResult], any Error>) in
+            let ready: Result<[StepResult], any Error>? = lock.withLock {
+                guard results.isEmpty, error == nil else { return drain() }
+                waiter = continuation
+                return nil
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
 }

@@ -145,6 +145,11 @@ public protocol ReconcilerStateStore: Sendable {
     func updateInventory(_ address: ResourceAddress, to entry: InventoryEntry?) throws
     /// Records a step before it runs and after it ran (the apply journal).
     func journal(_ step: StepRecord) throws
+    /// Records several journal entries, in order, durably by the time it returns: the steps an apply starts
+    /// together, or that ended together (group commit: one sync for all of them).
+    func journal(batch steps: [StepRecord]) throws
+    /// Records several inventory changes, in order, durably by the time it returns (one sync for all).
+    func updateInventory(batch changes: [(address: ResourceAddress, entry: InventoryEntry?)]) throws
     /// The journal of an apply that did not finish, or empty.
     func unfinishedJournal() throws -> [StepRecord]
     func clearJournal() throws
@@ -154,6 +159,16 @@ public protocol ReconcilerStateStore: Sendable {
 }
 
 extension ReconcilerStateStore {
+    /// One entry after the other.
+    public func journal(batch steps: [StepRecord]) throws {
+        for step in steps { try journal(step) }
+    }
+
+    /// One change after the other.
+    public func updateInventory(batch changes: [(address: ResourceAddress, entry: InventoryEntry?)]) throws {
+        for change in changes { try updateInventory(change.address, to: change.entry) }
+    }
+
     /// A correct but O(N) default: read, change, replace.
     public func updateInventory(_ address: ResourceAddress, to entry: InventoryEntry?) throws {
         var entries = try inventory()
@@ -223,8 +238,32 @@ public final class FileStateStore: ReconcilerStateStore, @unchecked Sendable {
         try StateFiles.appendLine(try JSONEncoder.iso.encode(InventoryChange(address: address, entry: entry)), to: inventoryChangesPath)
     }
 
+    /// All the changes in one append and one fsync.
+    public func updateInventory(batch changes: [(address: ResourceAddress, entry: InventoryEntry?)]) throws {
+        let encoder = JSONEncoder.iso
+        try appendLines(try changes.map { try encoder.encode(InventoryChange(address: $0.address, entry: $0.entry)) }, to: inventoryChangesPath)
+    }
+
     public func journal(_ step: StepRecord) throws {
         try StateFiles.appendLine(try JSONEncoder.iso.encode(step), to: journalPath)
+    }
+
+    /// All the entries in one append and one fsync.
+    public func journal(batch steps: [StepRecord]) throws {
+        let encoder = JSONEncoder.iso
+        try appendLines(try steps.map { try encoder.encode($0) }, to: journalPath)
+    }
+
+    /// Appends `lines` (none holds a newline: JSON encodes it as `\n`) with one write and one fsync. A crash
+    /// mid-write leaves a prefix of them and at most one torn last line, which reading drops.
+    private func appendLines(_ lines: [Data], to path: String) throws {
+        guard !lines.isEmpty else { return }
+        var joined = Data()
+        for (index, line) in lines.enumerated() {
+            if index > 0 { joined.append(0x0a) }
+            joined.append(line)
+        }
+        try StateFiles.appendLine(joined, to: path)
     }
 
     public func unfinishedJournal() throws -> [StepRecord] {

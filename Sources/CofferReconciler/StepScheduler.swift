@@ -62,18 +62,28 @@ struct StepScopes: Sendable, Hashable {
 
 /// Which steps may start: a step starts once every earlier step that holds one of its scopes in a mode that
 /// conflicts with its own (either of them exclusive) is done. Steps are offered in plan order.
+///
+/// Each scope's holders are kept in plan order with a cursor past those that are done, so finding a scope's
+/// first holder, starting a step and marking it done cost O(1) amortised: an apply of N steps schedules in
+/// O(N), though every step holds `*`.
 final class StepScheduler {
     private let scopes: [StepScopes]
-    /// Per scope, the steps not done that hold it, in plan order, and those that hold it exclusive.
+    /// Per scope, the steps that hold it, in plan order, and those that hold it exclusive; the cursors skip
+    /// the done steps at the front.
     private var holders: [String: [Int]] = [:]
     private var exclusiveHolders: [String: [Int]] = [:]
-    /// Steps not started, in plan order.
-    private var waiting: [Int]
+    private var holderCursors: [String: Int] = [:]
+    private var exclusiveCursors: [String: Int] = [:]
+    private var started: [Bool]
+    private var finished: [Bool]
+    /// No step before it is waiting to start.
+    private var firstWaiting = 0
     private var remaining: Int
 
     init(_ scopes: [StepScopes]) {
         self.scopes = scopes
-        waiting = Array(scopes.indices)
+        started = [Bool](repeating: false, count: scopes.count)
+        finished = [Bool](repeating: false, count: scopes.count)
         remaining = scopes.count
         for (index, scope) in scopes.enumerated() {
             for key in scope.shared { holders[key, default: []].append(index) }
@@ -89,31 +99,42 @@ final class StepScheduler {
     /// Up to `limit` steps that may start now, in plan order.
     func startable(limit: Int) -> [Int] {
         guard limit > 0 else { return [] }
+        while firstWaiting < started.count && started[firstWaiting] { firstWaiting += 1 }
         var found: [Int] = []
-        for index in waiting where canStart(index) {
-            found.append(index)
-            if found.count == limit { break }
+        var index = firstWaiting
+        while index < started.count {
+            if !started[index] && canStart(index) {
+                found.append(index)
+                if found.count == limit { break }
+            }
+            index += 1
         }
         return found
     }
 
     private func canStart(_ index: Int) -> Bool {
         let scope = scopes[index]
-        for key in scope.exclusive where holders[key]?.first != index { return false }
-        for key in scope.shared where (exclusiveHolders[key]?.first ?? Int.max) < index { return false }
+        for key in scope.exclusive where firstHolder(key, exclusive: false) != index { return false }
+        for key in scope.shared where (firstHolder(key, exclusive: true) ?? Int.max) < index { return false }
         return true
     }
 
+    /// The first step not done that holds `key` (exclusive: that holds it exclusive).
+    private func firstHolder(_ key: String, exclusive: Bool) -> Int? {
+        guard let list = exclusive ? exclusiveHolders[key] : holders[key] else { return nil }
+        var cursor = (exclusive ? exclusiveCursors[key] : holderCursors[key]) ?? 0
+        while cursor < list.count && finished[list[cursor]] { cursor += 1 }
+        if exclusive { exclusiveCursors[key] = cursor } else { holderCursors[key] = cursor }
+        return cursor < list.count ? list[cursor] : nil
+    }
+
     func start(_ index: Int) {
-        if let position = waiting.firstIndex(of: index) { waiting.remove(at: position) }
+        started[index] = true
     }
 
     func done(_ index: Int) {
-        let scope = scopes[index]
-        for key in scope.shared + scope.exclusive {
-            holders[key]?.removeAll { $0 == index }
-        }
-        for key in scope.exclusive { exclusiveHolders[key]?.removeAll { $0 == index } }
+        guard !finished[index] else { return }
+        finished[index] = true
         remaining -= 1
     }
 }

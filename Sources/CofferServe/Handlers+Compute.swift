@@ -92,9 +92,12 @@ extension Handlers {
         let prefix = (request.match.values["resourceGroup"].map {
             ResourceIDs.resourceGroup(subscription: request["subscription"], name: $0)
         } ?? ResourceIDs.subscription(request["subscription"])).lowercased() + "/"
-        let overview = try await computeView()
-        let vms = overview.virtualMachines.filter { $0.id.lowercased().hasPrefix(prefix) }
-        return try page(vms.map { vmBody($0, in: overview, instanceView: false) }, request)
+        // Every page reads the whole list: it is made once per change of the platform, not once per page.
+        let bodies = try await readModel(request, "virtualMachines:" + prefix) { () async throws(ARMError) in
+            let overview = try await computeView()
+            return overview.virtualMachines.filter { $0.id.lowercased().hasPrefix(prefix) }.map { vmBody($0, in: overview, instanceView: false) }
+        }
+        return try page(bodies, request)
     }
 
     /// A VM, with its instance view when `$expand=instanceView`.

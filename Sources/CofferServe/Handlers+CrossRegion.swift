@@ -252,6 +252,8 @@ extension Handlers {
         let vm = item.vm
         let point = grant.recoveryPoint
         let base = "/" + request.path.segments.dropLast().joined(separator: "/")
+        // Always 202, though CrossRegionRestore_Trigger also lists a 200: that 200 has no body, and the
+        // restore's job id reaches the client only through the operation's status (`properties.jobId`).
         return try await accepted(
             request, vaultID: Self.crossRegionScope(request), statusPath: { "\(base)/backupCrrOperationsStatus/\($0)" },
             resultPath: { "\(base)/backupCrrOperationResults/\($0)" },

@@ -252,8 +252,14 @@ extension Handlers {
         let vaultName = vault.name
         let access = access
         let base = "/" + request.path.segments.joined(separator: "/")
+        let handlers = self
+        // ProtectedItems_CreateOrUpdate lists 200 (the item) beside 202.
         return try await accepted(
             request, vaultID: vault.id, statusPath: { "\(base)/operationsStatus/\($0)" }, resultPath: { "\(base)/operationResults/\($0)" },
+            synchronous: { _ async throws(ARMError) in
+                let answer = try await handlers.itemResult(vault: vault, vm: name)
+                return answer.status == 200 ? answer : nil
+            },
             work: {
                 await Result.from { () async throws(ARMError) -> String? in
                     try await access.run { platform in
@@ -305,9 +311,13 @@ extension Handlers {
         guard let item = try await findItem(request, vault: vault) else { return ARMResponse(status: 204) }
         let access = access
         let vm = item.vm
+        let name = try itemVM(request)
         let base = "/" + request.path.segments.joined(separator: "/")
+        let handlers = self
+        // ProtectedItems_Delete lists 200 and 204 beside 202: the item, soft-deleted, or nothing.
         return try await accepted(
             request, vaultID: vault.id, statusPath: { "\(base)/operationsStatus/\($0)" }, resultPath: { "\(base)/operationResults/\($0)" },
+            synchronous: { _ async throws(ARMError) in try await handlers.itemResult(vault: vault, vm: name) },
             work: {
                 await Result.from { () async throws(ARMError) -> String? in
                     try await access.run { platform in
@@ -322,13 +332,15 @@ extension Handlers {
     func itemOperationResult(_ request: ARMRequest) async throws(ARMError) -> ARMResponse {
         let vault = try await vault(request)
         let name = try itemVM(request)
-        let access = access
         let handlers = self
-        return try await operationResult(request) { _ async throws(ARMError) in
-            let item = try await access.run { try $0.protectedItem(vm: name.vm) }
-            guard let item, item.vault == vault.name else { return ARMResponse(status: 204) }
-            return .json(handlers.itemBody(item, vault: vault))
-        }
+        return try await operationResult(request) { _ async throws(ARMError) in try await handlers.itemResult(vault: vault, vm: name) }
+    }
+
+    /// What an item's ended operation answers: the item (200), or nothing (204) when the vault has none for the VM.
+    func itemResult(vault: VaultInfo, vm name: IaasVMName) async throws(ARMError) -> ARMResponse {
+        let item = try await access.run { try $0.protectedItem(vm: name.vm) }
+        guard let item, item.vault == vault.name else { return ARMResponse(status: 204) }
+        return .json(itemBody(item, vault: vault))
     }
 
     // MARK: Backup now

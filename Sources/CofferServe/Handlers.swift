@@ -12,6 +12,9 @@ struct Handlers: Sendable {
     /// Seconds a client waits between polls (`Retry-After`, at least 1: azure-core reads 0 as absent and
     /// falls back to 30 seconds).
     let retryAfter: Int
+    /// How long a request that starts a long-running operation waits for it to end, to answer as its end
+    /// would (where the operation's spec lists a synchronous answer); zero answers 202 at once.
+    let syncGrace: Duration
     /// Serve's read model (answers and the values they are made of, at the platform's change stamp).
     let readCache: ReadCache?
     /// The key of the cross-region restore access tokens this process issues.
@@ -164,14 +167,30 @@ struct Handlers: Sendable {
 
     // MARK: Long-running operations
 
-    /// Starts `work` as an operation under the vault, and the 202 that tells the client where to poll:
+    /// Starts `work` as an operation under the vault. When the operation's spec lists a synchronous answer
+    /// (`synchronous`) and the work ends within the grace (`syncGrace`), the answer is the one its result poll
+    /// would give: `synchronous`'s for a success, ARM's error envelope with the platform's code (400) for a
+    /// failure. Otherwise, or when `synchronous` gives nil, the 202 that tells the client where to poll:
     /// `Azure-AsyncOperation` (the status), `Location` (the result) and `Retry-After`.
     func accepted(
         _ request: ARMRequest, vaultID: String, statusPath: (String) -> String, resultPath: (String) -> String,
+        synchronous: (@Sendable (Operation) async throws(ARMError) -> ARMResponse?)? = nil,
         work: @escaping @Sendable () async -> Result<String?, ARMError>
     ) async throws(ARMError) -> ARMResponse {
         guard let operation = await operations.start(scope: vaultID, work: work) else {
             throw ARMError(status: 503, code: "ServiceUnavailable", message: "coffer serve is shutting down; retry against the next one.")
+        }
+        if let synchronous, syncGrace > .zero, let ended = await operations.awaitEnd(operation.id, within: syncGrace) {
+            let answer: ARMResponse?
+            if ended.status == .failed {
+                answer = Self.failure(ended)
+            } else {
+                answer = try await synchronous(ended)
+            }
+            if let answer {
+                await operations.forget(operation.id)
+                return answer
+            }
         }
         return ARMResponse(
             status: 202,
@@ -180,6 +199,12 @@ struct Handlers: Sendable {
                 ("Location", request.url(resultPath(operation.id))),
                 ("Retry-After", String(retryAfter)),
             ])
+    }
+
+    /// A failed operation's answer at its result URL: ARM's error envelope with the platform's code.
+    static func failure(_ operation: Operation) -> ARMResponse {
+        let error = operation.error ?? ARMErrorDetail(code: "InternalServerError", message: "the operation failed")
+        return .json(ARMErrorResponse(error: error), status: 400)
     }
 
     /// The status document of an operation of the request's vault.
@@ -206,8 +231,7 @@ struct Handlers: Sendable {
         case .inProgress:
             return ARMResponse(status: 202, headers: [("Location", request.url(request.path.description)), ("Retry-After", String(retryAfter))])
         case .failed:
-            let error = operation.error ?? ARMErrorDetail(code: "InternalServerError", message: "the operation failed")
-            return .json(ARMErrorResponse(error: error), status: 400)
+            return Self.failure(operation)
         case .succeeded:
             return try await done(operation)
         }

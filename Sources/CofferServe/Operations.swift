@@ -34,6 +34,9 @@ actor OperationStore {
     private var operations: [String: Operation] = [:]
     private var order: [String] = []
     private var running: [String: Task<Void, Never>] = [:]
+    /// Requests waiting for an operation to end (`awaitEnd`), each with the timer that gives up on it.
+    private var waiters: [String: [(token: Int, continuation: CheckedContinuation<Void, Never>, timer: Task<Void, Never>)]] = [:]
+    private var nextWaiter = 0
     private var accepting = true
     let capacity: Int
     let minimumPolls: Int
@@ -74,6 +77,42 @@ actor OperationStore {
             operation.error = ARMErrorDetail(code: error.code, message: error.message)
         }
         operations[id] = operation
+        for waiter in waiters.removeValue(forKey: id) ?? [] {
+            waiter.timer.cancel()
+            waiter.continuation.resume()
+        }
+    }
+
+    /// The operation once it has ended, waiting up to `grace` for it; nil when it still runs after that (or
+    /// there is no such operation). The wait does not count as a poll.
+    func awaitEnd(_ id: String, within grace: Duration) async -> Operation? {
+        if let operation = operations[id], operation.status != .inProgress { return operation }
+        guard grace > .zero, running[id] != nil else { return nil }
+        nextWaiter += 1
+        let token = nextWaiter
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let timer = Task {
+                try? await Task.sleep(for: grace)
+                guard !Task.isCancelled else { return }
+                await self.giveUp(id, token: token)
+            }
+            waiters[id, default: []].append((token, continuation, timer))
+        }
+        guard let operation = operations[id], operation.status != .inProgress else { return nil }
+        return operation
+    }
+
+    private func giveUp(_ id: String, token: Int) {
+        guard var list = waiters[id], let index = list.firstIndex(where: { $0.token == token }) else { return }
+        let waiter = list.remove(at: index)
+        waiters[id] = list.isEmpty ? nil : list
+        waiter.continuation.resume()
+    }
+
+    /// Forgets an ended operation whose end was the answer to its request: no client was given its URLs.
+    func forget(_ id: String) {
+        guard let operation = operations[id], operation.status != .inProgress else { return }
+        operations[id] = nil
     }
 
     /// The operation as a poll under `scope` sees it (counting the poll), or nil when there is none.
@@ -96,10 +135,13 @@ actor OperationStore {
     }
 
     private func evict() {
+        // Forgotten operations leave their ids in `order`; they go when it grows to twice the capacity.
+        if order.count > 2 * capacity { order.removeAll { operations[$0] == nil } }
         guard operations.count > capacity else { return }
         var kept: [String] = []
         for id in order {
-            if operations.count > capacity, let operation = operations[id], operation.status != .inProgress {
+            guard let operation = operations[id] else { continue }
+            if operations.count > capacity, operation.status != .inProgress {
                 operations[id] = nil
             } else {
                 kept.append(id)

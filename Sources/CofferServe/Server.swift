@@ -23,6 +23,10 @@ public struct ServeConfiguration: Sendable {
     public var retryAfter: Int
     /// Status polls that answer `InProgress` before an operation shows its end, even when the work is done.
     public var minimumPolls: Int
+    /// How long a request that starts a long-running operation waits for the work to end before it answers
+    /// 202: an operation that ends within it is answered as its end (200 with the item, 204 or 200 for a
+    /// delete, or the error), where the operation's spec lists that synchronous answer. Zero: always 202.
+    public var syncGrace: Duration
     /// Also answer `GET /.coffer/hello` with a plain Hummingbird router, without a token: the baseline
     /// bench/serve.sh measures serve's routes against, over the same listener and TLS. Off unless asked.
     public var baselineRoute: Bool
@@ -31,7 +35,7 @@ public struct ServeConfiguration: Sendable {
 
     public init(
         stateDirectory: String, host: String = "127.0.0.1", port: Int = 8443, pageSize: Int = 100, retryAfter: Int = 1, minimumPolls: Int = 1,
-        baselineRoute: Bool = false, faults: FaultSpec? = nil
+        syncGrace: Duration = ServeConfiguration.defaultSyncGrace, baselineRoute: Bool = false, faults: FaultSpec? = nil
     ) {
         self.stateDirectory = stateDirectory
         self.baselineRoute = baselineRoute
@@ -41,7 +45,12 @@ public struct ServeConfiguration: Sendable {
         self.pageSize = max(1, pageSize)
         self.retryAfter = max(1, retryAfter)
         self.minimumPolls = max(0, minimumPolls)
+        self.syncGrace = max(.zero, syncGrace)
     }
+
+    /// Half a second: a platform write ends well within it even on a loaded machine, and the 202 a slower
+    /// one falls back to costs its client at least a `Retry-After` (1 s) more anyway.
+    public static let defaultSyncGrace: Duration = .zero
 
     /// `serve/` in the state directory: `ca.pem`, `server.pem`, `server-key.pem`, `tokens.json`.
     public var serveDirectory: String { FileSystem.join(stateDirectory, "serve") }
@@ -104,7 +113,7 @@ public enum CofferServer {
         let readCache = ReadCache(platform: platform)
         let handlers = Handlers(
             access: PlatformAccess(platform: platform, pool: pool, world: world), operations: operations, pageSize: configuration.pageSize,
-            retryAfter: configuration.retryAfter, readCache: readCache)
+            retryAfter: configuration.retryAfter, syncGrace: configuration.syncGrace, readCache: readCache)
         let responder = ARMResponder(
             routes: handlers.routes, tokens: TokenStore(directory: configuration.serveDirectory), world: world, scheme: scheme, logger: logger,
             readCache: readCache)

@@ -2,6 +2,7 @@ import CofferARM
 import CofferARMClient
 import CofferModel
 import CofferPlatform
+import CofferServe
 import CofferTestSupport
 import Foundation
 import Testing
@@ -22,13 +23,17 @@ import Testing
             accessGrantsCarryOwnershipTag: false)
     }
 
-    @Test func theARMClientMeetsTheProviderContractAgainstServe() async throws {
+    /// Under serve's default grace (long-running operations that end at once answered as their end) and
+    /// with none (every one answered 202 and polled).
+    @Test(arguments: [Duration.milliseconds(500), .zero])
+    func theARMClientMeetsTheProviderContractAgainstServe(syncGrace: Duration) async throws {
         let keeper = Keeper()
         do {
             try await ProviderConformance(world: Self.world) {
                 let directory = try TemporaryDirectory()
                 keeper.keep(directory)
-                let serve = try await RunningServe.start(state: try PristineWorld.reference.copy(into: directory))
+                let serve = try await RunningServe.start(
+                    state: try PristineWorld.reference.copy(into: directory), syncGrace: syncGrace)
                 keeper.keep(serve)
                 let provider = try serve.provider()
                 keeper.keep(provider)

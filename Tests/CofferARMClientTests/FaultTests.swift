@@ -113,8 +113,11 @@ import Testing
         let resumed = try await CofferRun.run(watch + (try Self.endpoint(second, in: directory)))
         await second.stop()
         #expect(resumed.status == 0, "watch --once after the restart: \(resumed.output) \(resumed.error)")
+        // A write whose answer was dropped (or that the kill cut off, its log lines perhaps lost with the
+        // process) may need no retry: the watch after the restart reads it done, so it counts 0 or less beyond
+        // its drop. None is carried out twice beyond the retries of a dropped answer.
         for (write, count) in Self.writesBeyondRetries([firstLog, secondLog]) {
-            #expect(count == 1, "\(write) was carried out \(count) times beyond the retries of a dropped answer")
+            #expect(count <= 1, "\(write) was carried out \(count) times beyond the retries of a dropped answer")
         }
         let after = try await CofferRun.run(["plan", "--state", state, Self.manifests, "--detailed-exitcode"])
         #expect(after.status == 0, "the embedded plan after watch under faults has changes: \(after.output)")

@@ -106,8 +106,11 @@ final class RunningServe: Sendable {
             })
     }
 
-    static func start(state: String, minimumPolls: Int = 0, pageSize: Int = 100) async throws -> RunningServe {
-        let configuration = ServeConfiguration(stateDirectory: state, host: "127.0.0.1", port: 0, pageSize: pageSize, minimumPolls: minimumPolls)
+    static func start(
+        state: String, minimumPolls: Int = 0, pageSize: Int = 100, syncGrace: Duration = ServeConfiguration.defaultSyncGrace
+    ) async throws -> RunningServe {
+        let configuration = ServeConfiguration(
+            stateDirectory: state, host: "127.0.0.1", port: 0, pageSize: pageSize, minimumPolls: minimumPolls, syncGrace: syncGrace)
         let certificates = try ServeCertificates.ensure(directory: configuration.serveDirectory, host: "127.0.0.1")
         let token = try TokenStore(directory: configuration.serveDirectory).issue(lifetime: 3600, description: nil).token
         let platform = try Platform(stateDirectory: state)

@@ -134,4 +134,38 @@ struct ScriptedResponder: HTTPResponder {
             #expect(script.count == 3)
         }
     }
+
+    /// A long-running operation answered synchronously (200 with the resource, 204 for a delete, or the
+    /// error at once) is finished: nothing is polled.
+    @Test(arguments: [
+        ("PUT", 200, #"{"name": "VM;iaasvmcontainerv2;rg;vm", "properties": {"protectionState": "IRPending"}}"#),
+        ("DELETE", 200, #"{"name": "VM;iaasvmcontainerv2;rg;vm", "properties": {"protectionState": "ProtectionStopped"}}"#),
+        ("DELETE", 204, ""),
+    ])
+    func aSynchronousAnswerToALongRunningOperationIsItsEnd(method: String, status: Int, body: String) async throws {
+        try await withEndpoint([
+            (status, [], body),
+            (500, [], #"{"error": {"code": "Unexpected", "message": "the client polled after a synchronous answer"}}"#),
+        ]) { transport, script in
+            let reply = try await transport.write(
+                method == "PUT" ? .PUT : .DELETE, "/items/1?api-version=1", body: method == "PUT" ? Array("{}".utf8) : nil, what: "protected item")
+            #expect(reply.status == status)
+            #expect(reply.body == Array(body.utf8))
+            #expect(script.count == 1)
+        }
+    }
+
+    @Test func aSynchronousFailureOfALongRunningOperationIsTerminalWithItsCode() async throws {
+        try await withEndpoint([
+            (400, [], #"{"error": {"code": "UserErrorKeyVaultPermissionsNotConfigured", "message": "no access"}}"#),
+            (500, [], #"{"error": {"code": "Unexpected", "message": "the client polled after a synchronous answer"}}"#),
+        ]) { transport, script in
+            let error = try await #require(throws: ProviderError.self) {
+                try await transport.write(.PUT, "/items/1?api-version=1", body: Array("{}".utf8), what: "enable protection")
+            }
+            #expect(error.code == "UserErrorKeyVaultPermissionsNotConfigured")
+            #expect(!error.retryable)
+            #expect(script.count == 1)
+        }
+    }
 }

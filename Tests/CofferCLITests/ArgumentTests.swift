@@ -6,7 +6,7 @@ import CofferPlatform
 
 @Suite struct ArgumentTests {
     @Test(arguments: [
-        ("1d", 86400.0), ("36h", 129_600), ("30m", 1800), ("1d12h", 129_600), ("2w", 1_209_600), ("500ms", 0.5), ("0s", 0),
+        ("1d", 86400.0), ("36h", 129_600), ("30m", 1800), ("1d12h", 129_600), ("2w", 1_209_600), ("500ms", 0.5), ("0s", 0), ("0", 0),
     ])
     func durationsParse(text: String, seconds: Double) throws {
         let duration = try #require(DurationArgument(argument: text))

@@ -28,6 +28,11 @@ import Testing
         // The service made them, not coffer, even in a vault coffer made.
         #expect(policies.allSatisfy { $0.managedBy == nil && $0.protectedItems == 0 })
         #expect(standard.id == Platform.policyID(vaultID: try #require(try platform.vault(named: "rsv-east")).id, name: "DefaultPolicy"))
+        // One vault's policies, read alone, are those of the whole list that are its own.
+        try platform.createVault(name: "rsv-second", spec: TestWorld.vaultSpec, managedBy: "coffer")
+        #expect(try platform.policies().count == 4)
+        #expect(try platform.policies(vault: "rsv-east").map(\.id) == policies.map(\.id))
+        #expect(try platform.policies(vault: "rsv-none").isEmpty)
     }
 
     /// The values pass the platform's own policy rules, so a vault never holds a policy it would refuse.

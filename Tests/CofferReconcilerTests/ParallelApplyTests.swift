@@ -173,3 +173,40 @@ final class Reported: @unchecked Sendable {
     var addresses: [ResourceAddress] { lock.withLock { list } }
     func append(_ address: ResourceAddress) { lock.withLock { list.append(address) } }
 }
+
+@Suite struct StepSchedulerTests {
+    /// Steps done out of plan order free their scopes at once: the first holder of a scope is the first step
+    /// not done, however many steps hold it (every step holds `*`).
+    @Test func scopesAreFreedByStepsDoneInAnyOrder() {
+        let vault = StepScopes(shared: ["*"], exclusive: ["rsv:a"])
+        let item = { (vm: String) in StepScopes(shared: ["*", "rsv:a"], exclusive: ["vm:\(vm)"]) }
+        let alone = StepScopes.alone
+        let scheduler = StepScheduler([vault, item("1"), item("2"), item("1"), alone, item("3")])
+        #expect(scheduler.startable(limit: 10) == [0])
+        scheduler.start(0)
+        #expect(scheduler.startable(limit: 10).isEmpty)
+        scheduler.done(0)
+        // The items of the vault start together, but a second step on VM 1 waits for the first.
+        #expect(scheduler.startable(limit: 10) == [1, 2])
+        #expect(scheduler.startable(limit: 1) == [1])
+        scheduler.start(1)
+        scheduler.start(2)
+        scheduler.done(2)
+        #expect(scheduler.startable(limit: 10).isEmpty)
+        scheduler.done(1)
+        #expect(scheduler.startable(limit: 10) == [3])
+        scheduler.start(3)
+        scheduler.done(3)
+        // A step that runs alone waits for everything before it, and everything after it waits for it.
+        #expect(scheduler.startable(limit: 10) == [4])
+        scheduler.start(4)
+        #expect(scheduler.startable(limit: 10).isEmpty)
+        scheduler.done(4)
+        #expect(scheduler.startable(limit: 10) == [5])
+        scheduler.start(5)
+        #expect(!scheduler.isFinished)
+        scheduler.done(5)
+        scheduler.done(5)
+        #expect(scheduler.isFinished)
+    }
+}

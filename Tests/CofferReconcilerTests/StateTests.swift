@@ -109,6 +109,39 @@ import Testing
         #expect(try store.inventory() == [Fixture.policyAddress: policyChanged])
     }
 
+    /// Group commit: several journal entries or inventory changes in one append and one fsync read back as
+    /// the same records one at a time would; a batch torn by a crash keeps its complete lines.
+    @Test func batchesOfJournalEntriesAndInventoryChangesReadBackInOrder() throws {
+        let directory = try TemporaryDirectory()
+        let store = FileStateStore(stateDirectory: directory.path)
+        let date = Date(timeIntervalSince1970: 0)
+        let started = [Fixture.vaultAddress, Fixture.policyAddress, Fixture.vmAddress].map {
+            StepRecord(address: $0, action: .create, status: .started)
+        }
+        try store.journal(batch: started)
+        try store.journal(batch: [])
+        try store.journal(batch: [StepRecord(address: Fixture.vaultAddress, action: .create, status: .succeeded)])
+        #expect(try FileStateStore(stateDirectory: directory.path).unfinishedJournal()
+            == started + [StepRecord(address: Fixture.vaultAddress, action: .create, status: .succeeded)])
+
+        let vault = InventoryEntry(address: Fixture.vaultAddress, id: "v", lastApplied: Fixture.vault(), adopted: false, updated: date)
+        let policy = InventoryEntry(address: Fixture.policyAddress, id: "p", lastApplied: Fixture.policy(), adopted: false, updated: date)
+        try store.updateInventory(batch: [(Fixture.vaultAddress, vault), (Fixture.policyAddress, policy), (Fixture.vaultAddress, nil)])
+        #expect(try FileStateStore(stateDirectory: directory.path).inventory() == [Fixture.policyAddress: policy])
+
+        // A crash in the middle of a batch's write: the lines written whole stand, the torn one is dropped, and
+        // the next batch is not swallowed by it.
+        let journal = directory.path("reconciler/journal.jsonl")
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: journal))
+        try handle.seekToEnd()
+        let line = try JSONEncoder.iso.encode(StepRecord(address: Fixture.accessAddress, action: .create, status: .started))
+        try handle.write(contentsOf: line + Data("\n".utf8) + line.prefix(10))
+        try handle.close()
+        #expect(try store.unfinishedJournal().count == 5)
+        try store.journal(batch: [StepRecord(address: Fixture.accessAddress, action: .create, status: .succeeded)])
+        #expect(try store.unfinishedJournal().map(\.status) == [.started, .started, .started, .succeeded, .started, .succeeded])
+    }
+
     @Test func secondLockHolderIsRefusedWithTheOwner() throws {
         let directory = try TemporaryDirectory()
         let first = try StateLock.acquire(stateDirectory: directory.path, operation: "apply")

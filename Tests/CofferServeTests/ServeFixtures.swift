@@ -71,11 +71,12 @@ struct ServeHarness {
     let responder: ARMResponder
     let configuration: ServeConfiguration
 
-    /// A harness on a copy of `pristine` (the reference platform by default).
-    init(pageSize: Int = 100, minimumPolls: Int = 0, pristine: String = ReferenceState.pristine) async throws {
+    /// A harness on a copy of `pristine` (the reference platform by default). Its long-running operations
+    /// answer 202 and are polled (`syncGrace` zero) unless a test asks for the synchronous answer.
+    init(pageSize: Int = 100, minimumPolls: Int = 0, syncGrace: Duration = .zero, pristine: String = ReferenceState.pristine) async throws {
         directory = try TemporaryDirectory()
         state = try WorldState.copy(pristine, into: directory)
-        configuration = ServeConfiguration(stateDirectory: state, pageSize: pageSize, minimumPolls: minimumPolls)
+        configuration = ServeConfiguration(stateDirectory: state, pageSize: pageSize, minimumPolls: minimumPolls, syncGrace: syncGrace)
         token = try TokenStore(directory: configuration.serveDirectory).issue(lifetime: 3600, description: "test").token
         let platform = try Platform(stateDirectory: state)
         var logger = Logger(label: "coffer.serve.test")

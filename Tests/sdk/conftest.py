@@ -101,12 +101,17 @@ def coffer(serve):
     return coffer_runner(serve)
 
 
+# The suites drive the 202 flow of long-running operations and poll them: their serves answer every one 202
+# (`--sync-grace 0`). test_synchronous.py drives the synchronous answer (`--sync-grace 500ms`).
+POLLED = ("--sync-grace", "0")
+
+
 class ServeProcess:
     """`coffer serve` on a fresh state of `world` (a path under the repository), on a free port, with a token
-    of its own; `stop()` ends it with SIGTERM and checks that it exits 0 and that its log never shows the
-    token. `info` has the keys of the `serve` fixture."""
+    of its own and `arguments` on its command line; `stop()` ends it with SIGTERM and checks that it exits 0
+    and that its log never shows the token. `info` has the keys of the `serve` fixture."""
 
-    def __init__(self, world):
+    def __init__(self, world, arguments=POLLED):
         executable = env("COFFER")
         self.work = tempfile.TemporaryDirectory(prefix="coffer-sdk-serve.")
         state = os.path.join(self.work.name, "state")
@@ -117,7 +122,7 @@ class ServeProcess:
         self.log_path = os.path.join(self.work.name, "serve.log")
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            [executable, "serve", "--state", state, "--listen", "127.0.0.1:0", "--output", "json"],
+            [executable, "serve", "--state", state, "--listen", "127.0.0.1:0", "--output", "json", *arguments],
             stdout=self.log, stderr=subprocess.STDOUT,
         )
         url = None
@@ -310,7 +315,7 @@ class SecondServe:
     started as Tests/sdk/run.sh starts the main one: port 0, the URL read from its first JSON line, a token
     from `coffer serve token`. `stop()` ends it with SIGTERM and checks that it exits 0."""
 
-    def __init__(self, coffer_path, world, directory, page_size=None):
+    def __init__(self, coffer_path, world, directory, page_size=None, arguments=POLLED):
         self.coffer_path = coffer_path
         self.state = os.path.join(directory, "state")
         self.log_path = os.path.join(directory, "serve.log")
@@ -318,7 +323,7 @@ class SecondServe:
             [coffer_path, "platform", "init", "--state", self.state, "--world", world],
             check=True, capture_output=True, text=True, timeout=600,
         )
-        command = [coffer_path, "serve", "--state", self.state, "--listen", "127.0.0.1:0", "--output", "json"]
+        command = [coffer_path, "serve", "--state", self.state, "--listen", "127.0.0.1:0", "--output", "json", *arguments]
         if page_size:
             command += ["--page-size", str(page_size)]
         self._log = open(self.log_path, "w")

@@ -38,8 +38,9 @@ trap cleanup EXIT
 state="$work/state"
 "$coffer" platform init --state "$state" --world examples/reference/world.yaml >/dev/null
 
-# Port 0: serve takes a free port and says which in its first JSON line.
-"$coffer" serve --state "$state" --listen 127.0.0.1:0 --output json >"$work/serve.log" 2>&1 &
+# Port 0: serve takes a free port and says which in its first JSON line. The suites poll long-running
+# operations: every one answers 202 (--sync-grace 0); test_synchronous.py starts a serve of its own with a grace.
+"$coffer" serve --state "$state" --listen 127.0.0.1:0 --output json --sync-grace 0 >"$work/serve.log" 2>&1 &
 serve_pid=$!
 url=""
 for _ in $(seq 1 100); do

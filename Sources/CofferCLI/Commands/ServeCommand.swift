@@ -28,8 +28,8 @@ struct ServeRunCommand: AsyncParsableCommand {
         line with --output json); SIGINT or SIGTERM stop serve after the requests and operations in \
         flight finish.
 
-        'coffer serve' runs 'coffer serve run': its options are --listen, --state, --page-size and --output \
-        ('coffer serve run --help').
+        'coffer serve' runs 'coffer serve run': its options are --listen, --state, --page-size, --sync-grace \
+        and --output ('coffer serve run --help').
         """
 
     static let examples = """
@@ -48,6 +48,7 @@ struct ServeRunCommand: AsyncParsableCommand {
               coffer serve run
               coffer serve run --listen 127.0.0.1:0 --state /tmp/coffer --output json
               coffer serve run --listen [::1]:8443 --page-size 50
+              coffer serve run --sync-grace 500ms
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -56,6 +57,13 @@ struct ServeRunCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("page-size"), help: ArgumentHelp("Items per page of a list before its nextLink.", valueName: "n"))
     var pageSize = 100
+    @Option(
+        name: .customLong("sync-grace"),
+        help: ArgumentHelp(
+            "How long a request that starts a long-running operation waits for it to end, to answer as its end (200, 204) rather than 202 "
+                + "and a poll, e.g. 500ms (default 0: always 202, as Azure answers).",
+            valueName: "duration"))
+    var syncGrace = DurationArgument(argument: "0")!
     /// bench/serve.sh's baseline: a Hummingbird hello-world route on the same listener (not for users).
     @Flag(name: .customLong("baseline-route"), help: .hidden) var baselineRoute = false
     /// Injected faults for testing clients (not for users): see CofferServe's `FaultSpec`.
@@ -64,6 +72,7 @@ struct ServeRunCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...1000).contains(pageSize) else { throw ValidationError("--page-size takes 1 to 1000") }
+        guard syncGrace.seconds <= 60 else { throw ValidationError("--sync-grace takes 0 to 60s") }
         do {
             _ = try ServeConfiguration.parseListen(listen)
             _ = try faults.map { try FaultSpec.parse($0) }
@@ -76,7 +85,8 @@ struct ServeRunCommand: AsyncParsableCommand {
         let state = global.stateDirectory(environment: ProcessInfo.processInfo.environment)
         let (host, port) = try ServeConfiguration.parseListen(listen)
         let configuration = ServeConfiguration(
-            stateDirectory: state, host: host, port: port, pageSize: pageSize, baselineRoute: baselineRoute, faults: try faults.map { try FaultSpec.parse($0) })
+            stateDirectory: state, host: host, port: port, pageSize: pageSize, syncGrace: .milliseconds(Int64((syncGrace.seconds * 1000).rounded())),
+            baselineRoute: baselineRoute, faults: try faults.map { try FaultSpec.parse($0) })
         let view = output.watchView
         let console = Console.current
         // One line per request, written by a thread of its own (in batches under load).

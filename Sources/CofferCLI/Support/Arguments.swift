@@ -5,7 +5,7 @@ import Foundation
 // Values given on the command line are parsed once, by argument-parser, into these types: a command never
 // holds the text of a duration, a date or a disk and parses it again where it is used.
 
-/// A duration as operators write it: `90s`, `5m`, `1h30m`, `2d`, `500ms`, `2w`.
+/// A duration as operators write it: `90s`, `5m`, `1h30m`, `2d`, `500ms`, `2w`, or `0`.
 struct DurationArgument: ExpressibleByArgument, CustomStringConvertible, Sendable, Hashable {
     /// The length in seconds.
     var seconds: Double
@@ -26,6 +26,8 @@ struct DurationArgument: ExpressibleByArgument, CustomStringConvertible, Sendabl
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400), ("w", 604800)]
         var rest = Substring(text.trimmingCharacters(in: .whitespaces))
         guard !rest.isEmpty else { return nil }
+        // Zero is zero in every unit.
+        if rest == "0" { return 0 }
         var total = 0.0
         while !rest.isEmpty {
             let digits = rest.prefix { $0.isNumber || $0 == "." }
