@@ -14,7 +14,8 @@ import NIOHTTP1
 public final class ARMClientProvider: Provider, Sendable {
     let transport: ARMTransport
     private let tenantCache = TenantCache()
-    private let vaultIDs = VaultIDCache()
+    private let vaultIDs = ResourceIDCache()
+    private let keyVaultIDs = ResourceIDCache()
 
     public init(configuration: ARMClientConfiguration) throws {
         transport = try ARMTransport(configuration: configuration)
@@ -389,7 +390,7 @@ public final class ARMClientProvider: Provider, Sendable {
             await vaultIDs.forget(name)
         }
         let all = try await allVaults(tenant: tenant)
-        await vaultIDs.remember(all)
+        await vaultIDs.remember(all.compactMap { vault in vault.name.flatMap { name in vault.id.map { (name, $0) } } })
         return all.first { $0.name?.lowercased() == name.lowercased() }
     }
 
@@ -427,7 +428,14 @@ public final class ARMClientProvider: Provider, Sendable {
         return nil
     }
 
+    /// The key vault of that name, read now: by its id when a list gave it before (one GET instead of a list
+    /// of every key vault at every step that grants access), else from the list of every key vault.
     func findKeyVault(_ name: String, tenant: Tenant) async throws -> KeyVaultResource? {
+        if let id = await keyVaultIDs.id(of: name) {
+            let found = try await transport.get(KeyVaultResource.self, ARMTransport.path(id, apiVersion: ClientAPIVersion.keyVault), what: "key vault")
+            if let found, found.name.lowercased() == name.lowercased() { return found }
+            await keyVaultIDs.forget(name)
+        }
         let transport = transport
         let all = try await boundedMap(tenant.subscriptions.map(\.subscriptionId), limit: transport.configuration.concurrency) { subscription in
             try await transport.list(
@@ -435,6 +443,7 @@ public final class ARMClientProvider: Provider, Sendable {
                 ARMTransport.path("/subscriptions/\(subscription)/providers/Microsoft.KeyVault/vaults", apiVersion: ClientAPIVersion.keyVault),
                 what: "key vaults") ?? []
         }.flatMap { $0 }
+        await keyVaultIDs.remember(all.map { ($0.name, $0.id) })
         return all.first { $0.name.lowercased() == name.lowercased() }
     }
 
@@ -457,17 +466,15 @@ public final class ARMClientProvider: Provider, Sendable {
     }
 }
 
-/// The ids of the vaults the lists gave, by lower-cased name: where to read a vault by name with one GET.
-/// Only ids are kept, never a vault's state, which is read afresh each time.
-actor VaultIDCache {
+/// The ids of the vaults (or key vaults) the lists gave, by lower-cased name: where to read one by name with
+/// one GET. Only ids are kept, never a resource's state, which is read afresh each time.
+actor ResourceIDCache {
     private var ids: [String: String] = [:]
 
     func id(of name: String) -> String? { ids[name.lowercased()] }
 
-    func remember(_ vaults: [VaultResource]) {
-        for vault in vaults {
-            if let name = vault.name, let id = vault.id { ids[name.lowercased()] = id }
-        }
+    func remember(_ named: [(name: String, id: String)]) {
+        for (name, id) in named { ids[name.lowercased()] = id }
     }
 
     func forget(_ name: String) { ids[name.lowercased()] = nil }
