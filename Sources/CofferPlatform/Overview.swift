@@ -59,7 +59,8 @@ extension Platform {
     /// What VMs' ARM bodies need, without the rest of the platform (`overview()` reads every table): the VMs
     /// (every one, or the one named), the subscriptions, the key vaults those VMs' disk encryption uses and the
     /// disk encryption sets, from one read transaction. Vaults, policies, protected items, restored disks,
-    /// resource groups and roles are left empty.
+    /// resource groups and roles are left empty; for one VM, its key vault holds only the VM's KEK among its
+    /// objects, and no secret or grant.
     public func computeOverview(vm name: String? = nil) throws -> PlatformOverview {
         try pool.read { db in
             let rows =
@@ -77,7 +78,9 @@ extension Platform {
                 subscriptions: subscriptions.map { .init(name: $0.name, id: $0.id, isDefault: $0.isDefault) },
                 regions: [], resourceGroups: [], roleDefinitions: [],
                 keyVaults: try KeyVaultRow.fetchAll(db, sql: "SELECT * FROM keyVault ORDER BY name").filter { used.contains($0.name) }.map {
-                    try Self.keyVaultInfo(db, $0)
+                    // One VM's body needs its key vault's id and its KEK, not the key vault's every object and grant
+                    // (thousands in a large world, read again for each VM).
+                    name == nil ? try Self.keyVaultInfo(db, $0) : try Self.keyVaultInfo(db, $0, keysNamed: Set(vms.compactMap(\.kek)))
                 },
                 diskEncryptionSets: try DiskEncryptionSetRow.fetchAll(db, sql: "SELECT * FROM diskEncryptionSet ORDER BY name").map {
                     .init(name: $0.name, resourceGroup: $0.resourceGroup, region: $0.region, keyVault: $0.keyVault, key: $0.key,
@@ -114,6 +117,26 @@ extension Platform {
     /// A key vault, with its keys and secrets (never their values), access policies and role assignments.
     public func keyVaultInfo(named name: String) throws -> KeyVaultInfo {
         try pool.read { db in try Self.keyVaultInfo(db, try Self.keyVault(db, name)) }
+    }
+
+    /// A key vault with only the keys named `keys` among its objects, and none of its secrets, access
+    /// policies or role assignments.
+    static func keyVaultInfo(_ db: Database, _ row: KeyVaultRow, keysNamed keys: Set<String>) throws -> KeyVaultInfo {
+        let subscription = try Self.subscription(db, row.subscription)
+        let id = keyVaultID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name)
+        var objects: [KeyVaultObjectInfo] = []
+        for key in keys.sorted() {
+            for found in try KeyRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM keyVaultKey WHERE keyVault = ? AND name = ?"), arguments: [row.name, key]) {
+                objects.append(
+                    KeyVaultObjectInfo(name: found.name, version: found.version, kind: "key", contentType: nil, keyType: found.keyType, bits: found.bits,
+                                       certificateBacked: found.certificateBacked, tags: found.tags, deleted: found.deletedAt != nil,
+                                       scheduledPurge: found.scheduledPurge))
+            }
+        }
+        return KeyVaultInfo(name: row.name, id: id, subscription: row.subscription, resourceGroup: row.resourceGroup, region: row.region,
+                            enabledForDiskEncryption: row.enabledForDiskEncryption, softDelete: row.softDelete,
+                            softDeleteRetentionDays: row.softDeleteRetentionDays, purgeProtection: row.purgeProtection,
+                            permissionModel: row.permissionModel, objects: objects, accessPolicies: [], roleAssignments: [])
     }
 
     static func keyVaultInfo(_ db: Database, _ row: KeyVaultRow) throws -> KeyVaultInfo {
