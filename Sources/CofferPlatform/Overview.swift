@@ -119,6 +119,11 @@ extension Platform {
         try pool.read { db in try Self.keyVaultInfo(db, try Self.keyVault(db, name)) }
     }
 
+    /// Every key vault, by name (what `overview()` lists of them, without reading the rest of the platform).
+    public func keyVaults() throws -> [KeyVaultInfo] {
+        try pool.read { db in try KeyVaultRow.fetchAll(db, sql: "SELECT * FROM keyVault ORDER BY name").map { try Self.keyVaultInfo(db, $0) } }
+    }
+
     /// A key vault with only the keys named `keys` among its objects, and none of its secrets, access
     /// policies or role assignments.
     static func keyVaultInfo(_ db: Database, _ row: KeyVaultRow, keysNamed keys: Set<String>) throws -> KeyVaultInfo {

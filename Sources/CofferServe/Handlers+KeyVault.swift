@@ -10,7 +10,10 @@ extension Handlers {
         let name = request["keyVault"]
         let info: KeyVaultInfo
         do {
-            info = try await access.run { try $0.keyVaultInfo(named: name) }
+            // A GET's lists (keys, secrets, role assignments, each page) read the key vault once per change.
+            info = try await readModel(request, "keyVault:" + name.lowercased()) { () async throws(ARMError) in
+                try await access.run { try $0.keyVaultInfo(named: name) }
+            }
         } catch let error where error.status == 404 {
             throw .resourceNotFound(type: KeyVaultResource.type, name: name, resourceGroup: request["resourceGroup"])
         }
@@ -41,8 +44,11 @@ extension Handlers {
         let prefix = (request.match.values["resourceGroup"].map {
             ResourceIDs.resourceGroup(subscription: request["subscription"], name: $0)
         } ?? ResourceIDs.subscription(request["subscription"])).lowercased() + "/"
-        let vaults = try await access.run { try $0.overview().keyVaults }
-        return try page(vaults.filter { $0.id.lowercased().hasPrefix(prefix) }.map(keyVaultBody), request)
+        // Every page reads the whole list: it is made once per change of the platform.
+        let bodies = try await readModel(request, "keyVaults:" + prefix) { () async throws(ARMError) in
+            try await access.run { try $0.keyVaults() }.filter { $0.id.lowercased().hasPrefix(prefix) }.map(keyVaultBody)
+        }
+        return try page(bodies, request)
     }
 
     func getKeyVault(_ request: ARMRequest) async throws(ARMError) -> ARMResponse {
