@@ -77,7 +77,10 @@ extension Platform {
                 operatorIdentity: try Self.operatorIdentity(db), backupManagementServiceObjectID: Self.backupManagementServiceObjectID,
                 subscriptions: subscriptions.map { .init(name: $0.name, id: $0.id, isDefault: $0.isDefault) },
                 regions: [], resourceGroups: [], roleDefinitions: [],
-                keyVaults: try KeyVaultRow.fetchAll(db, sql: "SELECT * FROM keyVault ORDER BY name").filter { used.contains($0.name) }.map {
+                keyVaults: try (name == nil
+                    ? KeyVaultRow.fetchAll(db, sql: "SELECT * FROM keyVault ORDER BY name").filter { used.contains($0.name) }
+                    : used.sorted().compactMap { try KeyVaultRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM keyVault WHERE name = ?"), arguments: [$0]) }
+                ).map {
                     // One VM's body needs its key vault's id and its KEK, not the key vault's every object and grant
                     // (thousands in a large world, read again for each VM).
                     name == nil ? try Self.keyVaultInfo(db, $0) : try Self.keyVaultInfo(db, $0, keysNamed: Set(vms.compactMap(\.kek)))
