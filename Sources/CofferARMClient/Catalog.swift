@@ -66,13 +66,6 @@ struct Catalog: Sendable {
             for keyVault in found.keyVaults { catalog.keyVaults[key(keyVault.name)] = keyVault }
             catalog.virtualMachines += found.vms
         }
-        for vm in catalog.virtualMachines {
-            let facts = Translation.virtualMachineFacts(vm, tenant: tenant, item: nil)
-            for holder in Set([facts.keyVault, facts.diskEncryptionSet?.keyVault].compactMap { $0?.lowercased() }) {
-                catalog.encryptedVMs[holder, default: []].append((vm.name, facts.reference))
-            }
-        }
-
         let vaultList = Array(catalog.vaults.values)
         let vaultChildren = try await boundedMap(vaultList, limit: limit) { vault -> ([BackupPolicyResource], [ProtectedItemResource]) in
             let id = vault.id ?? ""
@@ -138,6 +131,12 @@ struct Catalog: Sendable {
             var byName: [String: RoleAssignmentResource] = [:]
             for assignment in list where byName[assignment.name.lowercased()] == nil { byName[assignment.name.lowercased()] = assignment }
             roleAssignmentsByName[keyVaultKey] = byName
+        }
+        for vm in virtualMachines {
+            let facts = Translation.virtualMachineFacts(vm, tenant: tenant, item: nil)
+            for holder in Set([facts.keyVault, facts.diskEncryptionSet?.keyVault].compactMap { $0?.lowercased() }) {
+                encryptedVMs[holder, default: []].append((vm.name, facts.reference))
+            }
         }
     }
 

@@ -135,10 +135,7 @@ extension Platform {
         var objects: [KeyVaultObjectInfo] = []
         for key in keys.sorted() {
             for found in try KeyRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM keyVaultKey WHERE keyVault = ? AND name = ?"), arguments: [row.name, key]) {
-                objects.append(
-                    KeyVaultObjectInfo(name: found.name, version: found.version, kind: "key", contentType: nil, keyType: found.keyType, bits: found.bits,
-                                       certificateBacked: found.certificateBacked, tags: found.tags, deleted: found.deletedAt != nil,
-                                       scheduledPurge: found.scheduledPurge))
+                objects.append(keyObject(found))
             }
         }
         return KeyVaultInfo(name: row.name, id: id, subscription: row.subscription, resourceGroup: row.resourceGroup, region: row.region,
@@ -147,13 +144,17 @@ extension Platform {
                             permissionModel: row.permissionModel, objects: objects, accessPolicies: [], roleAssignments: [])
     }
 
+    /// A key as `KeyVaultInfo` lists it (its name and version, never its material).
+    static func keyObject(_ row: KeyRow) -> KeyVaultObjectInfo {
+        KeyVaultObjectInfo(name: row.name, version: row.version, kind: "key", contentType: nil, keyType: row.keyType, bits: row.bits,
+                           certificateBacked: row.certificateBacked, tags: row.tags, deleted: row.deletedAt != nil, scheduledPurge: row.scheduledPurge)
+    }
+
     static func keyVaultInfo(_ db: Database, _ row: KeyVaultRow) throws -> KeyVaultInfo {
         let subscription = try Self.subscription(db, row.subscription)
         let id = keyVaultID(subscriptionID: subscription.id, resourceGroup: row.resourceGroup, name: row.name)
         let keys = try KeyRow.fetchAll(db, sql: "SELECT * FROM keyVaultKey WHERE keyVault = ? ORDER BY name", arguments: [row.name]).map {
-            KeyVaultObjectInfo(name: $0.name, version: $0.version, kind: "key", contentType: nil, keyType: $0.keyType, bits: $0.bits,
-                               certificateBacked: $0.certificateBacked, tags: $0.tags, deleted: $0.deletedAt != nil,
-                               scheduledPurge: $0.scheduledPurge)
+            keyObject($0)
         }
         let secrets = try SecretRow.fetchAll(db, sql: "SELECT * FROM keyVaultSecret WHERE keyVault = ? ORDER BY name", arguments: [row.name]).map {
             KeyVaultObjectInfo(name: $0.name, version: $0.version, kind: "secret", contentType: $0.contentType, keyType: nil, bits: nil,
