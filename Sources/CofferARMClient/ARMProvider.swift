@@ -55,7 +55,11 @@ public final class ARMClientProvider: Provider, Sendable {
 
     public func snapshot() async throws -> any ProviderSnapshot {
         let tenant = try await loadTenant()
-        return ARMSnapshot(catalog: try await Catalog.load(transport, tenant: tenant), transport: transport)
+        let catalog = try await Catalog.load(transport, tenant: tenant)
+        // The apply that follows finds a vault or key vault by name with one GET of the id the lists gave.
+        await vaultIDs.remember(catalog.vaults.values.compactMap { vault in vault.name.flatMap { name in vault.id.map { (name, $0) } } })
+        await keyVaultIDs.remember(catalog.keyVaults.values.map { ($0.name, $0.id) })
+        return ARMSnapshot(catalog: catalog, transport: transport)
     }
 
     public func resourceID(name: String, spec: ResourceSpec, parents: ResourceParents) async throws -> String? {
@@ -134,6 +138,7 @@ public final class ARMClientProvider: Provider, Sendable {
             if vault.immutability == .locked { first.immutability = .unlocked }
             try await putVault(id, first, owned: true)
             if vault.immutability == .locked { try await putVault(id, vault, owned: true) }
+            await vaultIDs.remember([(name, id)])
             return try await required(.recoveryServicesVault, id)
         case .backupPolicy(let policy):
             let vault = try await requireVault(policy.vault, tenant: tenant)
@@ -263,21 +268,23 @@ public final class ARMClientProvider: Provider, Sendable {
         let id = ResourceIDs.protectedItem(vaultID: vaultID, vmResourceGroup: protected.vm.resourceGroup, vm: protected.vm.name)
         let policyID = ResourceIDs.policy(vaultID: vaultID, name: protected.policy)
         let existing = try await transport.get(ProtectedItemResource.self, ARMTransport.path(id, apiVersion: ClientAPIVersion.backup), what: "backup item")
+        var item: ProtectedItemResource?
         if let existing, Translation.isSoftDeleted(existing) {
             try await putItem(id, Translation.itemBody(policyID: policyID, rehydrate: true), what: "recover the backup item")
-            try await putItem(id, Translation.itemBody(policyID: policyID, include: protected.includeDiskLuns, exclude: protected.excludeDiskLuns),
-                              what: "change protection")
+            item = try await putItem(
+                id, Translation.itemBody(policyID: policyID, include: protected.includeDiskLuns, exclude: protected.excludeDiskLuns),
+                what: "change protection")
         } else if existing != nil {
             throw ProviderError(
                 code: "ResourceAlreadyExists", message: "VM '\(protected.vm.name)' is already protected in vault '\(vault.name ?? protected.vault)'",
                 hint: "change its policy instead, or import the existing item")
         } else {
-            try await putItem(
+            item = try await putItem(
                 id, Translation.itemBody(vmID: vmID, policyID: policyID, include: protected.includeDiskLuns, exclude: protected.excludeDiskLuns),
                 what: "enable protection")
         }
-        try await applyProtectionState(id, wanted: protected.protectionState, policyID: policyID)
-        return try await required(.protectedVM, id)
+        item = try await applyProtectionState(id, wanted: protected.protectionState, policyID: policyID, current: item)
+        return try await observedItem(id, item, vault: vault.name ?? protected.vault, tenant: tenant)
     }
 
     func updateProtection(_ protected: ProtectedVMSpec, tenant: Tenant) async throws -> ObservedResource {
@@ -301,32 +308,58 @@ public final class ARMClientProvider: Provider, Sendable {
         if stopped && protected.protectionState == .protected {
             try await putItem(id, Translation.itemBody(policyID: policyID), what: "resume protection")
         }
+        var current: ProtectedItemResource?
         if !stopped || protected.protectionState == .protected {
-            try await putItem(id, Translation.itemBody(policyID: policyID, include: protected.includeDiskLuns, exclude: protected.excludeDiskLuns),
-                              what: "change protection")
+            current = try await putItem(
+                id, Translation.itemBody(policyID: policyID, include: protected.includeDiskLuns, exclude: protected.excludeDiskLuns),
+                what: "change protection")
         }
-        try await applyProtectionState(id, wanted: protected.protectionState, policyID: policyID)
-        return try await required(.protectedVM, id)
+        current = try await applyProtectionState(id, wanted: protected.protectionState, policyID: policyID, current: current)
+        return try await observedItem(id, current, vault: vaultName, tenant: tenant)
     }
 
-    func applyProtectionState(_ id: String, wanted: ProtectionState, policyID: String) async throws {
-        guard let item = try await transport.get(ProtectedItemResource.self, ARMTransport.path(id, apiVersion: ClientAPIVersion.backup), what: "backup item")
-        else { return }
+    /// Brings the item to the wanted protection state, from `current` (the item as the last write answered
+    /// it) or, when that is nil, from a read of it; the item as the last write answered it, nil when that
+    /// answer had no item (or nothing was known and nothing written).
+    func applyProtectionState(_ id: String, wanted: ProtectionState, policyID: String, current: ProtectedItemResource?) async throws
+        -> ProtectedItemResource?
+    {
+        let read: ProtectedItemResource?
+        if let current {
+            read = current
+        } else {
+            read = try await transport.get(ProtectedItemResource.self, ARMTransport.path(id, apiVersion: ClientAPIVersion.backup), what: "backup item")
+        }
+        guard let item = read else { return nil }
         let status = Translation.protectionStatus(item)
         switch wanted {
         case .protected:
             if status == .protectionStopped || status == .backupsSuspended {
-                try await putItem(id, Translation.itemBody(policyID: policyID), what: "resume protection")
+                return try await putItem(id, Translation.itemBody(policyID: policyID), what: "resume protection")
             }
         case .protectionStopped:
-            if status != .protectionStopped { try await putItem(id, Translation.itemBody(state: .protectionStopped), what: "stop protection") }
+            if status != .protectionStopped { return try await putItem(id, Translation.itemBody(state: .protectionStopped), what: "stop protection") }
         case .backupsSuspended:
-            if status != .backupsSuspended { try await putItem(id, Translation.itemBody(state: .backupsSuspended), what: "stop protection") }
+            if status != .backupsSuspended { return try await putItem(id, Translation.itemBody(state: .backupsSuspended), what: "stop protection") }
         }
+        return item
     }
 
-    func putItem(_ id: String, _ body: ProtectedItemResource, what: String) async throws {
-        try await transport.write(.PUT, ARMTransport.path(id, apiVersion: ClientAPIVersion.backup), body: try ARMTransport.encode(body), what: what)
+    /// PUTs a backup item; the item as the answer gave it (200 with the item, at once or at the operation's
+    /// `Location`), nil when the answer carried none (201, 202 or 204 without a body).
+    @discardableResult
+    func putItem(_ id: String, _ body: ProtectedItemResource, what: String) async throws -> ProtectedItemResource? {
+        let reply = try await transport.write(.PUT, ARMTransport.path(id, apiVersion: ClientAPIVersion.backup), body: try ARMTransport.encode(body), what: what)
+        guard reply.status == 200, !reply.body.isEmpty else { return nil }
+        let item = try transport.decode(ProtectedItemResource.self, reply, what)
+        return item.id?.lowercased() == id.lowercased() ? item : nil
+    }
+
+    /// The item just written as the reconciler observes it: from the write's answer when it carried the item,
+    /// else read back.
+    func observedItem(_ id: String, _ item: ProtectedItemResource?, vault: String, tenant: Tenant) async throws -> ObservedResource {
+        guard let item, let observed = try Translation.observedItem(item, vault: vault, tenant: tenant) else { return try await required(.protectedVM, id) }
+        return observed
     }
 
     // MARK: Helpers

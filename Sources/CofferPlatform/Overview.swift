@@ -160,13 +160,15 @@ extension Platform {
             KeyVaultObjectInfo(name: $0.name, version: $0.version, kind: "secret", contentType: $0.contentType, keyType: nil, bits: nil,
                                certificateBacked: nil, tags: $0.tags, deleted: $0.deletedAt != nil, scheduledPurge: $0.scheduledPurge)
         }
-        let names = try principalNames(db)
-        let policies = try AccessPolicyRow.fetchAll(db, sql: "SELECT * FROM accessPolicy WHERE keyVault = ? ORDER BY objectID", arguments: [row.name]).map {
+        let policyRows = try AccessPolicyRow.fetchAll(db, sql: "SELECT * FROM accessPolicy WHERE keyVault = ? ORDER BY objectID", arguments: [row.name])
+        let assignmentRows = try KeyVaultStore.roleAssignments(db, keyVault: row.name)
+        let names = try principalNames(db, of: policyRows.map(\.objectID) + assignmentRows.map(\.objectID))
+        let policies = policyRows.map {
             AccessPolicyInfo(keyVault: row.name, id: accessPolicyID(keyVaultID: id, objectID: $0.objectID), objectID: $0.objectID,
                              principalName: names[$0.objectID], keyPermissions: $0.keyPermissions, secretPermissions: $0.secretPermissions,
                              managedBy: $0.managedBy)
         }
-        let assignments = try KeyVaultStore.roleAssignments(db, keyVault: row.name).map { try roleAssignmentInfo(db, $0, keyVaultID: id, names: names) }
+        let assignments = try assignmentRows.map { try roleAssignmentInfo(db, $0, keyVaultID: id, names: names) }
         return KeyVaultInfo(name: row.name, id: id, subscription: row.subscription, resourceGroup: row.resourceGroup, region: row.region,
                             enabledForDiskEncryption: row.enabledForDiskEncryption, softDelete: row.softDelete,
                             softDeleteRetentionDays: row.softDeleteRetentionDays, purgeProtection: row.purgeProtection,
@@ -174,13 +176,26 @@ extension Platform {
                             roleAssignments: assignments)
     }
 
-    /// The names the platform knows principals by: the Backup Management Service, the operator, the
-    /// identities of disk encryption sets and vaults.
-    static func principalNames(_ db: Database) throws -> [String: String] {
-        var names: [String: String] = [backupManagementServiceObjectID: Principal.backupManagementServiceName]
-        if let operatorID = try PlatformStore.meta(db, "operatorObjectID") { names[operatorID] = "operator" }
-        for set in try DiskEncryptionSetRow.fetchAll(db) { names[set.identityObjectID] = "disk encryption set \(set.name)" }
-        for vault in try VaultRow.fetchAll(db) { if let identity = vault.identityObjectID { names[identity] = "vault \(vault.name)" } }
+    /// The names the platform knows these principals by (the Backup Management Service, the operator, the
+    /// identity of a vault or of a disk encryption set), looked up one by one: a key vault names the few
+    /// principals it grants, and reading every vault to name them made each key vault's read cost the
+    /// platform's size.
+    static func principalNames(_ db: Database, of objectIDs: [String]) throws -> [String: String] {
+        var names: [String: String] = [:]
+        let operatorID = try PlatformStore.meta(db, "operatorObjectID")
+        for objectID in Set(objectIDs) {
+            if let vault = try String.fetchOne(db.cachedStatement(sql: "SELECT name FROM vault WHERE identityObjectID = ? ORDER BY name"),
+                                               arguments: [objectID]) {
+                names[objectID] = "vault \(vault)"
+            } else if let set = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT name FROM diskEncryptionSet WHERE identityObjectID = ? ORDER BY name"), arguments: [objectID]) {
+                names[objectID] = "disk encryption set \(set)"
+            } else if objectID == operatorID {
+                names[objectID] = "operator"
+            } else if objectID == backupManagementServiceObjectID {
+                names[objectID] = Principal.backupManagementServiceName
+            }
+        }
         return names
     }
 
@@ -192,7 +207,7 @@ extension Platform {
         let role = try KeyVaultStore.role(db, row.roleDefinitionID)
         return RoleAssignmentInfo(
             keyVault: row.keyVault, id: roleAssignmentID(keyVaultID: scope, name: row.name), name: row.name, objectID: row.objectID,
-            principalName: try (names ?? principalNames(db))[row.objectID], role: role?.name ?? row.roleDefinitionID,
+            principalName: try (names ?? principalNames(db, of: [row.objectID]))[row.objectID], role: role?.name ?? row.roleDefinitionID,
             roleDefinitionID: row.roleDefinitionID, managedBy: row.managedBy)
     }
 

@@ -178,6 +178,10 @@ private func expectFailure(_ code: String, _ error: (any Error)?, sourceLocation
         expectCode("BCMProtGetSaSUriAsyncError") { try platform.backup(vm: "lnx-ade") }
         try platform.setAccessPolicy(keyVault: "kv-east", principal: .objectID(identity), keyPermissions: [.get, .list, .wrapKey, .unwrapKey],
                                      secretPermissions: [])
+        // The key vault names the principals it grants: the vault's identity, and the backup service.
+        let granted = try platform.keyVaultInfo(named: "kv-east").accessPolicies
+        #expect(granted.first { $0.objectID == identity }?.principalName == "vault v-cmk")
+        #expect(granted.contains { $0.principalName == "Backup Management Service" })
         let job = try platform.backup(vm: "lnx-ade")
         #expect(job.status == .completed)
         #expect(try platform.verify(vm: "lnx-ade").ok)
