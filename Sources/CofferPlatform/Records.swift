@@ -1,6 +1,7 @@
 import CofferModel
 import Foundation
 import GRDB
+import Synchronization
 
 // The rows of the platform database. Nested values (tags, specs, disk lists) are stored as JSON by GRDB.
 
@@ -378,6 +379,57 @@ enum RowColumns {
 
     static func missing(_ column: String) -> PlatformError {
         PlatformError(PlatformErrorCode.storageError, "column '\(column)' is missing or null")
+    }
+}
+
+/// Decoded JSON spec columns by their text. A vault's or policy's spec is read at every step that touches
+/// the vault or policy (thousands in one apply), and a dictionary lookup of the same text costs a fraction
+/// of decoding it again. Bounded: emptied when full.
+final class DecodedSpecs<Value: Decodable & Sendable>: Sendable {
+    private let values = Mutex<[String: Value]>([:])
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func decode(_ row: Row, _ column: String) throws -> Value {
+        let text = try RowColumns.string(row, column)
+        if let known = values.withLock({ $0[text] }) { return known }
+        let value = try RowColumns.json.decode(Value.self, from: Data(text.utf8))
+        values.withLock { values in
+            if values.count >= capacity { values.removeAll(keepingCapacity: true) }
+            values[text] = value
+        }
+        return value
+    }
+}
+
+private let vaultSpecs = DecodedSpecs<VaultSpec>(capacity: 16_384)
+private let policySpecs = DecodedSpecs<BackupPolicySpec>(capacity: 16_384)
+
+extension VaultRow {
+    init(row: Row) throws {
+        name = try RowColumns.string(row, "name")
+        subscription = try RowColumns.string(row, "subscription")
+        resourceGroup = try RowColumns.string(row, "resourceGroup")
+        region = try RowColumns.string(row, "region")
+        spec = try vaultSpecs.decode(row, "spec")
+        identityObjectID = row["identityObjectID"]
+        keyWrapping = try RowColumns.string(row, "keyWrapping")
+        guard let wrapped: Data = row["wrappedMasterKey"] else { throw RowColumns.missing("wrappedMasterKey") }
+        wrappedMasterKey = wrapped
+        storePath = try RowColumns.string(row, "storePath")
+        managedBy = row["managedBy"]
+        created = try RowColumns.date(row, "created")
+    }
+}
+
+extension PolicyRow {
+    init(row: Row) throws {
+        vault = try RowColumns.string(row, "vault")
+        name = try RowColumns.string(row, "name")
+        spec = try policySpecs.decode(row, "spec")
+        managedBy = row["managedBy"]
+        created = try RowColumns.date(row, "created")
     }
 }
 
