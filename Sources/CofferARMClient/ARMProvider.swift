@@ -536,17 +536,53 @@ struct ARMSnapshot: ProviderSnapshot {
         try requests.map { try catalog.read(kind: $0.kind, id: $0.id) }
     }
 
+    /// The VMs' facts, with the agent's state and the disks' encryption from their instance views, which
+    /// the catalog's list leaves out. Where the plan asks about at least a quarter of a resource group's VMs
+    /// (and two or more), the group is listed once with `$expand=instanceView` (VirtualMachines_List), a
+    /// page per hundred VMs; the others, and any the list did not expand, are read one by one.
     func virtualMachines(_ references: [VMReference]) async throws -> [VirtualMachineFacts?] {
         let catalog = catalog
         let transport = transport
-        return try await boundedMap(references, limit: transport.configuration.concurrency) { reference -> VirtualMachineFacts? in
-            guard let listed = catalog.virtualMachine(reference) else { return nil }
-            // The agent's state is in the instance view, which lists leave out.
-            let body = try await transport.get(
-                VirtualMachineResource.self, ARMTransport.path(listed.id, apiVersion: ClientAPIVersion.compute, query: [("$expand", "instanceView")]),
-                what: "VM") ?? listed
+        let limit = transport.configuration.concurrency
+        let listed = references.map { catalog.virtualMachine($0) }
+        var asked: [String: Set<String>] = [:]
+        for vm in listed.compactMap({ $0 }) { asked[Self.resourceGroupID(of: vm.id), default: []].insert(vm.id.lowercased()) }
+        var inGroup: [String: Int] = [:]
+        for vm in catalog.virtualMachines { inGroup[Self.resourceGroupID(of: vm.id), default: 0] += 1 }
+        let groups = asked.filter { $0.value.count >= 2 && 4 * $0.value.count >= inGroup[$0.key, default: 0] }.keys.sorted()
+        let lists = try await boundedMap(groups, limit: limit) { group -> [VirtualMachineResource] in
+            do {
+                return try await transport.list(
+                    VirtualMachineResource.self,
+                    ARMTransport.path(group + "/providers/Microsoft.Compute/virtualMachines", apiVersion: ClientAPIVersion.compute,
+                                      query: [("$expand", "instanceView")]),
+                    what: "virtual machines") ?? []
+            } catch is ProviderError {
+                // An endpoint that does not expand a list: the VMs are read one by one below.
+                return []
+            }
+        }
+        var bodies: [String: VirtualMachineResource] = [:]
+        for body in lists.joined() where body.properties.instanceView != nil { bodies[body.id.lowercased()] = body }
+        let expanded = bodies
+        return try await boundedMap(listed, limit: limit) { listed -> VirtualMachineFacts? in
+            guard let listed else { return nil }
+            let body: VirtualMachineResource
+            if let found = expanded[listed.id.lowercased()] {
+                body = found
+            } else {
+                body = try await transport.get(
+                    VirtualMachineResource.self, ARMTransport.path(listed.id, apiVersion: ClientAPIVersion.compute, query: [("$expand", "instanceView")]),
+                    what: "VM") ?? listed
+            }
             return Translation.virtualMachineFacts(body, tenant: catalog.tenant, item: catalog.item(ofVM: listed.id))
         }
+    }
+
+    /// `/subscriptions/{id}/resourceGroups/{name}` of a resource id, lower-cased.
+    static func resourceGroupID(of id: String) -> String {
+        guard let range = id.range(of: "/providers/", options: .caseInsensitive) else { return id.lowercased() }
+        return String(id[..<range.lowerBound]).lowercased()
     }
 
     func keyVaults(named names: [String]) async throws -> [KeyVaultFacts?] {

@@ -88,14 +88,17 @@ extension Handlers {
             resources: extensions)
     }
 
+    /// The VMs of a subscription or resource group, each with its instance view when `$expand=instanceView`
+    /// (VirtualMachines_List and ListAll's `ExpandTypesForListVMs`).
     func listVirtualMachines(_ request: ARMRequest) async throws(ARMError) -> ARMResponse {
         let prefix = (request.match.values["resourceGroup"].map {
             ResourceIDs.resourceGroup(subscription: request["subscription"], name: $0)
         } ?? ResourceIDs.subscription(request["subscription"])).lowercased() + "/"
+        let expand = request.query["$expand"]?.lowercased() == "instanceview"
         // Every page reads the whole list: it is made once per change of the platform, not once per page.
-        let bodies = try await readModel(request, "virtualMachines:" + prefix) { () async throws(ARMError) in
+        let bodies = try await readModel(request, "virtualMachines:" + (expand ? "instanceView:" : "") + prefix) { () async throws(ARMError) in
             let overview = try await computeView()
-            return overview.virtualMachines.filter { $0.id.lowercased().hasPrefix(prefix) }.map { vmBody($0, in: overview, instanceView: false) }
+            return overview.virtualMachines.filter { $0.id.lowercased().hasPrefix(prefix) }.map { vmBody($0, in: overview, instanceView: expand) }
         }
         return try page(bodies, request)
     }

@@ -155,6 +155,7 @@ struct Handlers: Sendable {
         if end < items.count {
             var extra: [(String, String)] = []
             if let filter = request.query["$filter"] { extra.append(("$filter", filter)) }
+            if let expand = request.query["$expand"] { extra.append(("$expand", expand)) }
             extra.append(("$skipToken", String(end)))
             next = request.url(request.path.description + (request.path.hasTrailingSlash ? "/" : ""), extraQuery: extra)
         }

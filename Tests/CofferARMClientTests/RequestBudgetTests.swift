@@ -42,4 +42,23 @@ import Testing
             #expect(lists.count == Set(lists).count, "\(kind) was listed again during the apply: \(lists)")
         }
     }
+
+    @Test func aPlanReadsTheInstanceViewsOfItsVMsThroughTheirGroupsLists() async throws {
+        let directory = try TemporaryDirectory()
+        let state = try PristineWorld.reference.copy(into: directory)
+        let log = directory.path("serve.log")
+        let serve = try await RunningServe.startProcess(state: state, log: log)
+        let endpoint = try FaultTests.endpoint(serve, in: directory)
+        let planned = try await CofferRun.run(["plan", "--state", state, FaultTests.manifests] + endpoint)
+        await serve.stop()
+        #expect(planned.status == 0, "plan: \(planned.error)")
+
+        let reads = Self.requests(log).filter { $0.method == "GET" }.map(\.path)
+        // The four protected VMs are two of rg-app-westeurope's two and two of rg-app-eastus's three: each
+        // group is listed with instance views, and no VM is read on its own.
+        for group in ["rg-app-eastus", "rg-app-westeurope"] {
+            #expect(reads.contains { $0.hasSuffix("/resourcegroups/\(group)/providers/microsoft.compute/virtualmachines") }, "\(group) was not listed")
+        }
+        #expect(!reads.contains { $0.contains("/providers/microsoft.compute/virtualmachines/") }, "a VM was read on its own")
+    }
 }
