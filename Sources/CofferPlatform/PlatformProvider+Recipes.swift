@@ -21,6 +21,22 @@ extension Platform {
                 try createPolicy(name: name, spec: policy, managedBy: ObservedResource.managedByValue)
                 return try observedPolicy(vault: policy.vault, name: name)
             case .protectedVM(let protected):
+                // The common case in one transaction: a VM with no soft-deleted item in the vault, protected
+                // as asked; the item as the reconciler observes it is read in the same write.
+                if protected.protectionState == .protected, let observed = try pool.write({ db -> ObservedResource? in
+                    let vm = try Self.checkedVM(db, protected.vm)
+                    if let existing = try Self.item(db, vm: vm), existing.state == .softDeleted,
+                        existing.vault.lowercased() == protected.vault.lowercased() {
+                        return nil
+                    }
+                    let row = try Self.enableProtection(
+                        db, vm: vm, vault: protected.vault, policy: protected.policy, excludeDiskLuns: protected.excludeDiskLuns,
+                        includeDiskLuns: protected.includeDiskLuns, deletionPolicy: protected.deletionPolicy,
+                        managedBy: ObservedResource.managedByValue)
+                    return try Self.observedItem(Lookup(db), row)
+                }) {
+                    return observed
+                }
                 let vm = try checkedVM(protected.vm)
                 if protected.protectionState == .backupsSuspended, try self.vault(named: protected.vault)?.spec.immutability == .disabled {
                     throw PlatformError(PlatformErrorCode.backupsSuspendedNeedsImmutability,
@@ -168,16 +184,18 @@ extension Platform {
 
     /// The VM a reference names, checking its resource group and subscription.
     func checkedVM(_ reference: VMReference) throws -> String {
-        try pool.read { db in
-            let row = try Self.vm(db, reference.name)
-            let subscription = try Self.subscription(db, reference.subscription)
-            guard row.resourceGroup.lowercased() == reference.resourceGroup.lowercased(), row.subscription == subscription.name else {
-                throw PlatformError(PlatformErrorCode.resourceNotFound,
-                                    "there is no VM '\(reference.name)' in resource group '\(reference.resourceGroup)' of subscription '\(subscription.name)'",
-                                    hint: "VM '\(row.name)' is in resource group '\(row.resourceGroup)' of subscription '\(row.subscription)'")
-            }
-            return row.name
+        try pool.read { db in try Self.checkedVM(db, reference) }
+    }
+
+    static func checkedVM(_ db: Database, _ reference: VMReference) throws -> String {
+        let row = try Self.vm(db, reference.name)
+        let subscription = try Self.subscription(db, reference.subscription)
+        guard row.resourceGroup.lowercased() == reference.resourceGroup.lowercased(), row.subscription == subscription.name else {
+            throw PlatformError(PlatformErrorCode.resourceNotFound,
+                                "there is no VM '\(reference.name)' in resource group '\(reference.resourceGroup)' of subscription '\(subscription.name)'",
+                                hint: "VM '\(row.name)' is in resource group '\(row.resourceGroup)' of subscription '\(row.subscription)'")
         }
+        return row.name
     }
 
     func applyProtectionState(vm: String, wanted: ProtectionState, policy: String) throws {

@@ -26,44 +26,56 @@ extension Platform {
         deletionPolicy: DeletionPolicy = .retain, managedBy: String? = nil
     ) throws -> ProtectedItemInfo {
         try pool.write { db in
-            let vmRow = try Self.vm(db, vm)
-            let vaultRow = try Self.vault(db, vault)
-            let policyRow = try Self.policy(db, vault: vaultRow.name, name: policy)
-            let lookup = Lookup(db)
-            let facts = try Self.virtualMachineFacts(lookup, vmRow)
-            if let existing = try Self.item(db, vm: vmRow.name), existing.vault == vaultRow.name {
-                if existing.state == .softDeleted {
-                    throw PlatformError(PlatformErrorCode.softDeletedItemExists,
-                                        "VM '\(vmRow.name)' has a soft-deleted backup item in vault '\(vaultRow.name)'",
-                                        hint: "undelete it, then resume protection")
-                }
-                throw PlatformError(PlatformErrorCode.resourceAlreadyExists,
-                                    "VM '\(vmRow.name)' is already protected in vault '\(vaultRow.name)'",
-                                    hint: "change its policy instead, or import the existing item")
-            }
-            try Self.refuse(
-                ProtectionRules.enable(
-                    vm: facts, vmSubscription: vmRow.subscription, vault: vaultRow.name, vaultSubscription: vaultRow.subscription,
-                    vaultRegion: vaultRow.region, vaultItems: try Self.registeredItems(db, vault: vaultRow.name),
-                    vaultSubscriptionName: vaultRow.subscription)
-                    + ProtectionRules.diskSelection(vm: facts, policyType: policyRow.spec.policyType, exclude: excludeDiskLuns, include: includeDiskLuns)
-                    + [ProtectionRules.securityType(vm: facts, policyType: policyRow.spec.policyType, policyName: policyRow.name)].compactMap { $0 })
-            let identity = try Self.operatorIdentity(db)
-            if vmRow.encryption.type == "ade", identity.type == .member, let keyVault = vmRow.encryption.keyVault,
-                try Self.keyVault(db, keyVault).permissionModel == .accessPolicies
-            {
-                let needed = KeyVaultAccessRules.backupRequirement(for: vmRow.encryption.kind)
-                try KeyVaultStore.grant(db, keyVault: keyVault, objectID: Self.backupManagementServiceObjectID,
-                                        keys: needed.keys, secrets: needed.secrets)
-            }
-            let now = try Self.now(db)
-            let row = ProtectedItemRow(
-                vm: vmRow.name, vault: vaultRow.name, policy: policyRow.name, state: .irPending, deletionPolicy: deletionPolicy,
-                excludeDiskLuns: excludeDiskLuns.sorted(), includeDiskLuns: includeDiskLuns.sorted(), managedBy: managedBy,
-                created: now, scheduledThrough: now, lastBackup: nil, deletedAt: nil, purgeAt: nil)
-            try row.insert(db)
-            return try Self.itemInfo(db, row)
+            try Self.itemInfo(
+                db,
+                try Self.enableProtection(
+                    db, vm: vm, vault: vault, policy: policy, excludeDiskLuns: excludeDiskLuns, includeDiskLuns: includeDiskLuns,
+                    deletionPolicy: deletionPolicy, managedBy: managedBy))
         }
+    }
+
+    /// `enableProtection`'s write, in the caller's transaction: the new item's row.
+    static func enableProtection(
+        _ db: Database, vm: String, vault: String, policy: String, excludeDiskLuns: [Int], includeDiskLuns: [Int],
+        deletionPolicy: DeletionPolicy, managedBy: String?
+    ) throws -> ProtectedItemRow {
+        let vmRow = try Self.vm(db, vm)
+        let vaultRow = try Self.vault(db, vault)
+        let policyRow = try Self.policy(db, vault: vaultRow.name, name: policy)
+        let lookup = Lookup(db)
+        let facts = try Self.virtualMachineFacts(lookup, vmRow)
+        if let existing = try Self.item(db, vm: vmRow.name), existing.vault == vaultRow.name {
+            if existing.state == .softDeleted {
+                throw PlatformError(PlatformErrorCode.softDeletedItemExists,
+                                    "VM '\(vmRow.name)' has a soft-deleted backup item in vault '\(vaultRow.name)'",
+                                    hint: "undelete it, then resume protection")
+            }
+            throw PlatformError(PlatformErrorCode.resourceAlreadyExists,
+                                "VM '\(vmRow.name)' is already protected in vault '\(vaultRow.name)'",
+                                hint: "change its policy instead, or import the existing item")
+        }
+        try Self.refuse(
+            ProtectionRules.enable(
+                vm: facts, vmSubscription: vmRow.subscription, vault: vaultRow.name, vaultSubscription: vaultRow.subscription,
+                vaultRegion: vaultRow.region, vaultItems: try Self.registeredItems(db, vault: vaultRow.name),
+                vaultSubscriptionName: vaultRow.subscription)
+                + ProtectionRules.diskSelection(vm: facts, policyType: policyRow.spec.policyType, exclude: excludeDiskLuns, include: includeDiskLuns)
+                + [ProtectionRules.securityType(vm: facts, policyType: policyRow.spec.policyType, policyName: policyRow.name)].compactMap { $0 })
+        let identity = try Self.operatorIdentity(db)
+        if vmRow.encryption.type == "ade", identity.type == .member, let keyVault = vmRow.encryption.keyVault,
+            try Self.keyVault(db, keyVault).permissionModel == .accessPolicies
+        {
+            let needed = KeyVaultAccessRules.backupRequirement(for: vmRow.encryption.kind)
+            try KeyVaultStore.grant(db, keyVault: keyVault, objectID: Self.backupManagementServiceObjectID,
+                                    keys: needed.keys, secrets: needed.secrets)
+        }
+        let now = try Self.now(db)
+        let row = ProtectedItemRow(
+            vm: vmRow.name, vault: vaultRow.name, policy: policyRow.name, state: .irPending, deletionPolicy: deletionPolicy,
+            excludeDiskLuns: excludeDiskLuns.sorted(), includeDiskLuns: includeDiskLuns.sorted(), managedBy: managedBy,
+            created: now, scheduledThrough: now, lastBackup: nil, deletedAt: nil, purgeAt: nil)
+        try row.insert(db)
+        return row
     }
 
     /// Selective disk backup (`ProtectionRules.diskSelection`).
