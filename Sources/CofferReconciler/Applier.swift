@@ -62,6 +62,8 @@ public struct Applier: Sendable {
                 hint: "fix the errors the plan reports, then plan again")
         }
         let resumed = try store.unfinishedJournal()
+        // The steps an interrupted apply started: the platform may have carried them out already.
+        let interrupted = Set(resumed.map(\.address))
         try store.clearJournal()
         var inventory = try known ?? store.inventory()
         let changes = plan.changes
@@ -195,7 +197,9 @@ public struct Applier: Sendable {
                         running += 1
                         group.addTask {
                             do {
-                                let entry = try await Self.run(change, provider: provider, current: current, parents: parents, now: now)
+                                let entry = try await Self.run(
+                                    change, provider: provider, current: current, parents: parents, now: now,
+                                    interrupted: interrupted.contains(change.address))
                                 ended.post(StepResult(index: index, result: .success(entry)))
                             } catch let error as ProviderError {
                                 ended.post(StepResult(index: index, result: .failure(error)))
@@ -233,16 +237,22 @@ public struct Applier: Sendable {
     }
 
     /// Runs one step's provider calls; the inventory entry it leaves (nil: none). `current` is the entry
-    /// before the step.
+    /// before the step; `interrupted`: an apply that did not finish started this step.
     private static func run(
-        _ change: ResourceChange, provider: any Provider, current: InventoryEntry?, parents: ResourceParents, now: Date
+        _ change: ResourceChange, provider: any Provider, current: InventoryEntry?, parents: ResourceParents, now: Date,
+        interrupted: Bool
     ) async throws -> InventoryEntry? {
         let name = change.address.name
         switch change.action {
         case .create:
             guard let spec = change.spec else { return current }
-            // A create interrupted after the platform made the resource is finished by reading it back.
-            let existing = change.id.isEmpty ? nil : try await provider.read(kind: change.address.kind, id: change.id)
+            // A create interrupted after the platform made the resource is finished by reading it back, and
+            // a resource an earlier step made (a vault's default policy, made with the vault; the backup
+            // service's access, granted when an ADE VM is protected) is found there. No step makes a backup
+            // item but its own: a protected VM's create that no earlier apply started goes straight to the
+            // provider, whose create refuses an item made since the plan with ResourceAlreadyExists.
+            let mayExist = interrupted || change.address.kind != .protectedVM
+            let existing = change.id.isEmpty || !mayExist ? nil : try await provider.read(kind: change.address.kind, id: change.id)
             let created: ObservedResource
             if let existing {
                 created = existing
