@@ -130,8 +130,12 @@ public struct Applier: Sendable {
             finish(index, nil)
             return true
         }
-        /// What the steps that ended together came to, recorded with one inventory write and one journal write
-        /// (group commit): the inventory changes first, then the steps' `succeeded` or `failed` entries.
+        /// The `succeeded` and `failed` entries of steps whose inventory changes are recorded, journaled with
+        /// the next steps' `started` entries in one write (or at the end): until then such a step reads as
+        /// started, and a crash makes the next apply look at it again, which finds it done.
+        var endedEntries: [StepRecord] = []
+        /// What the steps that ended together came to, recorded with one inventory write (group commit); their
+        /// journal entries wait for the next journal write (`endedEntries`).
         func complete(_ results: [StepResult]) throws {
             var changed: [(address: ResourceAddress, entry: InventoryEntry?)] = []
             var ended: [(index: Int, record: StepRecord)] = []
@@ -157,7 +161,7 @@ public struct Applier: Sendable {
                 try store.updateInventory(batch: changed)
                 inventoryChanged = true
             }
-            try store.journal(batch: ended.map(\.record))
+            endedEntries += ended.map(\.record)
             for step in ended {
                 finish(step.index, step.record)
                 try faultPoint?(Double(step.index) + 0.5)
@@ -167,8 +171,9 @@ public struct Applier: Sendable {
         // Steps run in plan order, up to `parallelism` at once; a step waits for every earlier step it
         // conflicts with (`StepScopes`: its vault's, its policy's, its VM's, its key vault's), so dependency
         // order holds and no two steps write the same resource at once. The coordinator alone writes the
-        // journal and the inventory: the steps it starts together are journaled in one write, and the steps
-        // that ended while it was writing are recorded together (`StepResults` hands them over at once).
+        // journal and the inventory: the steps it starts together are journaled in one write, with the end
+        // of the steps recorded since, and the steps that ended while it was writing are recorded together
+        // (`StepResults` hands them over at once).
         let scheduler = StepScheduler(changes.map(StepScopes.of))
         let limit = max(1, parallelism)
         let provider = provider
@@ -190,7 +195,9 @@ public struct Applier: Sendable {
                     starting.append(index)
                 }
                 if !starting.isEmpty {
-                    try store.journal(batch: starting.map { StepRecord(address: changes[$0].address, action: changes[$0].action, status: .started) })
+                    try store.journal(
+                        batch: endedEntries + starting.map { StepRecord(address: changes[$0].address, action: changes[$0].action, status: .started) })
+                    endedEntries = []
                     for index in starting {
                         let change = changes[index]
                         let current = inventory[change.address]
@@ -223,6 +230,8 @@ public struct Applier: Sendable {
                 try complete(results)
             }
         }
+
+        if !endedEntries.isEmpty { try store.journal(batch: endedEntries) }
 
         // Fold the recorded changes into one inventory file.
         if inventoryChanged { try store.saveInventory(inventory) }
