@@ -21,21 +21,22 @@ extension Platform {
                 try createPolicy(name: name, spec: policy, managedBy: ObservedResource.managedByValue)
                 return try observedPolicy(vault: policy.vault, name: name)
             case .protectedVM(let protected):
-                // The common case in one transaction: a VM with no soft-deleted item in the vault, protected
-                // as asked; the item as the reconciler observes it is read in the same write.
-                if protected.protectionState == .protected, let observed = try pool.write({ db -> ObservedResource? in
+                // The common case in one write: a VM with no soft-deleted item in the vault, protected as
+                // asked. The item as the reconciler observes it is read after, outside the writer, which
+                // every step's write waits for.
+                if protected.protectionState == .protected, let vm = try pool.write({ db -> String? in
                     let vm = try Self.checkedVM(db, protected.vm)
                     if let existing = try Self.item(db, vm: vm), existing.state == .softDeleted,
                         existing.vault.lowercased() == protected.vault.lowercased() {
                         return nil
                     }
-                    let row = try Self.enableProtection(
+                    _ = try Self.enableProtection(
                         db, vm: vm, vault: protected.vault, policy: protected.policy, excludeDiskLuns: protected.excludeDiskLuns,
                         includeDiskLuns: protected.includeDiskLuns, deletionPolicy: protected.deletionPolicy,
                         managedBy: ObservedResource.managedByValue)
-                    return try Self.observedItem(Lookup(db), row)
+                    return vm
                 }) {
-                    return observed
+                    return try observedItem(vm: vm)
                 }
                 let vm = try checkedVM(protected.vm)
                 if protected.protectionState == .backupsSuspended, try self.vault(named: protected.vault)?.spec.immutability == .disabled {
