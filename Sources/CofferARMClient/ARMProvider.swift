@@ -16,6 +16,9 @@ public final class ARMClientProvider: Provider, Sendable {
     private let tenantCache = TenantCache()
     private let vaultIDs = ResourceIDCache()
     private let keyVaultIDs = ResourceIDCache()
+    /// The VMs the plan's lists gave, by lower-cased id: a protected VM's create names its VM by that id
+    /// without reading it (a VM gone since answers the PUT with the platform's error).
+    private let vmIDs = ResourceIDCache()
 
     public init(configuration: ARMClientConfiguration) throws {
         transport = try ARMTransport(configuration: configuration)
@@ -59,6 +62,7 @@ public final class ARMClientProvider: Provider, Sendable {
         // The apply that follows finds a vault or key vault by name with one GET of the id the lists gave.
         await vaultIDs.remember(catalog.vaults.values.compactMap { vault in vault.name.flatMap { name in vault.id.map { (name, $0) } } })
         await keyVaultIDs.remember(catalog.keyVaults.values.map { ($0.name, $0.id) })
+        await vmIDs.remember(catalog.virtualMachines.map { ($0.id, $0.id) })
         return ARMSnapshot(catalog: catalog, transport: transport)
     }
 
@@ -256,15 +260,27 @@ public final class ARMClientProvider: Provider, Sendable {
     /// Enables protection, or recovers the VM's soft-deleted item in the same vault and resumes it (as
     /// azurerm's recover_soft_deleted_backup_protected_vm does), then reaches the wanted protection state.
     func createProtection(_ protected: ProtectedVMSpec, tenant: Tenant) async throws -> ObservedResource {
-        let vault = try await requireVault(protected.vault, tenant: tenant)
-        let vaultID = vault.id ?? ""
-        let vmID = try await requireVM(protected.vm, tenant: tenant)
-        if protected.protectionState == .backupsSuspended, vault.properties?.securitySettings?.immutabilitySettings?.state?.lowercased() == "disabled" {
-            throw ProviderError(
-                code: "UserErrorBackupsSuspendedRequiresImmutableVault",
-                message: "stop protection and retain data as per policy needs an immutable vault; '\(protected.vault)' has immutability Disabled",
-                hint: "use protectionState ProtectionStopped, or make the vault immutable")
+        // The vault's id and name as a list gave them: its state matters only to stop protection with the
+        // data retained as per policy (an immutable vault), and a vault gone since answers the PUT with 404.
+        let vaultID: String
+        let vaultName: String
+        if protected.protectionState != .backupsSuspended, let id = await vaultIDs.id(of: protected.vault) {
+            vaultID = id
+            vaultName = ARMIDs.lastName(id) ?? protected.vault
+        } else {
+            let vault = try await requireVault(protected.vault, tenant: tenant)
+            if protected.protectionState == .backupsSuspended,
+                vault.properties?.securitySettings?.immutabilitySettings?.state?.lowercased() == "disabled"
+            {
+                throw ProviderError(
+                    code: "UserErrorBackupsSuspendedRequiresImmutableVault",
+                    message: "stop protection and retain data as per policy needs an immutable vault; '\(protected.vault)' has immutability Disabled",
+                    hint: "use protectionState ProtectionStopped, or make the vault immutable")
+            }
+            vaultID = vault.id ?? ""
+            vaultName = vault.name ?? protected.vault
         }
+        let vmID = try await requireVM(protected.vm, tenant: tenant)
         let id = ResourceIDs.protectedItem(vaultID: vaultID, vmResourceGroup: protected.vm.resourceGroup, vm: protected.vm.name)
         let policyID = ResourceIDs.policy(vaultID: vaultID, name: protected.policy)
         let existing = try await transport.get(ProtectedItemResource.self, ARMTransport.path(id, apiVersion: ClientAPIVersion.backup), what: "backup item")
@@ -276,7 +292,7 @@ public final class ARMClientProvider: Provider, Sendable {
                 what: "change protection")
         } else if existing != nil {
             throw ProviderError(
-                code: "ResourceAlreadyExists", message: "VM '\(protected.vm.name)' is already protected in vault '\(vault.name ?? protected.vault)'",
+                code: "ResourceAlreadyExists", message: "VM '\(protected.vm.name)' is already protected in vault '\(vaultName)'",
                 hint: "change its policy instead, or import the existing item")
         } else {
             item = try await putItem(
@@ -284,7 +300,7 @@ public final class ARMClientProvider: Provider, Sendable {
                 what: "enable protection")
         }
         item = try await applyProtectionState(id, wanted: protected.protectionState, policyID: policyID, current: item)
-        return try await observedItem(id, item, vault: vault.name ?? protected.vault, tenant: tenant)
+        return try await observedItem(id, item, vault: vaultName, tenant: tenant)
     }
 
     func updateProtection(_ protected: ProtectedVMSpec, tenant: Tenant) async throws -> ObservedResource {
@@ -485,10 +501,12 @@ public final class ARMClientProvider: Provider, Sendable {
         return keyVault
     }
 
-    /// The id of the VM a reference names; `ResourceNotFound` when there is none.
+    /// The id of the VM a reference names, as the plan's list gave it or read now; `ResourceNotFound` when
+    /// there is none.
     func requireVM(_ reference: VMReference, tenant: Tenant) async throws -> String {
         let subscription = try tenant.subscriptionID(reference.subscription)
         let id = ResourceIDs.virtualMachine(subscription: subscription, resourceGroup: reference.resourceGroup, name: reference.name)
+        if let listed = await vmIDs.id(of: id) { return listed }
         guard let vm = try await transport.get(VirtualMachineResource.self, ARMTransport.path(id, apiVersion: ClientAPIVersion.compute), what: "VM")
         else {
             throw ProviderError(
@@ -499,8 +517,8 @@ public final class ARMClientProvider: Provider, Sendable {
     }
 }
 
-/// The ids of the vaults (or key vaults) the lists gave, by lower-cased name: where to read one by name with
-/// one GET. Only ids are kept, never a resource's state, which is read afresh each time.
+/// The ids of the vaults (or key vaults, or VMs by id) the lists gave, by lower-cased name: where to read one
+/// by name with one GET. Only ids are kept, never a resource's state, which is read afresh each time.
 actor ResourceIDCache {
     private var ids: [String: String] = [:]
 

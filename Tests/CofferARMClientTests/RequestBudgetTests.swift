@@ -3,8 +3,8 @@ import Foundation
 import Testing
 
 /// What an apply through the endpoint asks of it, from serve's request log: a protected VM's item is not read
-/// back after its PUT (the answer is the item), and the key vaults and vaults the plan listed are found by
-/// their ids, never listed again step by step.
+/// back after its PUT (the answer is the item), the VMs the plan listed are not read again, and the key
+/// vaults and vaults the plan listed are found by their ids, never listed again step by step.
 @Suite struct RequestBudgetTests {
     /// "METHOD /path STATUS" of every request serve logged, the path lower-cased.
     static func requests(_ log: String) -> [(method: String, path: String, status: Int)] {
@@ -36,6 +36,8 @@ import Testing
             #expect(reads.filter { $0.offset < index }.count <= 2, "\(write.path) was read \(reads.count) times before its write")
             #expect(!reads.contains { $0.offset > index }, "\(write.path) was read back after its write")
         }
+        // The VMs the items name are the ones the plan listed: none is read on its own.
+        #expect(!requests.contains { $0.method == "GET" && $0.path.contains("/providers/microsoft.compute/virtualmachines/") })
         for kind in ["/providers/microsoft.keyvault/vaults", "/providers/microsoft.recoveryservices/vaults"] {
             let lists = requests.filter { $0.method == "GET" && $0.path.hasSuffix(kind) }.map(\.path)
             #expect(!lists.isEmpty)
