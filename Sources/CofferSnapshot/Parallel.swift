@@ -65,12 +65,15 @@ final class BackgroundStage: @unchecked Sendable {
     init(label: String) { queue = DispatchQueue(label: label) }
 
     /// Waits for the previous item (rethrowing its error), then starts `work` in the background; whatever
-    /// `work` uses must stay valid until the next `submit` or `wait` returns.
+    /// `work` uses must stay valid until the next `submit` or `wait` returns. Once `wait` returns, the stage
+    /// holds nothing `work` captured: the work is released before the item counts as done (the queue frees
+    /// its block only after that, and a device the work held would otherwise stay open a moment longer).
     func submit(_ work: @escaping () throws -> Void) throws {
         try wait()
-        let item = UncheckedSendable(value: work)
+        let item = SharedBox<(() throws -> Void)?>(work)
         queue.async(group: group) {
-            do { try item.value() } catch { self.failure = error }
+            do { try item.value?() } catch { self.failure = error }
+            item.value = nil
         }
     }
 
