@@ -58,10 +58,11 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
-        .systemLibrary(
+        // The system ICU (libicu-dev) behind a header of plain C types: see Sources/CICU/README.md.
+        .target(
             name: "CICU",
-            pkgConfig: "icu-i18n",
-            providers: [.apt(["libicu-dev"])]
+            exclude: ["README.md"],
+            linkerSettings: [.linkedLibrary("icui18n"), .linkedLibrary("icuuc"), .linkedLibrary("icudata")]
         ),
 
         // Library modules, dependencies pointing down only (see DESIGN.md).

@@ -32,9 +32,18 @@ fi
 rm -rf "$out/obj"
 mkdir -p "$out/obj" "$out/modules" "$out/corpus"
 
+# CICU is a C target: its module map names its header, and its one source file is compiled here.
+cat > "$out/modules/CICU.modulemap" <<MAP
+module CICU {
+    header "$PWD/Sources/CICU/include/CICU.h"
+    export *
+}
+MAP
+"$clang" -c -O1 -g -fsanitize=fuzzer-no-link,address -ISources/CICU/include Sources/CICU/CICU.c -o "$out/obj/CICU.o"
+
 swift_flags=(-swift-version 6 -O -g -sanitize=fuzzer,address -parse-as-library -I "$out/modules"
     -Xcc -fmodule-map-file=Sources/CLibYAML/module.modulemap -Xcc -ISources/CLibYAML
-    -Xcc -fmodule-map-file=Sources/CICU/module.modulemap -Xcc -ISources/CICU)
+    -Xcc -fmodule-map-file="$out/modules/CICU.modulemap")
 libyaml=(-lyaml)
 if [ -n "${LIBYAML_SRC:-}" ]; then
     echo "fuzz: compiling libyaml from $LIBYAML_SRC"

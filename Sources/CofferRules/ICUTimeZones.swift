@@ -7,9 +7,9 @@ struct ICUError: Error, CustomStringConvertible {
     var name: String
 
     /// Reads the name of `status` at once, before any other ICU call.
-    init(_ function: String, _ status: UErrorCode) {
+    init(_ function: String, _ status: coffer_icu_status) {
         self.function = function
-        name = String(cString: coffer_u_errorName(status))
+        name = String(cString: coffer_icu_error_name(status))
     }
 
     var description: String { "\(function) failed with \(name)" }
@@ -22,15 +22,15 @@ enum ICUTimeZones {
     ///
     /// The corresponding C functions are `ucal_openTimeZones` and `uenum_next`.
     static func zoneIDs() throws(ICUError) -> [String] {
-        var status = U_ZERO_ERROR
-        let enumeration = coffer_ucal_openTimeZones(&status)
-        defer { if let enumeration { coffer_uenum_close(enumeration) } }
-        guard !coffer_U_FAILURE(status), let enumeration else { throw ICUError("ucal_openTimeZones", status) }
+        var status: coffer_icu_status = 0
+        let enumeration = coffer_icu_open_time_zones(&status)
+        defer { if let enumeration { coffer_icu_enum_close(enumeration) } }
+        guard !coffer_icu_failure(status), let enumeration else { throw ICUError("ucal_openTimeZones", status) }
         var ids: [String] = []
         while true {
             var length: Int32 = 0
-            let next = coffer_uenum_next(enumeration, &length, &status)
-            if coffer_U_FAILURE(status) { throw ICUError("uenum_next", status) }
+            let next = coffer_icu_enum_next(enumeration, &length, &status)
+            if coffer_icu_failure(status) { throw ICUError("uenum_next", status) }
             guard let next else { return ids }
             ids.append(String(cString: next))
         }
@@ -41,7 +41,7 @@ enum ICUTimeZones {
     /// The corresponding C function is `ucal_getWindowsTimeZoneID`.
     static func windowsID(ofZone zone: String) throws(ICUError) -> String? {
         let result = try utf16Result("ucal_getWindowsTimeZoneID", zone) { input, count, output, capacity, status in
-            coffer_ucal_getWindowsTimeZoneID(input, count, output, capacity, status)
+            coffer_icu_windows_id(input, count, output, capacity, status)
         }
         return result.isEmpty ? nil : result
     }
@@ -52,7 +52,7 @@ enum ICUTimeZones {
     /// The corresponding C function is `ucal_getTimeZoneIDForWindowsID`.
     static func zone(forWindowsID id: String) throws(ICUError) -> String? {
         let result = try utf16Result("ucal_getTimeZoneIDForWindowsID", id) { input, count, output, capacity, status in
-            coffer_ucal_getTimeZoneIDForWindowsID(input, count, nil, output, capacity, status)
+            coffer_icu_zone_for_windows_id(input, count, nil, output, capacity, status)
         }
         return result.isEmpty ? nil : result
     }
@@ -64,14 +64,11 @@ enum ICUTimeZones {
     /// zone ICU knows: ICU silently opens an unknown one as GMT.
     static func standardOffsetSeconds(ofZone zone: String) throws(ICUError) -> Int {
         let units = Array(zone.utf16)
-        var status = U_ZERO_ERROR
-        let calendar = units.withUnsafeBufferPointer { units in
-            coffer_ucal_open(units.baseAddress, Int32(units.count), "en_US_POSIX", UCAL_GREGORIAN, &status)
+        var status: coffer_icu_status = 0
+        let milliseconds = units.withUnsafeBufferPointer { units in
+            coffer_icu_standard_offset_ms(units.baseAddress, Int32(units.count), &status)
         }
-        defer { if let calendar { coffer_ucal_close(calendar) } }
-        guard !coffer_U_FAILURE(status), let calendar else { throw ICUError("ucal_open", status) }
-        let milliseconds = coffer_ucal_get(calendar, UCAL_ZONE_OFFSET, &status)
-        if coffer_U_FAILURE(status) { throw ICUError("ucal_get", status) }
+        if coffer_icu_failure(status) { throw ICUError("ucal_open/ucal_get", status) }
         return Int(milliseconds) / 1000
     }
 
@@ -79,9 +76,9 @@ enum ICUTimeZones {
     ///
     /// The corresponding C function is `ucal_getTZDataVersion`.
     static func dataVersion() throws(ICUError) -> String {
-        var status = U_ZERO_ERROR
-        let version = coffer_ucal_getTZDataVersion(&status)
-        guard !coffer_U_FAILURE(status), let version else { throw ICUError("ucal_getTZDataVersion", status) }
+        var status: coffer_icu_status = 0
+        let version = coffer_icu_tz_data_version(&status)
+        guard !coffer_icu_failure(status), let version else { throw ICUError("ucal_getTZDataVersion", status) }
         return String(cString: version)
     }
 
@@ -89,17 +86,17 @@ enum ICUTimeZones {
     /// enough for any zone or Windows id (the longest are under 40 units).
     private static func utf16Result(
         _ function: String, _ input: String,
-        _ call: (UnsafePointer<UChar>?, Int32, UnsafeMutablePointer<UChar>?, Int32, UnsafeMutablePointer<UErrorCode>) -> Int32
+        _ call: (UnsafePointer<UInt16>?, Int32, UnsafeMutablePointer<UInt16>?, Int32, UnsafeMutablePointer<coffer_icu_status>) -> Int32
     ) throws(ICUError) -> String {
         let units = Array(input.utf16)
-        var output = [UChar](repeating: 0, count: 128)
-        var status = U_ZERO_ERROR
+        var output = [UInt16](repeating: 0, count: 128)
+        var status: coffer_icu_status = 0
         let length = units.withUnsafeBufferPointer { units in
             output.withUnsafeMutableBufferPointer { output in
                 call(units.baseAddress, Int32(units.count), output.baseAddress, Int32(output.count), &status)
             }
         }
-        if coffer_U_FAILURE(status) { throw ICUError(function, status) }
+        if coffer_icu_failure(status) { throw ICUError(function, status) }
         return String(decoding: output.prefix(Int(length)), as: UTF16.self)
     }
 }
