@@ -60,7 +60,7 @@ public final class ARMClientProvider: Provider, Sendable {
         let tenant = try await loadTenant()
         let catalog = try await Catalog.load(transport, tenant: tenant)
         // The apply that follows finds a vault or key vault by name with one GET of the id the lists gave.
-        await vaultIDs.remember(catalog.vaults.values.compactMap { vault in vault.name.flatMap { name in vault.id.map { (name, $0) } } })
+        await vaultIDs.remember(vaults: catalog.vaults.values)
         await keyVaultIDs.remember(catalog.keyVaults.values.map { ($0.name, $0.id) })
         await vmIDs.remember(catalog.virtualMachines.map { ($0.id, $0.id) })
         return ARMSnapshot(catalog: catalog, transport: transport)
@@ -439,7 +439,7 @@ public final class ARMClientProvider: Provider, Sendable {
             await vaultIDs.forget(name)
         }
         let all = try await allVaults(tenant: tenant)
-        await vaultIDs.remember(all.compactMap { vault in vault.name.flatMap { name in vault.id.map { (name, $0) } } })
+        await vaultIDs.remember(vaults: all)
         return all.first { $0.name?.lowercased() == name.lowercased() }
     }
 
@@ -526,6 +526,11 @@ actor ResourceIDCache {
 
     func remember(_ named: [(name: String, id: String)]) {
         for (name, id) in named { ids[name.lowercased()] = id }
+    }
+
+    /// The vaults a list gave (those with a name and an id).
+    func remember(vaults: some Sequence<VaultResource>) {
+        for vault in vaults { if let name = vault.name, let id = vault.id { ids[name.lowercased()] = id } }
     }
 
     func forget(_ name: String) { ids[name.lowercased()] = nil }
