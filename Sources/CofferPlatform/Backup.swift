@@ -143,7 +143,7 @@ extension Platform {
     /// collection the service sizes for that, so a policy the service accepts never fails here.
     static func checkInstantRecoveryPointLimit(_ db: Database, vm: String, item: ProtectedItemRow, policy: PolicyRow, time: Date) throws {
         guard policy.spec.policyType == .standard else { return }
-        let points = try RecoveryPointRow.fetchAll(db, sql: "SELECT * FROM recoveryPoint WHERE vm = ? ORDER BY sequence", arguments: [vm])
+        let points = try RecoveryPointRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM recoveryPoint WHERE vm = ? ORDER BY sequence"), arguments: [vm])
         let instant = points.filter { $0.snapshotPresent && $0.snapshotExpiry > time }
         guard instant.count >= maximumInstantRecoveryPoints, let oldest = instant.first else { return }
         // A snapshot goes at its expiry, or earlier with its point when retention deletes that first (never
@@ -331,7 +331,7 @@ extension Platform {
     /// recovery point records, removes partial restore output, and marks the jobs failed.
     func recoverInterruptedJobs(vm: String) throws {
         let jobs = try pool.read { db in
-            try JobRow.fetchAll(db, sql: "SELECT * FROM job WHERE vm = ? AND status = ? ORDER BY sequence", arguments: [vm, JobStatus.inProgress.rawValue])
+            try JobRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM job WHERE vm = ? AND status = ? ORDER BY sequence"), arguments: [vm, JobStatus.inProgress.rawValue])
         }
         for job in jobs {
             if job.operation == "Backup" {

@@ -83,7 +83,7 @@ enum KeyVaultStore {
 
     /// The key or secret named `name` (case-insensitively), whether deleted or not.
     static func object<Object: KeyVaultObjectRow>(_ db: Database, keyVault: String, name: String) throws -> Object? {
-        try Object.fetchOne(db, sql: "SELECT * FROM \(Object.databaseTableName) WHERE lower(keyVault) = lower(?) AND lower(name) = lower(?)",
+        try Object.fetchOne(db.cachedStatement(sql: "SELECT * FROM \(Object.databaseTableName) WHERE lower(keyVault) = lower(?) AND lower(name) = lower(?)"),
                             arguments: [keyVault, name])
     }
 
@@ -101,7 +101,7 @@ enum KeyVaultStore {
     // MARK: Access policies
 
     static func accessPolicy(_ db: Database, keyVault: String, objectID: String) throws -> AccessPolicyRow? {
-        try AccessPolicyRow.fetchOne(db, sql: "SELECT * FROM accessPolicy WHERE lower(keyVault) = lower(?) AND lower(objectID) = lower(?)",
+        try AccessPolicyRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM accessPolicy WHERE lower(keyVault) = lower(?) AND lower(objectID) = lower(?)"),
                                      arguments: [keyVault, objectID])
     }
 
@@ -147,13 +147,13 @@ enum KeyVaultStore {
 
     /// The tenant's custom role definitions, by name.
     static func customRoles(_ db: Database) throws -> [RoleDefinition] {
-        try RoleDefinitionRow.fetchAll(db, sql: "SELECT * FROM roleDefinition ORDER BY name").map(\.definition)
+        try RoleDefinitionRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM roleDefinition ORDER BY name")).map(\.definition)
     }
 
     /// The role with this name or GUID: a built-in Key Vault role, else a custom one; nil when none.
     static func role(_ db: Database, _ nameOrID: String) throws -> RoleDefinition? {
         if let builtIn = RoleDefinition.builtIn(nameOrID) { return builtIn }
-        return try RoleDefinitionRow.fetchOne(db, sql: "SELECT * FROM roleDefinition WHERE lower(name) = lower(?) OR id = lower(?)",
+        return try RoleDefinitionRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM roleDefinition WHERE lower(name) = lower(?) OR id = lower(?)"),
                                               arguments: [nameOrID, nameOrID])?.definition
     }
 
@@ -164,14 +164,14 @@ enum KeyVaultStore {
 
     /// The role assignments at a key vault's scope (by its exact name), by principal then role.
     static func roleAssignments(_ db: Database, keyVault: String) throws -> [RoleAssignmentRow] {
-        try RoleAssignmentRow.fetchAll(db, sql: "SELECT * FROM roleAssignment WHERE keyVault = ? ORDER BY objectID, roleDefinitionID",
+        try RoleAssignmentRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM roleAssignment WHERE keyVault = ? ORDER BY objectID, roleDefinitionID"),
                                        arguments: [keyVault])
     }
 
     /// The assignment of `roleDefinitionID` to `objectID` at the key vault's scope, if there is one.
     static func roleAssignment(_ db: Database, keyVault: String, objectID: String, roleDefinitionID: String) throws -> RoleAssignmentRow? {
         try RoleAssignmentRow.fetchOne(
-            db, sql: "SELECT * FROM roleAssignment WHERE lower(keyVault) = lower(?) AND lower(objectID) = lower(?) AND roleDefinitionID = lower(?)",
+            db.cachedStatement(sql: "SELECT * FROM roleAssignment WHERE lower(keyVault) = lower(?) AND lower(objectID) = lower(?) AND roleDefinitionID = lower(?)"),
             arguments: [keyVault, objectID, roleDefinitionID])
     }
 

@@ -125,7 +125,7 @@ final class Lookup: @unchecked Sendable {
 
     func subscriptions() throws -> [SubscriptionRow] {
         if let subscriptionRows { return subscriptionRows }
-        let rows = try SubscriptionRow.fetchAll(db, sql: "SELECT * FROM subscription ORDER BY isDefault DESC, name")
+        let rows = try SubscriptionRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM subscription ORDER BY isDefault DESC, name"))
         subscriptionRows = rows
         for row in rows {
             subscriptionsByName[row.name] = row
@@ -192,7 +192,7 @@ final class Lookup: @unchecked Sendable {
     /// The access policies of a key vault (by its exact name), ordered by object id.
     func accessPolicies(keyVault: String) throws -> [AccessPolicyRow] {
         if complete { return accessPoliciesByVault[keyVault] ?? [] }
-        return try AccessPolicyRow.fetchAll(db, sql: "SELECT * FROM accessPolicy WHERE keyVault = ? ORDER BY objectID", arguments: [keyVault])
+        return try AccessPolicyRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM accessPolicy WHERE keyVault = ? ORDER BY objectID"), arguments: [keyVault])
     }
 
     /// The role assignments at a key vault's scope (by its exact name), by principal then role.
@@ -229,7 +229,7 @@ final class Lookup: @unchecked Sendable {
     func keys(keyVault: String) throws -> [KeyVaultFacts.KeyEntry] {
         if complete { return activeKeys[Self.key(keyVault)] ?? [] }
         return try Row.fetchAll(
-            db, sql: "SELECT name, certificateBacked FROM keyVaultKey WHERE lower(keyVault) = lower(?) AND deletedAt IS NULL ORDER BY name",
+            db.cachedStatement(sql: "SELECT name, certificateBacked FROM keyVaultKey WHERE lower(keyVault) = lower(?) AND deletedAt IS NULL ORDER BY name"),
             arguments: [keyVault]
         ).map { .init(name: $0["name"], certificateBacked: $0["certificateBacked"]) }
     }
@@ -238,7 +238,7 @@ final class Lookup: @unchecked Sendable {
     func secrets(keyVault: String) throws -> [String] {
         if complete { return activeSecrets[Self.key(keyVault)] ?? [] }
         return try String.fetchAll(
-            db, sql: "SELECT name FROM keyVaultSecret WHERE lower(keyVault) = lower(?) AND deletedAt IS NULL ORDER BY name", arguments: [keyVault])
+            db.cachedStatement(sql: "SELECT name FROM keyVaultSecret WHERE lower(keyVault) = lower(?) AND deletedAt IS NULL ORDER BY name"), arguments: [keyVault])
     }
 
     func diskEncryptionSet(_ name: String) throws -> DiskEncryptionSetRow? {
@@ -302,7 +302,7 @@ final class Lookup: @unchecked Sendable {
         if let known = lastBackupStatuses[vm] { return known }
         if complete { return nil }
         let status = try String.fetchOne(
-            db, sql: "SELECT status FROM job WHERE vm = ? AND operation = 'Backup' AND status != 'InProgress' ORDER BY sequence DESC LIMIT 1",
+            db.cachedStatement(sql: "SELECT status FROM job WHERE vm = ? AND operation = 'Backup' AND status != 'InProgress' ORDER BY sequence DESC LIMIT 1"),
             arguments: [vm])
         lastBackupStatuses[vm] = .some(status)
         return status

@@ -189,7 +189,7 @@ public final class Platform: Sendable {
     }
 
     static func disks(_ db: Database, vm: String) throws -> [DiskRow] {
-        try DiskRow.fetchAll(db, sql: "SELECT * FROM disk WHERE vm = ? ORDER BY lun", arguments: [vm])
+        try DiskRow.fetchAll(db.cachedStatement(sql: "SELECT * FROM disk WHERE vm = ? ORDER BY lun"), arguments: [vm])
     }
 
     static func disk(_ db: Database, vm: String, slot: DiskSlot) throws -> DiskRow {

@@ -71,7 +71,7 @@ extension Platform {
                                             "key vault '\(keyVault.name)' already has an access policy for '\(access.principal)'",
                                             hint: "import it (coffer adopts it when it matches) or update it")
                     }
-                    let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM accessPolicy WHERE keyVault = ?", arguments: [keyVault.name]) ?? 0
+                    let count = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM accessPolicy WHERE keyVault = ?"), arguments: [keyVault.name]) ?? 0
                     if count >= 1024 {
                         throw PlatformError(PlatformErrorCode.limitExceeded, "key vault '\(keyVault.name)' already holds 1024 access policies")
                     }

@@ -17,12 +17,12 @@ extension Platform {
             if let problem = Naming.policyNameProblem(name) {
                 throw PlatformError(PlatformErrorCode.invalidResourceName, "invalid policy name '\(name)': \(problem)")
             }
-            if try PolicyRow.fetchOne(db, sql: "SELECT * FROM policy WHERE vault = ? AND lower(name) = lower(?)",
+            if try PolicyRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM policy WHERE vault = ? AND lower(name) = lower(?)"),
                                       arguments: [vault.name, name]) != nil {
                 throw PlatformError(PlatformErrorCode.resourceAlreadyExists, "vault '\(vault.name)' already has a policy '\(name)'",
                                     hint: "import the existing policy or choose another name")
             }
-            let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM policy WHERE vault = ?", arguments: [vault.name]) ?? 0
+            let count = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM policy WHERE vault = ?"), arguments: [vault.name]) ?? 0
             if count >= Self.policiesPerVault {
                 throw PlatformError(PlatformErrorCode.limitExceeded, "vault '\(vault.name)' already holds \(count) policies, the most it can")
             }
@@ -61,7 +61,7 @@ extension Platform {
     public func deletePolicy(vault: String, name: String) throws {
         try pool.write { db in
             let row = try Self.policy(db, vault: vault, name: name)
-            let users = try String.fetchAll(db, sql: "SELECT vm FROM protectedItem WHERE vault = ? AND policy = ? AND state IN \(Self.policyUserStates)",
+            let users = try String.fetchAll(db.cachedStatement(sql: "SELECT vm FROM protectedItem WHERE vault = ? AND policy = ? AND state IN \(Self.policyUserStates)"),
                                             arguments: [row.vault, row.name])
             if let violation = BackupPolicyRules.delete(name: row.name, users: users) { throw PlatformError(violation) }
             try row.delete(db)
@@ -85,7 +85,7 @@ extension Platform {
 
     static func policy(_ db: Database, vault: String, name: String) throws -> PolicyRow {
         let vaultRow = try Self.vault(db, vault)
-        guard let row = try PolicyRow.fetchOne(db, sql: "SELECT * FROM policy WHERE vault = ? AND lower(name) = lower(?)",
+        guard let row = try PolicyRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM policy WHERE vault = ? AND lower(name) = lower(?)"),
                                                arguments: [vaultRow.name, name]) else {
             throw PlatformError(PlatformErrorCode.resourceNotFound, "vault '\(vaultRow.name)' has no policy '\(name)'",
                                 hint: "list policies with 'coffer get policies'")

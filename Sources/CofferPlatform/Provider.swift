@@ -210,8 +210,10 @@ extension Platform: Provider {
 
     /// A key vault's facts for the rules and the plan: its permission model, its access policies, its role
     /// assignments with their roles resolved (an assignment whose custom role is gone grants nothing), and
-    /// the custom roles that can be assigned on it.
-    static func keyVaultFacts(_ lookup: Lookup, _ name: String) throws -> KeyVaultFacts? {
+    /// the custom roles that can be assigned on it. The VMs whose disk keys it holds only when asked
+    /// (`withEncryptedVMs`, for the plan's snapshot): finding them reads VMs, which the platform's own checks
+    /// of a key vault do not need.
+    static func keyVaultFacts(_ lookup: Lookup, _ name: String, withEncryptedVMs: Bool = false) throws -> KeyVaultFacts? {
         guard let row = try lookup.keyVault(name) else { return nil }
         let subscription = try lookup.subscription(row.subscription)
         let policies = try lookup.accessPolicies(keyVault: row.name)
@@ -221,7 +223,7 @@ extension Platform: Provider {
             return role.map { KeyVaultFacts.RoleAssignmentEntry(objectID: assignment.objectID, role: $0) }
         }
         var encrypted: [VMReference] = []
-        for vm in try lookup.encryptedVMs(keyVault: row.name) {
+        for vm in withEncryptedVMs ? try lookup.encryptedVMs(keyVault: row.name) : [] {
             guard let vmRow = try lookup.vm(vm) else { continue }
             let vmSubscription = try lookup.subscription(vmRow.subscription)
             encrypted.append(VMReference(subscription: vmSubscription.isDefault ? nil : vmSubscription.name, resourceGroup: vmRow.resourceGroup, name: vmRow.name))
@@ -363,7 +365,7 @@ struct PlatformSnapshot: ProviderSnapshot {
     }
 
     func keyVaults(named names: [String]) async throws -> [KeyVaultFacts?] {
-        try Platform.providing { try names.map { try Platform.keyVaultFacts(lookup, $0) } }
+        try Platform.providing { try names.map { try Platform.keyVaultFacts(lookup, $0, withEncryptedVMs: true) } }
     }
 
     func resourceGroupsExist(_ groups: [ResourceGroupReference]) async throws -> [Bool] {

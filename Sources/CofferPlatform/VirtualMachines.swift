@@ -302,7 +302,7 @@ extension Platform {
             if type == .trustedLaunch && row.security != .trustedLaunch, let item = try Self.item(db, vm: row.name), item.state != .softDeleted,
                 let policyName = item.policy
             {
-                let policy = try PolicyRow.fetchOne(db, sql: "SELECT * FROM policy WHERE vault = ? AND name = ?", arguments: [item.vault, policyName])
+                let policy = try PolicyRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM policy WHERE vault = ? AND name = ?"), arguments: [item.vault, policyName])
                 if let violation = ProtectionRules.upgradeToTrustedLaunch(vm: row.name, policyType: policy?.spec.policyType) {
                     throw PlatformError(violation)
                 }
