@@ -113,6 +113,17 @@ public struct Planner: Sendable {
             requests.append(ResourceReference(kind: .backupPolicy, id: id))
             addresses.append(nil)
         }
+        // A declared resource that coffer made under another id (a field that names it changed: a policy's
+        // vault, an access policy's principal, a vault's resource group) is read there too, after its new id,
+        // and what is found there stands for it: the plan then replaces it (those fields force a replacement)
+        // instead of reading it as deleted outside coffer, creating another and leaving it behind.
+        for resource in desired.resources {
+            guard let entry = inventory[resource.address], !entry.id.isEmpty,
+                ids[resource.address].map({ $0.lowercased() != entry.id.lowercased() }) ?? true
+            else { continue }
+            requests.append(ResourceReference(kind: resource.address.kind, id: entry.id))
+            addresses.append(resource.address)
+        }
         let declared = Set(desired.resources.map(\.address))
         for (address, entry) in inventory.sorted(by: { $0.key < $1.key }) where !declared.contains(address) {
             ids[address] = entry.id

@@ -53,6 +53,37 @@ import Testing
         }
     }
 
+    /// A change of the field an id is made of (an access policy's principal) gives the resource another id.
+    /// The plan still finds what coffer made under the old one: it replaces it, rather than reading it as
+    /// deleted outside coffer and creating a second one beside it.
+    @Test func aChangeOfTheFieldThatNamesAResourceReplacesIt() async throws {
+        let provider = Fixture.provider()
+        let store = MemoryStateStore()
+        var desired = Fixture.desired()
+        desired.resources.removeAll { $0.address == Fixture.vmAddress }
+        _ = try await Applier(provider: provider, store: store).apply(
+            try await Planner(provider: provider).plan(desired: desired, inventory: [:]), source: ApplySource())
+        let oldID = try #require(try store.inventory()[Fixture.accessAddress]?.id)
+
+        let other = "11111111-2222-3333-4444-555555555555"
+        let index = try #require(desired.resources.firstIndex { $0.address == Fixture.accessAddress })
+        desired.resources[index].spec = .keyVaultAccessPolicy(
+            KeyVaultAccessPolicySpec(keyVault: "kv-app-eastus", principal: .objectID(other), keyPermissions: [.get], secretPermissions: [.get]))
+        let plan = try await Planner(provider: provider).plan(desired: desired, inventory: try store.inventory())
+        let replaced = try #require(change(plan, Fixture.accessAddress))
+        #expect(replaced.action == .replace)
+        #expect(replaced.reason == .forcesReplacement)
+        #expect(replaced.id == oldID)
+        #expect(replaced.replacePaths.allSatisfy { $0.hasPrefix("principal") } && !replaced.replacePaths.isEmpty)
+        #expect(plan.drift.isEmpty)
+
+        #expect(try await Applier(provider: provider, store: store).apply(plan, source: ApplySource()).result == .succeeded)
+        let policies = provider.all.filter { $0.spec.kind == .keyVaultAccessPolicy }
+        #expect(policies.map(\.id) == [try #require(try store.inventory()[Fixture.accessAddress]?.id)])
+        #expect(policies.first?.id.hasSuffix(other) == true)
+        #expect(!(try await Planner(provider: provider).plan(desired: desired, inventory: try store.inventory())).hasChanges)
+    }
+
     @Test func aCustomerKeyIsAddedInPlaceToAVaultWithoutItemsAndRefusedOnOneWithItems() async throws {
         var encrypted = vaultSpec
         encrypted.systemAssignedIdentity = true
