@@ -355,6 +355,46 @@ public enum Principal: Codable, Sendable, Hashable, CustomStringConvertible {
     public static let backupManagementServiceAppID = "262044b1-e2ce-469f-a196-69ab7ada62d3"
     public static let backupManagementServiceName = "Backup Management Service"
 
+    /// Coded as the manifests write it, `{"name": "Backup Management Service"}` or `{"objectId": "…"}`, so
+    /// that a plan names the principal where a reviewer looks (`principal.name`, `principal.objectId`).
+    /// Reading also takes the form of earlier states and saved plans, `{"backupManagementService": {}}` and
+    /// `{"objectID": {"_0": "…"}}`.
+    private enum CodingKeys: String, CodingKey {
+        case name, objectId
+        case backupManagementService, objectID
+    }
+
+    private enum EarlierPayloadKeys: String, CodingKey { case value = "_0" }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if let name = try container.decodeIfPresent(String.self, forKey: .name) {
+            guard name == Self.backupManagementServiceName else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .name, in: container, debugDescription: "'\(name)' is not a principal known by name (only '\(Self.backupManagementServiceName)')")
+            }
+            self = .backupManagementService
+        } else if let id = try container.decodeIfPresent(String.self, forKey: .objectId) {
+            self = .objectID(id)
+        } else if container.contains(.backupManagementService) {
+            self = .backupManagementService
+        } else if container.contains(.objectID) {
+            let payload = try container.nestedContainer(keyedBy: EarlierPayloadKeys.self, forKey: .objectID)
+            self = .objectID(try payload.decode(String.self, forKey: .value))
+        } else {
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(codingPath: decoder.codingPath, debugDescription: "a principal has a name or an objectId"))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .backupManagementService: try container.encode(Self.backupManagementServiceName, forKey: .name)
+        case .objectID(let id): try container.encode(id, forKey: .objectId)
+        }
+    }
+
     public var description: String {
         switch self {
         case .backupManagementService: Self.backupManagementServiceName

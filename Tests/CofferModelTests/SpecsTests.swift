@@ -24,6 +24,24 @@ import Testing
         #expect(spec.secretPermissions == [.backup, .get, .list])
     }
 
+    /// A principal is coded as a manifest writes it, and the form of earlier states and saved plans still reads.
+    @Test func principalsAreCodedAsTheManifestsWriteThem() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        #expect(String(decoding: try encoder.encode(Principal.backupManagementService), as: UTF8.self) == #"{"name":"Backup Management Service"}"#)
+        #expect(String(decoding: try encoder.encode(Principal.objectID("0f1e")), as: UTF8.self) == #"{"objectId":"0f1e"}"#)
+        let decoder = JSONDecoder()
+        for (text, principal) in [
+            (#"{"name":"Backup Management Service"}"#, Principal.backupManagementService), (#"{"objectId":"0f1e"}"#, .objectID("0f1e")),
+            (#"{"backupManagementService":{}}"#, .backupManagementService), (#"{"objectID":{"_0":"0f1e"}}"#, .objectID("0f1e")),
+        ] {
+            #expect(try decoder.decode(Principal.self, from: Data(text.utf8)) == principal)
+        }
+        for text in [#"{"name":"Someone Else"}"#, #"{}"#] {
+            #expect(throws: DecodingError.self) { try decoder.decode(Principal.self, from: Data(text.utf8)) }
+        }
+    }
+
     @Test func specsRoundTripThroughJSON() throws {
         let spec = ResourceSpec.backupPolicy(
             BackupPolicySpec(

@@ -48,7 +48,7 @@ expect_json 'd["summary"]' '{"add": 11, "change": 0, "destroy": 0, "replace": 0}
 expect_json 'sorted({c["action"] for c in d["resource_changes"]})' '["create"]' "every change is a create"
 expect_json 'd["diagnostics"]' '[]' "no diagnostics"
 expect_json '[c["after"] for c in d["resource_changes"] if c["address"] == "KeyVaultAccessPolicy/kv-app-eastus-backup"][0]' \
-    '{"keyPermissions": ["Backup", "Get", "List"], "keyVault": "kv-app-eastus", "principal": {"backupManagementService": {}}, "secretPermissions": ["Backup", "Get", "List"]}' \
+    '{"keyPermissions": ["Backup", "Get", "List"], "keyVault": "kv-app-eastus", "principal": {"name": "Backup Management Service"}, "secretPermissions": ["Backup", "Get", "List"]}' \
     "the access policy of the 'Azure Backup' template: keys and secrets Get, List, Backup"
 
 step "Apply"
