@@ -136,7 +136,7 @@ public final class BlockDevice: @unchecked Sendable {
                         + "create one with BlockDevice.create")
             }
             let data = try SystemFile.open(FileSystem.join(path, dataName), flags: O_RDWR)
-            guard try data.lock(exclusive: true, wait: false) else {
+            guard try lockSoon(data) else {
                 throw SnapshotError(
                     code: .busy,
                     message: "the block device at \(path) is already open, in this process or another; "
@@ -146,6 +146,18 @@ public final class BlockDevice: @unchecked Sendable {
         }
     }
 
+    /// Takes the device's exclusive lock, waiting up to half a second for it. An open device holds the lock
+    /// through its data file's descriptor; a process that starts another (fork, then exec) lends every
+    /// descriptor to the child until the exec closes it (`O_CLOEXEC`), so a device just closed can look open
+    /// for that moment. A device open for longer is refused.
+    private static func lockSoon(_ data: SystemFile) throws -> Bool {
+        for attempt in 0..<100 {
+            if try data.lock(exclusive: true, wait: false) { return true }
+            if attempt < 99 { usleep(5_000) }
+        }
+        return false
+    }
+
     /// Removes a device and all its snapshots; refuses while the device is open.
     public static func destroy(at path: String) throws {
         try presentingSystemErrors {
@@ -153,7 +165,7 @@ public final class BlockDevice: @unchecked Sendable {
                 throw SnapshotError(code: .notFound, message: "no block device at \(path)")
             }
             let data = try SystemFile.open(FileSystem.join(path, dataName), flags: O_RDWR)
-            guard try data.lock(exclusive: true, wait: false) else {
+            guard try lockSoon(data) else {
                 throw SnapshotError(
                     code: .busy, message: "the block device at \(path) is open; close it before destroying it")
             }

@@ -40,6 +40,31 @@ import Testing
         #expect(try contents(of: reopened) == model)
     }
 
+    /// A device closed while another thread starts a process opens again, and is destroyed, at once: the
+    /// child shares the device's descriptor (and its lock) only until its exec closes it.
+    @Test func aDeviceClosedWhileProcessesStartOpensAgain() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("disk")
+        _ = try BlockDevice.create(at: path, size: 1 << 20)
+        let stop = SharedFlag()
+        let spawner = Thread {
+            while !stop.isSet {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/bin/true")
+                guard (try? process.run()) != nil else { return }
+                process.waitUntilExit()
+            }
+        }
+        spawner.start()
+        defer { stop.set() }
+        let end = Date().addingTimeInterval(1.5)
+        while Date() < end {
+            let device = try BlockDevice.open(at: path)
+            _ = consume device
+        }
+        try BlockDevice.destroy(at: path)
+    }
+
     @Test func neverWrittenBlocksReadAsZerosAndTakeNoSpace() throws {
         let directory = try TemporaryDirectory()
         let size: UInt64 = 256 << 20
@@ -281,4 +306,12 @@ import Testing
         #expect(geometry.blocks(offset: 4096, length: 4096) == 1..<2)
         #expect(geometry.blocks(offset: 100, length: 0) == 0..<0)
     }
+}
+
+/// A flag one thread sets and another reads.
+private final class SharedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }
