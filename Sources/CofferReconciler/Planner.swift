@@ -103,26 +103,25 @@ public struct Planner: Sendable {
             desired.resources.map { ResourceDeclaration(name: $0.address.name, spec: $0.spec) } + defaults,
             parents: ResourceParents(desired: desired))
         for (resource, id) in zip(desired.resources, declaredIDs) {
-            guard let id else { continue }
-            ids[resource.address] = id
-            requests.append(ResourceReference(kind: resource.address.kind, id: id))
-            addresses.append(resource.address)
+            if let id {
+                ids[resource.address] = id
+                requests.append(ResourceReference(kind: resource.address.kind, id: id))
+                addresses.append(resource.address)
+            }
+            // A declared resource that coffer made under another id (a field that names it changed: a policy's
+            // vault, an access policy's principal, a vault's resource group) is read there too, after its new
+            // id, and what is found there stands for it: the plan then replaces it (those fields force a
+            // replacement) instead of reading it as deleted outside coffer, creating another and leaving it
+            // behind.
+            if let made = inventory[resource.address]?.id, !made.isEmpty, id?.lowercased() != made.lowercased() {
+                requests.append(ResourceReference(kind: resource.address.kind, id: made))
+                addresses.append(resource.address)
+            }
         }
         for id in declaredIDs.dropFirst(desired.resources.count) {
             guard let id else { continue }
             requests.append(ResourceReference(kind: .backupPolicy, id: id))
             addresses.append(nil)
-        }
-        // A declared resource that coffer made under another id (a field that names it changed: a policy's
-        // vault, an access policy's principal, a vault's resource group) is read there too, after its new id,
-        // and what is found there stands for it: the plan then replaces it (those fields force a replacement)
-        // instead of reading it as deleted outside coffer, creating another and leaving it behind.
-        for resource in desired.resources {
-            guard let entry = inventory[resource.address], !entry.id.isEmpty,
-                ids[resource.address].map({ $0.lowercased() != entry.id.lowercased() }) ?? true
-            else { continue }
-            requests.append(ResourceReference(kind: resource.address.kind, id: entry.id))
-            addresses.append(resource.address)
         }
         let declared = Set(desired.resources.map(\.address))
         for (address, entry) in inventory.sorted(by: { $0.key < $1.key }) where !declared.contains(address) {
